@@ -1,0 +1,97 @@
+//! The function table: Go's built-ins come from `template::builtins`; this module defines how
+//! every other function (Helm's and Sprig's) is declared and called.
+//!
+//! Go's text/template converts arguments by reflection against the function's parameter
+//! types, and that conversion decides both which values are accepted and what untyped
+//! constants become (`trunc 5 .s` passes int 5; `add1f 5` passes float64 5). So each function
+//! declares its parameter types as [`Param`]s; the executor converts and type-checks the
+//! arguments (with Go's error texts) before calling [`FuncDef::call`], which therefore only
+//! sees values of the declared types.
+
+use crate::value::Value;
+
+/// The Go type of one function parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// `interface{}`: anything, including nil. Integer constants become `int`, others `float64`.
+    Any,
+    /// `string`: only a Go string (constants: only string constants).
+    String,
+    /// `int`: only a Go int (integer constants fit).
+    Int,
+    /// `int64`
+    Int64,
+    /// `float64` (any numeric constant fits).
+    Float64,
+    /// `bool`
+    Bool,
+    /// `[]interface{}` (a `[]interface {}` list only; nil is accepted as an empty list).
+    List,
+    /// `map[string]interface{}` (nil is accepted as a nil map).
+    Map,
+}
+
+/// What a function returns to the template; `Err` becomes `error calling NAME: MSG`.
+pub type FuncResult = Result<Value, FuncError>;
+
+/// Errors a function can report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FuncError {
+    /// An ordinary Go error return: rendered as `error calling NAME: MSG`.
+    Call(String),
+    /// Helm's `fail`/`required`: rendered as `execution error at (FILE:LINE:COL): MSG`
+    /// where the location is the outermost action of the top-level file.
+    Fail(String),
+    /// An error from a nested template execution (`include`, `tpl`), already fully formatted;
+    /// passed through unchanged.
+    Nested(String),
+}
+
+impl FuncError {
+    pub fn call(msg: impl Into<String>) -> FuncError {
+        FuncError::Call(msg.into())
+    }
+}
+
+/// Services a function may need from the engine that is calling it.
+pub trait CallCtx {
+    /// Execute the named template with `data` (Helm `include`); not `<no value>`-stripped.
+    fn include(&mut self, name: &str, data: &Value) -> Result<String, FuncError>;
+    /// Parse and execute `text` with the current template set (Helm `tpl`).
+    fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError>;
+    /// Helm `lookup`: a cluster's object, or an empty map when offline.
+    fn lookup(&mut self, api_version: &str, kind: &str, namespace: &str, name: &str) -> FuncResult;
+    /// The current time (Sprig `now`); fixed in tests for reproducible output.
+    fn now(&self) -> chrono::DateTime<chrono::FixedOffset>;
+}
+
+/// Signature of a function body. `args` already match `FuncDef::params`/`variadic`.
+pub type FuncBody = fn(&mut dyn CallCtx, Vec<Value>) -> FuncResult;
+
+/// One callable function.
+#[derive(Clone, Copy)]
+pub struct FuncDef {
+    pub name: &'static str,
+    /// Fixed parameters, in order.
+    pub params: &'static [Param],
+    /// If set, any number of further arguments of this type (Go `...T`).
+    pub variadic: Option<Param>,
+    pub call: FuncBody,
+}
+
+impl std::fmt::Debug for FuncDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FuncDef({})", self.name)
+    }
+}
+
+/// Look up a Helm/Sprig function by name (Go built-ins are handled by the executor first).
+/// Returns `None` for unknown names, which the parser reports as `function "x" not defined`.
+pub fn lookup(name: &str) -> Option<&'static FuncDef> {
+    registry().iter().find(|f| f.name == name)
+}
+
+/// Every Helm and Sprig function this engine provides.
+pub fn registry() -> &'static [FuncDef] {
+    &[]
+}

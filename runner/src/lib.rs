@@ -1,0 +1,1 @@
+//! Iter8 experiment engine.

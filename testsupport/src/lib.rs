@@ -1,0 +1,1 @@
+//! Test support: starts real third-party servers on loopback for tests.
