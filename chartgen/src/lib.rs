@@ -2,10 +2,14 @@
 //!
 //! Pipeline: [`chart`] loads a chart (directory or `.tgz`) and coalesces values; [`template`]
 //! parses and executes Go templates over the [`value`] model with the [`funcs`] table;
-//! [`yaml`] reads and writes YAML exactly as Helm's go-yaml v2 does; [`render`] assembles the
-//! output stream as `helm template` prints it.
+//! [`yaml`] reads and writes YAML and JSON exactly as Helm's Go libraries do; [`render`]
+//! assembles the output stream as `helm template` prints it.
 
+pub mod chart;
 pub mod funcs;
+pub mod render;
+pub mod template;
 pub mod value;
+pub mod yaml;
 
 pub use value::Value;

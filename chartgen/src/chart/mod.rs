@@ -1,0 +1,1 @@
+//! Charts: loading (directory, .tgz), Chart.yaml, .helmignore, values, --set, schema.

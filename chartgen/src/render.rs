@@ -1,0 +1,1 @@
+//! Render a chart into the stream `helm template` prints.

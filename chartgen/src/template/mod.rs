@@ -1,0 +1,1 @@
+//! Go text/template: lexer, parser, executor, Go fmt, built-in functions.
