@@ -1,1 +1,3 @@
 //! Iter8 experiment engine.
+pub mod report;
+pub mod target;
