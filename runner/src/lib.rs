@@ -1,1 +1,5 @@
-//! Iter8 experiment engine.
+//! Iter8 experiment engine: the experiment model, tasks, load generators, metrics and SLOs.
+
+pub mod experiment;
+
+pub use experiment::{Experiment, ExperimentError, ExperimentResult, Insights, TaskSpec};
