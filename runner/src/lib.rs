@@ -18,7 +18,9 @@ pub mod driver;
 pub mod experiment;
 pub mod load;
 pub mod metrics;
+pub mod report;
 pub mod slo;
+pub mod target;
 pub mod task;
 
 pub use driver::{Driver, DriverError, FileDriver};
