@@ -865,7 +865,8 @@ pub(crate) fn unquote(s: &str) -> Option<String> {
         out.extend_from_slice(&bytes);
         rest = tail;
     }
-    String::from_utf8(out).ok()
+    // Go strings may hold invalid UTF-8; chartgen's strings cannot, so such bytes become U+FFFD.
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Go's `strconv.UnquoteChar`: decode one (possibly escaped) character; returns its UTF-8
