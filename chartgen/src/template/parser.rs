@@ -888,6 +888,9 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
         return None;
     }
     let esc = b[1];
+    if !esc.is_ascii() {
+        return None;
+    }
     let rest = &s[2..];
     let simple = |v: u8| Some((vec![v], rest));
     match esc {
@@ -911,13 +914,10 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
                 b'u' => 4,
                 _ => 8,
             };
-            if rest.len() < n {
+            if rest.len() < n || !rest.as_bytes()[..n].iter().all(u8::is_ascii_hexdigit) {
                 return None;
             }
             let v = u32::from_str_radix(&rest[..n], 16).ok()?;
-            if !rest[..n].bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
             if esc == b'x' {
                 return Some((vec![v as u8], &rest[n..]));
             }
@@ -926,13 +926,10 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
             Some((ch.encode_utf8(&mut buf).as_bytes().to_vec(), &rest[n..]))
         }
         b'0'..=b'7' => {
-            if s.len() < 4 {
+            if s.len() < 4 || !s.as_bytes()[1..4].iter().all(|b| (b'0'..=b'7').contains(b)) {
                 return None;
             }
             let digits = &s[1..4];
-            if !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-                return None;
-            }
             let v = u32::from_str_radix(digits, 8).ok()?;
             if v > 255 {
                 return None;
