@@ -247,7 +247,7 @@ enum Parsed {
 }
 
 struct Parser<'a> {
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     /// Index of the next token to return.
     idx: usize,
     /// Highest token index handed out (Go's `token[0]`, for error line numbers).
@@ -298,15 +298,15 @@ pub(crate) fn parse(
     }
 }
 
-impl Parser<'_> {
-    fn next(&mut self) -> &Item {
+impl<'a> Parser<'a> {
+    fn next(&mut self) -> &Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         self.idx = i + 1;
         self.high = self.high.max(i);
         &self.items[i]
     }
 
-    fn peek(&mut self) -> &Item {
+    fn peek(&mut self) -> &Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         self.high = self.high.max(i);
         &self.items[i]
@@ -316,7 +316,7 @@ impl Parser<'_> {
         self.idx -= 1;
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let it = self.next();
             if it.typ != Tok::Space {
@@ -325,7 +325,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let it = self.next_non_space();
         self.backup();
         it
@@ -357,7 +357,7 @@ impl Parser<'_> {
         self.err(format!("unexpected {} in {}", item.describe(), context))
     }
 
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
         let it = self.next_non_space();
         if it.typ != typ {
             return self.unexpected(&it, context);
@@ -441,7 +441,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let tok = self.next_non_space();
         match tok.typ {
-            Tok::Text => Ok(Parsed::Node(Node::Text(tok.val.into_boxed_str()))),
+            Tok::Text => Ok(Parsed::Node(Node::Text(Box::from(&*tok.val)))),
             Tok::LeftDelim => {
                 self.action_line = tok.line;
                 let r = self.action();
@@ -633,13 +633,13 @@ impl Parser<'_> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.typ == Tok::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val.clone());
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                 }
                 Tok::Char if next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val.clone());
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -739,7 +739,7 @@ impl Parser<'_> {
             let pos = self.peek().pos;
             let mut fields = Vec::new();
             while self.peek().typ == Tok::Field {
-                let f = self.next().val.clone();
+                let f = self.next().val.to_string();
                 fields.push(f[1..].to_string());
             }
             return match node {
@@ -780,7 +780,7 @@ impl Parser<'_> {
                         lexer::go_quote(&tok.val)
                     ));
                 }
-                Arg::Identifier { pos, name: tok.val }
+                Arg::Identifier { pos, name: tok.val.to_string() }
             }
             Tok::Dot => Arg::Dot { pos },
             Tok::Nil => Arg::Nil { pos },
@@ -817,7 +817,7 @@ impl Parser<'_> {
                 let s = self.unquote(&tok)?;
                 Arg::String {
                     pos,
-                    quoted: tok.val,
+                    quoted: tok.val.to_string(),
                     value: Rc::from(s),
                 }
             }
