@@ -6,8 +6,8 @@
 //! its own line prefixed with `::Trace:: `.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Mutex, OnceLock};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// Severity, ordered from most to least severe (logrus order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -170,11 +170,6 @@ pub fn error(msg: &str) {
 /// `debug` level line.
 pub fn debug(msg: &str) {
     log(Level::Debug, msg, &[]);
-}
-
-/// `trace` level line.
-pub fn trace(msg: &str) {
-    log(Level::Trace, msg, &[]);
 }
 
 /// `info` level line with a `stack-trace` field.

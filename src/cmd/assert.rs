@@ -23,8 +23,12 @@ pub fn run(args: AssertArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let timeout = super::parse_go_duration(&args.timeout)
-        .map_err(|e| anyhow::anyhow!("invalid argument {:?} for \"--timeout\" flag: {e}", args.timeout))?;
+    let timeout = super::parse_go_duration(&args.timeout).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid argument {:?} for \"--timeout\" flag: {e}",
+            args.timeout
+        )
+    })?;
 
     let mut spent = Duration::ZERO;
     loop {

@@ -78,9 +78,11 @@ impl Progress {
             }
             Event::Warning { message, .. } => log::warn(message),
             Event::Output { text, .. } => {
-                if log::enabled(log::Level::Trace) {
-                    log::log(log::Level::Trace, "combined output from command", &[("stack-trace", text)]);
-                }
+                log::log(
+                    log::Level::Trace,
+                    "combined output from command",
+                    &[("stack-trace", text)],
+                );
             }
             Event::Load {
                 index,
@@ -132,9 +134,12 @@ impl Progress {
                             "{prefix} [{bar:40.cyan/blue}] {msg} ({elapsed} of {len_secs})",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .with_key("len_secs", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                            let _ = write!(w, "{:.0}s", s.len().unwrap_or(0) as f64 / 1000.0);
-                        }),
+                        .with_key(
+                            "len_secs",
+                            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                                let _ = write!(w, "{:.0}s", s.len().unwrap_or(0) as f64 / 1000.0);
+                            },
+                        ),
                     );
                     bar
                 }
