@@ -70,7 +70,11 @@ fn html_report_renders_in_chromium() {
     assert!(console.is_empty(), "console messages: {console:#?}");
     // The page body (plotly.js itself sits in <head>).
     let body = &dom_text[dom_text.find("<main").expect("<main> in DOM")..];
-    assert_eq!(body.matches("class=\"chart js-plotly-plot\"").count(), 1, "one chart");
+    assert_eq!(
+        body.matches("class=\"chart js-plotly-plot\"").count(),
+        1,
+        "one chart"
+    );
     assert!(body.contains("Histogram of http/latency (msec)"));
     let bars = body.matches("class=\"point\"").count();
     assert!(bars >= 2, "histogram bars drawn: {bars}");
