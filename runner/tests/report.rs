@@ -61,8 +61,13 @@ fn html_report_is_self_contained() {
     assert!(html.contains("Latest observed values for metrics"));
     assert!(html.contains("plotly.js v"), "plotly.js is embedded");
     // Outside plotly.js itself (which names CDNs for map features the page does not use).
-    let start = html.find("<script type=\"text/javascript\">").expect("plotly script");
-    let end = start + html[start..].find("</script>").expect("end of plotly script");
+    let start = html
+        .find("<script type=\"text/javascript\">")
+        .expect("plotly script");
+    let end = start
+        + html[start..]
+            .find("</script>")
+            .expect("end of plotly script");
     let page = format!("{}{}", &html[..start], &html[end..]);
     for attr in ["src=\"http", "href=\"http://", "src='http", "@import"] {
         assert!(!page.contains(attr), "external resource: {attr}");
