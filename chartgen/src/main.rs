@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use chartgen::render::{self, Options};
 
 #[derive(Parser)]
-#[command(name = "chartgen", about = "A Helm-compatible chart renderer", disable_version_flag = true)]
+#[command(
+    name = "chartgen",
+    about = "A Helm-compatible chart renderer",
+    disable_version_flag = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,10 +92,15 @@ fn locate_chart(name: &str) -> Result<PathBuf, String> {
         return Ok(p.to_path_buf());
     }
     if p.is_absolute() || name.starts_with('.') {
-        return Err(format!("path {} not found", chartgen::chart::strvals::go_quote(name)));
+        return Err(format!(
+            "path {} not found",
+            chartgen::chart::strvals::go_quote(name)
+        ));
     }
     match name.split_once('/') {
-        None => Err(format!("non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}")),
+        None => Err(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+        )),
         Some((repo, _)) => Err(format!("repo {repo} not found")),
     }
 }
@@ -101,7 +110,10 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         return Err("\"chartgen template\" requires at least 1 argument\n\nUsage:  chartgen template [NAME] [CHART] [flags]".into());
     }
     if a.args.len() > 2 {
-        return Err(format!("expected at most two arguments, unexpected arguments: {}", a.args[2..].join(", ")));
+        return Err(format!(
+            "expected at most two arguments, unexpected arguments: {}",
+            a.args[2..].join(", ")
+        ));
     }
     let (name, chart_ref) = if a.args.len() == 2 {
         (a.args[0].clone(), a.args[1].clone())
@@ -164,7 +176,11 @@ fn main() -> ExitCode {
             Ok(out) => {
                 use std::io::Write;
                 let mut stdout = std::io::stdout().lock();
-                if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+                if stdout
+                    .write_all(out.as_bytes())
+                    .and_then(|_| stdout.flush())
+                    .is_err()
+                {
                     return ExitCode::FAILURE;
                 }
                 ExitCode::SUCCESS

@@ -86,7 +86,11 @@ pub struct RenderError {
 impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.partial {
-            write!(f, "{}\n\nUse --debug flag to render out invalid YAML", self.message)
+            write!(
+                f,
+                "{}\n\nUse --debug flag to render out invalid YAML",
+                self.message
+            )
         } else {
             f.write_str(&self.message)
         }
@@ -96,11 +100,19 @@ impl std::fmt::Display for RenderError {
 impl std::error::Error for RenderError {}
 
 fn err(m: impl Into<String>) -> RenderError {
-    RenderError { message: m.into(), partial: false, warnings: Vec::new() }
+    RenderError {
+        message: m.into(),
+        partial: false,
+        warnings: Vec::new(),
+    }
 }
 
 fn partial(m: impl Into<String>) -> RenderError {
-    RenderError { message: m.into(), partial: true, warnings: Vec::new() }
+    RenderError {
+        message: m.into(),
+        partial: true,
+        warnings: Vec::new(),
+    }
 }
 
 /// Build the user-supplied values (Helm's `MergeValues`): `-f` files, then `--set-json`,
@@ -118,10 +130,12 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
                 .map_err(|e| err(format!("read -: {e}")))?;
             s
         } else {
-            let bytes = std::fs::read(f).map_err(|e| err(crate::chart::load_go_io_error("open", &name, &e)))?;
+            let bytes = std::fs::read(f)
+                .map_err(|e| err(crate::chart::load_go_io_error("open", &name, &e)))?;
             String::from_utf8_lossy(&bytes).into_owned()
         };
-        let cur = values::load_values(&raw).map_err(|e| err(format!("failed to parse {name}: {e}")))?;
+        let cur =
+            values::load_values(&raw).map_err(|e| err(format!("failed to parse {name}: {e}")))?;
         base = values::merge_maps(&base, &cur);
     }
     for v in &opts.set_json {
@@ -140,7 +154,8 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
         }
     }
     for v in &opts.set {
-        strvals::parse_into(v, &base, ValueMode::Typed).map_err(|e| err(format!("failed parsing --set data: {e}")))?;
+        strvals::parse_into(v, &base, ValueMode::Typed)
+            .map_err(|e| err(format!("failed parsing --set data: {e}")))?;
     }
     for v in &opts.set_string {
         strvals::parse_into(v, &base, ValueMode::String)
@@ -149,7 +164,8 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
     let reader = |p: &str| -> Result<Value, String> {
         if p.trim() == "-" {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| e.to_string())?;
             return Ok(Value::str(s));
         }
         std::fs::read(p)
@@ -170,7 +186,8 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
 fn release_name_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").expect("valid regex")
+        Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+            .expect("valid regex")
     })
 }
 
@@ -198,10 +215,15 @@ struct Prepared {
 }
 
 fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
-    let helm = if opts.helm3 { HelmVersion::V3 } else { HelmVersion::V4 };
+    let helm = if opts.helm3 {
+        HelmVersion::V3
+    } else {
+        HelmVersion::V4
+    };
     let kube = match &opts.kube_version {
         Some(k) if !k.is_empty() => Some(
-            KubeVersion::parse(k, helm).map_err(|e| err(format!("invalid kube version '{k}': {e}")))?,
+            KubeVersion::parse(k, helm)
+                .map_err(|e| err(format!("invalid kube version '{k}': {e}")))?,
         ),
         _ => None,
     };
@@ -257,7 +279,13 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
     top.insert("Release".into(), Value::map(release));
     top.insert("Capabilities".into(), Value::Object(caps.clone()));
     top.insert("Values".into(), coalesced);
-    Ok(Prepared { chart, top: Value::map(top), caps, helm, log })
+    Ok(Prepared {
+        chart,
+        top: Value::map(top),
+        caps,
+        helm,
+        log,
+    })
 }
 
 fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
@@ -300,7 +328,9 @@ fn chart_value(chart: &Chart, is_root: bool, helm: HelmVersion) -> Value {
             v
         }
         HelmVersion::V3 => {
-            let Value::Map(fields) = chart.metadata.to_value() else { unreachable!("metadata is a map") };
+            let Value::Map(fields) = chart.metadata.to_value() else {
+                unreachable!("metadata is a map")
+            };
             let mut fields = fields.borrow().clone();
             fields.insert("IsRoot".into(), Value::Bool(is_root));
             let json = chart.metadata.to_json_value();
@@ -323,11 +353,20 @@ fn all_templates(
     let subcharts: MapRef = Rc::new(std::cell::RefCell::new(Map::new()));
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
-    next.insert("Files".into(), Value::Object(Rc::new(Files::new(&chart.files))));
+    next.insert(
+        "Files".into(),
+        Value::Object(Rc::new(Files::new(&chart.files))),
+    );
     {
         let p = parent.borrow();
-        next.insert("Release".into(), p.get("Release").cloned().unwrap_or(Value::Nil));
-        next.insert("Capabilities".into(), p.get("Capabilities").cloned().unwrap_or(Value::Nil));
+        next.insert(
+            "Release".into(),
+            p.get("Release").cloned().unwrap_or(Value::Nil),
+        );
+        next.insert(
+            "Capabilities".into(),
+            p.get("Capabilities").cloned().unwrap_or(Value::Nil),
+        );
         let vals = if is_root {
             p.get("Values").cloned().unwrap_or_else(Value::empty_map)
         } else {
@@ -342,7 +381,9 @@ fn all_templates(
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
         let sub = all_templates(child, &next, &child_path, false, helm, out);
-        subcharts.borrow_mut().insert(child.name().to_string(), Value::Map(sub));
+        subcharts
+            .borrow_mut()
+            .insert(child.name().to_string(), Value::Map(sub));
     }
     let library = chart.is_library();
     for t in &chart.templates {
@@ -351,7 +392,11 @@ fn all_templates(
         }
         out.insert(
             format!("{full_path}/{}", t.name),
-            Renderable { text: t.data.clone(), vals: next.clone(), base_path: format!("{full_path}/templates") },
+            Renderable {
+                text: t.data.clone(),
+                vals: next.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
         );
     }
     next
@@ -382,7 +427,9 @@ fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String
     let lookup = OfflineLookup;
     let env = ExecEnv {
         lookup: &lookup as &dyn Lookup,
-        now: opts.now.unwrap_or_else(|| chrono::Local::now().fixed_offset()),
+        now: opts
+            .now
+            .unwrap_or_else(|| chrono::Local::now().fixed_offset()),
         helm3: opts.helm3,
     };
     let mut rendered = BTreeMap::new();
@@ -395,8 +442,14 @@ fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String
         t.insert("Name".into(), Value::str(k.as_str()));
         t.insert("BasePath".into(), Value::str(r.base_path.as_str()));
         r.vals.borrow_mut().insert("Template".into(), Value::map(t));
-        let out = set.execute(k, &Value::Map(r.vals.clone()), &env).map_err(|e| partial(e.helm_message()))?;
-        let out = if out.contains("<no value>") { out.replace("<no value>", "") } else { out };
+        let out = set
+            .execute(k, &Value::Map(r.vals.clone()), &env)
+            .map_err(|e| partial(e.helm_message()))?;
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
         rendered.insert(k.clone(), out);
     }
     Ok(rendered)
@@ -404,7 +457,10 @@ fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String
 
 /// Render the chart and return each non-partial template's output (path -> text), for
 /// callers that want one named file (the iter8 CLI).
-pub fn render_files(chart: &Chart, opts: &Options) -> Result<BTreeMap<String, String>, RenderError> {
+pub fn render_files(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<BTreeMap<String, String>, RenderError> {
     let p = prepare(chart, opts)?;
     check_kube_version(&p)?;
     render_engine(&p, opts).map_err(|mut e| {
@@ -448,7 +504,11 @@ pub fn split_manifests(big: &str) -> Vec<String> {
     if end != s.len() {
         pieces.push(&s[beg..]);
     }
-    pieces.into_iter().filter(|d| !d.is_empty()).map(|d| d.trim().to_string()).collect()
+    pieces
+        .into_iter()
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim().to_string())
+        .collect()
 }
 
 /// The kind install order (v4.1.4, or v3.11 without PriorityClass and webhooks).
@@ -552,7 +612,8 @@ fn json_kind(v: &Value) -> &'static str {
 /// Parse a manifest's head (`apiVersion`, `kind`, `metadata.annotations`) like Helm's
 /// `SimpleHead`; returns (kind, annotations).
 fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, String)>), String> {
-    let v = crate::yaml::parse_any(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    let v =
+        crate::yaml::parse_any(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
     let head_type = match helm {
         HelmVersion::V4 => "util.SimpleHead",
         HelmVersion::V3 => "releaseutil.SimpleHead",
@@ -561,7 +622,12 @@ fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, Str
     let m = match &v {
         Value::Nil => return Ok((String::new(), Vec::new())),
         Value::Map(m) => m.borrow().clone(),
-        other => return Err(format!("{prefix} {} into Go value of type {head_type}", json_kind(other))),
+        other => {
+            return Err(format!(
+                "{prefix} {} into Go value of type {head_type}",
+                json_kind(other)
+            ));
+        }
     };
     let str_field = |v: Option<&Value>, field: &str| -> Result<String, String> {
         match v {
@@ -618,11 +684,18 @@ fn sort_manifests(
             continue;
         }
         for doc in split_manifests(content) {
-            let (kind, annotations) =
-                simple_head(&doc, helm).map_err(|e| partial(format!("YAML parse error on {path}: {e}")))?;
-            let hook = annotations.iter().find(|(k, _)| k == "helm.sh/hook").map(|(_, v)| v.clone());
+            let (kind, annotations) = simple_head(&doc, helm)
+                .map_err(|e| partial(format!("YAML parse error on {path}: {e}")))?;
+            let hook = annotations
+                .iter()
+                .find(|(k, _)| k == "helm.sh/hook")
+                .map(|(_, v)| v.clone());
             let Some(hook_types) = hook else {
-                generic.push(Manifest { path: path.clone(), content: doc, kind });
+                generic.push(Manifest {
+                    path: path.clone(),
+                    content: doc,
+                    kind,
+                });
                 continue;
             };
             let mut events = Vec::new();
@@ -639,7 +712,12 @@ fn sort_manifests(
                 continue;
             }
             let test = events.iter().any(|e| e == "test" || e == "test-success");
-            hooks.push(Hook { path: path.clone(), content: doc, kind, test });
+            hooks.push(Hook {
+                path: path.clone(),
+                content: doc,
+                kind,
+                test,
+            });
         }
     }
     sort_by_kind(&mut generic, |m| &m.kind, helm);
@@ -672,7 +750,10 @@ pub fn template(chart: &Chart, opts: &Options) -> Result<String, RenderError> {
 }
 
 /// Like [`template`], also returning the warnings Helm logs on stderr.
-pub fn template_with_warnings(chart: &Chart, opts: &Options) -> Result<(String, Vec<String>), RenderError> {
+pub fn template_with_warnings(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<(String, Vec<String>), RenderError> {
     let p = prepare(chart, opts)?;
     let with_log = |mut e: RenderError| {
         e.warnings = p.log.clone();
@@ -688,7 +769,10 @@ pub fn template_with_warnings(chart: &Chart, opts: &Options) -> Result<(String, 
         let mut crds = Vec::new();
         crd_objects(&p.chart, p.chart.name(), &mut crds);
         for (name, data) in crds {
-            b.push_str(&format!("---\n# Source: {name}\n{}\n", String::from_utf8_lossy(&data)));
+            b.push_str(&format!(
+                "---\n# Source: {name}\n{}\n",
+                String::from_utf8_lossy(&data)
+            ));
         }
     }
     for m in &manifests {
@@ -718,7 +802,9 @@ pub fn template_with_warnings(chart: &Chart, opts: &Options) -> Result<(String, 
         let f = f.replace('\\', "/");
         let mut missing = true;
         for m in &docs {
-            let Some(c) = source_re().captures(m) else { continue };
+            let Some(c) = source_re().captures(m) else {
+                continue;
+            };
             let path = c.get(1).map(|x| x.as_str()).unwrap_or("");
             if !crate::chart::ignore::glob_match(&f, path).unwrap_or(false) {
                 continue;
@@ -729,7 +815,9 @@ pub fn template_with_warnings(chart: &Chart, opts: &Options) -> Result<(String, 
             missing = false;
         }
         if missing {
-            return Err(with_log(err(format!("could not find template {f} in chart"))));
+            return Err(with_log(err(format!(
+                "could not find template {f} in chart"
+            ))));
         }
     }
     Ok((shown, p.log))

@@ -157,7 +157,11 @@ fn match_chunk(chunk: &[char], s: &[char]) -> Result<Option<usize>, &'static str
             }
         }
     }
-    if failed { Ok(None) } else { Ok(Some(s.len() - si)) }
+    if failed {
+        Ok(None)
+    } else {
+        Ok(Some(s.len() - si))
+    }
 }
 
 fn get_esc(chunk: &[char], mut i: usize) -> Result<(char, usize), &'static str> {
@@ -213,7 +217,8 @@ impl Rules {
 
     /// Add Helm's default rule (hidden files under `templates/`).
     pub fn add_defaults(&mut self) {
-        self.parse_rule("templates/.?*").expect("default rule is valid");
+        self.parse_rule("templates/.?*")
+            .expect("default rule is valid");
     }
 
     fn parse_rule(&mut self, rule: &str) -> Result<(), String> {
@@ -242,7 +247,12 @@ impl Rules {
         } else {
             (Kind::Base, rule)
         };
-        self.patterns.push(Pattern { rule: rule.to_string(), negate, must_dir, kind });
+        self.patterns.push(Pattern {
+            rule: rule.to_string(),
+            negate,
+            must_dir,
+            kind,
+        });
         Ok(())
     }
 

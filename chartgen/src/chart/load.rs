@@ -44,13 +44,20 @@ fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
 pub fn load(path: &Path) -> Result<Chart, ChartError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| ChartError::msg(go_io_error("stat", &path.display().to_string(), &e)))?;
-    if meta.is_dir() { load_dir(path) } else { load_file(path) }
+    if meta.is_dir() {
+        load_dir(path)
+    } else {
+        load_file(path)
+    }
 }
 
 fn api_version_of(data: &[u8]) -> Result<String, ChartError> {
     let text = String::from_utf8_lossy(data);
-    let v = crate::yaml::parse_values(&text)
-        .map_err(|e| ChartError::msg(format!("cannot load Chart.yaml: error converting YAML to JSON: {e}")))?;
+    let v = crate::yaml::parse_values(&text).map_err(|e| {
+        ChartError::msg(format!(
+            "cannot load Chart.yaml: error converting YAML to JSON: {e}"
+        ))
+    })?;
     if let Value::Map(m) = &v {
         if let Some(a) = m.borrow().get("apiVersion") {
             return Ok(super::metadata::scalar_to_string(a).unwrap_or_default());
@@ -71,7 +78,10 @@ fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
     let chart_yaml = top.join("Chart.yaml");
     let data = std::fs::read(&chart_yaml).map_err(|e| {
         let p = chart_yaml.display().to_string();
-        ChartError::msg(format!("unable to detect chart at {p}: {}", go_io_error("open", &p, &e)))
+        ChartError::msg(format!(
+            "unable to detect chart at {p}: {}",
+            go_io_error("open", &p, &e)
+        ))
     })?;
     check_api_version(&api_version_of(&data)?)?;
 
@@ -89,17 +99,29 @@ fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
     load_files(files)
 }
 
-fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), ChartError> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    rules: &Rules,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), ChartError> {
     let rd = std::fs::read_dir(dir)
         .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
     let mut names: Vec<(String, std::path::PathBuf)> = Vec::new();
     for entry in rd {
         let entry = entry.map_err(|e| ChartError::msg(e.to_string()))?;
-        names.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+        names.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
     }
     names.sort();
     for (name, path) in names {
-        let n = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let n = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         // Follow symlinks like Helm's sympath.Walk.
         let meta = std::fs::metadata(&path)
             .map_err(|e| ChartError::msg(go_io_error("stat", &path.display().to_string(), &e)))?;
@@ -124,7 +146,8 @@ fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<(String, Vec<u8>)>) 
                 "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
             )));
         }
-        let data = std::fs::read(&path).map_err(|e| ChartError::msg(format!("error reading {n}: {e}")))?;
+        let data =
+            std::fs::read(&path).map_err(|e| ChartError::msg(format!("error reading {n}: {e}")))?;
         out.push((n, strip_bom(data)));
     }
     Ok(())
@@ -144,7 +167,9 @@ fn load_file(path: &Path) -> Result<Chart, ChartError> {
         } else {
             "application/octet-stream"
         };
-        return Err(ChartError::msg(format!("file '{name}' does not appear to be a gzipped archive; got '{ct}'")));
+        return Err(ChartError::msg(format!(
+            "file '{name}' does not appear to be a gzipped archive; got '{ct}'"
+        )));
     }
     load_archive(&raw)
 }
@@ -176,14 +201,18 @@ pub fn archive_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
             )));
         }
         if n.starts_with("..") {
-            return Err(ChartError::msg("chart illegally references parent directory"));
+            return Err(ChartError::msg(
+                "chart illegally references parent directory",
+            ));
         }
         if parts[0] == "Chart.yaml" {
             return Err(ChartError::msg("chart yaml not in base directory"));
         }
         let size = entry.header().size().unwrap_or(0);
         if size > remaining {
-            return Err(ChartError::msg(format!("decompressed chart is larger than the maximum size {MAX_CHART_SIZE}")));
+            return Err(ChartError::msg(format!(
+                "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
+            )));
         }
         if size > MAX_FILE_SIZE {
             return Err(ChartError::msg(format!(
@@ -191,7 +220,9 @@ pub fn archive_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
             )));
         }
         let mut data = Vec::with_capacity(size as usize);
-        entry.read_to_end(&mut data).map_err(|e| ChartError::msg(e.to_string()))?;
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| ChartError::msg(e.to_string()))?;
         remaining = remaining.saturating_sub(data.len() as u64);
         files.push((n, strip_bom(data)));
     }
@@ -217,7 +248,11 @@ fn clean_path(p: &str) -> String {
             s => out.push(s),
         }
     }
-    if out.is_empty() { ".".into() } else { out.join("/") }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out.join("/")
+    }
 }
 
 /// Load a chart from the bytes of a `.tgz` archive.
@@ -226,11 +261,15 @@ pub fn load_archive(raw: &[u8]) -> Result<Chart, ChartError> {
         if raw.starts_with(&[0x1f, 0x8b]) {
             e
         } else {
-            ChartError::msg("stream does not appear to be a valid chart file (details: gzip: invalid header)")
+            ChartError::msg(
+                "stream does not appear to be a valid chart file (details: gzip: invalid header)",
+            )
         }
     })?;
     match files.iter().find(|(n, _)| n == "Chart.yaml") {
-        None => Err(ChartError::msg("unable to detect chart version, no Chart.yaml found")),
+        None => Err(ChartError::msg(
+            "unable to detect chart version, no Chart.yaml found",
+        )),
         Some((_, data)) => {
             check_api_version(&api_version_of(data)?)?;
             load_files(files)
@@ -248,9 +287,13 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
     for (name, data) in &files {
         if name == "Chart.yaml" {
             let text = String::from_utf8_lossy(data);
-            let v = crate::yaml::parse_values(&text)
-                .map_err(|e| ChartError::msg(format!("cannot load Chart.yaml: error converting YAML to JSON: {e}")))?;
-            let mut md = Metadata::from_value(&v).map_err(|e| ChartError::msg(format!("cannot load Chart.yaml: {e}")))?;
+            let v = crate::yaml::parse_values(&text).map_err(|e| {
+                ChartError::msg(format!(
+                    "cannot load Chart.yaml: error converting YAML to JSON: {e}"
+                ))
+            })?;
+            let mut md = Metadata::from_value(&v)
+                .map_err(|e| ChartError::msg(format!("cannot load Chart.yaml: {e}")))?;
             if md.api_version.is_empty() {
                 md.api_version = "v1".into();
             }
@@ -267,7 +310,8 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
             "Chart.yaml" | "Chart.lock" => continue,
             "values.yaml" => {
                 let text = String::from_utf8_lossy(&data);
-                values = load_values(&text).map_err(|e| ChartError::msg(format!("cannot load values.yaml: {e}")))?;
+                values = load_values(&text)
+                    .map_err(|e| ChartError::msg(format!("cannot load values.yaml: {e}")))?;
                 continue;
             }
             "values.schema.json" => {
@@ -278,7 +322,9 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
                 let md = metadata.get_or_insert_with(Metadata::default);
                 let text = String::from_utf8_lossy(&data);
                 let v = crate::yaml::parse_values(&text).map_err(|e| {
-                    ChartError::msg(format!("cannot load requirements.yaml: error converting YAML to JSON: {e}"))
+                    ChartError::msg(format!(
+                        "cannot load requirements.yaml: error converting YAML to JSON: {e}"
+                    ))
                 })?;
                 if let Value::Map(m) = &v {
                     md.merge_from(&m.borrow()).map_err(|e| {
@@ -288,37 +334,64 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
                     })?;
                 }
                 if md.api_version == "v1" {
-                    chart_files.push(File { name, data: Rc::from(data) });
+                    chart_files.push(File {
+                        name,
+                        data: Rc::from(data),
+                    });
                 }
                 continue;
             }
             "requirements.lock" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
                 if md.api_version == "v1" {
-                    chart_files.push(File { name, data: Rc::from(data) });
+                    chart_files.push(File {
+                        name,
+                        data: Rc::from(data),
+                    });
                 }
                 continue;
             }
             _ => {}
         }
         if name.starts_with("templates/") {
-            templates.push(File { name, data: Rc::from(data) });
+            templates.push(File {
+                name,
+                data: Rc::from(data),
+            });
         } else if let Some(rest) = name.strip_prefix("charts/") {
             if name.ends_with(".prov") {
-                chart_files.push(File { name, data: Rc::from(data) });
+                chart_files.push(File {
+                    name,
+                    data: Rc::from(data),
+                });
                 continue;
             }
             let cname = rest.split('/').next().unwrap_or("").to_string();
-            subcharts.entry(cname).or_default().push((rest.to_string(), data));
+            subcharts
+                .entry(cname)
+                .or_default()
+                .push((rest.to_string(), data));
         } else {
-            chart_files.push(File { name, data: Rc::from(data) });
+            chart_files.push(File {
+                name,
+                data: Rc::from(data),
+            });
         }
     }
     let Some(mut metadata) = metadata else {
         return Err(ChartError::msg("Chart.yaml file is missing"));
     };
-    metadata.validate().map_err(|e| ChartError::msg(format!("validation: {e}")))?;
-    let mut chart = Chart { metadata, templates, values, schema, files: chart_files, dependencies: Vec::new() };
+    metadata
+        .validate()
+        .map_err(|e| ChartError::msg(format!("validation: {e}")))?;
+    let mut chart = Chart {
+        metadata,
+        templates,
+        values,
+        schema,
+        files: chart_files,
+        dependencies: Vec::new(),
+    };
     for (n, files) in subcharts {
         if n.starts_with('_') || n.starts_with('.') {
             continue;
@@ -342,7 +415,10 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
         match res {
             Ok(sc) => chart.dependencies.push(sc),
             Err(e) => {
-                return Err(ChartError::msg(format!("error unpacking subchart {n} in {}: {e}", chart.name())));
+                return Err(ChartError::msg(format!(
+                    "error unpacking subchart {n} in {}: {e}",
+                    chart.name()
+                )));
             }
         }
     }

@@ -59,10 +59,18 @@ pub fn format_float32_g(x: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let e = format!("{f:e}");
     let (mant, exp) = e.split_once('e').expect("LowerExp has an exponent");
@@ -138,14 +146,21 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 fn get<'a>(m: &'a Map, key: &str) -> Option<&'a Value> {
-    m.get(key).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    m.get(key).or_else(|| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 fn field_str(m: &Map, key: &str, st: &str, gofield: &str) -> Result<String, String> {
     match get(m, key) {
         None => Ok(String::new()),
         Some(v) => scalar_to_string(v).ok_or_else(|| {
-            format!("json: cannot unmarshal {} into Go struct field {st}.{gofield} of type string", json_kind(v))
+            format!(
+                "json: cannot unmarshal {} into Go struct field {st}.{gofield} of type string",
+                json_kind(v)
+            )
         }),
     }
 }
@@ -176,7 +191,10 @@ fn field_bool(m: &Map, key: &str, st: &str, gofield: &str) -> Result<bool, Strin
     match get(m, key) {
         None | Some(Value::Nil) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => Err(format!("json: cannot unmarshal {} into Go struct field {st}.{gofield} of type bool", json_kind(v))),
+        Some(v) => Err(format!(
+            "json: cannot unmarshal {} into Go struct field {st}.{gofield} of type bool",
+            json_kind(v)
+        )),
     }
 }
 
@@ -222,9 +240,15 @@ impl Dependency {
         m.insert("Version".into(), Value::str(self.version.as_str()));
         m.insert("Repository".into(), Value::str(self.repository.as_str()));
         m.insert("Condition".into(), Value::str(self.condition.as_str()));
-        m.insert("Tags".into(), Value::list(self.tags.iter().map(|t| Value::str(t.as_str())).collect()));
+        m.insert(
+            "Tags".into(),
+            Value::list(self.tags.iter().map(|t| Value::str(t.as_str())).collect()),
+        );
         m.insert("Enabled".into(), Value::Bool(self.enabled));
-        m.insert("ImportValues".into(), Value::list(self.import_values.clone()));
+        m.insert(
+            "ImportValues".into(),
+            Value::list(self.import_values.clone()),
+        );
         m.insert("Alias".into(), Value::str(self.alias.as_str()));
         Value::map(m)
     }
@@ -241,13 +265,19 @@ impl Dependency {
             m.insert("condition".into(), Value::str(self.condition.as_str()));
         }
         if !self.tags.is_empty() {
-            m.insert("tags".into(), Value::list(self.tags.iter().map(|t| Value::str(t.as_str())).collect()));
+            m.insert(
+                "tags".into(),
+                Value::list(self.tags.iter().map(|t| Value::str(t.as_str())).collect()),
+            );
         }
         if self.enabled {
             m.insert("enabled".into(), Value::Bool(true));
         }
         if !self.import_values.is_empty() {
-            m.insert("import-values".into(), Value::list(self.import_values.clone()));
+            m.insert(
+                "import-values".into(),
+                Value::list(self.import_values.clone()),
+            );
         }
         if !self.alias.is_empty() {
             m.insert("alias".into(), Value::str(self.alias.as_str()));
@@ -290,7 +320,8 @@ impl Metadata {
             }
         };
         let mut md = Metadata::default();
-        md.merge_from(&m).map_err(|e| format!("error unmarshaling JSON: while decoding JSON: {e}"))?;
+        md.merge_from(&m)
+            .map_err(|e| format!("error unmarshaling JSON: while decoding JSON: {e}"))?;
         Ok(md)
     }
 
@@ -422,16 +453,25 @@ impl Metadata {
             return Err("chart.metadata.name is required".into());
         }
         if self.name == "." || self.name == ".." {
-            return Err(format!("chart.metadata.name {} is not allowed", super::strvals::go_quote(&self.name)));
+            return Err(format!(
+                "chart.metadata.name {} is not allowed",
+                super::strvals::go_quote(&self.name)
+            ));
         }
         if self.name.contains('/') || self.name.ends_with('/') {
-            return Err(format!("chart.metadata.name {} is invalid", super::strvals::go_quote(&self.name)));
+            return Err(format!(
+                "chart.metadata.name {} is invalid",
+                super::strvals::go_quote(&self.name)
+            ));
         }
         if self.version.is_empty() {
             return Err("chart.metadata.version is required".into());
         }
         if version::Version::parse(&self.version).is_err() {
-            return Err(format!("chart.metadata.version {} is invalid", super::strvals::go_quote(&self.version)));
+            return Err(format!(
+                "chart.metadata.version {} is invalid",
+                super::strvals::go_quote(&self.version)
+            ));
         }
         if !matches!(self.chart_type.as_str(), "" | "application" | "library") {
             return Err("chart.metadata.type must be application or library".into());
@@ -465,7 +505,11 @@ impl Metadata {
                         super::strvals::go_quote(&d.name)
                     ));
                 }
-                let key = if d.alias.is_empty() { d.name.clone() } else { d.alias.clone() };
+                let key = if d.alias.is_empty() {
+                    d.name.clone()
+                } else {
+                    d.alias.clone()
+                };
                 if seen.contains(&key) {
                     return Err(format!(
                         "more than one dependency with name or alias {}",
@@ -486,7 +530,11 @@ impl Metadata {
     fn annotations_value(&self) -> Value {
         match &self.annotations {
             None => Value::Nil,
-            Some(a) => Value::map(a.iter().map(|(k, v)| (k.clone(), Value::str(v.as_str()))).collect()),
+            Some(a) => Value::map(
+                a.iter()
+                    .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+                    .collect(),
+            ),
         }
     }
 
@@ -524,7 +572,10 @@ impl Metadata {
         m.insert("Deprecated".into(), Value::Bool(self.deprecated));
         m.insert("Annotations".into(), self.annotations_value());
         m.insert("KubeVersion".into(), Value::str(self.kube_version.as_str()));
-        m.insert("Dependencies".into(), Value::list(self.deps().map(Dependency::to_value).collect()));
+        m.insert(
+            "Dependencies".into(),
+            Value::list(self.deps().map(Dependency::to_value).collect()),
+        );
         m.insert("Type".into(), Value::str(self.chart_type.as_str()));
         Value::map(m)
     }
@@ -564,7 +615,9 @@ impl Metadata {
                         .flatten()
                         .map(|mt| {
                             let mut mm = Map::new();
-                            for (k, v) in [("name", &mt.name), ("email", &mt.email), ("url", &mt.url)] {
+                            for (k, v) in
+                                [("name", &mt.name), ("email", &mt.email), ("url", &mt.url)]
+                            {
                                 if !v.is_empty() {
                                     mm.insert(k.into(), Value::str(v.as_str()));
                                 }

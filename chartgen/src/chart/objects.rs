@@ -142,12 +142,18 @@ fn go_list_string(items: &[String]) -> String {
 
 fn arg_str<'a>(name: &str, args: &'a [Value], n: usize) -> Result<Vec<&'a str>, String> {
     if args.len() != n {
-        return Err(format!("wrong number of args for {name}: want {n} got {}", args.len()));
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ));
     }
     args.iter()
         .map(|a| match a {
             Value::String(s) => Ok(&**s),
-            other => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+            other => Err(format!(
+                "wrong type for value; expected string; got {}",
+                other.type_name()
+            )),
         })
         .collect()
 }
@@ -171,13 +177,23 @@ impl KubeVersion {
             HelmVersion::V4 => ("v1.35.0", "35"),
             HelmVersion::V3 => ("v1.26.0", "26"),
         };
-        KubeVersion { version: v.into(), normalized: v.into(), major: "1".into(), minor: minor.into(), helm }
+        KubeVersion {
+            version: v.into(),
+            normalized: v.into(),
+            major: "1".into(),
+            minor: minor.into(),
+            helm,
+        }
     }
 
     /// Parse `--kube-version` (k8s `ParseGeneric` for Helm 4, Masterminds semver for Helm 3);
     /// the error is the text after `invalid kube version '<v>': `.
     pub fn parse(s: &str, helm: HelmVersion) -> Result<KubeVersion, String> {
-        let version = if s.starts_with('v') { s.to_string() } else { format!("v{s}") };
+        let version = if s.starts_with('v') {
+            s.to_string()
+        } else {
+            format!("v{s}")
+        };
         match helm {
             HelmVersion::V3 => {
                 let v = super::version::Version::parse(s)?;
@@ -191,18 +207,25 @@ impl KubeVersion {
             }
             HelmVersion::V4 => {
                 static RE: OnceLock<Regex> = OnceLock::new();
-                let re = RE.get_or_init(|| Regex::new(r"^\s*v?([0-9]+(?:\.[0-9]+)*)(.*)$").expect("valid regex"));
-                let caps = re.captures(s).ok_or_else(|| format!("could not parse {} as version", super::strvals::go_quote(s)))?;
+                let re = RE.get_or_init(|| {
+                    Regex::new(r"^\s*v?([0-9]+(?:\.[0-9]+)*)(.*)$").expect("valid regex")
+                });
+                let caps = re.captures(s).ok_or_else(|| {
+                    format!("could not parse {} as version", super::strvals::go_quote(s))
+                })?;
                 let nums = caps.get(1).map(|m| m.as_str()).unwrap_or("");
                 let parts: Vec<&str> = nums.split('.').collect();
                 if parts.len() < 2 {
-                    return Err(format!("illegal version string {}", super::strvals::go_quote(s)));
+                    return Err(format!(
+                        "illegal version string {}",
+                        super::strvals::go_quote(s)
+                    ));
                 }
                 let mut comps = Vec::new();
                 for p in &parts {
-                    let n: u64 = p
-                        .parse()
-                        .map_err(|_| format!("illegal version string {}", super::strvals::go_quote(s)))?;
+                    let n: u64 = p.parse().map_err(|_| {
+                        format!("illegal version string {}", super::strvals::go_quote(s))
+                    })?;
                     comps.push(n.to_string());
                 }
                 Ok(KubeVersion {
@@ -251,7 +274,10 @@ impl Object for KubeVersion {
         match name {
             "String" => Ok(Value::str(self.string())),
             "GitVersion" => Ok(Value::str(self.version.as_str())),
-            _ => Err(format!("can't evaluate field {name} in type {}", self.type_name())),
+            _ => Err(format!(
+                "can't evaluate field {name} in type {}",
+                self.type_name()
+            )),
         }
     }
     fn format_v(&self) -> String {
@@ -298,14 +324,22 @@ impl Object for VersionSet {
                 let a = arg_str(name, args, 1)?;
                 Ok(Value::Bool(self.versions.iter().any(|v| v == a[0])))
             }
-            _ => Err(format!("can't evaluate field {name} in type {}", self.type_name())),
+            _ => Err(format!(
+                "can't evaluate field {name} in type {}",
+                self.type_name()
+            )),
         }
     }
     fn format_v(&self) -> String {
         go_list_string(&self.versions)
     }
     fn to_data(&self) -> Value {
-        Value::list(self.versions.iter().map(|s| Value::str(s.as_str())).collect())
+        Value::list(
+            self.versions
+                .iter()
+                .map(|s| Value::str(s.as_str()))
+                .collect(),
+        )
     }
     fn range_items(&self) -> Option<Vec<(Value, Value)>> {
         Some(
@@ -332,14 +366,22 @@ impl BuildInfo {
         match self.helm {
             HelmVersion::V4 => vec![
                 ("Version", "version", "v4.1.4"),
-                ("GitCommit", "git_commit", "05fa37973dc9e42b76e1d2883494c87174b6074f"),
+                (
+                    "GitCommit",
+                    "git_commit",
+                    "05fa37973dc9e42b76e1d2883494c87174b6074f",
+                ),
                 ("GitTreeState", "git_tree_state", "clean"),
                 ("GoVersion", "go_version", "go1.25.9"),
                 ("KubeClientVersion", "kube_client_version", "v1.35"),
             ],
             HelmVersion::V3 => vec![
                 ("Version", "version", "v3.11.1"),
-                ("GitCommit", "git_commit", "293b50c65d4d56187cd4e2f390f0ada46b4c4737"),
+                (
+                    "GitCommit",
+                    "git_commit",
+                    "293b50c65d4d56187cd4e2f390f0ada46b4c4737",
+                ),
                 ("GitTreeState", "git_tree_state", "clean"),
                 ("GoVersion", "go_version", "go1.18.10"),
             ],
@@ -355,14 +397,26 @@ impl Object for BuildInfo {
         "struct"
     }
     fn field(&self, name: &str) -> Option<Value> {
-        self.parts().into_iter().find(|(f, _, _)| *f == name).map(|(_, _, v)| Value::str(v))
+        self.parts()
+            .into_iter()
+            .find(|(f, _, _)| *f == name)
+            .map(|(_, _, v)| Value::str(v))
     }
     fn format_v(&self) -> String {
-        let vals: Vec<String> = self.parts().into_iter().map(|(_, _, v)| v.to_string()).collect();
+        let vals: Vec<String> = self
+            .parts()
+            .into_iter()
+            .map(|(_, _, v)| v.to_string())
+            .collect();
         format!("{{{}}}", vals.join(" "))
     }
     fn to_data(&self) -> Value {
-        Value::map(self.parts().into_iter().map(|(_, j, v)| (j.to_string(), Value::str(v))).collect())
+        Value::map(
+            self.parts()
+                .into_iter()
+                .map(|(_, j, v)| (j.to_string(), Value::str(v)))
+                .collect(),
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -442,18 +496,32 @@ pub struct Files {
 
 impl Files {
     pub fn new(files: &[File]) -> Files {
-        Files { files: files.iter().map(|f| (f.name.clone(), f.data.clone())).collect() }
+        Files {
+            files: files
+                .iter()
+                .map(|f| (f.name.clone(), f.data.clone()))
+                .collect(),
+        }
     }
 
     fn get_bytes(&self, name: &str) -> Rc<[u8]> {
-        self.files.get(name).cloned().unwrap_or_else(|| Rc::from(Vec::new()))
+        self.files
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Rc::from(Vec::new()))
     }
 
     /// Files whose path matches a gobwas/glob pattern (`/` separator).
     pub fn glob(&self, pattern: &str) -> Files {
-        let re = glob_regex(pattern).unwrap_or_else(|| Regex::new("^(?s:.*)$").expect("valid regex"));
+        let re =
+            glob_regex(pattern).unwrap_or_else(|| Regex::new("^(?s:.*)$").expect("valid regex"));
         Files {
-            files: self.files.iter().filter(|(k, _)| re.is_match(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            files: self
+                .files
+                .iter()
+                .filter(|(k, _)| re.is_match(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 
@@ -550,13 +618,18 @@ impl Object for Files {
         })
     }
     fn has_method(&self, name: &str) -> bool {
-        matches!(name, "Get" | "GetBytes" | "Glob" | "AsConfig" | "AsSecrets" | "Lines")
+        matches!(
+            name,
+            "Get" | "GetBytes" | "Glob" | "AsConfig" | "AsSecrets" | "Lines"
+        )
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         match name {
             "Get" => {
                 let a = arg_str(name, args, 1)?;
-                Ok(Value::str(String::from_utf8_lossy(&self.get_bytes(a[0])).into_owned()))
+                Ok(Value::str(
+                    String::from_utf8_lossy(&self.get_bytes(a[0])).into_owned(),
+                ))
             }
             "GetBytes" => {
                 let a = arg_str(name, args, 1)?;
@@ -568,11 +641,15 @@ impl Object for Files {
             }
             "AsConfig" => {
                 arg_str(name, args, 0)?;
-                Ok(Value::str(self.basename_map(|b| String::from_utf8_lossy(b).into_owned())))
+                Ok(Value::str(
+                    self.basename_map(|b| String::from_utf8_lossy(b).into_owned()),
+                ))
             }
             "AsSecrets" => {
                 arg_str(name, args, 0)?;
-                Ok(Value::str(self.basename_map(|b| base64::engine::general_purpose::STANDARD.encode(b))))
+                Ok(Value::str(self.basename_map(|b| {
+                    base64::engine::general_purpose::STANDARD.encode(b)
+                })))
             }
             "Lines" => {
                 let a = arg_str(name, args, 1)?;
@@ -583,7 +660,10 @@ impl Object for Files {
                 let s = s.strip_suffix('\n').unwrap_or(&s);
                 Ok(Value::string_list(s.split('\n').map(str::to_string)))
             }
-            _ => Err(format!("can't evaluate field {name} in type {}", self.type_name())),
+            _ => Err(format!(
+                "can't evaluate field {name} in type {}",
+                self.type_name()
+            )),
         }
     }
     fn format_v(&self) -> String {
@@ -601,12 +681,22 @@ impl Object for Files {
         Value::map(
             self.files
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::str(base64::engine::general_purpose::STANDARD.encode(v))))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Value::str(base64::engine::general_purpose::STANDARD.encode(v)),
+                    )
+                })
                 .collect(),
         )
     }
     fn range_items(&self) -> Option<Vec<(Value, Value)>> {
-        Some(self.files.iter().map(|(k, v)| (Value::str(k.as_str()), Value::Bytes(v.clone()))).collect())
+        Some(
+            self.files
+                .iter()
+                .map(|(k, v)| (Value::str(k.as_str()), Value::Bytes(v.clone())))
+                .collect(),
+        )
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -23,13 +23,22 @@ struct PErr {
 
 impl PErr {
     fn msg(m: impl Into<String>) -> PErr {
-        PErr { msg: m.into(), eof: false }
+        PErr {
+            msg: m.into(),
+            eof: false,
+        }
     }
     fn eof() -> PErr {
-        PErr { msg: "EOF".into(), eof: true }
+        PErr {
+            msg: "EOF".into(),
+            eof: true,
+        }
     }
     fn wrap(prefix: &str, e: PErr) -> PErr {
-        PErr { msg: format!("{prefix}{}", e.msg), eof: e.eof }
+        PErr {
+            msg: format!("{prefix}{}", e.msg),
+            eof: e.eof,
+        }
     }
 }
 
@@ -59,7 +68,11 @@ pub fn parse_into(s: &str, dest: &Value, mode: ValueMode<'_>) -> Result<(), Stri
     let Value::Map(m) = dest else {
         return Err("destination is not a map".into());
     };
-    let mut p = Parser { chars: s.chars().collect(), pos: 0, mode };
+    let mut p = Parser {
+        chars: s.chars().collect(),
+        pos: 0,
+        mode,
+    };
     loop {
         match p.key(m, 0) {
             Ok(()) => continue,
@@ -98,7 +111,9 @@ pub fn go_quote(s: &str) -> String {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if is_go_printable(c) => out.push(c),
             c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push_str(&format!("\\U{:08x}", c as u32)),
@@ -106,6 +121,22 @@ pub fn go_quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Go's `%q` of a `[]rune`: `['a' 'b']`.
+fn go_quote_runes(s: &str) -> String {
+    let parts: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '"' => "'\"'".to_string(),
+            c => {
+                let q = go_quote(&c.to_string());
+                format!("'{}'", &q[1..q.len() - 1])
+            }
+        })
+        .collect();
+    format!("[{}]", parts.join(" "))
 }
 
 fn is_go_printable(c: char) -> bool {
@@ -125,7 +156,9 @@ fn type_assert_panic(v: &Value, want: &str) -> PErr {
         Value::Nil => "nil".to_string(),
         other => other.type_name(),
     };
-    PErr::msg(format!("unable to parse key: interface conversion: interface {{}} is {got}, not {want}"))
+    PErr::msg(format!(
+        "unable to parse key: interface conversion: interface {{}} is {got}, not {want}"
+    ))
 }
 
 const LIST_T: &str = "[]interface {}";
@@ -138,14 +171,23 @@ fn set(data: &Rc<RefCell<Map>>, key: String, val: Value) {
     data.borrow_mut().insert(key, val);
 }
 
-fn set_index(mut list: Vec<Value>, index: i64, val: Value) -> Result<Vec<Value>, (Vec<Value>, PErr)> {
+fn set_index(
+    mut list: Vec<Value>,
+    index: i64,
+    val: Value,
+) -> Result<Vec<Value>, (Vec<Value>, PErr)> {
     if index < 0 {
-        return Err((list, PErr::msg(format!("negative {index} index not allowed"))));
+        return Err((
+            list,
+            PErr::msg(format!("negative {index} index not allowed")),
+        ));
     }
     if index > MAX_INDEX {
         return Err((
             list,
-            PErr::msg(format!("index of {index} is greater than maximum supported index of {MAX_INDEX}")),
+            PErr::msg(format!(
+                "index of {index} is greater than maximum supported index of {MAX_INDEX}"
+            )),
         ));
     }
     let i = index as usize;
@@ -157,7 +199,10 @@ fn set_index(mut list: Vec<Value>, index: i64, val: Value) -> Result<Vec<Value>,
 }
 
 fn list_value(items: Vec<Value>) -> Value {
-    Value::List(Rc::new(List { elem: ElemType::Interface, items }))
+    Value::List(Rc::new(List {
+        elem: ElemType::Interface,
+        items,
+    }))
 }
 
 fn list_items(v: &Value) -> Option<Vec<Value>> {
@@ -171,9 +216,13 @@ fn list_items(v: &Value) -> Option<Vec<Value>> {
 fn go_atoi(s: &str) -> Result<i64, String> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("strconv.Atoi: parsing {}: invalid syntax", go_quote(s)));
+        return Err(format!(
+            "strconv.Atoi: parsing {}: invalid syntax",
+            go_quote(s)
+        ));
     }
-    s.parse::<i64>().map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
+    s.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
 }
 
 /// Helm's type inference for `--set` values.
@@ -254,7 +303,11 @@ impl Parser<'_> {
     }
 
     fn key(&mut self, data: &Rc<RefCell<Map>>, mut level: usize) -> Result<(), PErr> {
-        let stop: &[char] = if self.literal() { &['=', '[', '.'] } else { &['=', '[', ',', '.'] };
+        let stop: &[char] = if self.literal() {
+            &['=', '[', '.']
+        } else {
+            &['=', '[', ',', '.']
+        };
         let (k, last) = self.runes_until(stop);
         match last {
             None => {
@@ -264,7 +317,9 @@ impl Parser<'_> {
                 Err(PErr::msg(format!("key {} has no value", go_quote(&k))))
             }
             Some('[') => {
-                let i = self.key_index().map_err(|e| PErr::wrap("error parsing index: ", e))?;
+                let i = self
+                    .key_index()
+                    .map_err(|e| PErr::wrap("error parsing index: ", e))?;
                 let existing = data.borrow().get(&k).cloned();
                 let list = match existing {
                     None => Vec::new(),
@@ -306,17 +361,21 @@ impl Parser<'_> {
                         Err(PErr::eof())
                     }
                     Err(ListErr::NotList) => {
-                        let (rs, last) = self.runes_until(&[',']);
+                        // Helm returns the value reader's error here (nil), not the EOF.
+                        let (rs, _) = self.runes_until(&[',']);
                         let v = self.convert(&rs)?;
                         set(data, k, v);
-                        if last.is_none() { Err(PErr::eof()) } else { Ok(()) }
+                        Ok(())
                     }
                     Err(ListErr::Other(e)) => Err(e),
                 }
             }
             Some(',') => {
                 set(data, k.clone(), Value::str(""));
-                Err(PErr::msg(format!("key {} has no value (cannot end with ,)", go_quote(&k))))
+                Err(PErr::msg(format!(
+                    "key {} has no value (cannot end with ,)",
+                    go_quote(&k)
+                )))
             }
             Some(_) => {
                 // '.'
@@ -353,13 +412,24 @@ impl Parser<'_> {
         go_atoi(&v).map_err(PErr::msg)
     }
 
-    fn list_item(&mut self, list: Vec<Value>, i: i64, level: usize) -> Result<Vec<Value>, (Vec<Value>, PErr)> {
+    fn list_item(
+        &mut self,
+        list: Vec<Value>,
+        i: i64,
+        level: usize,
+    ) -> Result<Vec<Value>, (Vec<Value>, PErr)> {
         if i < 0 {
             return Err((list, PErr::msg(format!("negative {i} index not allowed"))));
         }
         let (k, last) = self.runes_until(&['[', '.', '=']);
         if !k.is_empty() {
-            return Err((list, PErr::msg(format!("unexpected data at end of array index: {}", go_quote(&k)))));
+            return Err((
+                list,
+                PErr::msg(format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote_runes(&k)
+                )),
+            ));
         }
         match last {
             None => Err((list, PErr::eof())),
@@ -508,9 +578,11 @@ pub fn json_to_value(v: &serde_json::Value) -> Value {
         serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
         serde_json::Value::String(s) => Value::str(s.as_str()),
         serde_json::Value::Array(a) => list_value(a.iter().map(json_to_value).collect()),
-        serde_json::Value::Object(o) => {
-            Value::map(o.iter().map(|(k, v)| (k.clone(), json_to_value(v))).collect())
-        }
+        serde_json::Value::Object(o) => Value::map(
+            o.iter()
+                .map(|(k, v)| (k.clone(), json_to_value(v)))
+                .collect(),
+        ),
     }
 }
 

@@ -55,10 +55,12 @@ pub fn split_yaml_documents(text: &str) -> Result<Vec<String>, String> {
 /// Errors are Helm's text after the file-specific prefix.
 pub fn load_values(text: &str) -> Result<Value, String> {
     let mut values = Value::empty_map();
-    let docs = split_yaml_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
+    let docs =
+        split_yaml_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
     for doc in docs {
-        let v = crate::yaml::parse_values(&doc)
-            .map_err(|e| format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}"))?;
+        let v = crate::yaml::parse_values(&doc).map_err(|e| {
+            format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}")
+        })?;
         let v = match v {
             Value::Map(_) => v,
             Value::Nil => Value::empty_map(),
@@ -99,7 +101,11 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
 }
 
 fn concat_prefix(a: &str, b: &str) -> String {
-    if a.is_empty() { b.to_string() } else { format!("{a}.{b}") }
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
 }
 
 /// Helm's `CoalesceValues`: user values (copied) over the chart's defaults, recursively into
@@ -125,24 +131,41 @@ pub fn merge_values(log: &mut Log, chart: &Chart, vals: &Value) -> Result<Value,
     Ok(Value::Map(m))
 }
 
-fn coalesce(log: &mut Log, ch: &Chart, dest: &MapRef, prefix: &str, merge: bool) -> Result<(), String> {
+fn coalesce(
+    log: &mut Log,
+    ch: &Chart,
+    dest: &MapRef,
+    prefix: &str,
+    merge: bool,
+) -> Result<(), String> {
     coalesce_chart_values(log, ch, dest, prefix, merge);
     coalesce_deps(log, ch, dest, prefix, merge)
 }
 
-fn coalesce_deps(log: &mut Log, ch: &Chart, dest: &MapRef, prefix: &str, merge: bool) -> Result<(), String> {
+fn coalesce_deps(
+    log: &mut Log,
+    ch: &Chart,
+    dest: &MapRef,
+    prefix: &str,
+    merge: bool,
+) -> Result<(), String> {
     for sub in &ch.dependencies {
         let name = sub.name();
         let existing = dest.borrow().get(name).cloned();
         let dvmap = match existing {
             None => {
                 let m = new_map();
-                dest.borrow_mut().insert(name.to_string(), Value::Map(m.clone()));
+                dest.borrow_mut()
+                    .insert(name.to_string(), Value::Map(m.clone()));
                 m
             }
             Some(Value::Map(m)) => m,
             Some(other) => {
-                return Err(format!("type mismatch on {name}: %!t({}={})", other.type_name(), fmt_v(&other)));
+                return Err(format!(
+                    "type mismatch on {name}: %!t({}={})",
+                    other.type_name(),
+                    fmt_v(&other)
+                ));
             }
         };
         let sub_prefix = concat_prefix(prefix, ch.name());
@@ -173,7 +196,11 @@ fn coalesce_globals(log: &mut Log, dest: &MapRef, src: &MapRef, prefix: &str) {
         dest.borrow_mut().insert("global".into(), Value::Map(dg));
         return;
     }
-    let entries: Vec<(String, Value)> = sg.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = sg
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, val) in entries {
         if let Value::Map(vm) = &val {
             let vv: MapRef = Rc::new(RefCell::new(vm.borrow().clone()));
@@ -188,7 +215,10 @@ fn coalesce_globals(log: &mut Log, dest: &MapRef, src: &MapRef, prefix: &str) {
                     dg.borrow_mut().insert(key, Value::Map(vv));
                 }
                 Some(_) => {
-                    log.push(format!("Conflict: cannot merge map onto non-map for {}. Skipping.", super::strvals::go_quote(&key)));
+                    log.push(format!(
+                        "Conflict: cannot merge map onto non-map for {}. Skipping.",
+                        super::strvals::go_quote(&key)
+                    ));
                 }
             }
         } else {
@@ -207,7 +237,11 @@ fn coalesce_chart_values(log: &mut Log, ch: &Chart, v: &MapRef, prefix: &str, me
     let sub_prefix = concat_prefix(prefix, ch.name());
     let vc = ch.values.deep_copy();
     let Some(vc) = as_map(&vc) else { return };
-    let entries: Vec<(String, Value)> = vc.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = vc
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, val) in entries {
         let existing = v.borrow().get(&key).cloned();
         match existing {
@@ -220,7 +254,9 @@ fn coalesce_chart_values(log: &mut Log, ch: &Chart, v: &MapRef, prefix: &str, me
                     coalesce_tables(log, &dest, src, &concat_prefix(&sub_prefix, &key), merge);
                 }
                 Value::Nil => {}
-                _ => log.push(format!("warning: skipped value for {sub_prefix}.{key}: Not a table.")),
+                _ => log.push(format!(
+                    "warning: skipped value for {sub_prefix}.{key}: Not a table."
+                )),
             },
             Some(_) => {}
             None => {
@@ -235,13 +271,26 @@ fn coalesce_tables(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str, merg
     if Rc::ptr_eq(dst, src) {
         return;
     }
-    let src_non_nil: Vec<String> =
-        src.borrow().iter().filter(|(_, v)| !v.is_nil()).map(|(k, _)| k.clone()).collect();
-    let dst_nils: Vec<String> = dst.borrow().iter().filter(|(_, v)| v.is_nil()).map(|(k, _)| k.clone()).collect();
+    let src_non_nil: Vec<String> = src
+        .borrow()
+        .iter()
+        .filter(|(_, v)| !v.is_nil())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let dst_nils: Vec<String> = dst
+        .borrow()
+        .iter()
+        .filter(|(_, v)| v.is_nil())
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in dst_nils {
         src.borrow_mut().insert(k, Value::Nil);
     }
-    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, val) in entries {
         let full = concat_prefix(prefix, &key);
         let dv = dst.borrow().get(&key).cloned();
@@ -257,7 +306,10 @@ fn coalesce_tables(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str, merg
                     if let Value::Map(dm) = &dv {
                         coalesce_tables(log, dm, vm, &full, merge);
                     } else {
-                        log.push(format!("warning: cannot overwrite table with non table for {full} ({})", fmt_v(&val)));
+                        log.push(format!(
+                            "warning: cannot overwrite table with non table for {full} ({})",
+                            fmt_v(&val)
+                        ));
                     }
                 } else if matches!(dv, Value::Map(_)) && !val.is_nil() {
                     log.push(format!(
@@ -318,21 +370,30 @@ pub fn process_dependencies(log: &mut Log, c: &mut Chart, v: &Value) -> Result<(
     process_dependency_import_values(log, c)
 }
 
-fn process_dependency_enabled(log: &mut Log, c: &mut Chart, v: &Value, path: &str) -> Result<(), String> {
-    let Some(reqs) = c.metadata.dependencies.as_mut() else { return Ok(()) };
+fn process_dependency_enabled(
+    log: &mut Log,
+    c: &mut Chart,
+    v: &Value,
+    path: &str,
+) -> Result<(), String> {
+    let Some(reqs) = c.metadata.dependencies.as_mut() else {
+        return Ok(());
+    };
     let existing = std::mem::take(&mut c.dependencies);
     let mut chart_deps: Vec<Chart> = existing
         .iter()
         .filter(|e| {
-            !reqs.iter().flatten().any(|r| e.name() == r.name && is_compatible_range(&r.version, &e.metadata.version))
+            !reqs
+                .iter()
+                .flatten()
+                .any(|r| e.name() == r.name && is_compatible_range(&r.version, &e.metadata.version))
         })
         .cloned()
         .collect();
     for req in reqs.iter_mut().flatten() {
-        if let Some(found) = existing
-            .iter()
-            .find(|e| e.name() == req.name && is_compatible_range(&req.version, &e.metadata.version))
-        {
+        if let Some(found) = existing.iter().find(|e| {
+            e.name() == req.name && is_compatible_range(&req.version, &e.metadata.version)
+        }) {
             let mut out = found.clone();
             if !req.alias.is_empty() {
                 out.metadata.name = req.alias.clone();
@@ -358,7 +419,9 @@ fn process_dependency_enabled(log: &mut Log, c: &mut Chart, v: &Value, path: &st
                 match vt.get(k) {
                     Some(Value::Bool(true)) => has_true = true,
                     Some(Value::Bool(false)) => has_false = true,
-                    Some(_) => log.push(format!("returned non-bool value tag={k} chart={}", r.name)),
+                    Some(_) => {
+                        log.push(format!("returned non-bool value tag={k} chart={}", r.name))
+                    }
                     None => {}
                 }
             }
@@ -380,14 +443,28 @@ fn process_dependency_enabled(log: &mut Log, c: &mut Chart, v: &Value, path: &st
                     r.enabled = b;
                     break;
                 }
-                log.push(format!("returned non-bool value path={cond} chart={}", r.name));
+                log.push(format!(
+                    "returned non-bool value path={cond} chart={}",
+                    r.name
+                ));
             }
         }
     }
-    let rm: Vec<String> = reqs.iter().flatten().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
-    let mut cd: Vec<Chart> = std::mem::take(&mut c.dependencies).into_iter().filter(|d| !rm.iter().any(|n| n == d.name())).collect();
-    let kept: Vec<Option<super::metadata::Dependency>> =
-        reqs.iter().filter(|r| r.as_ref().is_some_and(|r| !rm.contains(&r.name))).cloned().collect();
+    let rm: Vec<String> = reqs
+        .iter()
+        .flatten()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
+    let mut cd: Vec<Chart> = std::mem::take(&mut c.dependencies)
+        .into_iter()
+        .filter(|d| !rm.iter().any(|n| n == d.name()))
+        .collect();
+    let kept: Vec<Option<super::metadata::Dependency>> = reqs
+        .iter()
+        .filter(|r| r.as_ref().is_some_and(|r| !rm.contains(&r.name)))
+        .cloned()
+        .collect();
     for t in cd.iter_mut() {
         let sub = format!("{path}{}.", t.name());
         process_dependency_enabled(log, t, &cvals, &sub)?;
@@ -442,7 +519,9 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
                     m.insert("parent".into(), Value::str(parent.as_str()));
                     out.push(Value::map(m));
                     match table(&cvals, &format!("{}.{child}", r.name)) {
-                        None => log.push(format!("ImportValues missing table from chart {}", r.name)),
+                        None => {
+                            log.push(format!("ImportValues missing table from chart {}", r.name))
+                        }
                         Some(vv) => {
                             let pm = path_to_map(&parent, vv);
                             b = tables(log, &b, &pm, true);

@@ -35,19 +35,27 @@ fn res() -> &'static Res {
         constraint: Regex::new(&format!(r"^\s*({OPS})\s*({CV})\s*$")).expect("valid regex"),
         range: Regex::new(&format!(r"\s*({CV})\s+-\s+({CV})\s*")).expect("valid regex"),
         find: Regex::new(&format!(r"({OPS})\s*({CV})")).expect("valid regex"),
-        valid: Regex::new(&format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"))
-            .expect("valid regex"),
+        valid: Regex::new(&format!(
+            r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+        ))
+        .expect("valid regex"),
     })
 }
 
 impl Version {
     /// Masterminds `NewVersion`.
     pub fn parse(s: &str) -> Result<Version, String> {
-        let c = res().version.captures(s).ok_or_else(|| "Invalid Semantic Version".to_string())?;
+        let c = res()
+            .version
+            .captures(s)
+            .ok_or_else(|| "Invalid Semantic Version".to_string())?;
         let num = |i: usize| -> Result<u64, String> {
             match c.get(i) {
                 None => Ok(0),
-                Some(m) => m.as_str().parse::<u64>().map_err(|e| format!("error parsing version segment: {e}")),
+                Some(m) => m
+                    .as_str()
+                    .parse::<u64>()
+                    .map_err(|e| format!("error parsing version segment: {e}")),
             }
         };
         Ok(Version {
@@ -165,14 +173,23 @@ fn rewrite_range(s: &str) -> String {
 fn parse_constraint(s: &str) -> Result<Constraint, String> {
     if s.is_empty() {
         return Ok(Constraint {
-            con: Version { major: 0, minor: 0, patch: 0, pre: String::new(), metadata: String::new() },
+            con: Version {
+                major: 0,
+                minor: 0,
+                patch: 0,
+                pre: String::new(),
+                metadata: String::new(),
+            },
             op: String::new(),
             minor_dirty: false,
             patch_dirty: false,
             dirty: true,
         });
     }
-    let m = res().constraint.captures(s).ok_or_else(|| format!("improper constraint: {s}"))?;
+    let m = res()
+        .constraint
+        .captures(s)
+        .ok_or_else(|| format!("improper constraint: {s}"))?;
     let g = |i: usize| m.get(i).map(|x| x.as_str()).unwrap_or("");
     let (mut minor_dirty, mut patch_dirty, mut dirty) = (false, false, false);
     let ver = if is_x(g(3)) || g(3).is_empty() {
@@ -190,7 +207,13 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
         g(2).to_string()
     };
     let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
-    Ok(Constraint { con, op: g(1).to_string(), minor_dirty, patch_dirty, dirty })
+    Ok(Constraint {
+        con,
+        op: g(1).to_string(),
+        minor_dirty,
+        patch_dirty,
+        dirty,
+    })
 }
 
 impl Constraints {
@@ -222,7 +245,9 @@ impl Constraints {
 
     /// True if `v` satisfies any `||` group.
     pub fn check(&self, v: &Version) -> bool {
-        self.groups.iter().any(|(cs, pre)| cs.iter().all(|c| check_one(c, v, *pre)))
+        self.groups
+            .iter()
+            .any(|(cs, pre)| cs.iter().all(|c| check_one(c, v, *pre)))
     }
 }
 
@@ -279,7 +304,8 @@ fn check_one(c: &Constraint, v: &Version, include_pre: bool) -> bool {
             if !c.dirty {
                 return cmp != Ordering::Greater;
             }
-            !(v.major > c.con.major || (v.major == c.con.major && v.minor > c.con.minor && !c.minor_dirty))
+            !(v.major > c.con.major
+                || (v.major == c.con.major && v.minor > c.con.minor && !c.minor_dirty))
         }
         "~" | "~>" => tilde(c, v),
         _ => {
@@ -308,7 +334,8 @@ fn tilde(c: &Constraint, v: &Version) -> bool {
     if v.compare(&c.con) == Ordering::Less {
         return false;
     }
-    if c.con.major == 0 && c.con.minor == 0 && c.con.patch == 0 && !c.minor_dirty && !c.patch_dirty {
+    if c.con.major == 0 && c.con.minor == 0 && c.con.patch == 0 && !c.minor_dirty && !c.patch_dirty
+    {
         return true;
     }
     if v.major != c.con.major {
@@ -322,8 +349,12 @@ fn tilde(c: &Constraint, v: &Version) -> bool {
 
 /// Helm's `IsCompatibleRange`: false when either side does not parse.
 pub fn is_compatible_range(constraint: &str, ver: &str) -> bool {
-    let Ok(v) = Version::parse(ver) else { return false };
-    let Ok(c) = Constraints::parse(constraint) else { return false };
+    let Ok(v) = Version::parse(ver) else {
+        return false;
+    };
+    let Ok(c) = Constraints::parse(constraint) else {
+        return false;
+    };
     c.check(&v)
 }
 
