@@ -38,7 +38,11 @@ fn quote(s: &str) -> String {
 }
 
 fn join_quoted(items: &[String]) -> String {
-    items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| quote(s))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn fmt_num(x: f64) -> String {
@@ -94,10 +98,14 @@ fn equals(v: &Value, j: &J) -> bool {
             (Some(a), Some(b)) => a == b,
             _ => false,
         },
-        (Value::List(l), J::Array(a)) => l.items.len() == a.len() && l.items.iter().zip(a).all(|(x, y)| equals(x, y)),
+        (Value::List(l), J::Array(a)) => {
+            l.items.len() == a.len() && l.items.iter().zip(a).all(|(x, y)| equals(x, y))
+        }
         (Value::Map(m), J::Object(o)) => {
             let m = m.borrow();
-            m.len() == o.len() && o.iter().all(|(k, jv)| m.get(k).is_some_and(|x| equals(x, jv)))
+            m.len() == o.len()
+                && o.iter()
+                    .all(|(k, jv)| m.get(k).is_some_and(|x| equals(x, jv)))
         }
         _ => false,
     }
@@ -108,11 +116,17 @@ fn values_equal(a: &Value, b: &Value) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => match (a, b) {
             (Value::List(x), Value::List(y)) => {
-                x.items.len() == y.items.len() && x.items.iter().zip(&y.items).all(|(p, q)| values_equal(p, q))
+                x.items.len() == y.items.len()
+                    && x.items
+                        .iter()
+                        .zip(&y.items)
+                        .all(|(p, q)| values_equal(p, q))
             }
             (Value::Map(x), Value::Map(y)) => {
                 let (x, y) = (x.borrow(), y.borrow());
-                x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
             }
             _ => a == b,
         },
@@ -137,7 +151,12 @@ fn regex(p: &str) -> Option<Regex> {
 
 impl Ctx<'_> {
     fn err(&self, loc: &[String], msg: String) -> VErr {
-        VErr { loc: loc.to_vec(), msg, causes: Vec::new(), is_ref: false }
+        VErr {
+            loc: loc.to_vec(),
+            msg,
+            causes: Vec::new(),
+            is_ref: false,
+        }
     }
 
     /// Validate `v` at `loc` against `s`; None if valid, else one error (a group when
@@ -156,11 +175,16 @@ impl Ctx<'_> {
         if let Some(types) = s.get("type") {
             let want: Vec<String> = match types {
                 J::String(x) => vec![x.clone()],
-                J::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                J::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
                 _ => Vec::new(),
             };
             if !want.is_empty() {
-                let ok = want.iter().any(|w| w == t || (w == "integer" && t == "number" && is_integer(v)));
+                let ok = want
+                    .iter()
+                    .any(|w| w == t || (w == "integer" && t == "number" && is_integer(v)));
                 if !ok {
                     return Some(self.err(loc, format!("got {t}, want {}", want.join(" or "))));
                 }
@@ -183,7 +207,10 @@ impl Ctx<'_> {
                 } else if e.len() == 1 {
                     format!("value must be {}", display(&e[0]))
                 } else {
-                    format!("value must be one of {}", e.iter().map(display).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "value must be one of {}",
+                        e.iter().map(display).collect::<Vec<_>>().join(", ")
+                    )
                 };
                 return Some(self.err(loc, msg));
             }
@@ -191,7 +218,9 @@ impl Ctx<'_> {
         if self.draft <= 7 {
             if let (Some(J::String(f)), Value::String(sv)) = (s.get("format"), v) {
                 if let Some(reason) = format_error(f, sv) {
-                    return Some(self.err(loc, format!("{} is not valid {f}: {reason}", quote(sv))));
+                    return Some(
+                        self.err(loc, format!("{} is not valid {f}: {reason}", quote(sv))),
+                    );
                 }
             }
         }
@@ -202,12 +231,18 @@ impl Ctx<'_> {
                 let res = self.validate(target, v, loc);
                 self.depth -= 1;
                 if let Some(e) = res {
-                    let causes = if e.msg == "validation failed" && !e.is_ref && !e.causes.is_empty() {
-                        e.causes
-                    } else {
-                        vec![e]
+                    let causes =
+                        if e.msg == "validation failed" && !e.is_ref && !e.causes.is_empty() {
+                            e.causes
+                        } else {
+                            vec![e]
+                        };
+                    let re = VErr {
+                        loc: loc.to_vec(),
+                        msg: "validation failed".into(),
+                        causes,
+                        is_ref: true,
                     };
-                    let re = VErr { loc: loc.to_vec(), msg: "validation failed".into(), causes, is_ref: true };
                     if self.draft < 2019 {
                         return Some(re);
                     }
@@ -232,7 +267,12 @@ impl Ctx<'_> {
         match errors.len() {
             0 => None,
             1 => errors.pop(),
-            _ => Some(VErr { loc: loc.to_vec(), msg: "validation failed".into(), causes: errors, is_ref: false }),
+            _ => Some(VErr {
+                loc: loc.to_vec(),
+                msg: "validation failed".into(),
+                causes: errors,
+                is_ref: false,
+            }),
         }
     }
 
@@ -245,7 +285,13 @@ impl Ctx<'_> {
         r
     }
 
-    fn object(&mut self, s: &serde_json::Map<String, J>, obj: &BTreeMap<String, Value>, loc: &[String], errors: &mut Vec<VErr>) {
+    fn object(
+        &mut self,
+        s: &serde_json::Map<String, J>,
+        obj: &BTreeMap<String, Value>,
+        loc: &[String],
+        errors: &mut Vec<VErr>,
+    ) {
         let count = |k: &str| s.get(k).and_then(J::as_u64);
         if let Some(n) = count("minProperties") {
             if (obj.len() as u64) < n {
@@ -258,8 +304,12 @@ impl Ctx<'_> {
             }
         }
         if let Some(J::Array(req)) = s.get("required") {
-            let missing: Vec<String> =
-                req.iter().filter_map(J::as_str).filter(|k| !obj.contains_key(*k)).map(str::to_string).collect();
+            let missing: Vec<String> = req
+                .iter()
+                .filter_map(J::as_str)
+                .filter(|k| !obj.contains_key(*k))
+                .map(str::to_string)
+                .collect();
             if missing.len() == 1 {
                 errors.push(self.err(loc, format!("missing property {}", quote(&missing[0]))));
             } else if !missing.is_empty() {
@@ -273,12 +323,20 @@ impl Ctx<'_> {
                 }
                 match dep {
                     J::Array(a) => {
-                        let missing: Vec<String> =
-                            a.iter().filter_map(J::as_str).filter(|k| !obj.contains_key(*k)).map(str::to_string).collect();
+                        let missing: Vec<String> = a
+                            .iter()
+                            .filter_map(J::as_str)
+                            .filter(|k| !obj.contains_key(*k))
+                            .map(str::to_string)
+                            .collect();
                         if !missing.is_empty() {
                             errors.push(self.err(
                                 loc,
-                                format!("properties {} required, if {} exists", join_quoted(&missing), quote(p)),
+                                format!(
+                                    "properties {} required, if {} exists",
+                                    join_quoted(&missing),
+                                    quote(p)
+                                ),
                             ));
                         }
                     }
@@ -295,7 +353,11 @@ impl Ctx<'_> {
         let pattern_props: Vec<(Regex, &J)> = s
             .get("patternProperties")
             .and_then(J::as_object)
-            .map(|pp| pp.iter().filter_map(|(k, v)| regex(k).map(|r| (r, v))).collect())
+            .map(|pp| {
+                pp.iter()
+                    .filter_map(|(k, v)| regex(k).map(|r| (r, v)))
+                    .collect()
+            })
             .unwrap_or_default();
         let mut additional = Vec::new();
         for (pname, pvalue) in obj {
@@ -327,7 +389,13 @@ impl Ctx<'_> {
             }
         }
         if !additional.is_empty() {
-            errors.push(self.err(loc, format!("additional properties {} not allowed", join_quoted(&additional))));
+            errors.push(self.err(
+                loc,
+                format!(
+                    "additional properties {} not allowed",
+                    join_quoted(&additional)
+                ),
+            ));
         }
         if self.draft == 4 {
             return;
@@ -362,18 +430,35 @@ impl Ctx<'_> {
                 }
                 let missing: Vec<String> = req
                     .as_array()
-                    .map(|a| a.iter().filter_map(J::as_str).filter(|k| !obj.contains_key(*k)).map(str::to_string).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(J::as_str)
+                            .filter(|k| !obj.contains_key(*k))
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 if !missing.is_empty() {
-                    errors.push(
-                        self.err(loc, format!("properties {} required, if {} exists", join_quoted(&missing), quote(p))),
-                    );
+                    errors.push(self.err(
+                        loc,
+                        format!(
+                            "properties {} required, if {} exists",
+                            join_quoted(&missing),
+                            quote(p)
+                        ),
+                    ));
                 }
             }
         }
     }
 
-    fn array(&mut self, s: &serde_json::Map<String, J>, arr: &[Value], loc: &[String], errors: &mut Vec<VErr>) {
+    fn array(
+        &mut self,
+        s: &serde_json::Map<String, J>,
+        arr: &[Value],
+        loc: &[String],
+        errors: &mut Vec<VErr>,
+    ) {
         let count = |k: &str| s.get(k).and_then(J::as_u64);
         if let Some(n) = count("minItems") {
             if (arr.len() as u64) < n {
@@ -419,7 +504,13 @@ impl Ctx<'_> {
             }
             match s.get("additionalItems") {
                 Some(J::Bool(false)) if evaluated != arr.len() => {
-                    errors.push(self.err(loc, format!("last {} additionalItem(s) not allowed", arr.len() - evaluated)));
+                    errors.push(self.err(
+                        loc,
+                        format!(
+                            "last {} additionalItem(s) not allowed",
+                            arr.len() - evaluated
+                        ),
+                    ));
                 }
                 Some(ai @ J::Object(_)) => {
                     for (i, item) in arr[evaluated..].iter().enumerate() {
@@ -457,11 +548,18 @@ impl Ctx<'_> {
                     None => matched.push(i),
                 }
             }
-            let list = |m: &[usize]| m.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ");
+            let list = |m: &[usize]| {
+                m.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
             if let Some(min) = count("minContains") {
                 if (matched.len() as u64) < min {
                     let msg = if matched.is_empty() {
-                        format!("min {min} items required to match contains schema, but none matched")
+                        format!(
+                            "min {min} items required to match contains schema, but none matched"
+                        )
                     } else {
                         format!(
                             "min {min} items required to match contains schema, but matched {} items at {}",
@@ -469,7 +567,12 @@ impl Ctx<'_> {
                             list(&matched)
                         )
                     };
-                    errors.push(VErr { loc: loc.to_vec(), msg, causes: errs, is_ref: false });
+                    errors.push(VErr {
+                        loc: loc.to_vec(),
+                        msg,
+                        causes: errs,
+                        is_ref: false,
+                    });
                 }
             } else if matched.is_empty() {
                 errors.push(VErr {
@@ -494,7 +597,13 @@ impl Ctx<'_> {
         }
     }
 
-    fn string(&mut self, s: &serde_json::Map<String, J>, st: &str, loc: &[String], errors: &mut Vec<VErr>) {
+    fn string(
+        &mut self,
+        s: &serde_json::Map<String, J>,
+        st: &str,
+        loc: &[String],
+        errors: &mut Vec<VErr>,
+    ) {
         let len = st.chars().count() as u64;
         if let Some(n) = s.get("minLength").and_then(J::as_u64) {
             if len < n {
@@ -509,63 +618,107 @@ impl Ctx<'_> {
         if let Some(J::String(p)) = s.get("pattern") {
             if let Some(re) = regex(p) {
                 if !re.is_match(st) {
-                    errors.push(self.err(loc, format!("{} does not match pattern {}", quote(st), quote(p))));
+                    errors.push(self.err(
+                        loc,
+                        format!("{} does not match pattern {}", quote(st), quote(p)),
+                    ));
                 }
             }
         }
     }
 
-    fn number(&mut self, s: &serde_json::Map<String, J>, x: f64, loc: &[String], errors: &mut Vec<VErr>) {
+    fn number(
+        &mut self,
+        s: &serde_json::Map<String, J>,
+        x: f64,
+        loc: &[String],
+        errors: &mut Vec<VErr>,
+    ) {
         let get = |k: &str| s.get(k).and_then(J::as_f64);
         let excl_bool = |k: &str| s.get(k) == Some(&J::Bool(true));
         if let Some(m) = get("minimum") {
             if self.draft == 4 && excl_bool("exclusiveMinimum") {
                 if x <= m {
-                    errors.push(self.err(loc, format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                    errors.push(self.err(
+                        loc,
+                        format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                    ));
                 }
             } else if x < m {
-                errors.push(self.err(loc, format!("minimum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(self.err(
+                    loc,
+                    format!("minimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                ));
             }
         }
         if let Some(m) = get("maximum") {
             if self.draft == 4 && excl_bool("exclusiveMaximum") {
                 if x >= m {
-                    errors.push(self.err(loc, format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                    errors.push(self.err(
+                        loc,
+                        format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                    ));
                 }
             } else if x > m {
-                errors.push(self.err(loc, format!("maximum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(self.err(
+                    loc,
+                    format!("maximum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                ));
             }
         }
         if let Some(m) = get("exclusiveMinimum") {
             if x <= m {
-                errors.push(self.err(loc, format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(self.err(
+                    loc,
+                    format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                ));
             }
         }
         if let Some(m) = get("exclusiveMaximum") {
             if x >= m {
-                errors.push(self.err(loc, format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m))));
+                errors.push(self.err(
+                    loc,
+                    format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                ));
             }
         }
         if let Some(m) = get("multipleOf") {
             if m != 0.0 {
                 let q = x / m;
                 if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
-                    errors.push(self.err(loc, format!("multipleOf: got {}, want {}", fmt_num(x), fmt_num(m))));
+                    errors.push(self.err(
+                        loc,
+                        format!("multipleOf: got {}, want {}", fmt_num(x), fmt_num(m)),
+                    ));
                 }
             }
         }
     }
 
-    fn cond(&mut self, s: &serde_json::Map<String, J>, v: &Value, loc: &[String], errors: &mut Vec<VErr>) {
+    fn cond(
+        &mut self,
+        s: &serde_json::Map<String, J>,
+        v: &Value,
+        loc: &[String],
+        errors: &mut Vec<VErr>,
+    ) {
         if let Some(n) = s.get("not") {
             if self.validate(n, v, loc).is_none() {
                 errors.push(self.err(loc, "not failed".into()));
             }
         }
         if let Some(J::Array(all)) = s.get("allOf") {
-            let errs: Vec<VErr> = all.iter().filter_map(|sch| self.validate(sch, v, loc)).collect();
+            let errs: Vec<VErr> = all
+                .iter()
+                .filter_map(|sch| self.validate(sch, v, loc))
+                .collect();
             if !errs.is_empty() {
-                errors.push(VErr { loc: loc.to_vec(), msg: "allOf failed".into(), causes: errs, is_ref: false });
+                errors.push(VErr {
+                    loc: loc.to_vec(),
+                    msg: "allOf failed".into(),
+                    causes: errs,
+                    is_ref: false,
+                });
             }
         }
         if let Some(J::Array(any)) = s.get("anyOf") {
@@ -581,7 +734,12 @@ impl Ctx<'_> {
                 }
             }
             if !matched {
-                errors.push(VErr { loc: loc.to_vec(), msg: "anyOf failed".into(), causes: errs, is_ref: false });
+                errors.push(VErr {
+                    loc: loc.to_vec(),
+                    msg: "anyOf failed".into(),
+                    causes: errs,
+                    is_ref: false,
+                });
             }
         }
         if let Some(J::Array(one)) = s.get("oneOf") {
@@ -597,14 +755,22 @@ impl Ctx<'_> {
                     None => match matched {
                         None => matched = Some(i),
                         Some(first) => {
-                            errors.push(self.err(loc, format!("oneOf failed, subschemas {first}, {i} matched")));
+                            errors.push(self.err(
+                                loc,
+                                format!("oneOf failed, subschemas {first}, {i} matched"),
+                            ));
                             break;
                         }
                     },
                 }
             }
             if matched.is_none() {
-                errors.push(VErr { loc: loc.to_vec(), msg: "oneOf failed, none matched".into(), causes: errs, is_ref: false });
+                errors.push(VErr {
+                    loc: loc.to_vec(),
+                    msg: "oneOf failed, none matched".into(),
+                    causes: errs,
+                    is_ref: false,
+                });
             }
         }
         if let Some(i) = s.get("if") {
@@ -646,7 +812,9 @@ fn format_error(format: &str, s: &str) -> Option<String> {
 }
 
 fn json_ptr(loc: &[String]) -> String {
-    loc.iter().map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1"))).collect()
+    loc.iter()
+        .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 fn display_err(e: &VErr, indent: usize, out: &mut String) {
@@ -679,9 +847,19 @@ pub fn validate(values: &Value, schema: &[u8]) -> Result<(), String> {
         Some(s) if s.contains("2019-09") => 2019,
         _ => 2020,
     };
-    let mut ctx = Ctx { root: &root, draft, depth: 0 };
-    let Some(e) = ctx.validate(&root, values, &[]) else { return Ok(()) };
-    let causes = if e.msg == "validation failed" && !e.is_ref && !e.causes.is_empty() { e.causes } else { vec![e] };
+    let mut ctx = Ctx {
+        root: &root,
+        draft,
+        depth: 0,
+    };
+    let Some(e) = ctx.validate(&root, values, &[]) else {
+        return Ok(());
+    };
+    let causes = if e.msg == "validation failed" && !e.is_ref && !e.causes.is_empty() {
+        e.causes
+    } else {
+        vec![e]
+    };
     let mut out = String::new();
     for c in &causes {
         display_err(c, 1, &mut out);
