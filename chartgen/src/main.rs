@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Locally render templates (like `helm template`).
-    Template(TemplateArgs),
+    Template(Box<TemplateArgs>),
     /// Print the chartgen version.
     Version,
 }
@@ -172,7 +172,7 @@ fn main() -> ExitCode {
             println!("chartgen {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Template(a) => match run_template(a) {
+        Command::Template(a) => match run_template(*a) {
             Ok(out) => {
                 use std::io::Write;
                 let mut stdout = std::io::stdout().lock();

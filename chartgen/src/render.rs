@@ -289,10 +289,10 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
 }
 
 fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
-    if let Some(s) = &chart.schema {
-        if let Err(e) = schema::validate(values, s) {
-            sb.push_str(&format!("{}:\n{e}", chart.name()));
-        }
+    if let Some(s) = &chart.schema
+        && let Err(e) = schema::validate(values, s)
+    {
+        sb.push_str(&format!("{}:\n{e}", chart.name()));
     }
     for sub in &chart.dependencies {
         let raw = match values {

@@ -17,11 +17,11 @@ pub fn glob_match(pattern: &str, name: &str) -> Result<bool, &'static str> {
             return Ok(!n.contains(&'/'));
         }
         let r = match_chunk(chunk, n);
-        if let Ok(Some(left)) = r {
-            if left == 0 || !p.is_empty() {
-                n = &n[n.len() - left..];
-                continue;
-            }
+        if let Ok(Some(left)) = r
+            && (left == 0 || !p.is_empty())
+        {
+            n = &n[n.len() - left..];
+            continue;
         }
         r?;
         if star {
@@ -61,10 +61,8 @@ fn scan_chunk(p: &[char]) -> (bool, &[char], &[char]) {
     let mut i = 0;
     while i < p.len() {
         match p[i] {
-            '\\' => {
-                if i + 1 < p.len() {
-                    i += 1;
-                }
+            '\\' if i + 1 < p.len() => {
+                i += 1;
             }
             '[' => in_range = true,
             ']' => in_range = false,
@@ -113,10 +111,11 @@ fn match_chunk(chunk: &[char], s: &[char]) -> Result<Option<usize>, &'static str
                         hi = h;
                         ci = next;
                     }
-                    if let Some(r) = r {
-                        if lo <= r && r <= hi {
-                            matched = true;
-                        }
+                    if let Some(r) = r
+                        && lo <= r
+                        && r <= hi
+                    {
+                        matched = true;
                     }
                     nrange += 1;
                 }

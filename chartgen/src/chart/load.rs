@@ -58,10 +58,10 @@ fn api_version_of(data: &[u8]) -> Result<String, ChartError> {
             "cannot load Chart.yaml: error converting YAML to JSON: {e}"
         ))
     })?;
-    if let Value::Map(m) = &v {
-        if let Some(a) = m.borrow().get("apiVersion") {
-            return Ok(super::metadata::scalar_to_string(a).unwrap_or_default());
-        }
+    if let Value::Map(m) = &v
+        && let Some(a) = m.borrow().get("apiVersion")
+    {
+        return Ok(super::metadata::scalar_to_string(a).unwrap_or_default());
     }
     Ok(String::new())
 }

@@ -631,10 +631,10 @@ impl Metadata {
         if self.deprecated {
             m.insert("deprecated".into(), Value::Bool(true));
         }
-        if let Some(a) = &self.annotations {
-            if !a.is_empty() {
-                m.insert("annotations".into(), self.annotations_value());
-            }
+        if let Some(a) = &self.annotations
+            && !a.is_empty()
+        {
+            m.insert("annotations".into(), self.annotations_value());
         }
         let deps: Vec<Value> = self.deps().map(Dependency::to_json_value).collect();
         if !deps.is_empty() {

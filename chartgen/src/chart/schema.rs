@@ -190,39 +190,36 @@ impl Ctx<'_> {
                 }
             }
         }
-        if let Some(c) = s.get("const") {
-            if !equals(v, c) {
-                let msg = match c {
-                    J::Array(_) | J::Object(_) => "const failed".to_string(),
-                    other => format!("value must be {}", display(other)),
-                };
-                return Some(self.err(loc, msg));
-            }
+        if let Some(c) = s.get("const")
+            && !equals(v, c)
+        {
+            let msg = match c {
+                J::Array(_) | J::Object(_) => "const failed".to_string(),
+                other => format!("value must be {}", display(other)),
+            };
+            return Some(self.err(loc, msg));
         }
-        if let Some(J::Array(e)) = s.get("enum") {
-            if !e.iter().any(|x| equals(v, x)) {
-                let prim = e.iter().all(|x| !matches!(x, J::Array(_) | J::Object(_)));
-                let msg = if !prim {
-                    "enum failed".to_string()
-                } else if e.len() == 1 {
-                    format!("value must be {}", display(&e[0]))
-                } else {
-                    format!(
-                        "value must be one of {}",
-                        e.iter().map(display).collect::<Vec<_>>().join(", ")
-                    )
-                };
-                return Some(self.err(loc, msg));
-            }
+        if let Some(J::Array(e)) = s.get("enum")
+            && !e.iter().any(|x| equals(v, x))
+        {
+            let prim = e.iter().all(|x| !matches!(x, J::Array(_) | J::Object(_)));
+            let msg = if !prim {
+                "enum failed".to_string()
+            } else if e.len() == 1 {
+                format!("value must be {}", display(&e[0]))
+            } else {
+                format!(
+                    "value must be one of {}",
+                    e.iter().map(display).collect::<Vec<_>>().join(", ")
+                )
+            };
+            return Some(self.err(loc, msg));
         }
-        if self.draft <= 7 {
-            if let (Some(J::String(f)), Value::String(sv)) = (s.get("format"), v) {
-                if let Some(reason) = format_error(f, sv) {
-                    return Some(
-                        self.err(loc, format!("{} is not valid {f}: {reason}", quote(sv))),
-                    );
-                }
-            }
+        if self.draft <= 7
+            && let (Some(J::String(f)), Value::String(sv)) = (s.get("format"), v)
+            && let Some(reason) = format_error(f, sv)
+        {
+            return Some(self.err(loc, format!("{} is not valid {f}: {reason}", quote(sv))));
         }
         let mut errors: Vec<VErr> = Vec::new();
         if let Some(J::String(r)) = s.get("$ref") {
@@ -293,15 +290,15 @@ impl Ctx<'_> {
         errors: &mut Vec<VErr>,
     ) {
         let count = |k: &str| s.get(k).and_then(J::as_u64);
-        if let Some(n) = count("minProperties") {
-            if (obj.len() as u64) < n {
-                errors.push(self.err(loc, format!("minProperties: got {}, want {n}", obj.len())));
-            }
+        if let Some(n) = count("minProperties")
+            && (obj.len() as u64) < n
+        {
+            errors.push(self.err(loc, format!("minProperties: got {}, want {n}", obj.len())));
         }
-        if let Some(n) = count("maxProperties") {
-            if (obj.len() as u64) > n {
-                errors.push(self.err(loc, format!("maxProperties: got {}, want {n}", obj.len())));
-            }
+        if let Some(n) = count("maxProperties")
+            && (obj.len() as u64) > n
+        {
+            errors.push(self.err(loc, format!("maxProperties: got {}, want {n}", obj.len())));
         }
         if let Some(J::Array(req)) = s.get("required") {
             let missing: Vec<String> = req
@@ -416,10 +413,10 @@ impl Ctx<'_> {
         if let Some(J::Object(ds)) = s.get("dependentSchemas") {
             let whole = Value::map(obj.clone());
             for (p, sch) in ds {
-                if obj.contains_key(p) {
-                    if let Some(e) = self.validate(sch, &whole, loc) {
-                        errors.push(e);
-                    }
+                if obj.contains_key(p)
+                    && let Some(e) = self.validate(sch, &whole, loc)
+                {
+                    errors.push(e);
                 }
             }
         }
@@ -460,15 +457,15 @@ impl Ctx<'_> {
         errors: &mut Vec<VErr>,
     ) {
         let count = |k: &str| s.get(k).and_then(J::as_u64);
-        if let Some(n) = count("minItems") {
-            if (arr.len() as u64) < n {
-                errors.push(self.err(loc, format!("minItems: got {}, want {n}", arr.len())));
-            }
+        if let Some(n) = count("minItems")
+            && (arr.len() as u64) < n
+        {
+            errors.push(self.err(loc, format!("minItems: got {}, want {n}", arr.len())));
         }
-        if let Some(n) = count("maxItems") {
-            if (arr.len() as u64) > n {
-                errors.push(self.err(loc, format!("maxItems: got {}, want {n}", arr.len())));
-            }
+        if let Some(n) = count("maxItems")
+            && (arr.len() as u64) > n
+        {
+            errors.push(self.err(loc, format!("maxItems: got {}, want {n}", arr.len())));
         }
         if s.get("uniqueItems") == Some(&J::Bool(true)) && arr.len() > 1 {
             'dup: for i in 0..arr.len() {
@@ -582,9 +579,10 @@ impl Ctx<'_> {
                     is_ref: false,
                 });
             }
-            if let Some(max) = count("maxContains") {
-                if (matched.len() as u64) > max {
-                    errors.push(self.err(
+            if let Some(max) = count("maxContains")
+                && (matched.len() as u64) > max
+            {
+                errors.push(self.err(
                         loc,
                         format!(
                             "max {max} items required to match contains schema, but matched {} items at {}",
@@ -592,7 +590,6 @@ impl Ctx<'_> {
                             list(&matched)
                         ),
                     ));
-                }
             }
         }
     }
@@ -605,25 +602,24 @@ impl Ctx<'_> {
         errors: &mut Vec<VErr>,
     ) {
         let len = st.chars().count() as u64;
-        if let Some(n) = s.get("minLength").and_then(J::as_u64) {
-            if len < n {
-                errors.push(self.err(loc, format!("minLength: got {len}, want {n}")));
-            }
+        if let Some(n) = s.get("minLength").and_then(J::as_u64)
+            && len < n
+        {
+            errors.push(self.err(loc, format!("minLength: got {len}, want {n}")));
         }
-        if let Some(n) = s.get("maxLength").and_then(J::as_u64) {
-            if len > n {
-                errors.push(self.err(loc, format!("maxLength: got {len}, want {n}")));
-            }
+        if let Some(n) = s.get("maxLength").and_then(J::as_u64)
+            && len > n
+        {
+            errors.push(self.err(loc, format!("maxLength: got {len}, want {n}")));
         }
-        if let Some(J::String(p)) = s.get("pattern") {
-            if let Some(re) = regex(p) {
-                if !re.is_match(st) {
-                    errors.push(self.err(
-                        loc,
-                        format!("{} does not match pattern {}", quote(st), quote(p)),
-                    ));
-                }
-            }
+        if let Some(J::String(p)) = s.get("pattern")
+            && let Some(re) = regex(p)
+            && !re.is_match(st)
+        {
+            errors.push(self.err(
+                loc,
+                format!("{} does not match pattern {}", quote(st), quote(p)),
+            ));
         }
     }
 
@@ -666,31 +662,31 @@ impl Ctx<'_> {
                 ));
             }
         }
-        if let Some(m) = get("exclusiveMinimum") {
-            if x <= m {
+        if let Some(m) = get("exclusiveMinimum")
+            && x <= m
+        {
+            errors.push(self.err(
+                loc,
+                format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+            ));
+        }
+        if let Some(m) = get("exclusiveMaximum")
+            && x >= m
+        {
+            errors.push(self.err(
+                loc,
+                format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m)),
+            ));
+        }
+        if let Some(m) = get("multipleOf")
+            && m != 0.0
+        {
+            let q = x / m;
+            if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
                 errors.push(self.err(
                     loc,
-                    format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                    format!("multipleOf: got {}, want {}", fmt_num(x), fmt_num(m)),
                 ));
-            }
-        }
-        if let Some(m) = get("exclusiveMaximum") {
-            if x >= m {
-                errors.push(self.err(
-                    loc,
-                    format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m)),
-                ));
-            }
-        }
-        if let Some(m) = get("multipleOf") {
-            if m != 0.0 {
-                let q = x / m;
-                if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
-                    errors.push(self.err(
-                        loc,
-                        format!("multipleOf: got {}, want {}", fmt_num(x), fmt_num(m)),
-                    ));
-                }
             }
         }
     }
@@ -702,10 +698,10 @@ impl Ctx<'_> {
         loc: &[String],
         errors: &mut Vec<VErr>,
     ) {
-        if let Some(n) = s.get("not") {
-            if self.validate(n, v, loc).is_none() {
-                errors.push(self.err(loc, "not failed".into()));
-            }
+        if let Some(n) = s.get("not")
+            && self.validate(n, v, loc).is_none()
+        {
+            errors.push(self.err(loc, "not failed".into()));
         }
         if let Some(J::Array(all)) = s.get("allOf") {
             let errs: Vec<VErr> = all
@@ -775,10 +771,10 @@ impl Ctx<'_> {
         }
         if let Some(i) = s.get("if") {
             if self.validate(i, v, loc).is_none() {
-                if let Some(t) = s.get("then") {
-                    if let Some(e) = self.validate(t, v, loc) {
-                        errors.push(e);
-                    }
+                if let Some(t) = s.get("then")
+                    && let Some(e) = self.validate(t, v, loc)
+                {
+                    errors.push(e);
                 }
             } else if let Some(e) = s.get("else").and_then(|el| self.validate(el, v, loc)) {
                 errors.push(e);

@@ -242,10 +242,11 @@ pub fn typed_val(val: &str, as_string: bool) -> Value {
     if val == "0" {
         return Value::Int64(0);
     }
-    if !val.is_empty() && !val.starts_with('0') {
-        if let Some(i) = parse_go_int64(val) {
-            return Value::Int64(i);
-        }
+    if !val.is_empty()
+        && !val.starts_with('0')
+        && let Some(i) = parse_go_int64(val)
+    {
+        return Value::Int64(i);
     }
     Value::str(val)
 }
@@ -489,10 +490,10 @@ impl Parser<'_> {
             Some(_) => {
                 // '.'
                 let mut inner = Rc::new(RefCell::new(Map::new()));
-                if (list.len() as i64) > i {
-                    if let Value::Map(m) = &list[i as usize] {
-                        inner = m.clone();
-                    }
+                if (list.len() as i64) > i
+                    && let Value::Map(m) = &list[i as usize]
+                {
+                    inner = m.clone();
                 }
                 if let Err(e) = self.key(&inner, level) {
                     return Err((list, e));
@@ -546,10 +547,10 @@ impl Parser<'_> {
             match last {
                 None => return Err(ListErr::Other(PErr::msg("list must terminate with '}'"))),
                 Some('}') => {
-                    if let Some(r) = self.read() {
-                        if r != ',' {
-                            self.unread();
-                        }
+                    if let Some(r) = self.read()
+                        && r != ','
+                    {
+                        self.unread();
                     }
                     let v = self.convert(&rs).map_err(ListErr::Other)?;
                     list.push(v);
@@ -600,8 +601,14 @@ mod tests {
         let Value::Map(m) = v else { panic!("map") };
         assert_eq!(m.borrow().get("a"), Some(&Value::Int64(1)));
         assert_eq!(m.borrow().get("b"), Some(&Value::str("x")));
-        assert_eq!(p("a").unwrap_err(), "key \"a\" has no value");
-        assert_eq!(p("a..b=1").unwrap_err(), "key map \"a\" has no value");
-        assert_eq!(p("a={a,b").unwrap_err(), "list must terminate with '}'");
+        assert_eq!(p("a").expect_err("fails"), "key \"a\" has no value");
+        assert_eq!(
+            p("a..b=1").expect_err("fails"),
+            "key map \"a\" has no value"
+        );
+        assert_eq!(
+            p("a={a,b").expect_err("fails"),
+            "list must terminate with '}'"
+        );
     }
 }

@@ -87,12 +87,12 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
     let mut out: Map = as_map(a).map(|m| m.borrow().clone()).unwrap_or_default();
     if let Some(bm) = as_map(b) {
         for (k, v) in bm.borrow().iter() {
-            if let Value::Map(_) = v {
-                if let Some(existing @ Value::Map(_)) = out.get(k) {
-                    let merged = merge_maps(existing, v);
-                    out.insert(k.clone(), merged);
-                    continue;
-                }
+            if let Value::Map(_) = v
+                && let Some(existing @ Value::Map(_)) = out.get(k)
+            {
+                let merged = merge_maps(existing, v);
+                out.insert(k.clone(), merged);
+                continue;
             }
             out.insert(k.clone(), v.clone());
         }
@@ -425,11 +425,7 @@ fn process_dependency_enabled(
                     None => {}
                 }
             }
-            if !has_true && has_false {
-                r.enabled = false;
-            } else {
-                r.enabled = true;
-            }
+            r.enabled = has_true || !has_false;
         }
     }
     // Conditions.
