@@ -450,3 +450,87 @@ fn helm_function_set() {
     }
     assert!(chartgen::funcs::registry().len() > 200);
 }
+
+/// `genCA` + `genSignedCert` produce a chain that OpenSSL accepts: the leaf verifies
+/// against the CA and carries the requested CN, IP and DNS names.
+#[test]
+fn generated_certificates_verify_with_openssl() {
+    let ca = eval_value(r#"genCA "test-ca" 30"#);
+    let leaf = invoke(
+        "genSignedCert",
+        vec![
+            Arg::Val(Value::str("svc")),
+            Arg::Val(Value::list(vec![Value::str("10.1.2.3")])),
+            Arg::Val(Value::list(vec![Value::str("svc.ns.svc")])),
+            Arg::IntConst(10),
+            Arg::Val(ca.clone()),
+        ],
+    )
+    .expect("genSignedCert");
+    let field = |v: &Value, f: &str| walk(v, f).as_str().expect("PEM text").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_path = dir.path().join("ca.pem");
+    let leaf_path = dir.path().join("leaf.pem");
+    let key_path = dir.path().join("leaf.key");
+    std::fs::write(&ca_path, field(&ca, "Cert")).expect("write");
+    std::fs::write(&leaf_path, field(&leaf, "Cert")).expect("write");
+    std::fs::write(&key_path, field(&leaf, "Key")).expect("write");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let verified = run(&[
+        "verify",
+        "-CAfile",
+        ca_path.to_str().expect("utf8"),
+        leaf_path.to_str().expect("utf8"),
+    ]);
+    assert!(verified.contains(": OK"), "{verified}");
+    let text = run(&[
+        "x509",
+        "-noout",
+        "-text",
+        "-in",
+        leaf_path.to_str().expect("utf8"),
+    ]);
+    assert!(
+        text.contains("Subject: CN=svc") || text.contains("Subject: CN = svc"),
+        "{text}"
+    );
+    assert!(text.contains("IP Address:10.1.2.3"), "{text}");
+    assert!(text.contains("DNS:svc.ns.svc"), "{text}");
+    assert!(text.contains("Public-Key: (2048 bit)"), "{text}");
+    // The key belongs to the certificate.
+    let cert_mod = run(&[
+        "x509",
+        "-noout",
+        "-modulus",
+        "-in",
+        leaf_path.to_str().expect("utf8"),
+    ]);
+    let key_mod = run(&[
+        "rsa",
+        "-noout",
+        "-modulus",
+        "-in",
+        key_path.to_str().expect("utf8"),
+    ]);
+    assert_eq!(cert_mod, key_mod);
+}
+
+fn eval_value(expr: &str) -> Value {
+    let mut p = Parser {
+        s: expr.as_bytes(),
+        pos: 0,
+        dot: dot(),
+    };
+    to_value(p.pipeline().expect("evaluates"), Param::Any).expect("value")
+}

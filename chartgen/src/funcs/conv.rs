@@ -50,7 +50,9 @@ fn to_strings(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
 /// Go `int64(f)` for a float64: truncation; out-of-range values and NaN give the
 /// amd64 "integer indefinite" value (math.MinInt64), as Go does on that platform.
 pub(super) fn float_to_i64(x: f64) -> i64 {
-    if x.is_nan() || x >= 9.223_372_036_854_775_807e18 || x < -9.223_372_036_854_775_808e18 {
+    // 2^63 as f64; every float in [-2^63, 2^63) converts exactly by truncation.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if x.is_nan() || !(-LIMIT..LIMIT).contains(&x) {
         i64::MIN
     } else {
         x as i64
@@ -123,10 +125,8 @@ pub(super) fn parse_go_int(s: &str, base: u32) -> Option<i64> {
     if digits.is_empty() {
         return None;
     }
-    if digits.contains('_') {
-        if base != 0 || !underscores_ok(digits, prefixed) {
-            return None;
-        }
+    if digits.contains('_') && (base != 0 || !underscores_ok(digits, prefixed)) {
+        return None;
     }
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
     if clean.is_empty() || clean.starts_with(['+', '-']) {

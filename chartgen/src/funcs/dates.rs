@@ -402,10 +402,10 @@ fn load_location(name: &str) -> Option<Location> {
 fn read_tzfile(path: &str) -> Option<ZoneData> {
     let data = std::fs::read(path).ok()?;
     let (mut zone, rest) = parse_tzif_block(&data, 4)?;
-    if data[4] >= b'2' {
-        if let Some((z64, _)) = parse_tzif_block(rest, 8) {
-            zone = z64;
-        }
+    if data[4] >= b'2'
+        && let Some((z64, _)) = parse_tzif_block(rest, 8)
+    {
+        zone = z64;
     }
     Some(zone)
 }

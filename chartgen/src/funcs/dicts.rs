@@ -167,20 +167,17 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool) {
             continue;
         }
         let dv = dst.borrow().get(&key).cloned();
-        if let (Value::Map(sm), Some(Value::Map(dm))) = (&sv, &dv) {
-            if !Rc::ptr_eq(sm, dm) {
-                merge_into(dm, sm, overwrite);
-            }
+        if let (Value::Map(sm), Some(Value::Map(dm))) = (&sv, &dv)
+            && !Rc::ptr_eq(sm, dm)
+        {
+            merge_into(dm, sm, overwrite);
         }
-        if let Some(d) = &dv {
-            if !is_empty(d) {
-                if matches!(sv, Value::List(_) | Value::Bytes(_)) {
-                    continue;
-                }
-                if matches!((&sv, d), (Value::Map(_), Value::Map(_))) {
-                    continue;
-                }
-            }
+        if let Some(d) = &dv
+            && !is_empty(d)
+            && (matches!(sv, Value::List(_) | Value::Bytes(_))
+                || matches!((&sv, d), (Value::Map(_), Value::Map(_))))
+        {
+            continue;
         }
         if overwrite || dv.as_ref().is_none_or(is_empty) {
             dst.borrow_mut().insert(key, sv);

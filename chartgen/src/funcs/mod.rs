@@ -86,6 +86,7 @@ impl std::fmt::Debug for FuncDef {
 }
 
 mod bridge;
+mod certs;
 mod conv;
 mod crypto;
 mod dates;
@@ -102,6 +103,7 @@ mod semver;
 mod strings;
 mod toml;
 
+pub use certs::Certificate;
 pub use dates::GoTime;
 pub use semver::SemverVersion;
 
@@ -121,7 +123,7 @@ pub fn lookup(name: &str) -> Option<&'static FuncDef> {
 pub fn registry() -> &'static [FuncDef] {
     static ALL: std::sync::OnceLock<Vec<FuncDef>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let families: [&[FuncDef]; 14] = [
+        let families: [&[FuncDef]; 15] = [
             strings::FUNCS,
             lists::FUNCS,
             dicts::FUNCS,
@@ -130,6 +132,7 @@ pub fn registry() -> &'static [FuncDef] {
             defaults::FUNCS,
             encoding::FUNCS,
             crypto::FUNCS,
+            certs::FUNCS,
             regex::FUNCS,
             semver::FUNCS,
             dates::FUNCS,
