@@ -351,18 +351,6 @@ fn cases() -> Vec<Case> {
     out
 }
 
-/// Functions whose exact output depends on modules other helpers are still writing
-/// (`yaml`: go-yaml emitter and YAML/JSON/TOML readers); their cases are reported, not
-/// failed, until those land.
-const PENDING: &[&str] = &[
-    "toYaml",
-    "fromYaml",
-    "fromYamlArray",
-    "fromJson \"bad",
-    "toToml",
-    "fromToml",
-];
-
 /// Every Helm-recorded case gives Helm's exact output, matches its regex, or fails with
 /// Helm's message.
 #[test]
@@ -383,10 +371,6 @@ fn cases_match_helm() {
             }
             _ => false,
         };
-        if !ok && PENDING.iter().any(|p| c.expr.starts_with(p)) {
-            eprintln!("pending: {}", c.expr);
-            continue;
-        }
         if !ok {
             let shown = match &got {
                 Ok(Ok(s)) => format!("{s:?}"),
