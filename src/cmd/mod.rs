@@ -30,22 +30,26 @@ pub fn error_chain(e: &anyhow::Error) -> String {
 pub fn report_clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+        // `iter8` alone prints the help and succeeds, as cobra does.
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             ExitCode::SUCCESS
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            ExitCode::FAILURE
-        }
         _ => {
             let rendered = e.render().to_string();
+            // The first paragraph, on one line (clap puts lists of arguments on their own lines).
             let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
+                .trim_start()
+                .split("\n\n")
+                .next()
                 .unwrap_or("invalid command line")
-                .trim_start_matches("error: ")
-                .to_string();
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = first.trim_start_matches("error: ").to_string();
             let tip = rendered
                 .lines()
                 .map(str::trim)
