@@ -6,7 +6,7 @@ use chartgen::yaml;
 use std::path::Path;
 
 /// Error texts are compared once chartgen has its own go-yaml scanner (work in progress).
-const CHECK_ERROR_TEXT: bool = false;
+const CHECK_ERROR_TEXT: bool = true;
 
 fn cases() -> Vec<(String, String, serde_json::Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yaml/cases");

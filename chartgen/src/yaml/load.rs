@@ -208,17 +208,36 @@ fn allowed_alias_ratio(decode_count: usize) -> f64 {
     }
 }
 
-/// Go's `%+#v` of a small decoded value, for sigs' key error.
-fn go_sharp_v(v: &Value) -> String {
-    match v {
-        Value::Nil => "<nil>".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Float(x) => super::gofloat::format_g(*x),
-        Value::String(s) => format!("{s:?}"),
-        Value::List(_) => "[]interface {}{...}".into(),
-        Value::Map(_) => "map[interface {}]interface {}{...}".into(),
-        other => format!("{other:?}"),
+/// Go's `strconv.Quote`.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() || c == '\u{feff}' => {
+                if (c as u32) < 0x10000 {
+                    out.push_str(&format!("\\u{:04x}", c as u32))
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32))
+                }
+            }
+            c => out.push(c),
+        }
     }
+    out.push('"');
+    out
 }
 
 impl Decoder<'_> {
@@ -365,6 +384,51 @@ impl Decoder<'_> {
         }
     }
 
+    /// Go's `%#v` of the value a node decodes to (for go-yaml's and sigs' error texts).
+    fn go_sharp(&self, id: usize, depth: usize) -> String {
+        if depth > 50 {
+            return "...".into();
+        }
+        match &self.nodes[id].kind {
+            Kind::Alias { target, .. } => self.go_sharp(*target, depth + 1),
+            Kind::Scalar {
+                value,
+                tag,
+                implicit,
+            } => match self.scalar(value, tag, *implicit) {
+                Ok(Resolved::Null) => "interface {}(nil)".into(),
+                Ok(Resolved::Bool(b)) => b.to_string(),
+                Ok(Resolved::Int(i)) => i.to_string(),
+                Ok(Resolved::Uint(u)) => format!("0x{u:x}"),
+                Ok(Resolved::Float(x)) => super::gofloat::format_g(x),
+                _ => go_quote(value),
+            },
+            Kind::Seq(children) => {
+                let items: Vec<String> = children
+                    .iter()
+                    .map(|&c| self.go_sharp(c, depth + 1))
+                    .collect();
+                format!("[]interface {{}}{{{}}}", items.join(", "))
+            }
+            Kind::Map(children) => {
+                let mut pairs: Vec<(String, String)> = children
+                    .chunks(2)
+                    .map(|p| {
+                        (
+                            self.go_sharp(p[0], depth + 1),
+                            self.go_sharp(p[1], depth + 1),
+                        )
+                    })
+                    .collect();
+                pairs.sort();
+                pairs.dedup_by(|a, b| a.0 == b.0);
+                let items: Vec<String> =
+                    pairs.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
+            }
+        }
+    }
+
     fn key(&mut self, id: usize) -> Result<Key, YamlError> {
         self.count()?;
         if let Kind::Alias { name, target } = &self.nodes[id].kind {
@@ -395,20 +459,23 @@ impl Decoder<'_> {
                 })
             }
             _ => {
-                let v = self.value(id)?;
-                let shown = match &v {
-                    Value::List(l) if l.items.is_empty() => "[]interface {}{}".to_string(),
-                    Value::Map(m) if m.borrow().is_empty() => {
-                        "map[interface {}]interface {}{}".to_string()
-                    }
-                    other => go_sharp_v(other),
-                };
-                Ok(Key::Invalid(shown))
+                self.value(id)?;
+                Ok(Key::Invalid(self.go_sharp(id, 0)))
             }
         }
     }
 
-    fn key_string(&mut self, k: Key, v: &Value) -> Result<Option<String>, YamlError> {
+    /// `%+#v` of a top-level value: a nil interface prints `<nil>`.
+    fn go_sharp_top(&self, id: usize) -> String {
+        let s = self.go_sharp(id, 0);
+        if s == "interface {}(nil)" {
+            "<nil>".into()
+        } else {
+            s
+        }
+    }
+
+    fn key_string(&mut self, k: Key, v: usize) -> Result<Option<String>, YamlError> {
         Ok(Some(match k {
             Key::Str(s) => s,
             Key::Int(i) => i.to_string(),
@@ -426,7 +493,7 @@ impl Decoder<'_> {
                 if self.convert_error.is_none() {
                     self.convert_error = Some(format!(
                         "unsupported map key of type: uint64, key: 0x{u:x}, value: {}",
-                        go_sharp_v(v)
+                        self.go_sharp_top(v)
                     ));
                 }
                 return Ok(None);
@@ -435,7 +502,7 @@ impl Decoder<'_> {
                 if self.convert_error.is_none() {
                     self.convert_error = Some(format!(
                         "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
-                        go_sharp_v(v)
+                        self.go_sharp_top(v)
                     ));
                 }
                 return Ok(None);
@@ -464,7 +531,7 @@ impl Decoder<'_> {
                 return Err(YamlError::decode(format!("invalid map key: {shown}")));
             }
             let value = self.value(v)?;
-            if let Some(ks) = self.key_string(key, &value)? {
+            if let Some(ks) = self.key_string(key, v)? {
                 out.insert(ks, value);
             }
         }
@@ -612,71 +679,5 @@ pub(crate) fn decode_all(src: &mut dyn EventSource) -> Result<Vec<Value>, YamlEr
             });
         }
         out.push(v);
-    }
-}
-
-/// Event source backed by `saphyr-parser` (YAML 1.2 scanner; scalars are resolved here).
-pub(crate) struct SaphyrSource<'a> {
-    parser: saphyr_parser::Parser<'a, saphyr_parser::StrInput<'a>>,
-}
-
-impl<'a> SaphyrSource<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        SaphyrSource {
-            parser: saphyr_parser::Parser::new_from_str(text),
-        }
-    }
-}
-
-impl EventSource for SaphyrSource<'_> {
-    fn next(&mut self) -> Result<Event, YamlError> {
-        use saphyr_parser::{Event as E, ScalarStyle};
-        loop {
-            let Some(r) = self.parser.next_event() else {
-                return Ok(Event::StreamEnd);
-            };
-            let (ev, span) = r.map_err(|e| YamlError {
-                line: Some(e.marker().line()),
-                message: e.info().to_string(),
-                kind: ErrorKind::Syntax,
-            })?;
-            let line = span.start.line();
-            let anchor = |id: usize| if id == 0 { None } else { Some(id.to_string()) };
-            let tag_str = |t: &Option<std::borrow::Cow<'_, saphyr_parser::Tag>>| match t {
-                Some(t) => format!("{}{}", t.handle, t.suffix),
-                None => String::new(),
-            };
-            return Ok(match ev {
-                E::StreamStart | E::Nothing => continue,
-                E::StreamEnd => Event::StreamEnd,
-                E::DocumentStart(_) => Event::DocumentStart,
-                E::DocumentEnd => Event::DocumentEnd,
-                E::Alias(id) => Event::Alias {
-                    anchor: id.to_string(),
-                    line,
-                },
-                E::Scalar(value, style, id, tag) => {
-                    let tag = tag_str(&tag);
-                    let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
-                    Event::Scalar {
-                        value: value.into_owned(),
-                        tag,
-                        implicit,
-                        anchor: anchor(id),
-                        line,
-                    }
-                }
-                E::SequenceStart(id, _) => Event::SequenceStart {
-                    anchor: anchor(id),
-                    line,
-                },
-                E::SequenceEnd => Event::SequenceEnd,
-                E::MappingStart(id, _) => Event::MappingStart {
-                    anchor: anchor(id),
-                    line,
-                },
-                E::MappingEnd => Event::MappingEnd,
-            });
-        }
     }
 }

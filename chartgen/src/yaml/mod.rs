@@ -19,6 +19,7 @@ mod emit;
 mod gofloat;
 mod json;
 mod load;
+mod parser;
 mod resolve;
 mod toml;
 
@@ -96,29 +97,9 @@ impl fmt::Display for YamlError {
 
 impl std::error::Error for YamlError {}
 
-/// go-yaml's reader refuses characters outside YAML's printable set.
-fn check_chars(text: &str) -> Result<(), YamlError> {
-    let ok = |c: char| matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..);
-    if text.chars().all(ok) {
-        Ok(())
-    } else {
-        Err(YamlError {
-            line: None,
-            message: "control characters are not allowed".into(),
-            kind: ErrorKind::Syntax,
-        })
-    }
-}
-
-/// Strip a UTF-8 byte order mark (go-yaml's reader skips it).
-fn strip_bom(text: &str) -> &str {
-    text.strip_prefix('\u{feff}').unwrap_or(text)
-}
-
 /// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`: the first document (`Nil` when none).
 pub fn parse_any(text: &str) -> Result<Value, YamlError> {
-    check_chars(text)?;
-    let mut src = load::SaphyrSource::new(strip_bom(text));
+    let mut src = parser::Parser::new(text);
     Ok(load::decode_first(&mut src)?.unwrap_or(Value::Nil))
 }
 
@@ -131,8 +112,7 @@ pub fn parse_values(text: &str) -> Result<Value, YamlError> {
 
 /// Every document of a multi-document stream, each decoded like [`parse_any`].
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
-    check_chars(text)?;
-    let mut src = load::SaphyrSource::new(strip_bom(text));
+    let mut src = parser::Parser::new(text);
     load::decode_all(&mut src)
 }
 
