@@ -95,7 +95,8 @@ pub(crate) struct Number {
     pub int: Option<i64>,
     pub uint: Option<u64>,
     pub float: Option<f64>,
-    pub is_complex: bool,
+    /// `(real, imag)` of a complex constant (`1i`, `1+2i`).
+    pub complex: Option<(f64, f64)>,
     pub is_char: bool,
 }
 
@@ -780,7 +781,10 @@ impl<'a> Parser<'a> {
                         lexer::go_quote(&tok.val)
                     ));
                 }
-                Arg::Identifier { pos, name: tok.val.to_string() }
+                Arg::Identifier {
+                    pos,
+                    name: tok.val.to_string(),
+                }
             }
             Tok::Dot => Arg::Dot { pos },
             Tok::Nil => Arg::Nil { pos },
@@ -940,6 +944,36 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
     }
 }
 
+impl Number {
+    /// Go's `simplifyComplex`: a complex constant with a zero imaginary part is also a float
+    /// (and an integer when integral).
+    fn simplify_complex(&mut self, c: (f64, f64)) {
+        self.complex = Some(c);
+        if c.1 == 0.0 {
+            let f = c.0;
+            self.float = Some(f);
+            if (f as i64) as f64 == f {
+                self.int = Some(f as i64);
+            }
+            if f >= 0.0 && (f as u64) as f64 == f {
+                self.uint = Some(f as u64);
+            }
+        }
+    }
+}
+
+/// `real±imagi` as Go's `fmt.Sscan` reads a complex128.
+fn parse_complex(text: &str) -> Option<(f64, f64)> {
+    let body = text.strip_suffix('i')?;
+    let b = body.as_bytes();
+    let split = (1..b.len()).rev().find(|&i| {
+        (b[i] == b'+' || b[i] == b'-') && !matches!(b[i - 1], b'e' | b'E' | b'p' | b'P')
+    })?;
+    let re = parse_go_float(&body[..split])?;
+    let im = parse_go_float(&body[split..])?;
+    Some((re, im))
+}
+
 /// Go's `parse.newNumber`: interpret a numeric or character constant.
 fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
     let mut n = Number {
@@ -947,7 +981,7 @@ fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         int: None,
         uint: None,
         float: None,
-        is_complex: false,
+        complex: None,
         is_char: false,
     };
     if typ == Tok::CharConstant {
@@ -969,10 +1003,14 @@ fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         n.is_char = true;
         return Ok(n);
     }
-    if typ == Tok::Complex || text.ends_with('i') {
-        // Complex constants are outside chartgen's value model.
-        n.is_complex = true;
-        return Err(format!("complex constant {text} is not supported"));
+    if typ == Tok::Complex {
+        let c = parse_complex(text).ok_or_else(|| "expected integer".to_string())?;
+        n.simplify_complex(c);
+        return Ok(n);
+    }
+    if let Some(im) = text.strip_suffix('i').and_then(parse_go_float) {
+        n.simplify_complex((0.0, im));
+        return Ok(n);
     }
     let u = parse_go_uint(text);
     if let Some(u) = u {
