@@ -7,6 +7,9 @@
 #   testenv.sh start [FLAGS]    build if needed, then run in the foreground: prints the admin
 #                               kubeconfig's path on stdout when ready; stops on SIGINT/SIGTERM
 #                               or when the calling process exits (FLAGS: see --help)
+#   testenv.sh wait DIR [PID]   wait until a `start --dir DIR` (fresh DIR; process PID) is ready; print
+#                               the admin kubeconfig's path; fail if PID exits or after
+#                               ${ITER8_TESTENV_WAIT:-300} s
 #   testenv.sh key              print the cache key
 #
 # Cache: ${ITER8_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iter8-k8s-testenv}/<key>/,
@@ -74,9 +77,22 @@ case "$cmd" in
     bin="$cache_root/$(cache_key)/k8s-testenv"
     [ -x "$bin" ] || die "not built: $bin (run: $0 build)"
     echo "$bin" ;;
+  wait)
+    dir=${1:?usage: testenv.sh wait DIR [PID]}; pid=${2:-}
+    limit=${ITER8_TESTENV_WAIT:-300}; t0=$(date +%s)
+    until [ -s "$dir/ready" ]; do
+      if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+        echo "k8s-testenv: error: process $pid exited before it was ready; last log lines:" >&2
+        tail -n 20 "$dir/testenv.log" >&2 2>/dev/null || true
+        exit 1
+      fi
+      [ $(( $(date +%s) - t0 )) -lt "$limit" ] || die "not ready after ${limit}s (log: $dir/testenv.log)"
+      sleep 0.1
+    done
+    cat "$dir/ready" ;;
   start)
     bin=$(build)
     # exec: the binary's parent is our caller, whose exit it watches.
     exec "$bin" "$@" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
