@@ -1,4 +1,170 @@
 //! The `iter8` command line: glue between chartgen and runner; the only place that prints.
-fn main() {
-    println!("iter8");
+//!
+//! Local (file-based) experiments as in Iter8 v0.13.0: `launch` renders the experiment chart
+//! into `experiment.yaml` and runs it, `run` runs an existing `experiment.yaml`, `assert` checks
+//! conditions on the result, `report` prints a text or HTML report. `target` serves a sample
+//! HTTP app to test against. Logs go to stderr in Iter8's format; reports go to stdout; errors
+//! print one `Error: ...` line and exit 1.
+
+mod cmd;
+mod log;
+
+use std::process::ExitCode;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Kubernetes release optimizer
+#[derive(Parser, Debug)]
+#[command(
+    name = "iter8",
+    about = "Kubernetes release optimizer",
+    long_about = "Iter8 is the Kubernetes release optimizer built for DevOps, MLOps, SRE and data \
+                  science teams. Iter8 makes it easy to ensure that Kubernetes apps and ML models \
+                  perform well and maximize business value.",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// trace, debug, info, warning, error, fatal, panic
+    #[arg(short = 'l', long = "loglevel", global = true, default_value = "info")]
+    loglevel: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Launch an experiment in the local environment
+    Launch(LaunchArgs),
+    /// Run an experiment (reads and updates experiment.yaml)
+    Run(RunArgs),
+    /// Assert if experiment result satisfies conditions
+    Assert(AssertArgs),
+    /// Generate experiment report
+    Report(ReportArgs),
+    /// Print build info
+    Version(VersionArgs),
+    /// Serve the sample HTTP target (echo, delay, error injection, /healthz)
+    Target(TargetArgs),
+}
+
+/// Helm-style value flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValueArgs {
+    /// specify values in a YAML file (can specify multiple)
+    #[arg(short = 'f', long = "values", value_delimiter = ',', action = ArgAction::Append)]
+    pub values: Vec<String>,
+    /// set values on the command line (can specify multiple or separate values with commas: key1=val1,key2=val2)
+    #[arg(long = "set", action = ArgAction::Append)]
+    pub set: Vec<String>,
+    /// set STRING values on the command line (can specify multiple or separate values with commas: key1=val1,key2=val2)
+    #[arg(long = "set-string", action = ArgAction::Append)]
+    pub set_string: Vec<String>,
+    /// set values from respective files specified via the command line (can specify multiple or separate values with commas: key1=path1,key2=path2)
+    #[arg(long = "set-file", action = ArgAction::Append)]
+    pub set_file: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LaunchArgs {
+    /// simulate an experiment launch; outputs experiment.yaml file
+    #[arg(long = "dry", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub dry: bool,
+    /// path of the experiment chart (directory or .tgz); default: the iter8 chart built into this binary
+    #[arg(short = 'c', long = "chartName")]
+    pub chart_name: Option<String>,
+    /// accepted for compatibility with Iter8 v0.13.0; requires --chartName
+    #[arg(long = "localChart", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub local_chart: bool,
+    /// directory where experiment is run; contains experiment.yaml
+    #[arg(long = "runDir", default_value = ".")]
+    pub run_dir: String,
+    #[command(flatten)]
+    pub values: ValueArgs,
+    /// do not show a progress bar while load runs
+    #[arg(long = "noProgress")]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// directory where experiment is run; contains experiment.yaml
+    #[arg(long = "runDir", default_value = ".")]
+    pub run_dir: String,
+    /// reuse experiment result; useful for experiments with multiple loops
+    #[arg(long = "reuseResult", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub reuse_result: bool,
+    /// do not show a progress bar while load runs
+    #[arg(long = "noProgress")]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AssertArgs {
+    /// completed | nofailure | slos; can specify multiple or separate conditions with commas;
+    #[arg(short = 'c', long = "condition", value_delimiter = ',', action = ArgAction::Append, required = true)]
+    pub conditions: Vec<String>,
+    /// timeout duration (e.g., 5s)
+    #[arg(long = "timeout", default_value = "0s")]
+    pub timeout: String,
+    /// directory where experiment is run; contains experiment.yaml
+    #[arg(long = "runDir", default_value = ".")]
+    pub run_dir: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// text | html
+    #[arg(short = 'o', long = "outputFormat", default_value = "text")]
+    pub output_format: String,
+    /// directory where experiment is run; contains experiment.yaml
+    #[arg(long = "runDir", default_value = ".")]
+    pub run_dir: String,
+}
+
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    /// print abbreviated version info
+    #[arg(long = "short", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub short: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TargetArgs {
+    /// port to listen on (0 picks a free port; the bound address is printed)
+    #[arg(short = 'p', long = "port", default_value_t = 8080)]
+    pub port: u16,
+    /// address to listen on
+    #[arg(long = "host", default_value = "127.0.0.1")]
+    pub host: String,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return cmd::report_clap_error(e),
+    };
+    match log::Level::parse(&cli.loglevel) {
+        Ok(level) => log::set_level(level),
+        Err(e) => {
+            log::error(&e);
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let result = match cli.command {
+        Command::Launch(a) => cmd::launch::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Assert(a) => cmd::assert::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Version(a) => cmd::version::run(a),
+        Command::Target(a) => cmd::target::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {}", cmd::error_chain(&e));
+            ExitCode::FAILURE
+        }
+    }
 }

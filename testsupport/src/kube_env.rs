@@ -1,7 +1,8 @@
 //! A real Kubernetes API server for tests: one per test process, one namespace per test.
 //!
 //! [`TestEnv::shared`] uses the control plane named by `ITER8_TESTENV_KUBECONFIG` (an admin
-//! kubeconfig, as printed by `tools/k8s-testenv/testenv.sh start`), or else runs that script
+//! kubeconfig, as printed by `tools/k8s-testenv/testenv.sh start`), or waits for the one
+//! starting in `ITER8_TESTENV_DIR` (its `--dir`), or else runs that script
 //! itself (building kube-apiserver on first use) and keeps it for the life of the process; the
 //! server stops by itself when the test process exits. There is no skip: a control plane
 //! that cannot be had is an error naming the reason.
@@ -24,6 +25,9 @@ use crate::repo_root;
 
 /// Environment variable naming an admin kubeconfig of a control plane that is already running.
 pub const KUBECONFIG_ENV: &str = "ITER8_TESTENV_KUBECONFIG";
+/// Environment variable naming the `--dir` of a `testenv.sh start` that may still be starting
+/// (CI starts it in the background while it builds the tests); tests wait for `<dir>/ready`.
+pub const DIR_ENV: &str = "ITER8_TESTENV_DIR";
 /// Environment variable: seconds to wait for the script to build and start (default 1800).
 pub const START_TIMEOUT_ENV: &str = "ITER8_TESTENV_START_TIMEOUT";
 /// Environment variable: when `1`, test namespaces are left behind for debugging.
@@ -84,9 +88,13 @@ impl TestEnv {
     }
 
     fn connect_or_start() -> Result<TestEnv, TestEnvError> {
-        match std::env::var_os(KUBECONFIG_ENV) {
-            Some(path) if !path.is_empty() => Self::from_kubeconfig(PathBuf::from(path), None),
-            _ => {
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(path) = var(KUBECONFIG_ENV) {
+            return Self::from_kubeconfig(PathBuf::from(path), None);
+        }
+        match var(DIR_ENV) {
+            Some(dir) => Self::from_kubeconfig(wait_ready(Path::new(&dir))?, None),
+            None => {
                 let (path, child) = start_script()?;
                 Self::from_kubeconfig(path, Some(child))
             }
@@ -298,6 +306,53 @@ fn config_from_kubeconfig(kubeconfig: Kubeconfig) -> Result<Config, kube::config
         .expect("the kubeconfig loader thread does not panic")
 }
 
+/// Waits for `<dir>/ready` (the admin kubeconfig's path) of a control plane started elsewhere;
+/// fails at once when the process named by `<dir>/pid` is gone.
+pub fn wait_ready(dir: &Path) -> Result<PathBuf, TestEnvError> {
+    let fail = |message: String| TestEnvError::Start {
+        script: dir.to_path_buf(),
+        message,
+    };
+    let timeout = start_timeout();
+    let started = Instant::now();
+    let mut announced = false;
+    loop {
+        let ready = std::fs::read_to_string(dir.join("ready")).unwrap_or_default();
+        if !ready.trim().is_empty() {
+            return Ok(PathBuf::from(ready.trim()));
+        }
+        let pid = std::fs::read_to_string(dir.join("pid")).unwrap_or_default();
+        let pid = pid.trim();
+        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+            return Err(fail(format!(
+                "the process that was starting it ({pid}) is gone; see the logs in {}",
+                dir.display()
+            )));
+        }
+        if started.elapsed() > Duration::from_secs(timeout) {
+            return Err(fail(format!(
+                "not ready after {timeout}s ({START_TIMEOUT_ENV}); see the logs in {}",
+                dir.display()
+            )));
+        }
+        if !announced && started.elapsed() > Duration::from_secs(5) {
+            eprintln!(
+                "testsupport: waiting for the control plane in {}",
+                dir.display()
+            );
+            announced = true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn start_timeout() -> u64 {
+    std::env::var(START_TIMEOUT_ENV)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(1800)
+}
+
 /// Runs `tools/k8s-testenv/testenv.sh start` and waits for the kubeconfig path it prints.
 fn start_script() -> Result<(PathBuf, (Child, ChildStdout)), TestEnvError> {
     let script = repo_root().join("tools/k8s-testenv/testenv.sh");
@@ -305,10 +360,7 @@ fn start_script() -> Result<(PathBuf, (Child, ChildStdout)), TestEnvError> {
         script: script.clone(),
         message,
     };
-    let timeout = std::env::var(START_TIMEOUT_ENV)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(1800);
+    let timeout = start_timeout();
     eprintln!(
         "testsupport: {KUBECONFIG_ENV} is not set; starting {} (first run builds kube-apiserver)",
         script.display()

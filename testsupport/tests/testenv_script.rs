@@ -211,3 +211,22 @@ fn sigterm_stops_cleanly() {
     let needle = dir.path().to_string_lossy().to_string();
     assert_eq!(processes_mentioning(&needle), Vec::<String>::new());
 }
+
+/// Waiting on a state directory whose starting process is gone fails at once, naming it.
+#[test]
+fn waiting_on_a_dead_start_fails_fast() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut gone = Command::new("true").spawn().expect("true runs");
+    let _ = gone.wait();
+    std::fs::write(dir.path().join("pid"), format!("{}\n", gone.id())).expect("write pid");
+    let start = Instant::now();
+    let err = testsupport::kube_env::wait_ready(dir.path()).expect_err("nothing is starting");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(
+        err.to_string().contains(&format!(
+            "the process that was starting it ({}) is gone",
+            gone.id()
+        )),
+        "{err}"
+    );
+}

@@ -202,7 +202,7 @@ func run() int {
 	return code
 }
 
-// redirectLogs points fd 2 at <dir>/testenv.log so that klog and etcd output lands there,
+// redirectLogs points fd 2 at <dir>/control-plane.log so that klog and etcd output lands there,
 // and keeps the original stderr for this program's own messages.
 func redirectLogs(logPath string) error {
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
@@ -222,7 +222,7 @@ func redirectLogs(logPath string) error {
 
 func serve(o *options, dir string, port int, extraUsers []user) int {
 	start := time.Now()
-	logPath := filepath.Join(dir, "testenv.log")
+	logPath := filepath.Join(dir, "control-plane.log")
 	if err := redirectLogs(logPath); err != nil {
 		say("error: opening log %s: %v", logPath, err)
 		return 1

@@ -81,16 +81,27 @@ case "$cmd" in
     dir=${1:?usage: testenv.sh wait DIR [PID]}; pid=${2:-}
     limit=${ITER8_TESTENV_WAIT:-300}; t0=$(date +%s)
     until [ -s "$dir/ready" ]; do
+      [ -n "$pid" ] || pid=$(cat "$dir/pid" 2>/dev/null || true)
       if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
         echo "k8s-testenv: error: process $pid exited before it was ready; last log lines:" >&2
-        tail -n 20 "$dir/testenv.log" >&2 2>/dev/null || true
+        tail -n 20 "$dir/control-plane.log" >&2 2>/dev/null || true
         exit 1
       fi
-      [ $(( $(date +%s) - t0 )) -lt "$limit" ] || die "not ready after ${limit}s (log: $dir/testenv.log)"
+      [ $(( $(date +%s) - t0 )) -lt "$limit" ] || die "not ready after ${limit}s (log: $dir/control-plane.log)"
       sleep 0.1
     done
     cat "$dir/ready" ;;
   start)
+    # Record our pid (the binary keeps it across exec) so that waiters can tell a failed
+    # build or start from a slow one.
+    prev=
+    for a in "$@"; do
+      case "$prev:$a" in
+        --dir:*|-dir:*) mkdir -p "$a" && echo $$ >"$a/pid" ;;
+        *:--dir=*|*:-dir=*) mkdir -p "${a#*=}" && echo $$ >"${a#*=}/pid" ;;
+      esac
+      prev=$a
+    done
     bin=$(build)
     # exec: the binary's parent is our caller, whose exit it watches.
     exec "$bin" "$@" ;;

@@ -1,1 +1,129 @@
-//! Go text/template: lexer, parser, executor, Go fmt, built-in functions.
+//! Go text/template as Helm uses it: lexer, parser, executor, Go `fmt`, Go built-in functions.
+//!
+//! One file per stage, like minijinja: [`lexer`] turns text into tokens, [`parser`] builds a
+//! tree per template, `exec` walks it over [`Value`]s, [`fmt`] prints values exactly as Go's
+//! `fmt` does, and `builtins` holds Go's own template functions (`and`, `eq`, `index`, ...).
+//! Helm's `include` and `tpl` live in the executor because they need the template set.
+//!
+//! ```
+//! use chartgen::template::{ExecEnv, OfflineLookup, TemplateSet};
+//! use chartgen::Value;
+//! let mut set = TemplateSet::new();
+//! set.add("t", "{{ define \"x\" }}[{{ . }}]{{ end }}{{ template \"x\" .a }}").expect("parses");
+//! let data = Value::empty_map();
+//! let env = ExecEnv::offline();
+//! assert_eq!(set.execute("t", &data, &env).expect("runs"), "[<no value>]");
+//! ```
+
+mod builtins;
+mod error;
+mod exec;
+pub mod fmt;
+mod lexer;
+mod parser;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::value::Value;
+
+pub use error::TemplateError;
+
+/// Helm's `lookup`: fetch a live Kubernetes object.
+pub trait Lookup {
+    /// The object as a map, an empty map if absent, or an error message.
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, String>;
+}
+
+/// `helm template` behaviour: every lookup returns an empty map.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflineLookup;
+
+impl Lookup for OfflineLookup {
+    fn lookup(
+        &self,
+        _api_version: &str,
+        _kind: &str,
+        _namespace: &str,
+        _name: &str,
+    ) -> Result<Value, String> {
+        Ok(Value::empty_map())
+    }
+}
+
+/// Everything an execution needs besides the template set and the data.
+pub struct ExecEnv<'a> {
+    pub lookup: &'a dyn Lookup,
+    pub now: chrono::DateTime<chrono::FixedOffset>,
+    /// Helm 3.11 quirks: `tpl` does not strip `<no value>`.
+    pub helm3: bool,
+}
+
+impl ExecEnv<'static> {
+    /// Offline lookups, the current time, Helm v4 behaviour.
+    pub fn offline() -> ExecEnv<'static> {
+        static OFFLINE: OfflineLookup = OfflineLookup;
+        ExecEnv {
+            lookup: &OFFLINE,
+            now: chrono::Local::now().fixed_offset(),
+            helm3: false,
+        }
+    }
+}
+
+/// A set of parsed templates sharing one namespace of `define`s (Go's `*template.Template`
+/// family as Helm builds it). Cloning is cheap: parsed trees are shared.
+#[derive(Clone, Default)]
+pub struct TemplateSet {
+    templates: HashMap<Rc<str>, Rc<parser::Tree>>,
+}
+
+impl TemplateSet {
+    pub fn new() -> Self {
+        TemplateSet::default()
+    }
+
+    /// Parse one file; its defines join the shared namespace (a later add replaces an existing
+    /// define unless the new body is empty/whitespace).
+    pub fn add(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
+        let trees = parser::parse(name, text, &exec::is_function)?;
+        for tree in trees {
+            self.associate_rc(Rc::new(tree));
+        }
+        Ok(())
+    }
+
+    /// Go's `(*Template).associate`: a new tree replaces an existing one of the same name unless
+    /// the new one is empty (only whitespace and comments).
+    fn associate_rc(&mut self, tree: Rc<parser::Tree>) {
+        if self.templates.contains_key(tree.name.as_str()) && tree.is_empty_tree() {
+            return;
+        }
+        self.templates.insert(Rc::from(tree.name.as_str()), tree);
+    }
+
+    /// True if a template (file or define) of this name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.templates.contains_key(name)
+    }
+
+    /// Execute template `name` with dot = data. Output is NOT `<no value>`-stripped.
+    pub fn execute(
+        &self,
+        name: &str,
+        data: &Value,
+        env: &ExecEnv,
+    ) -> Result<String, TemplateError> {
+        exec::execute(self, name, data, env)
+    }
+
+    fn get(&self, name: &str) -> Option<&Rc<parser::Tree>> {
+        self.templates.get(name)
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Benchmark: `chartgen template` beside `helm template` (v4.1.4) on the same cases.
+
+Not a test: it prints, per case, the median wall time and peak RSS of both tools and the
+ratios (helm / chartgen). Targets from the issue: >= 20x faster than Helm on the Iter8 chart,
+>= 10x on ingress-nginx, and less memory.
+
+    bench/chartgen.py [--runs N]
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from measure import bench  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONF = os.path.join(os.path.dirname(ROOT), "shared", "conformance", "charts")
+
+CASES = [
+    ("iter8 (ours), http job", [os.path.join(ROOT, "charts", "iter8"),
+        "--set", "tasks={ready,http,assess}", "--set", "ready.deploy=httpbin",
+        "--set", "ready.service=httpbin", "--set", "ready.timeout=60s",
+        "--set", "http.url=http://httpbin.default/get",
+        "--set", "assess.SLOs.upper.http/latency-mean=50",
+        "--set", "assess.SLOs.upper.http/error-count=0", "--set", "runner=job"]),
+    ("iter8 v0.13, http job", [os.path.join(CONF, "iter8-v0.13", "iter8"),
+        "--set", "tasks={ready,http,assess}", "--set", "ready.deploy=httpbin",
+        "--set", "ready.service=httpbin", "--set", "ready.timeout=60s",
+        "--set", "http.url=http://httpbin.default/get",
+        "--set", "assess.SLOs.upper.http/latency-mean=50",
+        "--set", "assess.SLOs.upper.http/error-count=0", "--set", "runner=job"]),
+    ("autox, 2 groups", [os.path.join(CONF, "iter8-v0.13", "autox"),
+        "-f", os.path.join(CONF, "iter8-v0.13", "autox-groups-values.yaml")]),
+    ("ingress-nginx", [os.path.join(CONF, "ingress-nginx")]),
+    ("prometheus-node-exporter", [os.path.join(CONF, "prometheus-node-exporter")]),
+    ("bitnami-nginx", [os.path.join(CONF, "bitnami-nginx"), "--set", "tls.enabled=false"]),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=21)
+    args = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "chartgen", "--bin", "chartgen"],
+                   cwd=ROOT, check=True)
+    subprocess.run([os.path.join(ROOT, "tools", "fetch-helm.sh")], check=True, stdout=subprocess.DEVNULL)
+    chartgen = os.path.join(ROOT, "target", "release", "chartgen")
+    helm = os.path.join(ROOT, ".tools", "bin", "helm")
+    print(f"{'case':28} {'helm ms':>8} {'ours ms':>8} {'speed x':>8} {'helm MiB':>9} {'ours MiB':>9} {'mem x':>6}")
+    for name, argv in CASES:
+        if not os.path.exists(argv[0]):
+            print(f"{name:28} (chart missing: {argv[0]})")
+            continue
+        h = bench([helm, "template", "rel"] + argv, args.runs)
+        try:
+            c = bench([chartgen, "template", "rel"] + argv, args.runs)
+        except SystemExit as e:
+            print(f"{name:28} {h['wall_median']*1e3:8.1f}  chartgen failed: {e}")
+            continue
+        print(f"{name:28} {h['wall_median']*1e3:8.1f} {c['wall_median']*1e3:8.2f} "
+              f"{h['wall_median']/c['wall_median']:8.1f} {h['rss_max_kib']/1024:9.1f} "
+              f"{c['rss_max_kib']/1024:9.1f} {h['rss_max_kib']/c['rss_max_kib']:6.1f}")
+
+
+if __name__ == "__main__":
+    main()

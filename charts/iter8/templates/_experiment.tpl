@@ -1,0 +1,26 @@
+{{- /*
+"experiment" renders experiment.yaml, the document the runner reads: `spec` (the ordered
+task list built from .Values.tasks) and a fresh `result`.
+
+Each task template receives a context {Values, Release, tasks} and appends its task maps to
+`tasks`; the whole list is written once with toYaml, so every user value is quoted correctly.
+*/ -}}
+{{- define "experiment" -}}
+{{- if not .Values.tasks }}
+{{- fail ".Values.tasks is empty" }}
+{{- end }}
+{{- $ctx := dict "Values" .Values "Release" .Release "tasks" (list) }}
+{{- $known := list "assess" "abnmetrics" "custommetrics" "grpc" "http" "ready" "slack" "github" }}
+{{- range .Values.tasks }}
+{{- if not (has . $known) }}
+{{- fail "task name must be one of assess, custommetrics, abnmetrics, grpc, http, ready, github, or slack" }}
+{{- end }}
+{{- $_ := include (print "task." .) $ctx }}
+{{- end }}
+{{- toYaml (dict "spec" $ctx.tasks) }}
+result:
+  startTime: {{ now | toJson }}
+  numCompletedTasks: 0
+  failure: false
+  iter8Version: {{ .Values.majorMinor }}
+{{- end }}

@@ -1,0 +1,756 @@
+//! HTTP load generator: persistent HTTP/1.1 or HTTP/2 connections (TLS via rustls with ALPN,
+//! or h2c with prior knowledge), one request in flight per connection, paced or at full speed.
+//!
+//! Threads: connections are spread over `threads` OS threads, each running a current-thread
+//! tokio runtime (no work stealing, no cross-thread wakeups on the hot path). Each connection
+//! owns two latency recorders (corrected and uncorrected) and a status-code table; they are
+//! merged once at the end, so memory does not grow with the number of requests.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::{http1, http2};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, Request, Uri, Version};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+
+use crate::load::pacing::{Pace, Schedule, corrected_start, split_requests};
+use crate::metrics::{LatencyRecorder, StatusCounts};
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// Exactly this many requests in total.
+    Requests(u64),
+    /// Run for this long.
+    Duration(Duration),
+}
+
+/// Everything needed to generate load against one URL.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// Target URL (`http://` or `https://`).
+    pub url: String,
+    /// Method (Iter8: POST when there is a payload or content type, else GET).
+    pub method: Method,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Request body.
+    pub body: Bytes,
+    /// Exact count or duration.
+    pub stop: Stop,
+    /// Rate.
+    pub pace: Pace,
+    /// Parallel connections (each with one request in flight).
+    pub connections: usize,
+    /// OS threads (each a current-thread runtime); clamped to `1..=connections`.
+    pub threads: usize,
+    /// Per-request timeout (connect + request + body).
+    pub timeout: Duration,
+    /// Use HTTP/2 on `http://` URLs (h2c prior knowledge). `https://` negotiates via ALPN.
+    pub http2: bool,
+    /// Accept any TLS certificate.
+    pub insecure_skip_verify: bool,
+    /// Each connection first makes one untimed request (Fortio's initial fetch).
+    pub initial_fetch: bool,
+    /// Do not fail the run when an initial fetch gets a non-2xx status.
+    pub allow_initial_errors: bool,
+}
+
+/// Live progress, reported about every 100 ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadProgress {
+    /// Requests completed so far.
+    pub done: u64,
+    /// Total requests (count mode).
+    pub total: Option<u64>,
+    /// Time since load started.
+    pub elapsed: Duration,
+    /// Planned duration (duration mode).
+    pub duration: Option<Duration>,
+}
+
+/// Results of one run.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    /// Latency from the intended send time (coordinated-omission corrected).
+    pub corrected: LatencyRecorder,
+    /// Latency from the actual send time (service time as Fortio measures it).
+    pub uncorrected: LatencyRecorder,
+    /// Responses by status code (`-1` = transport failure or timeout).
+    pub codes: StatusCounts,
+    /// From load start to the last response.
+    pub elapsed: Duration,
+    /// Requested rate, if paced.
+    pub requested_qps: Option<f64>,
+    /// Achieved rate: paced runs measure the send schedule actually kept
+    /// (`(n-1)/(last send - start)`), closed runs `n/elapsed`.
+    pub achieved_qps: f64,
+}
+
+/// Why a load run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The URL is not usable.
+    #[error("invalid url {url:?}: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A header could not be built.
+    #[error("invalid header {name:?}")]
+    Header {
+        /// Header name.
+        name: String,
+    },
+    /// An initial fetch failed and `allowInitialErrors` is false (Fortio's message).
+    #[error("error {code} for {url}")]
+    InitialFetch {
+        /// Status code (`-1` = connection failure).
+        code: i32,
+        /// The URL.
+        url: String,
+    },
+    /// TLS configuration failed.
+    #[error("tls setup failed: {0}")]
+    Tls(String),
+    /// Could not start the runtime or a worker thread.
+    #[error("load generator runtime failed")]
+    Runtime(#[source] std::io::Error),
+    /// A worker thread panicked.
+    #[error("load generator worker panicked")]
+    WorkerPanic,
+}
+
+struct Target {
+    https: bool,
+    host: String,
+    port: u16,
+    server_name: Option<ServerName<'static>>,
+    uri_abs: Uri,
+    uri_origin: Uri,
+}
+
+fn parse_target(url: &str) -> Result<Target, LoadError> {
+    let bad = |reason: &str| LoadError::Url {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let uri: Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        Some(_) => return Err(bad("scheme must be http or https")),
+        None => return Err(bad("missing scheme (http:// or https://)")),
+    };
+    let auth = uri.authority().ok_or_else(|| bad("missing host"))?;
+    let host = auth
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = auth.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let pq = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    let uri_origin: Uri = pq.parse().map_err(|_| bad("invalid path"))?;
+    let uri_abs: Uri = format!(
+        "{}://{}{}",
+        if https { "https" } else { "http" },
+        auth.as_str(),
+        pq
+    )
+    .parse()
+    .map_err(|_| bad("invalid URL"))?;
+    let server_name = if https {
+        Some(ServerName::try_from(host.clone()).map_err(|_| bad("invalid TLS server name"))?)
+    } else {
+        None
+    };
+    Ok(Target {
+        https,
+        host,
+        port,
+        server_name,
+        uri_abs,
+        uri_origin,
+    })
+}
+
+/// rustls verifier that accepts every certificate (`insecureSkipVerify`).
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// TLS client configuration: Mozilla's roots (embedded), ALPN `h2` + `http/1.1`.
+pub fn tls_config(
+    insecure_skip_verify: bool,
+    offer_h2: bool,
+) -> Result<Arc<rustls::ClientConfig>, LoadError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LoadError::Tls(e.to_string()))?;
+    let mut cfg = if insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    cfg.alpn_protocols = if offer_h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(Arc::new(cfg))
+}
+
+struct Shared {
+    target: Target,
+    method: Method,
+    headers_h1: HeaderMap,
+    headers_h2: HeaderMap,
+    body: Bytes,
+    timeout: Duration,
+    http2: bool,
+    tls: Option<tokio_rustls::TlsConnector>,
+    done: AtomicU64,
+    abort: AtomicBool,
+    abort_code: AtomicI32,
+    start: OnceLock<Instant>,
+    barrier: tokio::sync::Barrier,
+    pace: Pace,
+    stop: Stop,
+    connections: usize,
+    initial_fetch: bool,
+    allow_initial_errors: bool,
+}
+
+enum Sender {
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Shared {
+    async fn connect(&self) -> Option<Sender> {
+        let tcp = TcpStream::connect((self.target.host.as_str(), self.target.port))
+            .await
+            .ok()?;
+        let _ = tcp.set_nodelay(true);
+        match (&self.tls, &self.target.server_name) {
+            (Some(tls), Some(name)) => {
+                let stream = tls.connect(name.clone(), tcp).await.ok()?;
+                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                handshake(TokioIo::new(stream), h2).await
+            }
+            _ => handshake(TokioIo::new(tcp), self.http2).await,
+        }
+    }
+
+    fn request(&self, h2: bool) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        if h2 {
+            *req.uri_mut() = self.target.uri_abs.clone();
+            *req.headers_mut() = self.headers_h2.clone();
+            *req.version_mut() = Version::HTTP_2;
+        } else {
+            *req.uri_mut() = self.target.uri_origin.clone();
+            *req.headers_mut() = self.headers_h1.clone();
+        }
+        req
+    }
+
+    /// One request on `conn` (connecting or reconnecting as needed). Returns the status code,
+    /// or -1 on any transport failure (the connection is then dropped).
+    async fn fetch(&self, conn: &mut Option<Sender>) -> i32 {
+        for attempt in 0..2 {
+            if conn.is_none() {
+                *conn = self.connect().await;
+                if conn.is_none() {
+                    return -1;
+                }
+            }
+            let ready = match conn.as_mut().expect("connection was just set") {
+                Sender::H1(s) => s.ready().await.is_ok(),
+                Sender::H2(s) => s.ready().await.is_ok(),
+            };
+            if ready {
+                break;
+            }
+            // A kept-alive connection the server closed: reconnect once without counting it.
+            *conn = None;
+            if attempt == 1 {
+                return -1;
+            }
+        }
+        let resp = match conn.as_mut().expect("connection is ready") {
+            Sender::H1(s) => s.send_request(self.request(false)).await,
+            Sender::H2(s) => s.send_request(self.request(true)).await,
+        };
+        let resp = match resp {
+            Ok(r) => r,
+            Err(_) => {
+                *conn = None;
+                return -1;
+            }
+        };
+        let status = i32::from(resp.status().as_u16());
+        let mut body = resp.into_body();
+        while let Some(frame) = body.frame().await {
+            if frame.is_err() {
+                *conn = None;
+                return -1;
+            }
+        }
+        status
+    }
+
+    async fn fetch_with_timeout(&self, conn: &mut Option<Sender>) -> i32 {
+        match tokio::time::timeout(self.timeout, self.fetch(conn)).await {
+            Ok(code) => code,
+            Err(_) => {
+                *conn = None;
+                -1
+            }
+        }
+    }
+}
+
+async fn handshake<IO>(io: TokioIo<IO>, h2: bool) -> Option<Sender>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if h2 {
+        let (s, c) = http2::Builder::new(TokioExecutor::new())
+            .handshake(io)
+            .await
+            .ok()?;
+        tokio::spawn(async move {
+            let _ = c.await;
+        });
+        Some(Sender::H2(s))
+    } else {
+        let (s, c) = http1::Builder::new().handshake(io).await.ok()?;
+        tokio::spawn(async move {
+            let _ = c.await;
+        });
+        Some(Sender::H1(s))
+    }
+}
+
+struct WorkerOut {
+    corrected: LatencyRecorder,
+    uncorrected: LatencyRecorder,
+    codes: StatusCounts,
+    last_send: Option<Instant>,
+    last_done: Option<Instant>,
+}
+
+fn initial_ok(code: i32) -> bool {
+    (200..300).contains(&code) || code == 418
+}
+
+async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
+    let mut out = WorkerOut {
+        corrected: LatencyRecorder::new(),
+        uncorrected: LatencyRecorder::new(),
+        codes: StatusCounts::default(),
+        last_send: None,
+        last_done: None,
+    };
+    let mut conn: Option<Sender> = None;
+    if sh.initial_fetch {
+        let code = sh.fetch_with_timeout(&mut conn).await;
+        if !initial_ok(code) && !sh.allow_initial_errors {
+            sh.abort_code.store(code, Ordering::Relaxed);
+            sh.abort.store(true, Ordering::Relaxed);
+        }
+    }
+    if sh.barrier.wait().await.is_leader() {
+        let _ = sh.start.set(Instant::now());
+    }
+    sh.barrier.wait().await;
+    if sh.abort.load(Ordering::Relaxed) {
+        return out;
+    }
+    let start = *sh
+        .start
+        .get()
+        .expect("the barrier leader set the start time");
+    let deadline = match sh.stop {
+        Stop::Duration(d) => Some(start + d),
+        Stop::Requests(_) => None,
+    };
+    let schedule = match sh.pace {
+        Pace::Rate(qps) => Some(Schedule::new(start, qps, sh.connections, k)),
+        Pace::Max => None,
+    };
+    let mut prev_done = start;
+    let mut i: u64 = 0;
+    loop {
+        if let Some(q) = quota
+            && i >= q
+        {
+            break;
+        }
+        let intended = match &schedule {
+            Some(s) => {
+                let t = s.intended(i);
+                if deadline.is_some_and(|d| t >= d) {
+                    break;
+                }
+                if Instant::now() < t {
+                    tokio::time::sleep_until(t.into()).await;
+                }
+                t
+            }
+            None => {
+                let now = Instant::now();
+                if deadline.is_some_and(|d| now >= d) {
+                    break;
+                }
+                now
+            }
+        };
+        let sent = Instant::now();
+        let code = sh.fetch_with_timeout(&mut conn).await;
+        let end = Instant::now();
+        out.uncorrected.record(end - sent);
+        out.corrected
+            .record(end - corrected_start(intended, prev_done, sent));
+        out.codes.add(code);
+        out.last_send = Some(sent);
+        prev_done = end;
+        sh.done.fetch_add(1, Ordering::Relaxed);
+        i += 1;
+    }
+    out.last_done = Some(prev_done);
+    out
+}
+
+fn header_maps(spec: &LoadSpec, target: &Target) -> Result<(HeaderMap, HeaderMap), LoadError> {
+    let mut h2 = HeaderMap::new();
+    h2.insert(
+        hyper::header::USER_AGENT,
+        HeaderValue::from_static(concat!("iter8-runner/", env!("CARGO_PKG_VERSION"))),
+    );
+    for (k, v) in &spec.headers {
+        let name = HeaderName::from_bytes(k.trim().as_bytes())
+            .map_err(|_| LoadError::Header { name: k.clone() })?;
+        let value =
+            HeaderValue::from_str(v.trim()).map_err(|_| LoadError::Header { name: k.clone() })?;
+        h2.insert(name, value);
+    }
+    let mut h1 = h2.clone();
+    if let Some(host) = h2.remove(hyper::header::HOST) {
+        // An explicit Host header overrides the URL's authority on HTTP/1.1; HTTP/2 uses the URL.
+        h1.insert(hyper::header::HOST, host);
+    } else {
+        let auth = target
+            .uri_abs
+            .authority()
+            .expect("parse_target guarantees an authority");
+        let v = HeaderValue::from_str(auth.as_str()).map_err(|_| LoadError::Header {
+            name: "host".into(),
+        })?;
+        h1.insert(hyper::header::HOST, v);
+    }
+    for h in [&mut h1, &mut h2] {
+        if !spec.body.is_empty() && !h.contains_key(hyper::header::CONTENT_LENGTH) {
+            h.insert(
+                hyper::header::CONTENT_LENGTH,
+                HeaderValue::from(spec.body.len()),
+            );
+        }
+    }
+    Ok((h1, h2))
+}
+
+/// Run the load described by `spec`, calling `on_progress` about every 100 ms from the calling
+/// thread. Blocks until done; safe to call from any thread (it starts its own runtimes).
+pub fn run(
+    spec: &LoadSpec,
+    on_progress: &mut dyn FnMut(LoadProgress),
+) -> Result<LoadReport, LoadError> {
+    let target = parse_target(&spec.url)?;
+    let (headers_h1, headers_h2) = header_maps(spec, &target)?;
+    let tls = if target.https {
+        let cfg = tls_config(spec.insecure_skip_verify, true)?;
+        Some(tokio_rustls::TlsConnector::from(cfg))
+    } else {
+        None
+    };
+    let connections = spec.connections.max(1);
+    let threads = spec.threads.clamp(1, connections);
+    let quotas: Vec<Option<u64>> = match spec.stop {
+        Stop::Requests(n) => split_requests(n, connections)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        Stop::Duration(_) => vec![None; connections],
+    };
+    let shared = Arc::new(Shared {
+        target,
+        method: spec.method.clone(),
+        headers_h1,
+        headers_h2,
+        body: spec.body.clone(),
+        timeout: spec.timeout,
+        http2: spec.http2,
+        tls,
+        done: AtomicU64::new(0),
+        abort: AtomicBool::new(false),
+        abort_code: AtomicI32::new(0),
+        start: OnceLock::new(),
+        barrier: tokio::sync::Barrier::new(connections),
+        pace: spec.pace,
+        stop: spec.stop,
+        connections,
+        initial_fetch: spec.initial_fetch,
+        allow_initial_errors: spec.allow_initial_errors,
+    });
+
+    let mut handles = Vec::with_capacity(threads);
+    for t in 0..threads {
+        let sh = shared.clone();
+        let mine: Vec<(usize, Option<u64>)> = (t..connections)
+            .step_by(threads)
+            .map(|k| (k, quotas[k]))
+            .collect();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(LoadError::Runtime)?;
+        let h = std::thread::Builder::new()
+            .name(format!("iter8-load-{t}"))
+            .spawn(move || {
+                rt.block_on(async move {
+                    let mut set = tokio::task::JoinSet::new();
+                    for (k, q) in mine {
+                        set.spawn(worker(sh.clone(), k, q));
+                    }
+                    let mut outs = Vec::new();
+                    while let Some(r) = set.join_next().await {
+                        if let Ok(o) = r {
+                            outs.push(o);
+                        }
+                    }
+                    outs
+                })
+            })
+            .map_err(LoadError::Runtime)?;
+        handles.push(h);
+    }
+
+    let total = match spec.stop {
+        Stop::Requests(n) => Some(n),
+        Stop::Duration(_) => None,
+    };
+    let duration = match spec.stop {
+        Stop::Duration(d) => Some(d),
+        Stop::Requests(_) => None,
+    };
+    while !handles.iter().all(|h| h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some(start) = shared.start.get() {
+            on_progress(LoadProgress {
+                done: shared.done.load(Ordering::Relaxed),
+                total,
+                elapsed: start.elapsed(),
+                duration,
+            });
+        }
+    }
+    let mut outs = Vec::new();
+    for h in handles {
+        outs.extend(h.join().map_err(|_| LoadError::WorkerPanic)?);
+    }
+    if shared.abort.load(Ordering::Relaxed) {
+        return Err(LoadError::InitialFetch {
+            code: shared.abort_code.load(Ordering::Relaxed),
+            url: spec.url.clone(),
+        });
+    }
+    let start = *shared.start.get().ok_or(LoadError::WorkerPanic)?;
+    let mut corrected = LatencyRecorder::new();
+    let mut uncorrected = LatencyRecorder::new();
+    let mut codes = StatusCounts::default();
+    let mut last_send = start;
+    let mut last_done = start;
+    for o in &outs {
+        corrected.merge(&o.corrected);
+        uncorrected.merge(&o.uncorrected);
+        codes.merge(&o.codes);
+        last_send = last_send.max(o.last_send.unwrap_or(start));
+        last_done = last_done.max(o.last_done.unwrap_or(start));
+    }
+    let n = corrected.count();
+    let elapsed = last_done - start;
+    let (requested_qps, achieved_qps) = match spec.pace {
+        Pace::Rate(q) => {
+            let span = (last_send - start).as_secs_f64();
+            let achieved = if n > 1 && span > 0.0 {
+                (n - 1) as f64 / span
+            } else {
+                q
+            };
+            (Some(q), achieved)
+        }
+        Pace::Max => {
+            let secs = elapsed.as_secs_f64();
+            (None, if secs > 0.0 { n as f64 / secs } else { 0.0 })
+        }
+    };
+    on_progress(LoadProgress {
+        done: n,
+        total,
+        elapsed,
+        duration,
+    });
+    Ok(LoadReport {
+        corrected,
+        uncorrected,
+        codes,
+        elapsed,
+        requested_qps,
+        achieved_qps,
+    })
+}
+
+/// One blocking GET of `url` returning the body (used to download `payloadURL`); non-2xx
+/// statuses are errors. Starts its own runtime, so it may be called from any thread.
+pub fn get(url: &str, insecure_skip_verify: bool, timeout: Duration) -> Result<Bytes, String> {
+    let target = parse_target(url).map_err(|e| e.to_string())?;
+    let tls = if target.https {
+        let cfg = tls_config(insecure_skip_verify, false).map_err(|e| e.to_string())?;
+        Some(tokio_rustls::TlsConnector::from(cfg))
+    } else {
+        None
+    };
+    let spec = LoadSpec {
+        url: url.to_string(),
+        method: Method::GET,
+        headers: Vec::new(),
+        body: Bytes::new(),
+        stop: Stop::Requests(1),
+        pace: Pace::Max,
+        connections: 1,
+        threads: 1,
+        timeout,
+        http2: false,
+        insecure_skip_verify,
+        initial_fetch: false,
+        allow_initial_errors: true,
+    };
+    let (headers_h1, headers_h2) = header_maps(&spec, &target).map_err(|e| e.to_string())?;
+    let sh = Shared {
+        target,
+        method: Method::GET,
+        headers_h1,
+        headers_h2,
+        body: Bytes::new(),
+        timeout,
+        http2: false,
+        tls,
+        done: AtomicU64::new(0),
+        abort: AtomicBool::new(false),
+        abort_code: AtomicI32::new(0),
+        start: OnceLock::new(),
+        barrier: tokio::sync::Barrier::new(1),
+        pace: Pace::Max,
+        stop: Stop::Requests(1),
+        connections: 1,
+        initial_fetch: false,
+        allow_initial_errors: true,
+    };
+    let url_owned = url.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async move {
+            let fut = async {
+                let mut conn = sh.connect().await.ok_or("connection failed")?;
+                let h2 = matches!(conn, Sender::H2(_));
+                let resp = match &mut conn {
+                    Sender::H1(s) => s.send_request(sh.request(false)).await,
+                    Sender::H2(s) => s.send_request(sh.request(h2)).await,
+                }
+                .map_err(|_| "request failed")?;
+                let status = resp.status();
+                let body = resp
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|_| "reading the body failed")?
+                    .to_bytes();
+                if !status.is_success() {
+                    return Err(format!("status {} for {url_owned}", status.as_u16()));
+                }
+                Ok::<Bytes, String>(body)
+            };
+            match tokio::time::timeout(timeout, fut).await {
+                Ok(r) => r.map_err(|e: String| e),
+                Err(_) => Err("timed out".to_string()),
+            }
+        })
+    })
+    .join()
+    .map_err(|_| "download thread panicked".to_string())?
+}

@@ -1,0 +1,69 @@
+//! The `assess` task: store SLOs and compute which versions satisfy them (Iter8 v0.13 §4.4).
+//!
+//! Input: `with.SLOs: {upper: [{metric, limit}], lower: [{metric, limit}]}` (keys matched
+//! case-insensitively). `SLOsSatisfied.upper[i][j]` is true iff metric `i` has a value for
+//! version `j` and it is ≤ the limit (≥ for `lower`); a missing value is false with a warning.
+
+use serde::Deserialize;
+
+use crate::experiment::{
+    Experiment, Insights, SLO_LIMITS_SHAPE, Shape, Slo, SloLimits, SloResults, parse_inputs,
+};
+use crate::task::{TaskContext, TaskError};
+
+#[derive(Debug, Default, Deserialize)]
+struct AssessInputs {
+    #[serde(rename = "SLOs", default)]
+    slos: Option<SloLimits>,
+}
+
+const ASSESS_SHAPE: Shape = Shape::Obj(&[("SLOs", SLO_LIMITS_SHAPE)]);
+
+/// Run the task.
+pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError> {
+    let inputs: AssessInputs =
+        parse_inputs(ctx.spec.with.as_ref(), &ASSESS_SHAPE).map_err(|source| {
+            TaskError::Inputs {
+                task: "assess".into(),
+                source,
+            }
+        })?;
+    let ins = exp
+        .result
+        .as_mut()
+        .and_then(|r| r.insights.as_mut())
+        .ok_or(TaskError::NoInsights)?;
+    let Some(slos) = inputs.slos else {
+        ctx.warn("nothing to do; returning");
+        return Ok(());
+    };
+    if ins.num_versions == 0 {
+        ctx.warn("nothing to do; returning");
+        return Ok(());
+    }
+    ins.set_slos(&slos)?;
+    let upper = evaluate(ins, &slos.upper, true, ctx);
+    let lower = evaluate(ins, &slos.lower, false, ctx);
+    ins.slos_satisfied = Some(SloResults { upper, lower });
+    Ok(())
+}
+
+fn evaluate(ins: &Insights, slos: &[Slo], upper: bool, ctx: &TaskContext<'_>) -> Vec<Vec<bool>> {
+    slos.iter()
+        .map(|slo| {
+            (0..ins.num_versions)
+                .map(|j| match ins.scalar_metric_value(j, &slo.metric) {
+                    None => {
+                        ctx.warn(format!(
+                            "unable to find value for version {j} and metric {}",
+                            slo.metric
+                        ));
+                        false
+                    }
+                    Some(v) if upper => v <= slo.limit,
+                    Some(v) => v >= slo.limit,
+                })
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,292 @@
+//! The `http` task and load generator against real servers on 127.0.0.1.
+
+mod support;
+
+use runner::experiment::Experiment;
+use runner::{FileDriver, RunError, RunOptions, run_experiment};
+use support::{Proto, dead_addr, start};
+
+/// Write `spec_yaml` (the list under `spec:`) to a temp run dir, run it, and return the run
+/// result and the experiment as re-read from disk.
+fn run_spec(spec_yaml: &str) -> (Result<Experiment, RunError>, Experiment) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("experiment.yaml"),
+        format!("spec:\n{spec_yaml}"),
+    )
+    .expect("write");
+    let mut d = FileDriver::new(dir.path());
+    let r = run_experiment(&mut d, &RunOptions::default());
+    let text = std::fs::read_to_string(dir.path().join("experiment.yaml")).expect("read back");
+    (
+        r,
+        Experiment::from_yaml(&text).expect("stored experiment parses"),
+    )
+}
+
+fn metric(e: &Experiment, name: &str) -> Option<f64> {
+    e.result
+        .as_ref()?
+        .insights
+        .as_ref()?
+        .scalar_metric_value(0, name)
+}
+
+/// numRequests is exact across connections, at full speed and paced.
+#[test]
+fn exact_request_counts() {
+    let s = start(Proto::H1);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 37\n    connections: 4\n    qps: -1\n",
+        s.url("/")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/request-count"), Some(37.0));
+    assert_eq!(metric(&e, "http/error-count"), Some(0.0));
+    assert_eq!(metric(&e, "http/error-rate"), Some(0.0));
+    assert_eq!(s.hits(), 37);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 20\n    qps: 100\n    connections: 3\n",
+        s.url("/")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/request-count"), Some(20.0));
+    assert_eq!(s.hits(), 57);
+    let ins = e
+        .result
+        .as_ref()
+        .and_then(|r| r.insights.as_ref())
+        .expect("insights");
+    for m in [
+        "http/latency-mean",
+        "http/latency-stddev",
+        "http/latency-min",
+        "http/latency-max",
+        "http/latency-p50",
+        "http/latency-p75",
+        "http/latency-p90",
+        "http/latency-p95",
+        "http/latency-p99",
+        "http/latency-p99.9",
+        "http/latency-uncorrected-p99",
+        "http/achieved-qps",
+    ] {
+        assert!(ins.scalar_metric_value(0, m).is_some(), "{m} missing");
+    }
+    assert_eq!(
+        ins.metrics_info["http/latency-p99.9"].units.as_deref(),
+        Some("msec")
+    );
+    assert_eq!(
+        ins.metrics_info["http/latency-p99.9"].description,
+        "99.9-th percentile of observed latency values"
+    );
+    let buckets = &ins.hist_metric_values[0]["http/latency"];
+    assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 20);
+    // Defaults are written back into the stored spec, as Iter8 does.
+    let with = e.spec[0].with.as_ref().expect("with");
+    assert_eq!(with["connections"], 3);
+    assert_eq!(with["percentiles"].as_array().map(Vec::len), Some(6));
+    assert_eq!(with["errorRanges"][0]["lower"], 400);
+}
+
+/// 404 responses are errors under the default range; errorRanges change the classification.
+#[test]
+fn error_ranges() {
+    let s = start(Proto::H1);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: -1\n",
+        s.url("/status/404")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/error-count"), Some(10.0));
+    assert_eq!(metric(&e, "http/error-rate"), Some(1.0));
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: -1\n    errorRanges:\n    - lower: 500\n      upper: 502\n",
+        s.url("/status/503")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/error-count"), Some(0.0));
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: -1\n    errorRanges:\n    - lower: 500\n",
+        s.url("/status/503")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/error-count"), Some(10.0));
+}
+
+/// A target nobody listens on yields errors (status -1), not a crash or a task failure.
+#[test]
+fn down_target_counts_errors() {
+    let a = dead_addr();
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: http://{a}/\n    numRequests: 6\n    qps: 50\n    connections: 2\n"
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/request-count"), Some(6.0));
+    assert_eq!(metric(&e, "http/error-count"), Some(6.0));
+    assert!(e.no_failure());
+}
+
+/// http2: true speaks h2c with prior knowledge.
+#[test]
+fn h2c() {
+    let s = start(Proto::H2c);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 25\n    qps: -1\n    http2: true\n",
+        s.url("/")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/error-count"), Some(0.0));
+    assert_eq!(
+        s.state.h2_hits.load(std::sync::atomic::Ordering::SeqCst),
+        25
+    );
+}
+
+/// A self-signed certificate fails verification (all errors) unless insecureSkipVerify is set;
+/// then ALPN negotiates HTTP/2.
+#[test]
+fn tls_self_signed() {
+    let s = start(Proto::Tls);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 4\n    qps: -1\n",
+        s.https_url("/")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/error-count"), Some(4.0));
+    assert_eq!(s.hits(), 0);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 12\n    qps: -1\n    insecureSkipVerify: true\n",
+        s.https_url("/")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http/error-count"), Some(0.0));
+    assert_eq!(s.hits(), 12);
+    assert_eq!(
+        s.state.h2_hits.load(std::sync::atomic::Ordering::SeqCst),
+        12
+    );
+}
+
+/// A one-second stall in a fixed-rate run shows in the corrected p99 (≥ 500 ms) while the
+/// uncorrected service-time p99 stays small.
+#[test]
+fn coordinated_omission_corrected() {
+    let s = start(Proto::H1);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    duration: 3s\n    qps: 200\n    connections: 4\n",
+        s.url("/stall")
+    ));
+    r.expect("run succeeds");
+    let p99 = metric(&e, "http/latency-p99").expect("p99");
+    let p99u = metric(&e, "http/latency-uncorrected-p99").expect("uncorrected p99");
+    let max_u = metric(&e, "http/latency-uncorrected-max").expect("uncorrected max");
+    let n = metric(&e, "http/request-count").expect("count");
+    assert!(p99 >= 500.0, "corrected p99 {p99} ms");
+    assert!(p99u < 100.0, "uncorrected p99 {p99u} ms");
+    assert!(
+        max_u >= 500.0,
+        "the stalled requests themselves took {max_u} ms"
+    );
+    assert!((550.0..=610.0).contains(&n), "3 s at 200 qps sent {n}");
+}
+
+/// payloadStr with contentType sends a POST with that body and header.
+#[test]
+fn payload_and_headers() {
+    let s = start(Proto::H1);
+    let (r, _) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 2\n    payloadStr: '{{\"a\":1}}'\n    contentType: application/json\n    headers:\n      X-Test: yes-it-is\n",
+        s.url("/")
+    ));
+    r.expect("run succeeds");
+    let (method, body, headers) = s
+        .state
+        .last
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("a request");
+    assert_eq!(method, "POST");
+    assert_eq!(body, "{\"a\":1}");
+    let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(h("content-type").as_deref(), Some("application/json"));
+    assert_eq!(h("x-test").as_deref(), Some("yes-it-is"));
+}
+
+/// payloadURL is downloaded and sent as the body.
+#[test]
+fn payload_url() {
+    let s = start(Proto::H1);
+    let (r, _) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 1\n    payloadURL: {}\n",
+        s.url("/target"),
+        s.url("/payload")
+    ));
+    r.expect("run succeeds");
+    let (method, body, _) = s
+        .state
+        .last
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("a request");
+    assert_eq!((method.as_str(), body.as_str()), ("POST", "hello world\n"));
+}
+
+/// warmup: true generates load but records nothing; warmupNumRequests adds a discarded phase.
+#[test]
+fn warmup() {
+    let s = start(Proto::H1);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 5\n    qps: -1\n    warmup: true\n",
+        s.url("/")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(s.hits(), 5);
+    assert!(e.result.as_ref().expect("result").insights.is_none());
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    numRequests: 5\n    qps: -1\n    warmupNumRequests: 7\n",
+        s.url("/")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(s.hits(), 17);
+    assert_eq!(metric(&e, "http/request-count"), Some(5.0));
+}
+
+/// Each endpoint gets its own provider name and its own stop condition.
+#[test]
+fn endpoints() {
+    let s = start(Proto::H1);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    qps: -1\n    endpoints:\n      a:\n        url: {}\n        numRequests: 3\n      b:\n        url: {}\n        numRequests: 4\n",
+        s.url("/a"),
+        s.url("/status/500")
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "http-a/request-count"), Some(3.0));
+    assert_eq!(metric(&e, "http-b/request-count"), Some(4.0));
+    assert_eq!(metric(&e, "http-b/error-count"), Some(4.0));
+    assert_eq!(metric(&e, "http/request-count"), None);
+}
+
+/// In duration mode a failing initial fetch fails the task unless allowInitialErrors is set.
+#[test]
+fn initial_fetch() {
+    let s = start(Proto::H1);
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    duration: 300ms\n",
+        s.url("/status/500")
+    ));
+    let err = r.expect_err("must fail");
+    let chain = runner::task::error_chain(&err);
+    assert!(chain.contains("error 500 for"), "{chain}");
+    assert!(!e.no_failure());
+    let (r, e) = run_spec(&format!(
+        "- task: http\n  with:\n    url: {}\n    duration: 300ms\n    allowInitialErrors: true\n",
+        s.url("/status/500")
+    ));
+    r.expect("run succeeds");
+    assert!(metric(&e, "http/error-count").expect("errors") >= 1.0);
+}
