@@ -6,9 +6,7 @@
 //! HTTP app to test against. Logs go to stderr in Iter8's format; reports go to stdout; errors
 //! print one `Error: ...` line and exit 1.
 
-#[allow(dead_code)] // helpers used by commands still being written
 mod cmd;
-#[allow(dead_code)]
 mod log;
 
 use std::process::ExitCode;

@@ -1,0 +1,1937 @@
+//! go-yaml v2's reader, scanner and parser (libyaml's design, YAML 1.1), re-implemented so
+//! that events, quirks and error texts (`did not find expected key`, its line numbering)
+//! match what Helm reports.
+
+use super::load::{Event, EventSource};
+use super::{ErrorKind, YamlError};
+use std::collections::{HashMap, VecDeque};
+
+#[derive(Clone, Copy, Default, Debug)]
+struct Mark {
+    index: usize,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Tok {
+    StreamStart,
+    StreamEnd,
+    VersionDirective,
+    TagDirective,
+    DocumentStart,
+    DocumentEnd,
+    BlockSequenceStart,
+    BlockMappingStart,
+    BlockEnd,
+    FlowSequenceStart,
+    FlowSequenceEnd,
+    FlowMappingStart,
+    FlowMappingEnd,
+    BlockEntry,
+    FlowEntry,
+    Key,
+    Value,
+    Alias,
+    Anchor,
+    Tag,
+    Scalar,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+    Folded,
+}
+
+#[derive(Clone, Debug)]
+struct Token {
+    typ: Tok,
+    start: Mark,
+    end: Mark,
+    /// Scalar value, anchor/alias name, tag handle, %TAG handle.
+    value: String,
+    /// Tag suffix, %TAG prefix.
+    suffix: String,
+    style: Style,
+    major: i32,
+    minor: i32,
+}
+
+impl Token {
+    fn new(typ: Tok, start: Mark, end: Mark) -> Self {
+        Token {
+            typ,
+            start,
+            end,
+            value: String::new(),
+            suffix: String::new(),
+            style: Style::Plain,
+            major: 0,
+            minor: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct SimpleKey {
+    possible: bool,
+    required: bool,
+    token_number: usize,
+    mark: Mark,
+}
+
+/// The failure as go-yaml records it; `parser.fail()` turns it into text.
+struct Failure {
+    scanner: bool,
+    problem: String,
+    problem_mark: Option<Mark>,
+    context_mark: Option<Mark>,
+}
+
+type R<T> = Result<T, Failure>;
+
+const RAW_CHUNK: usize = 512;
+const MAX_FLOW_LEVEL: usize = 10000;
+const MAX_INDENTS: usize = 10000;
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+fn is_blankz(c: char) -> bool {
+    is_blank(c) || is_break(c) || c == '\0'
+}
+fn is_breakz(c: char) -> bool {
+    is_break(c) || c == '\0'
+}
+fn is_alpha(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+fn is_hex(c: char) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+fn reader_allows(c: char) -> bool {
+    matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    chars: Vec<char>,
+    /// Byte offset in `text` of each char (plus one past the end).
+    offsets: Vec<usize>,
+    pos: usize,
+    mark: Mark,
+    /// Chars the reader has decoded (and checked) so far.
+    decoded: usize,
+    raw_pos: usize,
+    eof: bool,
+
+    stream_start_produced: bool,
+    stream_end_produced: bool,
+    flow_level: usize,
+    tokens: VecDeque<Token>,
+    tokens_parsed: usize,
+    token_available: bool,
+    indent: i64,
+    indents: Vec<i64>,
+    simple_key_allowed: bool,
+    simple_keys: Vec<SimpleKey>,
+    simple_keys_by_tok: HashMap<usize, usize>,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut chars = Vec::with_capacity(text.len() + 8);
+        let mut offsets = Vec::with_capacity(text.len() + 8);
+        for (i, c) in text.char_indices() {
+            chars.push(c);
+            offsets.push(i);
+        }
+        offsets.push(text.len());
+        Scanner {
+            text,
+            chars,
+            offsets,
+            pos: 0,
+            mark: Mark::default(),
+            decoded: 0,
+            raw_pos: 0,
+            eof: false,
+            stream_start_produced: false,
+            stream_end_produced: false,
+            flow_level: 0,
+            tokens: VecDeque::new(),
+            tokens_parsed: 0,
+            token_available: false,
+            indent: -1,
+            indents: Vec::new(),
+            simple_key_allowed: false,
+            simple_keys: Vec::new(),
+            simple_keys_by_tok: HashMap::new(),
+        }
+    }
+
+    // ---- reader -------------------------------------------------------------------------
+
+    /// go-yaml's `yaml_parser_update_buffer`: decode 512-byte raw chunks until `n` chars are
+    /// available after the current position, refusing control characters chunk by chunk.
+    fn cache(&mut self, n: usize) -> R<()> {
+        while self.decoded < self.pos + n && !self.eof {
+            if self.raw_pos >= self.text.len() {
+                self.eof = true;
+                break;
+            }
+            let end = (self.raw_pos + RAW_CHUNK).min(self.text.len());
+            let mut end_char = self.decoded;
+            while end_char < self.chars.len() && self.offsets[end_char + 1] <= end {
+                if !reader_allows(self.chars[end_char]) {
+                    return Err(Failure {
+                        scanner: false,
+                        problem: "control characters are not allowed".into(),
+                        problem_mark: None,
+                        context_mark: None,
+                    });
+                }
+                end_char += 1;
+            }
+            self.raw_pos = self.offsets[end_char];
+            self.decoded = end_char;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn ch(&self, k: usize) -> char {
+        self.chars.get(self.pos + k).copied().unwrap_or('\0')
+    }
+
+    fn skip(&mut self) {
+        self.mark.index += 1;
+        self.mark.column += 1;
+        self.pos += 1;
+    }
+
+    fn skip_line(&mut self) {
+        if self.ch(0) == '\r' && self.ch(1) == '\n' {
+            self.mark.index += 2;
+            self.mark.column = 0;
+            self.mark.line += 1;
+            self.pos += 2;
+        } else if is_break(self.ch(0)) {
+            self.mark.index += 1;
+            self.mark.column = 0;
+            self.mark.line += 1;
+            self.pos += 1;
+        }
+    }
+
+    fn read(&mut self, s: &mut String) {
+        s.push(self.ch(0));
+        self.skip();
+    }
+
+    fn read_line(&mut self, s: &mut String) {
+        let c = self.ch(0);
+        if c == '\r' && self.ch(1) == '\n' {
+            s.push('\n');
+            self.pos += 2;
+            self.mark.index += 1;
+        } else if c == '\r' || c == '\n' || c == '\u{85}' {
+            s.push('\n');
+            self.pos += 1;
+        } else if c == '\u{2028}' || c == '\u{2029}' {
+            s.push(c);
+            self.pos += 1;
+        } else {
+            return;
+        }
+        self.mark.index += 1;
+        self.mark.column = 0;
+        self.mark.line += 1;
+    }
+
+    fn error(&self, context_mark: Mark, problem: &str) -> Failure {
+        Failure {
+            scanner: true,
+            problem: problem.to_string(),
+            problem_mark: Some(self.mark),
+            context_mark: Some(context_mark),
+        }
+    }
+
+    // ---- token queue --------------------------------------------------------------------
+
+    fn insert_token(&mut self, pos: Option<usize>, tok: Token) {
+        match pos {
+            None => self.tokens.push_back(tok),
+            Some(p) => self.tokens.insert(p.min(self.tokens.len()), tok),
+        }
+    }
+
+    fn peek_token(&mut self) -> R<&Token> {
+        if !self.token_available {
+            self.fetch_more_tokens()?;
+        }
+        Ok(self.tokens.front().expect("a fetched token"))
+    }
+
+    fn skip_token(&mut self) {
+        self.token_available = false;
+        self.tokens_parsed += 1;
+        if let Some(t) = self.tokens.pop_front() {
+            self.stream_end_produced = t.typ == Tok::StreamEnd;
+        }
+    }
+
+    fn fetch_more_tokens(&mut self) -> R<()> {
+        loop {
+            if !self.tokens.is_empty() {
+                match self.simple_keys_by_tok.get(&self.tokens_parsed) {
+                    None => break,
+                    Some(&idx) => {
+                        if !self.simple_key_is_valid(idx)? {
+                            break;
+                        }
+                    }
+                }
+            }
+            self.fetch_next_token()?;
+        }
+        self.token_available = true;
+        Ok(())
+    }
+
+    fn simple_key_is_valid(&mut self, idx: usize) -> R<bool> {
+        let key = self.simple_keys[idx];
+        if !key.possible {
+            return Ok(false);
+        }
+        if key.mark.line < self.mark.line || key.mark.index + 1024 < self.mark.index {
+            if key.required {
+                return Err(self.error(key.mark, "could not find expected ':'"));
+            }
+            self.simple_keys[idx].possible = false;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn save_simple_key(&mut self) -> R<()> {
+        let required = self.flow_level == 0 && self.indent == self.mark.column as i64;
+        if self.simple_key_allowed {
+            let key = SimpleKey {
+                possible: true,
+                required,
+                token_number: self.tokens_parsed + self.tokens.len(),
+                mark: self.mark,
+            };
+            self.remove_simple_key()?;
+            let last = self.simple_keys.len() - 1;
+            self.simple_keys[last] = key;
+            self.simple_keys_by_tok.insert(key.token_number, last);
+        }
+        Ok(())
+    }
+
+    fn remove_simple_key(&mut self) -> R<()> {
+        let i = self.simple_keys.len() - 1;
+        let key = self.simple_keys[i];
+        if key.possible {
+            if key.required {
+                return Err(self.error(key.mark, "could not find expected ':'"));
+            }
+            self.simple_keys[i].possible = false;
+            self.simple_keys_by_tok.remove(&key.token_number);
+        }
+        Ok(())
+    }
+
+    fn increase_flow_level(&mut self) -> R<()> {
+        self.simple_keys.push(SimpleKey {
+            possible: false,
+            required: false,
+            token_number: self.tokens_parsed + self.tokens.len(),
+            mark: self.mark,
+        });
+        self.flow_level += 1;
+        if self.flow_level > MAX_FLOW_LEVEL {
+            let m = self.simple_keys[self.simple_keys.len() - 1].mark;
+            return Err(self.error(m, &format!("exceeded max depth of {MAX_FLOW_LEVEL}")));
+        }
+        Ok(())
+    }
+
+    fn decrease_flow_level(&mut self) {
+        if self.flow_level > 0 {
+            self.flow_level -= 1;
+            if let Some(k) = self.simple_keys.pop() {
+                self.simple_keys_by_tok.remove(&k.token_number);
+            }
+        }
+    }
+
+    fn roll_indent(&mut self, column: i64, number: Option<usize>, typ: Tok, mark: Mark) -> R<()> {
+        if self.flow_level > 0 {
+            return Ok(());
+        }
+        if self.indent < column {
+            self.indents.push(self.indent);
+            self.indent = column;
+            if self.indents.len() > MAX_INDENTS {
+                let m = self.simple_keys[self.simple_keys.len() - 1].mark;
+                return Err(self.error(m, &format!("exceeded max depth of {MAX_INDENTS}")));
+            }
+            let tok = Token::new(typ, mark, mark);
+            let pos = number.map(|n| n.saturating_sub(self.tokens_parsed));
+            self.insert_token(pos, tok);
+        }
+        Ok(())
+    }
+
+    fn unroll_indent(&mut self, column: i64) {
+        if self.flow_level > 0 {
+            return;
+        }
+        while self.indent > column {
+            let tok = Token::new(Tok::BlockEnd, self.mark, self.mark);
+            self.insert_token(None, tok);
+            self.indent = self.indents.pop().unwrap_or(-1);
+        }
+    }
+
+    // ---- fetchers -----------------------------------------------------------------------
+
+    fn fetch_next_token(&mut self) -> R<()> {
+        self.cache(1)?;
+        if !self.stream_start_produced {
+            self.indent = -1;
+            self.simple_keys.push(SimpleKey::default());
+            self.simple_key_allowed = true;
+            self.stream_start_produced = true;
+            let t = Token::new(Tok::StreamStart, self.mark, self.mark);
+            self.insert_token(None, t);
+            return Ok(());
+        }
+        self.scan_to_next_token()?;
+        self.unroll_indent(self.mark.column as i64);
+        self.cache(4)?;
+        let c = self.ch(0);
+        if c == '\0' {
+            return self.fetch_stream_end();
+        }
+        let col0 = self.mark.column == 0;
+        if col0 && c == '%' {
+            return self.fetch_directive();
+        }
+        if col0 && c == '-' && self.ch(1) == '-' && self.ch(2) == '-' && is_blankz(self.ch(3)) {
+            return self.fetch_document_indicator(Tok::DocumentStart);
+        }
+        if col0 && c == '.' && self.ch(1) == '.' && self.ch(2) == '.' && is_blankz(self.ch(3)) {
+            return self.fetch_document_indicator(Tok::DocumentEnd);
+        }
+        match c {
+            '[' => return self.fetch_flow_collection_start(Tok::FlowSequenceStart),
+            '{' => return self.fetch_flow_collection_start(Tok::FlowMappingStart),
+            ']' => return self.fetch_flow_collection_end(Tok::FlowSequenceEnd),
+            '}' => return self.fetch_flow_collection_end(Tok::FlowMappingEnd),
+            ',' => return self.fetch_flow_entry(),
+            _ => {}
+        }
+        let n = self.ch(1);
+        if c == '-' && is_blankz(n) {
+            return self.fetch_block_entry();
+        }
+        if c == '?' && (self.flow_level > 0 || is_blankz(n)) {
+            return self.fetch_key();
+        }
+        if c == ':' && (self.flow_level > 0 || is_blankz(n)) {
+            return self.fetch_value();
+        }
+        match c {
+            '*' => return self.fetch_anchor(Tok::Alias),
+            '&' => return self.fetch_anchor(Tok::Anchor),
+            '!' => return self.fetch_tag(),
+            '|' if self.flow_level == 0 => return self.fetch_block_scalar(true),
+            '>' if self.flow_level == 0 => return self.fetch_block_scalar(false),
+            '\'' => return self.fetch_flow_scalar(true),
+            '"' => return self.fetch_flow_scalar(false),
+            _ => {}
+        }
+        let indicator = is_blankz(c)
+            || matches!(
+                c,
+                '-' | '?'
+                    | ':'
+                    | ','
+                    | '['
+                    | ']'
+                    | '{'
+                    | '}'
+                    | '#'
+                    | '&'
+                    | '*'
+                    | '!'
+                    | '|'
+                    | '>'
+                    | '\''
+                    | '"'
+                    | '%'
+                    | '@'
+                    | '`'
+            );
+        if !indicator
+            || (c == '-' && !is_blank(n))
+            || (self.flow_level == 0 && (c == '?' || c == ':') && !is_blankz(n))
+        {
+            return self.fetch_plain_scalar();
+        }
+        Err(self.error(self.mark, "found character that cannot start any token"))
+    }
+
+    fn fetch_stream_end(&mut self) -> R<()> {
+        if self.mark.column != 0 {
+            self.mark.column = 0;
+            self.mark.line += 1;
+        }
+        self.unroll_indent(-1);
+        self.remove_simple_key()?;
+        self.simple_key_allowed = false;
+        let t = Token::new(Tok::StreamEnd, self.mark, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_directive(&mut self) -> R<()> {
+        self.unroll_indent(-1);
+        self.remove_simple_key()?;
+        self.simple_key_allowed = false;
+        let t = self.scan_directive()?;
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_document_indicator(&mut self, typ: Tok) -> R<()> {
+        self.unroll_indent(-1);
+        self.remove_simple_key()?;
+        self.simple_key_allowed = false;
+        let start = self.mark;
+        self.skip();
+        self.skip();
+        self.skip();
+        let t = Token::new(typ, start, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_flow_collection_start(&mut self, typ: Tok) -> R<()> {
+        self.save_simple_key()?;
+        self.increase_flow_level()?;
+        self.simple_key_allowed = true;
+        let start = self.mark;
+        self.skip();
+        let t = Token::new(typ, start, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_flow_collection_end(&mut self, typ: Tok) -> R<()> {
+        self.remove_simple_key()?;
+        self.decrease_flow_level();
+        self.simple_key_allowed = false;
+        let start = self.mark;
+        self.skip();
+        let t = Token::new(typ, start, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_flow_entry(&mut self) -> R<()> {
+        self.remove_simple_key()?;
+        self.simple_key_allowed = true;
+        let start = self.mark;
+        self.skip();
+        let t = Token::new(Tok::FlowEntry, start, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_block_entry(&mut self) -> R<()> {
+        if self.flow_level == 0 {
+            if !self.simple_key_allowed {
+                return Err(self.error(
+                    self.mark,
+                    "block sequence entries are not allowed in this context",
+                ));
+            }
+            self.roll_indent(
+                self.mark.column as i64,
+                None,
+                Tok::BlockSequenceStart,
+                self.mark,
+            )?;
+        }
+        self.remove_simple_key()?;
+        self.simple_key_allowed = true;
+        let start = self.mark;
+        self.skip();
+        let t = Token::new(Tok::BlockEntry, start, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_key(&mut self) -> R<()> {
+        if self.flow_level == 0 {
+            if !self.simple_key_allowed {
+                return Err(self.error(self.mark, "mapping keys are not allowed in this context"));
+            }
+            self.roll_indent(
+                self.mark.column as i64,
+                None,
+                Tok::BlockMappingStart,
+                self.mark,
+            )?;
+        }
+        self.remove_simple_key()?;
+        self.simple_key_allowed = self.flow_level == 0;
+        let start = self.mark;
+        self.skip();
+        let t = Token::new(Tok::Key, start, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_value(&mut self) -> R<()> {
+        let idx = self.simple_keys.len() - 1;
+        if self.simple_key_is_valid(idx)? {
+            let key = self.simple_keys[idx];
+            let t = Token::new(Tok::Key, key.mark, key.mark);
+            self.insert_token(Some(key.token_number - self.tokens_parsed), t);
+            self.roll_indent(
+                key.mark.column as i64,
+                Some(key.token_number),
+                Tok::BlockMappingStart,
+                key.mark,
+            )?;
+            self.simple_keys[idx].possible = false;
+            self.simple_keys_by_tok.remove(&key.token_number);
+            self.simple_key_allowed = false;
+        } else {
+            if self.flow_level == 0 {
+                if !self.simple_key_allowed {
+                    return Err(
+                        self.error(self.mark, "mapping values are not allowed in this context")
+                    );
+                }
+                self.roll_indent(
+                    self.mark.column as i64,
+                    None,
+                    Tok::BlockMappingStart,
+                    self.mark,
+                )?;
+            }
+            self.simple_key_allowed = self.flow_level == 0;
+        }
+        let start = self.mark;
+        self.skip();
+        let t = Token::new(Tok::Value, start, self.mark);
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_anchor(&mut self, typ: Tok) -> R<()> {
+        self.save_simple_key()?;
+        self.simple_key_allowed = false;
+        let t = self.scan_anchor(typ)?;
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_tag(&mut self) -> R<()> {
+        self.save_simple_key()?;
+        self.simple_key_allowed = false;
+        let t = self.scan_tag()?;
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_block_scalar(&mut self, literal: bool) -> R<()> {
+        self.remove_simple_key()?;
+        self.simple_key_allowed = true;
+        let t = self.scan_block_scalar(literal)?;
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_flow_scalar(&mut self, single: bool) -> R<()> {
+        self.save_simple_key()?;
+        self.simple_key_allowed = false;
+        let t = self.scan_flow_scalar(single)?;
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    fn fetch_plain_scalar(&mut self) -> R<()> {
+        self.save_simple_key()?;
+        self.simple_key_allowed = false;
+        let t = self.scan_plain_scalar()?;
+        self.insert_token(None, t);
+        Ok(())
+    }
+
+    // ---- scanners -----------------------------------------------------------------------
+
+    fn scan_to_next_token(&mut self) -> R<()> {
+        loop {
+            self.cache(1)?;
+            if self.mark.column == 0 && self.ch(0) == '\u{feff}' {
+                self.skip();
+            }
+            self.cache(1)?;
+            while self.ch(0) == ' '
+                || ((self.flow_level > 0 || !self.simple_key_allowed) && self.ch(0) == '\t')
+            {
+                self.skip();
+                self.cache(1)?;
+            }
+            if self.ch(0) == '#' {
+                while !is_breakz(self.ch(0)) {
+                    self.skip();
+                    self.cache(1)?;
+                }
+            }
+            if is_break(self.ch(0)) {
+                self.cache(2)?;
+                self.skip_line();
+                if self.flow_level == 0 {
+                    self.simple_key_allowed = true;
+                }
+            } else {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_comment_to_eol(&mut self, start: Mark, context_problem: &str) -> R<()> {
+        self.cache(1)?;
+        while is_blank(self.ch(0)) {
+            self.skip();
+            self.cache(1)?;
+        }
+        if self.ch(0) == '#' {
+            while !is_breakz(self.ch(0)) {
+                self.skip();
+                self.cache(1)?;
+            }
+        }
+        if !is_breakz(self.ch(0)) {
+            return Err(self.error(start, context_problem));
+        }
+        if is_break(self.ch(0)) {
+            self.cache(2)?;
+            self.skip_line();
+        }
+        Ok(())
+    }
+
+    fn scan_directive(&mut self) -> R<Token> {
+        let start = self.mark;
+        self.skip();
+        // Directive name.
+        self.cache(1)?;
+        let mut name = String::new();
+        while is_alpha(self.ch(0)) {
+            self.read(&mut name);
+            self.cache(1)?;
+        }
+        if name.is_empty() {
+            return Err(self.error(start, "could not find expected directive name"));
+        }
+        if !is_blankz(self.ch(0)) {
+            return Err(self.error(start, "found unexpected non-alphabetical character"));
+        }
+        let mut tok;
+        if name == "YAML" {
+            self.cache(1)?;
+            while is_blank(self.ch(0)) {
+                self.skip();
+                self.cache(1)?;
+            }
+            let major = self.scan_version_number(start)?;
+            if self.ch(0) != '.' {
+                return Err(self.error(start, "did not find expected digit or '.' character"));
+            }
+            self.skip();
+            let minor = self.scan_version_number(start)?;
+            tok = Token::new(Tok::VersionDirective, start, self.mark);
+            tok.major = major;
+            tok.minor = minor;
+        } else if name == "TAG" {
+            self.cache(1)?;
+            while is_blank(self.ch(0)) {
+                self.skip();
+                self.cache(1)?;
+            }
+            let handle = self.scan_tag_handle(true, start)?;
+            self.cache(1)?;
+            if !is_blank(self.ch(0)) {
+                return Err(self.error(start, "did not find expected whitespace"));
+            }
+            while is_blank(self.ch(0)) {
+                self.skip();
+                self.cache(1)?;
+            }
+            let prefix = self.scan_tag_uri(true, "", start)?;
+            self.cache(1)?;
+            if !is_blankz(self.ch(0)) {
+                return Err(self.error(start, "did not find expected whitespace or line break"));
+            }
+            tok = Token::new(Tok::TagDirective, start, self.mark);
+            tok.value = handle;
+            tok.suffix = prefix;
+        } else {
+            return Err(self.error(start, "found unknown directive name"));
+        }
+        self.skip_comment_to_eol(start, "did not find expected comment or line break")?;
+        Ok(tok)
+    }
+
+    fn scan_version_number(&mut self, start: Mark) -> R<i32> {
+        self.cache(1)?;
+        let mut value = 0i32;
+        let mut length = 0;
+        while self.ch(0).is_ascii_digit() {
+            length += 1;
+            if length > 2 {
+                return Err(self.error(start, "found extremely long version number"));
+            }
+            value = value * 10 + (self.ch(0) as i32 - '0' as i32);
+            self.skip();
+            self.cache(1)?;
+        }
+        if length == 0 {
+            return Err(self.error(start, "did not find expected version number"));
+        }
+        Ok(value)
+    }
+
+    fn scan_anchor(&mut self, typ: Tok) -> R<Token> {
+        let start = self.mark;
+        self.skip();
+        self.cache(1)?;
+        let mut s = String::new();
+        while is_alpha(self.ch(0)) {
+            self.read(&mut s);
+            self.cache(1)?;
+        }
+        let end = self.mark;
+        let c = self.ch(0);
+        if s.is_empty()
+            || !(is_blankz(c) || matches!(c, '?' | ':' | ',' | ']' | '}' | '%' | '@' | '`'))
+        {
+            return Err(self.error(
+                start,
+                "did not find expected alphabetic or numeric character",
+            ));
+        }
+        let mut t = Token::new(typ, start, end);
+        t.value = s;
+        Ok(t)
+    }
+
+    fn scan_tag(&mut self) -> R<Token> {
+        let start = self.mark;
+        self.cache(2)?;
+        let mut handle;
+        let suffix;
+        if self.ch(1) == '<' {
+            self.skip();
+            self.skip();
+            suffix = self.scan_tag_uri(false, "", start)?;
+            if self.ch(0) != '>' {
+                return Err(self.error(start, "did not find the expected '>'"));
+            }
+            self.skip();
+            handle = String::new();
+        } else {
+            handle = self.scan_tag_handle(false, start)?;
+            if handle.len() > 1 && handle.starts_with('!') && handle.ends_with('!') {
+                suffix = self.scan_tag_uri(false, "", start)?;
+            } else {
+                let s = self.scan_tag_uri(false, &handle, start)?;
+                handle = "!".to_string();
+                if s.is_empty() {
+                    suffix = handle;
+                    handle = String::new();
+                } else {
+                    suffix = s;
+                }
+            }
+        }
+        self.cache(1)?;
+        if !is_blankz(self.ch(0)) {
+            return Err(self.error(start, "did not find expected whitespace or line break"));
+        }
+        let mut t = Token::new(Tok::Tag, start, self.mark);
+        t.value = handle;
+        t.suffix = suffix;
+        Ok(t)
+    }
+
+    fn scan_tag_handle(&mut self, directive: bool, start: Mark) -> R<String> {
+        self.cache(1)?;
+        if self.ch(0) != '!' {
+            return Err(self.error(start, "did not find expected '!'"));
+        }
+        let mut s = String::new();
+        self.read(&mut s);
+        self.cache(1)?;
+        while is_alpha(self.ch(0)) {
+            self.read(&mut s);
+            self.cache(1)?;
+        }
+        if self.ch(0) == '!' {
+            self.read(&mut s);
+        } else if directive && s != "!" {
+            return Err(self.error(start, "did not find expected '!'"));
+        }
+        Ok(s)
+    }
+
+    fn scan_tag_uri(&mut self, _directive: bool, head: &str, start: Mark) -> R<String> {
+        let mut has_tag = !head.is_empty();
+        let mut bytes: Vec<u8> = Vec::new();
+        if head.len() > 1 {
+            bytes.extend_from_slice(&head.as_bytes()[1..]);
+        }
+        self.cache(1)?;
+        loop {
+            let c = self.ch(0);
+            let ok = is_alpha(c)
+                || matches!(
+                    c,
+                    ';' | '/'
+                        | '?'
+                        | ':'
+                        | '@'
+                        | '&'
+                        | '='
+                        | '+'
+                        | '$'
+                        | ','
+                        | '.'
+                        | '!'
+                        | '~'
+                        | '*'
+                        | '\''
+                        | '('
+                        | ')'
+                        | '['
+                        | ']'
+                        | '%'
+                );
+            if !ok {
+                break;
+            }
+            if c == '%' {
+                self.scan_uri_escapes(start, &mut bytes)?;
+            } else {
+                let mut buf = [0u8; 4];
+                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                self.skip();
+            }
+            self.cache(1)?;
+            has_tag = true;
+        }
+        if !has_tag {
+            return Err(self.error(start, "did not find expected tag URI"));
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn scan_uri_escapes(&mut self, start: Mark, out: &mut Vec<u8>) -> R<()> {
+        let mut w: i32 = 1024;
+        while w > 0 {
+            self.cache(3)?;
+            if !(self.ch(0) == '%' && is_hex(self.ch(1)) && is_hex(self.ch(2))) {
+                return Err(self.error(start, "did not find URI escaped octet"));
+            }
+            let octet = (self.ch(1).to_digit(16).unwrap_or(0) * 16
+                + self.ch(2).to_digit(16).unwrap_or(0)) as u8;
+            if w == 1024 {
+                w = if octet & 0x80 == 0 {
+                    1
+                } else if octet & 0xE0 == 0xC0 {
+                    2
+                } else if octet & 0xF0 == 0xE0 {
+                    3
+                } else if octet & 0xF8 == 0xF0 {
+                    4
+                } else {
+                    return Err(self.error(start, "found an incorrect leading UTF-8 octet"));
+                };
+            } else if octet & 0xC0 != 0x80 {
+                return Err(self.error(start, "found an incorrect trailing UTF-8 octet"));
+            }
+            out.push(octet);
+            self.skip();
+            self.skip();
+            self.skip();
+            w -= 1;
+        }
+        Ok(())
+    }
+
+    fn scan_block_scalar(&mut self, literal: bool) -> R<Token> {
+        let start = self.mark;
+        self.skip();
+        self.cache(1)?;
+        let mut chomping = 0i32;
+        let mut increment = 0i64;
+        let c = self.ch(0);
+        if c == '+' || c == '-' {
+            chomping = if c == '+' { 1 } else { -1 };
+            self.skip();
+            self.cache(1)?;
+            if self.ch(0).is_ascii_digit() {
+                if self.ch(0) == '0' {
+                    return Err(self.error(start, "found an indentation indicator equal to 0"));
+                }
+                increment = self.ch(0) as i64 - '0' as i64;
+                self.skip();
+            }
+        } else if c.is_ascii_digit() {
+            if c == '0' {
+                return Err(self.error(start, "found an indentation indicator equal to 0"));
+            }
+            increment = c as i64 - '0' as i64;
+            self.skip();
+            self.cache(1)?;
+            let c = self.ch(0);
+            if c == '+' || c == '-' {
+                chomping = if c == '+' { 1 } else { -1 };
+                self.skip();
+            }
+        }
+        self.skip_comment_to_eol(start, "did not find expected comment or line break")?;
+        let mut end = self.mark;
+        let mut indent: i64 = 0;
+        if increment > 0 {
+            indent = if self.indent >= 0 {
+                self.indent + increment
+            } else {
+                increment
+            };
+        }
+        let mut s = String::new();
+        let mut leading_break = String::new();
+        let mut trailing_breaks = String::new();
+        self.block_scalar_breaks(&mut indent, &mut trailing_breaks, start, &mut end)?;
+        self.cache(1)?;
+        let mut leading_blank = false;
+        while self.mark.column as i64 == indent && self.ch(0) != '\0' {
+            let trailing_blank = is_blank(self.ch(0));
+            if !literal && !leading_blank && !trailing_blank && leading_break.starts_with('\n') {
+                if trailing_breaks.is_empty() {
+                    s.push(' ');
+                }
+            } else {
+                s.push_str(&leading_break);
+            }
+            leading_break.clear();
+            s.push_str(&trailing_breaks);
+            trailing_breaks.clear();
+            leading_blank = is_blank(self.ch(0));
+            while !is_breakz(self.ch(0)) {
+                self.read(&mut s);
+                self.cache(1)?;
+            }
+            self.cache(2)?;
+            self.read_line(&mut leading_break);
+            self.block_scalar_breaks(&mut indent, &mut trailing_breaks, start, &mut end)?;
+        }
+        if chomping != -1 {
+            s.push_str(&leading_break);
+        }
+        if chomping == 1 {
+            s.push_str(&trailing_breaks);
+        }
+        let mut t = Token::new(Tok::Scalar, start, end);
+        t.value = s;
+        t.style = if literal {
+            Style::Literal
+        } else {
+            Style::Folded
+        };
+        Ok(t)
+    }
+
+    fn block_scalar_breaks(
+        &mut self,
+        indent: &mut i64,
+        breaks: &mut String,
+        start: Mark,
+        end: &mut Mark,
+    ) -> R<()> {
+        *end = self.mark;
+        let mut max_indent: i64 = 0;
+        loop {
+            self.cache(1)?;
+            while (*indent == 0 || (self.mark.column as i64) < *indent) && self.ch(0) == ' ' {
+                self.skip();
+                self.cache(1)?;
+            }
+            if self.mark.column as i64 > max_indent {
+                max_indent = self.mark.column as i64;
+            }
+            if (*indent == 0 || (self.mark.column as i64) < *indent) && self.ch(0) == '\t' {
+                return Err(self.error(
+                    start,
+                    "found a tab character where an indentation space is expected",
+                ));
+            }
+            if !is_break(self.ch(0)) {
+                break;
+            }
+            self.cache(2)?;
+            self.read_line(breaks);
+            *end = self.mark;
+        }
+        if *indent == 0 {
+            *indent = max_indent;
+            if *indent < self.indent + 1 {
+                *indent = self.indent + 1;
+            }
+            if *indent < 1 {
+                *indent = 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn document_indicator_ahead(&self) -> bool {
+        self.mark.column == 0
+            && ((self.ch(0) == '-' && self.ch(1) == '-' && self.ch(2) == '-')
+                || (self.ch(0) == '.' && self.ch(1) == '.' && self.ch(2) == '.'))
+            && is_blankz(self.ch(3))
+    }
+
+    fn scan_flow_scalar(&mut self, single: bool) -> R<Token> {
+        let start = self.mark;
+        self.skip();
+        let mut s = String::new();
+        let mut leading_break = String::new();
+        let mut trailing_breaks = String::new();
+        let mut whitespaces = String::new();
+        loop {
+            self.cache(4)?;
+            if self.document_indicator_ahead() {
+                return Err(self.error(start, "found unexpected document indicator"));
+            }
+            if self.ch(0) == '\0' {
+                return Err(self.error(start, "found unexpected end of stream"));
+            }
+            let mut leading_blanks = false;
+            while !is_blankz(self.ch(0)) {
+                let c = self.ch(0);
+                if single && c == '\'' && self.ch(1) == '\'' {
+                    s.push('\'');
+                    self.skip();
+                    self.skip();
+                } else if (single && c == '\'') || (!single && c == '"') {
+                    break;
+                } else if !single && c == '\\' && is_break(self.ch(1)) {
+                    self.cache(3)?;
+                    self.skip();
+                    self.skip_line();
+                    leading_blanks = true;
+                    break;
+                } else if !single && c == '\\' {
+                    let mut code_length = 0usize;
+                    match self.ch(1) {
+                        '0' => s.push('\0'),
+                        'a' => s.push('\u{7}'),
+                        'b' => s.push('\u{8}'),
+                        't' | '\t' => s.push('\t'),
+                        'n' => s.push('\n'),
+                        'v' => s.push('\u{b}'),
+                        'f' => s.push('\u{c}'),
+                        'r' => s.push('\r'),
+                        'e' => s.push('\u{1b}'),
+                        ' ' => s.push(' '),
+                        '"' => s.push('"'),
+                        '\'' => s.push('\''),
+                        '\\' => s.push('\\'),
+                        'N' => s.push('\u{85}'),
+                        '_' => s.push('\u{a0}'),
+                        'L' => s.push('\u{2028}'),
+                        'P' => s.push('\u{2029}'),
+                        'x' => code_length = 2,
+                        'u' => code_length = 4,
+                        'U' => code_length = 8,
+                        _ => return Err(self.error(start, "found unknown escape character")),
+                    }
+                    self.skip();
+                    self.skip();
+                    if code_length > 0 {
+                        self.cache(code_length)?;
+                        let mut value: u32 = 0;
+                        for k in 0..code_length {
+                            let h = self.ch(k);
+                            if !is_hex(h) {
+                                return Err(
+                                    self.error(start, "did not find expected hexdecimal number")
+                                );
+                            }
+                            value = (value << 4) + h.to_digit(16).unwrap_or(0);
+                        }
+                        if (0xD800..=0xDFFF).contains(&value) || value > 0x10FFFF {
+                            return Err(
+                                self.error(start, "found invalid Unicode character escape code")
+                            );
+                        }
+                        s.push(char::from_u32(value).unwrap_or('\u{fffd}'));
+                        for _ in 0..code_length {
+                            self.skip();
+                        }
+                    }
+                } else {
+                    self.read(&mut s);
+                }
+                self.cache(2)?;
+            }
+            self.cache(1)?;
+            let c = self.ch(0);
+            if (single && c == '\'') || (!single && c == '"') {
+                break;
+            }
+            while is_blank(self.ch(0)) || is_break(self.ch(0)) {
+                if is_blank(self.ch(0)) {
+                    if !leading_blanks {
+                        self.read(&mut whitespaces);
+                    } else {
+                        self.skip();
+                    }
+                } else {
+                    self.cache(2)?;
+                    if !leading_blanks {
+                        whitespaces.clear();
+                        self.read_line(&mut leading_break);
+                        leading_blanks = true;
+                    } else {
+                        self.read_line(&mut trailing_breaks);
+                    }
+                }
+                self.cache(1)?;
+            }
+            if leading_blanks {
+                if leading_break.starts_with('\n') {
+                    if trailing_breaks.is_empty() {
+                        s.push(' ');
+                    } else {
+                        s.push_str(&trailing_breaks);
+                    }
+                } else {
+                    s.push_str(&leading_break);
+                    s.push_str(&trailing_breaks);
+                }
+                trailing_breaks.clear();
+                leading_break.clear();
+            } else {
+                s.push_str(&whitespaces);
+                whitespaces.clear();
+            }
+        }
+        self.skip();
+        let mut t = Token::new(Tok::Scalar, start, self.mark);
+        t.value = s;
+        t.style = if single { Style::Single } else { Style::Double };
+        Ok(t)
+    }
+
+    fn scan_plain_scalar(&mut self) -> R<Token> {
+        let mut s = String::new();
+        let mut leading_break = String::new();
+        let mut trailing_breaks = String::new();
+        let mut whitespaces = String::new();
+        let mut leading_blanks = false;
+        let indent = self.indent + 1;
+        let start = self.mark;
+        let mut end = self.mark;
+        loop {
+            self.cache(4)?;
+            if self.document_indicator_ahead() {
+                break;
+            }
+            if self.ch(0) == '#' {
+                break;
+            }
+            while !is_blankz(self.ch(0)) {
+                let c = self.ch(0);
+                if (c == ':' && is_blankz(self.ch(1)))
+                    || (self.flow_level > 0 && matches!(c, ',' | '?' | '[' | ']' | '{' | '}'))
+                {
+                    break;
+                }
+                if leading_blanks || !whitespaces.is_empty() {
+                    if leading_blanks {
+                        if leading_break.starts_with('\n') {
+                            if trailing_breaks.is_empty() {
+                                s.push(' ');
+                            } else {
+                                s.push_str(&trailing_breaks);
+                            }
+                        } else {
+                            s.push_str(&leading_break);
+                            s.push_str(&trailing_breaks);
+                        }
+                        trailing_breaks.clear();
+                        leading_break.clear();
+                        leading_blanks = false;
+                    } else {
+                        s.push_str(&whitespaces);
+                        whitespaces.clear();
+                    }
+                }
+                self.read(&mut s);
+                end = self.mark;
+                self.cache(2)?;
+            }
+            if !(is_blank(self.ch(0)) || is_break(self.ch(0))) {
+                break;
+            }
+            self.cache(1)?;
+            while is_blank(self.ch(0)) || is_break(self.ch(0)) {
+                if is_blank(self.ch(0)) {
+                    if leading_blanks && (self.mark.column as i64) < indent && self.ch(0) == '\t' {
+                        return Err(
+                            self.error(start, "found a tab character that violates indentation")
+                        );
+                    }
+                    if !leading_blanks {
+                        self.read(&mut whitespaces);
+                    } else {
+                        self.skip();
+                    }
+                } else {
+                    self.cache(2)?;
+                    if !leading_blanks {
+                        whitespaces.clear();
+                        self.read_line(&mut leading_break);
+                        leading_blanks = true;
+                    } else {
+                        self.read_line(&mut trailing_breaks);
+                    }
+                }
+                self.cache(1)?;
+            }
+            if self.flow_level == 0 && (self.mark.column as i64) < indent {
+                break;
+            }
+        }
+        let mut t = Token::new(Tok::Scalar, start, end);
+        t.value = s;
+        t.style = Style::Plain;
+        if leading_blanks {
+            self.simple_key_allowed = true;
+        }
+        Ok(t)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    StreamStart,
+    ImplicitDocumentStart,
+    DocumentStart,
+    DocumentContent,
+    DocumentEnd,
+    BlockNode,
+    BlockSequenceFirstEntry,
+    BlockSequenceEntry,
+    IndentlessSequenceEntry,
+    BlockMappingFirstKey,
+    BlockMappingKey,
+    BlockMappingValue,
+    FlowSequenceFirstEntry,
+    FlowSequenceEntry,
+    FlowSequenceEntryMappingKey,
+    FlowSequenceEntryMappingValue,
+    FlowSequenceEntryMappingEnd,
+    FlowMappingFirstKey,
+    FlowMappingKey,
+    FlowMappingValue,
+    FlowMappingEmptyValue,
+    End,
+}
+
+/// go-yaml v2's event parser over [`Scanner`].
+pub(crate) struct Parser<'a> {
+    sc: Scanner<'a>,
+    state: State,
+    states: Vec<State>,
+    marks: Vec<Mark>,
+    tag_directives: Vec<(String, String)>,
+    failed: Option<YamlError>,
+}
+
+fn parser_error(problem: &str, mark: Mark) -> Failure {
+    Failure {
+        scanner: false,
+        problem: problem.to_string(),
+        problem_mark: Some(mark),
+        context_mark: None,
+    }
+}
+
+fn parser_error_ctx(context_mark: Mark, problem: &str, mark: Mark) -> Failure {
+    Failure {
+        scanner: false,
+        problem: problem.to_string(),
+        problem_mark: Some(mark),
+        context_mark: Some(context_mark),
+    }
+}
+
+impl<'a> Parser<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Parser {
+            sc: Scanner::new(text),
+            state: State::StreamStart,
+            states: Vec::new(),
+            marks: Vec::new(),
+            tag_directives: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// go-yaml's `parser.fail()`: the problem's line (1-based for scanner errors, 0-based
+    /// for parser errors), else the context's, else none.
+    fn fail(f: Failure) -> YamlError {
+        let pl = f.problem_mark.map_or(0, |m| m.line);
+        let line = if pl != 0 {
+            if f.scanner { pl + 1 } else { pl }
+        } else {
+            f.context_mark.map_or(0, |m| m.line)
+        };
+        YamlError {
+            line: if line == 0 { None } else { Some(line) },
+            message: f.problem,
+            kind: ErrorKind::Syntax,
+        }
+    }
+
+    fn pop_state(&mut self) {
+        self.state = self.states.pop().unwrap_or(State::End);
+    }
+
+    fn peek(&mut self) -> R<Token> {
+        Ok(self.sc.peek_token()?.clone())
+    }
+
+    fn peek_typ(&mut self) -> R<Tok> {
+        Ok(self.sc.peek_token()?.typ)
+    }
+
+    fn empty_scalar(mark: Mark) -> Event {
+        Event::Scalar {
+            value: String::new(),
+            tag: String::new(),
+            implicit: true,
+            anchor: None,
+            line: mark.line,
+        }
+    }
+
+    fn next_event(&mut self) -> R<Option<Event>> {
+        match self.state {
+            State::StreamStart => {
+                let t = self.peek()?;
+                if t.typ != Tok::StreamStart {
+                    return Err(parser_error(
+                        "did not find expected <stream-start>",
+                        t.start,
+                    ));
+                }
+                self.state = State::ImplicitDocumentStart;
+                self.sc.skip_token();
+                Ok(None)
+            }
+            State::ImplicitDocumentStart => self.document_start(true).map(Some),
+            State::DocumentStart => self.document_start(false).map(Some),
+            State::DocumentContent => {
+                let t = self.peek()?;
+                if matches!(
+                    t.typ,
+                    Tok::VersionDirective
+                        | Tok::TagDirective
+                        | Tok::DocumentStart
+                        | Tok::DocumentEnd
+                        | Tok::StreamEnd
+                ) {
+                    self.pop_state();
+                    return Ok(Some(Self::empty_scalar(t.start)));
+                }
+                self.node(true, false).map(Some)
+            }
+            State::DocumentEnd => {
+                let t = self.peek()?;
+                if t.typ == Tok::DocumentEnd {
+                    self.sc.skip_token();
+                }
+                self.tag_directives.clear();
+                self.state = State::DocumentStart;
+                Ok(Some(Event::DocumentEnd))
+            }
+            State::BlockNode => self.node(true, false).map(Some),
+            State::BlockSequenceFirstEntry => self.block_sequence_entry(true).map(Some),
+            State::BlockSequenceEntry => self.block_sequence_entry(false).map(Some),
+            State::IndentlessSequenceEntry => self.indentless_sequence_entry().map(Some),
+            State::BlockMappingFirstKey => self.block_mapping_key(true).map(Some),
+            State::BlockMappingKey => self.block_mapping_key(false).map(Some),
+            State::BlockMappingValue => self.block_mapping_value().map(Some),
+            State::FlowSequenceFirstEntry => self.flow_sequence_entry(true).map(Some),
+            State::FlowSequenceEntry => self.flow_sequence_entry(false).map(Some),
+            State::FlowSequenceEntryMappingKey => {
+                let t = self.peek()?;
+                if !matches!(t.typ, Tok::Value | Tok::FlowEntry | Tok::FlowSequenceEnd) {
+                    self.states.push(State::FlowSequenceEntryMappingValue);
+                    return self.node(false, false).map(Some);
+                }
+                let mark = t.end;
+                self.sc.skip_token();
+                self.state = State::FlowSequenceEntryMappingValue;
+                Ok(Some(Self::empty_scalar(mark)))
+            }
+            State::FlowSequenceEntryMappingValue => {
+                let t = self.peek()?;
+                if t.typ == Tok::Value {
+                    self.sc.skip_token();
+                    let t2 = self.peek()?;
+                    if !matches!(t2.typ, Tok::FlowEntry | Tok::FlowSequenceEnd) {
+                        self.states.push(State::FlowSequenceEntryMappingEnd);
+                        return self.node(false, false).map(Some);
+                    }
+                }
+                self.state = State::FlowSequenceEntryMappingEnd;
+                let t = self.peek()?;
+                Ok(Some(Self::empty_scalar(t.start)))
+            }
+            State::FlowSequenceEntryMappingEnd => {
+                self.peek()?;
+                self.state = State::FlowSequenceEntry;
+                Ok(Some(Event::MappingEnd))
+            }
+            State::FlowMappingFirstKey => self.flow_mapping_key(true).map(Some),
+            State::FlowMappingKey => self.flow_mapping_key(false).map(Some),
+            State::FlowMappingValue => self.flow_mapping_value(false).map(Some),
+            State::FlowMappingEmptyValue => self.flow_mapping_value(true).map(Some),
+            State::End => Ok(Some(Event::StreamEnd)),
+        }
+    }
+
+    fn process_directives(&mut self) -> R<bool> {
+        let mut version_seen = false;
+        let mut explicit = false;
+        loop {
+            let t = self.peek()?;
+            match t.typ {
+                Tok::VersionDirective => {
+                    explicit = true;
+                    if version_seen {
+                        return Err(parser_error("found duplicate %YAML directive", t.start));
+                    }
+                    if t.major != 1 || t.minor != 1 {
+                        return Err(parser_error("found incompatible YAML document", t.start));
+                    }
+                    version_seen = true;
+                }
+                Tok::TagDirective => {
+                    explicit = true;
+                    if self.tag_directives.iter().any(|(h, _)| *h == t.value) {
+                        return Err(parser_error("found duplicate %TAG directive", t.start));
+                    }
+                    self.tag_directives
+                        .push((t.value.clone(), t.suffix.clone()));
+                }
+                _ => break,
+            }
+            self.sc.skip_token();
+        }
+        for (h, p) in [("!", "!"), ("!!", "tag:yaml.org,2002:")] {
+            if !self.tag_directives.iter().any(|(x, _)| x == h) {
+                self.tag_directives.push((h.to_string(), p.to_string()));
+            }
+        }
+        Ok(explicit)
+    }
+
+    fn document_start(&mut self, implicit: bool) -> R<Event> {
+        let mut t = self.peek()?;
+        if !implicit {
+            while t.typ == Tok::DocumentEnd {
+                self.sc.skip_token();
+                t = self.peek()?;
+            }
+        }
+        if implicit
+            && !matches!(
+                t.typ,
+                Tok::VersionDirective | Tok::TagDirective | Tok::DocumentStart | Tok::StreamEnd
+            )
+        {
+            self.process_directives()?;
+            self.states.push(State::DocumentEnd);
+            self.state = State::BlockNode;
+            Ok(Event::DocumentStart)
+        } else if t.typ != Tok::StreamEnd {
+            self.process_directives()?;
+            let t = self.peek()?;
+            if t.typ != Tok::DocumentStart {
+                return Err(parser_error(
+                    "did not find expected <document start>",
+                    t.start,
+                ));
+            }
+            self.states.push(State::DocumentEnd);
+            self.state = State::DocumentContent;
+            self.sc.skip_token();
+            Ok(Event::DocumentStart)
+        } else {
+            self.state = State::End;
+            self.sc.skip_token();
+            Ok(Event::StreamEnd)
+        }
+    }
+
+    fn node(&mut self, block: bool, indentless_sequence: bool) -> R<Event> {
+        let mut t = self.peek()?;
+        if t.typ == Tok::Alias {
+            self.pop_state();
+            self.sc.skip_token();
+            return Ok(Event::Alias {
+                anchor: t.value,
+                line: t.start.line,
+            });
+        }
+        let mut start = t.start;
+        let mut anchor: Option<String> = None;
+        let mut tag_token = false;
+        let (mut tag_handle, mut tag_suffix) = (String::new(), String::new());
+        let mut tag_mark = Mark::default();
+        if t.typ == Tok::Anchor {
+            anchor = Some(t.value.clone());
+            self.sc.skip_token();
+            t = self.peek()?;
+            if t.typ == Tok::Tag {
+                tag_token = true;
+                tag_handle = t.value.clone();
+                tag_suffix = t.suffix.clone();
+                tag_mark = t.start;
+                self.sc.skip_token();
+                t = self.peek()?;
+            }
+        } else if t.typ == Tok::Tag {
+            tag_token = true;
+            tag_handle = t.value.clone();
+            tag_suffix = t.suffix.clone();
+            tag_mark = t.start;
+            self.sc.skip_token();
+            t = self.peek()?;
+            if t.typ == Tok::Anchor {
+                anchor = Some(t.value.clone());
+                self.sc.skip_token();
+                t = self.peek()?;
+            }
+        }
+        let _ = &mut start;
+        let mut tag = String::new();
+        if tag_token {
+            if tag_handle.is_empty() {
+                tag = tag_suffix;
+            } else {
+                match self.tag_directives.iter().find(|(h, _)| *h == tag_handle) {
+                    Some((_, prefix)) => tag = format!("{prefix}{tag_suffix}"),
+                    None => {
+                        return Err(parser_error_ctx(
+                            start,
+                            "found undefined tag handle",
+                            tag_mark,
+                        ));
+                    }
+                }
+            }
+        }
+        let line = start.line;
+        if indentless_sequence && t.typ == Tok::BlockEntry {
+            self.state = State::IndentlessSequenceEntry;
+            return Ok(Event::SequenceStart { anchor, line });
+        }
+        match t.typ {
+            Tok::Scalar => {
+                let implicit = (tag.is_empty() && t.style == Style::Plain) || tag == "!";
+                self.pop_state();
+                self.sc.skip_token();
+                return Ok(Event::Scalar {
+                    value: t.value,
+                    tag,
+                    implicit,
+                    anchor,
+                    line,
+                });
+            }
+            Tok::FlowSequenceStart => {
+                self.state = State::FlowSequenceFirstEntry;
+                return Ok(Event::SequenceStart { anchor, line });
+            }
+            Tok::FlowMappingStart => {
+                self.state = State::FlowMappingFirstKey;
+                return Ok(Event::MappingStart { anchor, line });
+            }
+            Tok::BlockSequenceStart if block => {
+                self.state = State::BlockSequenceFirstEntry;
+                return Ok(Event::SequenceStart { anchor, line });
+            }
+            Tok::BlockMappingStart if block => {
+                self.state = State::BlockMappingFirstKey;
+                return Ok(Event::MappingStart { anchor, line });
+            }
+            _ => {}
+        }
+        if anchor.is_some() || !tag.is_empty() {
+            self.pop_state();
+            let implicit = tag.is_empty();
+            return Ok(Event::Scalar {
+                value: String::new(),
+                tag,
+                implicit,
+                anchor,
+                line,
+            });
+        }
+        Err(parser_error_ctx(
+            start,
+            "did not find expected node content",
+            t.start,
+        ))
+    }
+
+    fn block_sequence_entry(&mut self, first: bool) -> R<Event> {
+        if first {
+            let t = self.peek()?;
+            self.marks.push(t.start);
+            self.sc.skip_token();
+        }
+        let t = self.peek()?;
+        if t.typ == Tok::BlockEntry {
+            let mark = t.end;
+            self.sc.skip_token();
+            let t2 = self.peek_typ()?;
+            if t2 != Tok::BlockEntry && t2 != Tok::BlockEnd {
+                self.states.push(State::BlockSequenceEntry);
+                return self.node(true, false);
+            }
+            self.state = State::BlockSequenceEntry;
+            return Ok(Self::empty_scalar(mark));
+        }
+        if t.typ == Tok::BlockEnd {
+            self.pop_state();
+            self.marks.pop();
+            self.sc.skip_token();
+            return Ok(Event::SequenceEnd);
+        }
+        let cm = self.marks.pop().unwrap_or_default();
+        Err(parser_error_ctx(
+            cm,
+            "did not find expected '-' indicator",
+            t.start,
+        ))
+    }
+
+    fn indentless_sequence_entry(&mut self) -> R<Event> {
+        let t = self.peek()?;
+        if t.typ == Tok::BlockEntry {
+            let mark = t.end;
+            self.sc.skip_token();
+            let t2 = self.peek_typ()?;
+            if !matches!(t2, Tok::BlockEntry | Tok::Key | Tok::Value | Tok::BlockEnd) {
+                self.states.push(State::IndentlessSequenceEntry);
+                return self.node(true, false);
+            }
+            self.state = State::IndentlessSequenceEntry;
+            return Ok(Self::empty_scalar(mark));
+        }
+        self.pop_state();
+        Ok(Event::SequenceEnd)
+    }
+
+    fn block_mapping_key(&mut self, first: bool) -> R<Event> {
+        if first {
+            let t = self.peek()?;
+            self.marks.push(t.start);
+            self.sc.skip_token();
+        }
+        let t = self.peek()?;
+        if t.typ == Tok::Key {
+            let mark = t.end;
+            self.sc.skip_token();
+            let t2 = self.peek_typ()?;
+            if !matches!(t2, Tok::Key | Tok::Value | Tok::BlockEnd) {
+                self.states.push(State::BlockMappingValue);
+                return self.node(true, true);
+            }
+            self.state = State::BlockMappingValue;
+            return Ok(Self::empty_scalar(mark));
+        } else if t.typ == Tok::BlockEnd {
+            self.pop_state();
+            self.marks.pop();
+            self.sc.skip_token();
+            return Ok(Event::MappingEnd);
+        }
+        let cm = self.marks.pop().unwrap_or_default();
+        Err(parser_error_ctx(cm, "did not find expected key", t.start))
+    }
+
+    fn block_mapping_value(&mut self) -> R<Event> {
+        let t = self.peek()?;
+        if t.typ == Tok::Value {
+            let mark = t.end;
+            self.sc.skip_token();
+            let t2 = self.peek_typ()?;
+            if !matches!(t2, Tok::Key | Tok::Value | Tok::BlockEnd) {
+                self.states.push(State::BlockMappingKey);
+                return self.node(true, true);
+            }
+            self.state = State::BlockMappingKey;
+            return Ok(Self::empty_scalar(mark));
+        }
+        self.state = State::BlockMappingKey;
+        Ok(Self::empty_scalar(t.start))
+    }
+
+    fn flow_sequence_entry(&mut self, first: bool) -> R<Event> {
+        if first {
+            let t = self.peek()?;
+            self.marks.push(t.start);
+            self.sc.skip_token();
+        }
+        let mut t = self.peek()?;
+        if t.typ != Tok::FlowSequenceEnd {
+            if !first {
+                if t.typ == Tok::FlowEntry {
+                    self.sc.skip_token();
+                    t = self.peek()?;
+                } else {
+                    let cm = self.marks.pop().unwrap_or_default();
+                    return Err(parser_error_ctx(
+                        cm,
+                        "did not find expected ',' or ']'",
+                        t.start,
+                    ));
+                }
+            }
+            if t.typ == Tok::Key {
+                self.state = State::FlowSequenceEntryMappingKey;
+                self.sc.skip_token();
+                return Ok(Event::MappingStart {
+                    anchor: None,
+                    line: t.start.line,
+                });
+            } else if t.typ != Tok::FlowSequenceEnd {
+                self.states.push(State::FlowSequenceEntry);
+                return self.node(false, false);
+            }
+        }
+        self.pop_state();
+        self.marks.pop();
+        self.sc.skip_token();
+        Ok(Event::SequenceEnd)
+    }
+
+    fn flow_mapping_key(&mut self, first: bool) -> R<Event> {
+        if first {
+            let t = self.peek()?;
+            self.marks.push(t.start);
+            self.sc.skip_token();
+        }
+        let mut t = self.peek()?;
+        if t.typ != Tok::FlowMappingEnd {
+            if !first {
+                if t.typ == Tok::FlowEntry {
+                    self.sc.skip_token();
+                    t = self.peek()?;
+                } else {
+                    let cm = self.marks.pop().unwrap_or_default();
+                    return Err(parser_error_ctx(
+                        cm,
+                        "did not find expected ',' or '}'",
+                        t.start,
+                    ));
+                }
+            }
+            if t.typ == Tok::Key {
+                self.sc.skip_token();
+                let t2 = self.peek()?;
+                if !matches!(t2.typ, Tok::Value | Tok::FlowEntry | Tok::FlowMappingEnd) {
+                    self.states.push(State::FlowMappingValue);
+                    return self.node(false, false);
+                }
+                self.state = State::FlowMappingValue;
+                return Ok(Self::empty_scalar(t2.start));
+            } else if t.typ != Tok::FlowMappingEnd {
+                self.states.push(State::FlowMappingEmptyValue);
+                return self.node(false, false);
+            }
+        }
+        self.pop_state();
+        self.marks.pop();
+        self.sc.skip_token();
+        Ok(Event::MappingEnd)
+    }
+
+    fn flow_mapping_value(&mut self, empty: bool) -> R<Event> {
+        let t = self.peek()?;
+        if empty {
+            self.state = State::FlowMappingKey;
+            return Ok(Self::empty_scalar(t.start));
+        }
+        if t.typ == Tok::Value {
+            self.sc.skip_token();
+            let t2 = self.peek()?;
+            if !matches!(t2.typ, Tok::FlowEntry | Tok::FlowMappingEnd) {
+                self.states.push(State::FlowMappingKey);
+                return self.node(false, false);
+            }
+            self.state = State::FlowMappingKey;
+            return Ok(Self::empty_scalar(t2.start));
+        }
+        self.state = State::FlowMappingKey;
+        Ok(Self::empty_scalar(t.start))
+    }
+}
+
+impl EventSource for Parser<'_> {
+    fn next(&mut self) -> Result<Event, YamlError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        loop {
+            match self.next_event() {
+                Ok(Some(ev)) => return Ok(ev),
+                Ok(None) => continue,
+                Err(f) => {
+                    let e = Self::fail(f);
+                    self.failed = Some(e.clone());
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
