@@ -64,6 +64,8 @@ build() {
     go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags "$ld" -o "$bin.tmp" .) \
     || { rm -f "$bin.tmp"; die "go build failed (see above)"; }
   mv "$bin.tmp" "$bin"
+  # Keep the three newest builds (about 120 MB each).
+  ls -1dt "$cache_root"/v*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
   echo "k8s-testenv: built in $(( $(date +%s) - start ))s: $bin" >&2
   echo "$bin"
 }
