@@ -311,6 +311,16 @@ fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
     }
 }
 
+/// The `.Values` the root chart's templates would see (user values processed for
+/// dependencies, coalesced over the chart defaults, schema-checked).
+pub fn coalesced_values(chart: &Chart, opts: &Options) -> Result<Value, RenderError> {
+    let p = prepare(chart, opts)?;
+    match &p.top {
+        Value::Map(m) => Ok(m.borrow().get("Values").cloned().unwrap_or(Value::Nil)),
+        _ => Ok(Value::Nil),
+    }
+}
+
 /// One template file to parse (and maybe execute).
 struct Renderable {
     text: Rc<[u8]>,

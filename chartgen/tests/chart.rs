@@ -403,3 +403,27 @@ fn set_type_inference() {
     assert_eq!(strvals::typed_val("1.5", false), Value::str("1.5"));
     assert_eq!(strvals::typed_val("true", true), Value::str("true"));
 }
+
+/// Subchart processing (conditions, tags, aliases, globals, import-values) yields the root
+/// `.Values` Helm printed with `toJson` in the `deps` goldens.
+#[test]
+fn dependency_values_match_helm() {
+    std::env::set_current_dir(root()).expect("cd to repo root");
+    let chart = chart::load(&data("charts/deps")).expect("deps chart loads");
+    for (name, args) in [
+        ("deps", ""),
+        ("deps-off", "--set child.enabled=false --set global.g=over"),
+        ("deps-tags", "--set tags.extra=false"),
+    ] {
+        let golden = std::fs::read_to_string(data(&format!("goldens/{name}.out"))).expect("golden");
+        let line = golden
+            .lines()
+            .find(|l| l.starts_with("  values: "))
+            .expect("values line");
+        let want: String = serde_json::from_str(&line["  values: ".len()..]).expect("quoted json");
+        let opts = value_opts(&shell_words(args));
+        let v = render::coalesced_values(&chart, &opts).expect("values");
+        let got = chartgen::yaml::to_json(&v).expect("json");
+        assert_eq!(got, want, "case {name}");
+    }
+}
