@@ -40,12 +40,17 @@ pub fn report_clap_error(e: clap::Error) -> ExitCode {
         }
         _ => {
             let rendered = e.render().to_string();
+            // The first paragraph, on one line (clap puts lists of arguments on their own lines).
             let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
+                .trim_start()
+                .split("\n\n")
+                .next()
                 .unwrap_or("invalid command line")
-                .trim_start_matches("error: ")
-                .to_string();
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = first.trim_start_matches("error: ").to_string();
             let tip = rendered
                 .lines()
                 .map(str::trim)

@@ -120,7 +120,7 @@ impl Progress {
                     let bar = ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr());
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix} [{bar:40.cyan/blue}] {pos}/{len} requests ({per_sec}, {elapsed})",
+                            "{prefix} [{bar:40.cyan/blue}] {pos}/{len} requests ({elapsed})",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
