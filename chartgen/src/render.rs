@@ -363,10 +363,11 @@ fn all_templates(
     let subcharts: MapRef = Rc::new(std::cell::RefCell::new(Map::new()));
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
-    next.insert(
-        "Files".into(),
-        Value::Object(Rc::new(Files::new(&chart.files))),
-    );
+    let files = match helm {
+        HelmVersion::V4 => Files::new(&chart.files),
+        HelmVersion::V3 => Files::new_helm3(&chart.files),
+    };
+    next.insert("Files".into(), Value::Object(Rc::new(files)));
     {
         let p = parent.borrow();
         next.insert(

@@ -168,10 +168,11 @@ fn renders_match_helm() {
         let parts: Vec<&str> = line.splitn(3, '|').map(str::trim).collect();
         let (name, chart, args) = (parts[0], parts[1], parts.get(2).copied().unwrap_or(""));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chartgen"));
-        cmd.current_dir(root())
-            .arg("template")
-            .args(shell_words(args))
-            .arg(chart);
+        cmd.current_dir(root()).arg("template");
+        if name.starts_with("h3-") {
+            cmd.arg("--helm3");
+        }
+        cmd.args(shell_words(args)).arg(chart);
         let out = cmd.output().expect("chartgen runs");
         let want_out =
             std::fs::read_to_string(data(&format!("goldens/{name}.out"))).expect("golden stdout");
@@ -198,7 +199,18 @@ fn renders_match_helm() {
             ));
             continue;
         }
-        if want_rc != "0" && got_msg.trim_end() != want_msg.trim_end() {
+        // Helm reports schema failures of sibling properties in Go map order (random).
+        let norm = |m: &str| {
+            let m = m.trim_end();
+            if m.starts_with("values don't meet") {
+                let mut l: Vec<&str> = m.lines().collect();
+                l.sort_unstable();
+                l.join("\n")
+            } else {
+                m.to_string()
+            }
+        };
+        if want_rc != "0" && norm(got_msg) != norm(want_msg) {
             failures.push(format!(
                 "{name}: error differs:\n  want: {want_msg:?}\n  got:  {got_msg:?}"
             ));
