@@ -512,3 +512,40 @@ fn assert_polls_until_timeout() {
     );
     assert!(elapsed >= std::time::Duration::from_secs(6), "{elapsed:?}");
 }
+
+/// Helm's value flags in Helm's order: `-f` files, then `--set`, `--set-string`, `--set-file`
+/// (later wins).
+#[test]
+fn value_flags_precedence() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        "tasks: [http]\nhttp:\n  url: http://127.0.0.1:1/from-f\n  payloadStr: from-f\n  numRequests: 7\n",
+    )
+    .expect("write values");
+    let payload = dir.path().join("payload.txt");
+    std::fs::write(&payload, "from-file").expect("write payload");
+    let out = run_iter8(&[
+        "launch",
+        "--dry",
+        "-f",
+        &values.display().to_string(),
+        "--set",
+        "http.url=http://127.0.0.1:1/from-set",
+        "--set-string",
+        "http.headers.x-count=1",
+        "--set-file",
+        &format!("http.payloadStr={}", payload.display()),
+        "--runDir",
+        &d,
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let exp = read_experiment(dir.path());
+    let with = exp.spec[0].with.as_ref().expect("http inputs");
+    assert_eq!(with["url"], "http://127.0.0.1:1/from-set");
+    assert_eq!(with["payloadStr"], "from-file");
+    assert_eq!(with["headers"]["x-count"], "1");
+    assert_eq!(with["numRequests"], 7.0);
+}
