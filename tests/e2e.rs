@@ -38,7 +38,6 @@ fn tutorial_flags(bin: &Httpbin, run_dir: &Path) -> Vec<String> {
 /// The Iter8 tutorial: 3 httpbin endpoints × 200 requests, SLOs on error count and mean
 /// latency; launch runs it, assert passes, and the report lists every metric with its value.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn tutorial_launch_assert_report() {
     let bin = Httpbin::start();
     let dir = run_dir();
@@ -132,7 +131,6 @@ fn tutorial_launch_assert_report() {
 /// A 404 endpoint: every response counts as an error, the `slos` assertion fails and names the
 /// failing clause with the observed value and the limit.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn not_found_counts_errors() {
     let bin = Httpbin::start();
     let dir = run_dir();
@@ -188,7 +186,6 @@ fn not_found_counts_errors() {
 /// A target that is down: requests fail with connection errors, counted as errors; the run
 /// completes without crashing.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn target_down_counts_errors() {
     let port = free_port();
     let dir = run_dir();
@@ -217,7 +214,6 @@ fn target_down_counts_errors() {
 /// Bad `iter8 launch` input: exactly one `Error:` line naming the problem, exit 1, and the run
 /// directory stays empty.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn bad_launch_input_writes_nothing() {
     let cases: &[(&[&str], &str)] = &[
         (&["--set", "tasks={bogus}"], "task name must be one of"),
@@ -276,7 +272,6 @@ fn bad_launch_input_writes_nothing() {
 
 /// `--dry` writes experiment.yaml (the rendered tasks) and runs nothing.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn dry_launch_writes_experiment_only() {
     let dir = run_dir();
     let d = dir.path().display().to_string();
@@ -419,7 +414,6 @@ fn run_against_sample_target() {
 /// `-c` with a chart directory or a packaged `.tgz` renders the same experiment as the
 /// built-in chart.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn local_chart_dir_and_tgz() {
     let chart_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/iter8");
     let work = run_dir();
