@@ -549,3 +549,27 @@ fn value_flags_precedence() {
     assert_eq!(with["headers"]["x-count"], "1");
     assert_eq!(with["numRequests"], 7.0);
 }
+
+/// On a terminal, log lines use logrus' colored layout: 4-letter level in color, timestamp in
+/// brackets, message padded to 44 columns.
+#[test]
+fn terminal_log_layout() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("experiment.yaml"),
+        "spec: []\nresult:\n  numCompletedTasks: 0\n",
+    )
+    .expect("write");
+    let out = iter8()
+        .env("ITER8_LOG_TTY", "1")
+        .args(["assert", "-c", "completed", "--runDir", &d])
+        .output()
+        .expect("run iter8");
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let (_, err) = texts(&out);
+    let first = err.lines().next().expect("a log line");
+    assert!(first.starts_with("\u{1b}[36mINFO\u{1b}[0m["), "{first:?}");
+    let msg = first.split_once("] ").expect("timestamp").1;
+    assert_eq!(msg, format!("{:<44} ", "experiment completed"));
+}
