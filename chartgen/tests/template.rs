@@ -2,12 +2,14 @@
 //! values, expected output or Helm error) runs through `chartgen::template`.
 //!
 //! The expected texts were produced by real Helm v4.1.4 (`tests/template/helm_verify.py`
-//! re-checks them against `.tools/bin/helm`).
+//! re-checks them against `.tools/bin/helm`). The data is the values plus `.Release`, `.Chart`,
+//! `.Template` and `.Capabilities` as `helm template` sets them for a chart named `t`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use chartgen::Value;
+use chartgen::chart::objects::{Capabilities, HelmVersion};
 use chartgen::template::{ExecEnv, TemplateSet, fmt};
 use chartgen::value::Map;
 
@@ -101,6 +103,12 @@ fn root(values: &str) -> Value {
     tm.insert("Name".into(), Value::str("t/templates/t.yaml"));
     tm.insert("BasePath".into(), Value::str("t/templates"));
     m.insert("Template".into(), Value::map(tm));
+    let mut chart = Map::new();
+    chart.insert("Name".into(), Value::str("t"));
+    chart.insert("Version".into(), Value::str("0.1.0"));
+    m.insert("Chart".into(), Value::map(chart));
+    let caps = Capabilities::new(HelmVersion::V4, None, &[]);
+    m.insert("Capabilities".into(), Value::Object(Rc::new(caps)));
     Value::Map(Rc::new(RefCell::new(m)))
 }
 
