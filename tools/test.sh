@@ -11,7 +11,7 @@ cleanup() { :; }
 trap 'cleanup' EXIT
 # One real kube-apiserver (+ etcd, lite controller manager) for the whole run; built from the Go
 # module proxy on the first run (cached by version and go.sum), a few seconds when warm.
-if [ -z "${ITER8_TESTENV_KUBECONFIG:-}" ]; then
+if [ -z "${ITER8_TESTENV_KUBECONFIG:-}" ] && [ -x tools/k8s-testenv/testenv.sh ]; then
   envdir=$(mktemp -d)
   echo "== k8s-testenv (build if needed, start)"
   tools/k8s-testenv/testenv.sh build >/dev/null
