@@ -434,7 +434,9 @@ impl Emitter {
             Value::Nil => self.plain_scalar_event("null"),
             Value::Bool(b) => self.plain_scalar_event(if *b { "true" } else { "false" }),
             Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => {
-                let text = json::number_text(v).expect("a number")?;
+                let text = json::number_text(v)
+                    .expect("a number")
+                    .map_err(|e| format!("error marshaling into JSON: {e}"))?;
                 let shown = yaml_number(&text);
                 self.plain_scalar_event(&shown);
             }
