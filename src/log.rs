@@ -6,8 +6,8 @@
 //! its own line prefixed with `::Trace:: `.
 
 use std::io::{IsTerminal, Write};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// Severity, ordered from most to least severe (logrus order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,6 +61,13 @@ impl Level {
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 static TTY: OnceLock<bool> = OnceLock::new();
+/// A progress bar on stderr that log lines must not tear (hidden while a line is written).
+static PROGRESS: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+
+/// Route log lines around `bar` while it is shown (`None` when it is gone).
+pub fn set_progress(bar: Option<indicatif::ProgressBar>) {
+    *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+}
 
 /// Set the most verbose level that is printed.
 pub fn set_level(level: Level) {
@@ -88,8 +95,15 @@ pub fn log(level: Level, msg: &str, fields: &[(&str, &str)]) {
     }
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
     let line = format_line(level, msg, fields, &now, stderr_is_tty());
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(line.as_bytes());
+    let write = || {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+    };
+    let bar = PROGRESS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
 }
 
 /// Format one line exactly as logrus' text formatter does with Iter8's settings.
@@ -156,6 +170,11 @@ pub fn error(msg: &str) {
 /// `debug` level line.
 pub fn debug(msg: &str) {
     log(Level::Debug, msg, &[]);
+}
+
+/// `info` level line with a `stack-trace` field.
+pub fn info_trace(msg: &str, trace: &str) {
+    log(Level::Info, msg, &[("stack-trace", trace)]);
 }
 
 /// `error` level line with a `stack-trace` field.

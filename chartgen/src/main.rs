@@ -1,4 +1,194 @@
-//! The `chartgen` command line for chart authors (`chartgen template ...`).
-fn main() {
-    println!("chartgen");
+//! The `chartgen` command line for chart authors: `chartgen template [NAME] CHART` prints
+//! exactly what `helm template` prints, with the same flags and error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use chartgen::render::{self, Options};
+
+#[derive(Parser)]
+#[command(
+    name = "chartgen",
+    about = "A Helm-compatible chart renderer",
+    disable_version_flag = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Locally render templates (like `helm template`).
+    Template(Box<TemplateArgs>),
+    /// Print the chartgen version.
+    Version,
+}
+
+#[derive(Args)]
+struct TemplateArgs {
+    /// [NAME] CHART
+    #[arg(num_args = 0..)]
+    args: Vec<String>,
+    /// Specify values in a YAML file (can specify multiple).
+    #[arg(short = 'f', long = "values")]
+    values: Vec<String>,
+    /// Set values on the command line (key1=val1,key2=val2).
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Set STRING values on the command line.
+    #[arg(long = "set-string")]
+    set_string: Vec<String>,
+    /// Set values from files (key=path).
+    #[arg(long = "set-file")]
+    set_file: Vec<String>,
+    /// Set JSON values on the command line.
+    #[arg(long = "set-json")]
+    set_json: Vec<String>,
+    /// Set a literal STRING value on the command line.
+    #[arg(long = "set-literal")]
+    set_literal: Vec<String>,
+    /// Namespace scope for this request.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    namespace: String,
+    /// Only show manifests rendered from the given templates.
+    #[arg(short = 's', long = "show-only")]
+    show_only: Vec<String>,
+    /// Kubernetes version used for Capabilities.KubeVersion.
+    #[arg(long = "kube-version")]
+    kube_version: Option<String>,
+    /// Kubernetes api versions used for Capabilities.APIVersions.
+    #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
+    api_versions: Vec<String>,
+    /// Set .Release.IsUpgrade instead of .Release.IsInstall.
+    #[arg(long = "is-upgrade")]
+    is_upgrade: bool,
+    /// Include CRDs in the templated output.
+    #[arg(long = "include-crds")]
+    include_crds: bool,
+    /// Skip tests from templated output.
+    #[arg(long = "skip-tests")]
+    skip_tests: bool,
+    /// Prevent hooks from being printed.
+    #[arg(long = "no-hooks")]
+    no_hooks: bool,
+    /// Disable JSON schema validation.
+    #[arg(long = "skip-schema-validation")]
+    skip_schema_validation: bool,
+    /// Render as Helm v3.11 did (kind order, defaults, .Chart shape).
+    #[arg(long = "helm3")]
+    helm3: bool,
+    /// Accepted for compatibility; chartgen prints nothing extra.
+    #[arg(long = "debug")]
+    debug: bool,
+}
+
+/// Helm's LocateChart errors for a chart reference that is not a local path.
+fn locate_chart(name: &str) -> Result<PathBuf, String> {
+    let p = Path::new(name);
+    if p.exists() {
+        return Ok(p.to_path_buf());
+    }
+    if p.is_absolute() || name.starts_with('.') {
+        return Err(format!(
+            "path {} not found",
+            chartgen::chart::strvals::go_quote(name)
+        ));
+    }
+    match name.split_once('/') {
+        None => Err(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+        )),
+        Some((repo, _)) => Err(format!("repo {repo} not found")),
+    }
+}
+
+fn run_template(a: TemplateArgs) -> Result<String, String> {
+    if a.args.is_empty() {
+        return Err("\"chartgen template\" requires at least 1 argument\n\nUsage:  chartgen template [NAME] [CHART] [flags]".into());
+    }
+    if a.args.len() > 2 {
+        return Err(format!(
+            "expected at most two arguments, unexpected arguments: {}",
+            a.args[2..].join(", ")
+        ));
+    }
+    let (name, chart_ref) = if a.args.len() == 2 {
+        (a.args[0].clone(), a.args[1].clone())
+    } else {
+        ("release-name".to_string(), a.args[0].clone())
+    };
+    let opts = Options {
+        release_name: name,
+        namespace: a.namespace,
+        kube_version: a.kube_version,
+        api_versions: a.api_versions,
+        values_files: a.values.iter().map(PathBuf::from).collect(),
+        set: a.set,
+        set_string: a.set_string,
+        set_file: a.set_file,
+        set_json: a.set_json,
+        set_literal: a.set_literal,
+        show_only: a.show_only,
+        is_upgrade: a.is_upgrade,
+        include_crds: a.include_crds,
+        skip_tests: a.skip_tests,
+        no_hooks: a.no_hooks,
+        skip_schema_validation: a.skip_schema_validation,
+        helm3: a.helm3,
+        ..Options::default()
+    };
+    if let Some(k) = &opts.kube_version {
+        let helm = if opts.helm3 {
+            chartgen::chart::objects::HelmVersion::V3
+        } else {
+            chartgen::chart::objects::HelmVersion::V4
+        };
+        chartgen::chart::objects::KubeVersion::parse(k, helm)
+            .map_err(|e| format!("invalid kube version '{k}': {e}"))?;
+    }
+    let path = locate_chart(&chart_ref)?;
+    // Helm merges the user's values before loading the chart, so value errors come first.
+    render::user_values(&opts).map_err(|e| e.to_string())?;
+    let chart = chartgen::chart::load(&path).map_err(|e| e.to_string())?;
+    let _ = a.debug;
+    match render::template_with_warnings(&chart, &opts) {
+        Ok((out, warnings)) => {
+            for w in warnings {
+                eprintln!("{w}");
+            }
+            Ok(out)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("chartgen {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Template(a) => match run_template(*a) {
+            Ok(out) => {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                if stdout
+                    .write_all(out.as_bytes())
+                    .and_then(|_| stdout.flush())
+                    .is_err()
+                {
+                    return ExitCode::FAILURE;
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
 }

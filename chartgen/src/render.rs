@@ -1,1 +1,824 @@
-//! Render a chart into the stream `helm template` prints.
+//! Render a chart into the stream `helm template` prints: values pipeline, one shared
+//! template set in Helm's parse order, per-file execution, manifest splitting, hook
+//! separation, kind ordering and `---\n# Source:` framing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, FixedOffset};
+use regex::Regex;
+
+use crate::chart::objects::{Capabilities, ChartV3, Files, HelmVersion, KubeVersion};
+use crate::chart::strvals::{self, ValueMode};
+use crate::chart::values::{self, Log};
+use crate::chart::{Chart, schema, version};
+use crate::template::{ExecEnv, Lookup, OfflineLookup, TemplateSet};
+use crate::value::{Map, MapRef, Value};
+
+/// `helm template` options; `Default` gives helm template's defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub release_name: String,
+    pub namespace: String,
+    pub revision: i64,
+    pub is_upgrade: bool,
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
+    /// User values merged before the `-f` files (e.g. values built by a program).
+    pub base_values: Option<Value>,
+    pub values_files: Vec<PathBuf>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    pub set_file: Vec<String>,
+    pub set_json: Vec<String>,
+    pub set_literal: Vec<String>,
+    pub show_only: Vec<String>,
+    pub include_crds: bool,
+    pub skip_tests: bool,
+    pub no_hooks: bool,
+    pub skip_schema_validation: bool,
+    /// Reproduce Helm v3.11 instead of v4.1.4.
+    pub helm3: bool,
+    /// Fixed clock for `now` (tests); None = the current time.
+    pub now: Option<DateTime<FixedOffset>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            release_name: "release-name".into(),
+            namespace: "default".into(),
+            revision: 1,
+            is_upgrade: false,
+            kube_version: None,
+            api_versions: Vec::new(),
+            base_values: None,
+            values_files: Vec::new(),
+            set: Vec::new(),
+            set_string: Vec::new(),
+            set_file: Vec::new(),
+            set_json: Vec::new(),
+            set_literal: Vec::new(),
+            show_only: Vec::new(),
+            include_crds: false,
+            skip_tests: false,
+            no_hooks: false,
+            skip_schema_validation: false,
+            helm3: false,
+            now: None,
+        }
+    }
+}
+
+/// A render failure; Display is exactly what Helm prints after `Error: `.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderError {
+    /// Helm's message.
+    pub message: String,
+    /// Helm had a partial release: it appends a hint about `--debug`.
+    pub partial: bool,
+    /// Warnings Helm would have logged before failing.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.partial {
+            write!(
+                f,
+                "{}\n\nUse --debug flag to render out invalid YAML",
+                self.message
+            )
+        } else {
+            f.write_str(&self.message)
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+fn err(m: impl Into<String>) -> RenderError {
+    RenderError {
+        message: m.into(),
+        partial: false,
+        warnings: Vec::new(),
+    }
+}
+
+fn partial(m: impl Into<String>) -> RenderError {
+    RenderError {
+        message: m.into(),
+        partial: true,
+        warnings: Vec::new(),
+    }
+}
+
+/// Build the user-supplied values (Helm's `MergeValues`): `-f` files, then `--set-json`,
+/// `--set`, `--set-string`, `--set-file`, `--set-literal`, each in order.
+pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
+    let mut base = match &opts.base_values {
+        Some(v @ Value::Map(_)) => v.deep_copy(),
+        _ => Value::empty_map(),
+    };
+    for f in &opts.values_files {
+        let name = f.display().to_string();
+        let raw = if name.trim() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| err(format!("read -: {e}")))?;
+            s
+        } else {
+            let bytes = std::fs::read(f)
+                .map_err(|e| err(crate::chart::load_go_io_error("open", &name, &e)))?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let cur =
+            values::load_values(&raw).map_err(|e| err(format!("failed to parse {name}: {e}")))?;
+        base = values::merge_maps(&base, &cur);
+    }
+    for v in &opts.set_json {
+        let t = v.trim();
+        if t.starts_with('{') {
+            let parsed: serde_json::Value = serde_json::from_str(t)
+                .map_err(|_| err(format!("failed parsing --set-json data JSON: {v}")))?;
+            let jm = strvals::json_to_value(&parsed);
+            if !matches!(jm, Value::Map(_)) {
+                return Err(err(format!("failed parsing --set-json data JSON: {v}")));
+            }
+            base = values::merge_maps(&base, &jm);
+        } else {
+            strvals::parse_into(v, &base, ValueMode::Json)
+                .map_err(|_| err(format!("failed parsing --set-json data {v}")))?;
+        }
+    }
+    for v in &opts.set {
+        strvals::parse_into(v, &base, ValueMode::Typed)
+            .map_err(|e| err(format!("failed parsing --set data: {e}")))?;
+    }
+    for v in &opts.set_string {
+        strvals::parse_into(v, &base, ValueMode::String)
+            .map_err(|e| err(format!("failed parsing --set-string data: {e}")))?;
+    }
+    let reader = |p: &str| -> Result<Value, String> {
+        if p.trim() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| e.to_string())?;
+            return Ok(Value::str(s));
+        }
+        std::fs::read(p)
+            .map(|b| Value::str(String::from_utf8_lossy(&b).into_owned()))
+            .map_err(|e| crate::chart::load_go_io_error("open", p, &e))
+    };
+    for v in &opts.set_file {
+        strvals::parse_into(v, &base, ValueMode::File(&reader))
+            .map_err(|e| err(format!("failed parsing --set-file data: {e}")))?;
+    }
+    for v in &opts.set_literal {
+        strvals::parse_into(v, &base, ValueMode::Literal)
+            .map_err(|e| err(format!("failed parsing --set-literal data: {e}")))?;
+    }
+    Ok(base)
+}
+
+fn release_name_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+            .expect("valid regex")
+    })
+}
+
+/// Helm's `ValidateReleaseName`; the error is the text after `release name "<n>": `.
+pub fn validate_release_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("no name provided".into());
+    }
+    if name.len() > 53 || !release_name_re().is_match(name) {
+        return Err(format!(
+            "invalid release name, must match regex {} and the length must not be longer than 53",
+            release_name_re().as_str()
+        ));
+    }
+    Ok(())
+}
+
+/// Everything prepared before templates run.
+struct Prepared {
+    chart: Chart,
+    top: Value,
+    caps: Rc<Capabilities>,
+    helm: HelmVersion,
+    log: Log,
+}
+
+fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
+    let helm = if opts.helm3 {
+        HelmVersion::V3
+    } else {
+        HelmVersion::V4
+    };
+    let kube = match &opts.kube_version {
+        Some(k) if !k.is_empty() => Some(
+            KubeVersion::parse(k, helm)
+                .map_err(|e| err(format!("invalid kube version '{k}': {e}")))?,
+        ),
+        _ => None,
+    };
+    let vals = user_values(opts)?;
+    match chart.metadata.chart_type.as_str() {
+        "" | "application" => {}
+        t => return Err(err(format!("{t} charts are not installable"))),
+    }
+    let missing: Vec<&str> = chart
+        .metadata
+        .deps()
+        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(err(format!(
+            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            missing.join(", ")
+        )));
+    }
+    if chart.metadata.api_version == "v3" {
+        return Err(err("invalid chart apiVersion"));
+    }
+    if let Err(e) = validate_release_name(&opts.release_name) {
+        return Err(err(format!(
+            "release name check failed: release name {}: {e}",
+            strvals::go_quote(&opts.release_name)
+        )));
+    }
+    let mut log = Log::new();
+    let mut chart = chart.clone();
+    values::process_dependencies(&mut log, &mut chart, &vals)
+        .map_err(|e| err(format!("chart dependencies processing failed: {e}")))?;
+    let caps = Rc::new(Capabilities::new(helm, kube, &opts.api_versions));
+    let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(err)?;
+    if !opts.skip_schema_validation {
+        let mut sb = String::new();
+        validate_schemas(&chart, &coalesced, &mut sb);
+        if !sb.is_empty() {
+            return Err(err(format!(
+                "values don't meet the specifications of the schema(s) in the following chart(s):\n{sb}"
+            )));
+        }
+    }
+    let mut release = Map::new();
+    release.insert("Name".into(), Value::str(opts.release_name.as_str()));
+    release.insert("Namespace".into(), Value::str(opts.namespace.as_str()));
+    release.insert("IsUpgrade".into(), Value::Bool(opts.is_upgrade));
+    release.insert("IsInstall".into(), Value::Bool(!opts.is_upgrade));
+    release.insert("Revision".into(), Value::Int(opts.revision));
+    release.insert("Service".into(), Value::str("Helm"));
+    let mut top = Map::new();
+    top.insert("Release".into(), Value::map(release));
+    top.insert("Capabilities".into(), Value::Object(caps.clone()));
+    top.insert("Values".into(), coalesced);
+    Ok(Prepared {
+        chart,
+        top: Value::map(top),
+        caps,
+        helm,
+        log,
+    })
+}
+
+fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
+    if let Some(s) = &chart.schema
+        && let Err(e) = schema::validate(values, s)
+    {
+        sb.push_str(&format!("{}:\n{e}", chart.name()));
+    }
+    for sub in &chart.dependencies {
+        let raw = match values {
+            Value::Map(m) => m.borrow().get(sub.name()).cloned(),
+            _ => None,
+        };
+        match raw {
+            None | Some(Value::Nil) => {}
+            Some(v @ Value::Map(_)) => validate_schemas(sub, &v, sb),
+            Some(other) => sb.push_str(&format!(
+                "{}:\ninvalid type for values: expected object (map), got {}\n",
+                sub.name(),
+                other.type_name()
+            )),
+        }
+    }
+}
+
+/// One template file to parse (and maybe execute).
+struct Renderable {
+    text: Rc<[u8]>,
+    vals: MapRef,
+    base_path: String,
+}
+
+fn chart_value(chart: &Chart, is_root: bool, helm: HelmVersion) -> Value {
+    match helm {
+        HelmVersion::V4 => {
+            let v = chart.metadata.to_value();
+            if let Value::Map(m) = &v {
+                m.borrow_mut().insert("IsRoot".into(), Value::Bool(is_root));
+            }
+            v
+        }
+        HelmVersion::V3 => {
+            let Value::Map(fields) = chart.metadata.to_value() else {
+                unreachable!("metadata is a map")
+            };
+            let mut fields = fields.borrow().clone();
+            fields.insert("IsRoot".into(), Value::Bool(is_root));
+            let json = chart.metadata.to_json_value();
+            if let Value::Map(m) = &json {
+                m.borrow_mut().insert("IsRoot".into(), Value::Bool(is_root));
+            }
+            Value::Object(Rc::new(ChartV3 { fields, json }))
+        }
+    }
+}
+
+fn all_templates(
+    chart: &Chart,
+    parent: &MapRef,
+    full_path: &str,
+    is_root: bool,
+    helm: HelmVersion,
+    out: &mut BTreeMap<String, Renderable>,
+) -> MapRef {
+    let subcharts: MapRef = Rc::new(std::cell::RefCell::new(Map::new()));
+    let mut next = Map::new();
+    next.insert("Chart".into(), chart_value(chart, is_root, helm));
+    next.insert(
+        "Files".into(),
+        Value::Object(Rc::new(Files::new(&chart.files))),
+    );
+    {
+        let p = parent.borrow();
+        next.insert(
+            "Release".into(),
+            p.get("Release").cloned().unwrap_or(Value::Nil),
+        );
+        next.insert(
+            "Capabilities".into(),
+            p.get("Capabilities").cloned().unwrap_or(Value::Nil),
+        );
+        let vals = if is_root {
+            p.get("Values").cloned().unwrap_or_else(Value::empty_map)
+        } else {
+            p.get("Values")
+                .and_then(|v| values::table(v, chart.name()))
+                .unwrap_or_else(Value::empty_map)
+        };
+        next.insert("Values".into(), vals);
+    }
+    next.insert("Subcharts".into(), Value::Map(subcharts.clone()));
+    let next: MapRef = Rc::new(std::cell::RefCell::new(next));
+    for child in &chart.dependencies {
+        let child_path = format!("{full_path}/charts/{}", child.name());
+        let sub = all_templates(child, &next, &child_path, false, helm, out);
+        subcharts
+            .borrow_mut()
+            .insert(child.name().to_string(), Value::Map(sub));
+    }
+    let library = chart.is_library();
+    for t in &chart.templates {
+        if library && !t.name.rsplit('/').next().unwrap_or("").starts_with('_') {
+            continue;
+        }
+        out.insert(
+            format!("{full_path}/{}", t.name),
+            Renderable {
+                text: t.data.clone(),
+                vals: next.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    next
+}
+
+fn base_name(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// Render every template file (Helm's `engine.Render`): path -> output, `<no value>` stripped.
+fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String>, RenderError> {
+    let mut tpls = BTreeMap::new();
+    let top: MapRef = match &p.top {
+        Value::Map(m) => m.clone(),
+        _ => unreachable!("top is a map"),
+    };
+    all_templates(&p.chart, &top, p.chart.name(), true, p.helm, &mut tpls);
+    let mut keys: Vec<&String> = tpls.keys().collect();
+    keys.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+    let mut set = TemplateSet::new();
+    for k in &keys {
+        let text = String::from_utf8_lossy(&tpls[*k].text);
+        set.add(k, &text).map_err(|e| partial(e.helm_message()))?;
+    }
+    let lookup = OfflineLookup;
+    let env = ExecEnv {
+        lookup: &lookup as &dyn Lookup,
+        now: opts
+            .now
+            .unwrap_or_else(|| chrono::Local::now().fixed_offset()),
+        helm3: opts.helm3,
+    };
+    let mut rendered = BTreeMap::new();
+    for k in keys {
+        if base_name(k).starts_with('_') {
+            continue;
+        }
+        let r = &tpls[k];
+        let mut t = Map::new();
+        t.insert("Name".into(), Value::str(k.as_str()));
+        t.insert("BasePath".into(), Value::str(r.base_path.as_str()));
+        r.vals.borrow_mut().insert("Template".into(), Value::map(t));
+        let out = set
+            .execute(k, &Value::Map(r.vals.clone()), &env)
+            .map_err(|e| partial(e.helm_message()))?;
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
+        rendered.insert(k.clone(), out);
+    }
+    Ok(rendered)
+}
+
+/// Render the chart and return each non-partial template's output (path -> text), for
+/// callers that want one named file (the iter8 CLI).
+pub fn render_files(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<BTreeMap<String, String>, RenderError> {
+    let p = prepare(chart, opts)?;
+    check_kube_version(&p)?;
+    render_engine(&p, opts).map_err(|mut e| {
+        e.partial = false;
+        e
+    })
+}
+
+fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {
+    let kv = &p.chart.metadata.kube_version;
+    if !kv.is_empty() && !version::is_compatible_range(kv, p.caps.kube_version.string()) {
+        return Err(partial(format!(
+            "chart requires kubeVersion: {kv} which is incompatible with Kubernetes {}",
+            p.caps.kube_version.version
+        )));
+    }
+    Ok(())
+}
+
+fn sep_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("valid regex"))
+}
+
+/// Helm's `SplitManifests`: documents of one rendered file, trimmed, empties dropped.
+pub fn split_manifests(big: &str) -> Vec<String> {
+    let s = big.trim();
+    let mut pieces: Vec<&str> = Vec::new();
+    if s.is_empty() {
+        return Vec::new();
+    }
+    let mut beg = 0;
+    let mut end = 0;
+    for m in sep_re().find_iter(s) {
+        end = m.start();
+        if m.end() != 0 {
+            pieces.push(&s[beg..end]);
+        }
+        beg = m.end();
+    }
+    if end != s.len() {
+        pieces.push(&s[beg..]);
+    }
+    pieces
+        .into_iter()
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim().to_string())
+        .collect()
+}
+
+/// The kind install order (v4.1.4, or v3.11 without PriorityClass and webhooks).
+fn kind_order(helm: HelmVersion) -> &'static [&'static str] {
+    const V4: &[&str] = &[
+        "PriorityClass",
+        "Namespace",
+        "NetworkPolicy",
+        "ResourceQuota",
+        "LimitRange",
+        "PodSecurityPolicy",
+        "PodDisruptionBudget",
+        "ServiceAccount",
+        "Secret",
+        "SecretList",
+        "ConfigMap",
+        "StorageClass",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "CustomResourceDefinition",
+        "ClusterRole",
+        "ClusterRoleList",
+        "ClusterRoleBinding",
+        "ClusterRoleBindingList",
+        "Role",
+        "RoleList",
+        "RoleBinding",
+        "RoleBindingList",
+        "Service",
+        "DaemonSet",
+        "Pod",
+        "ReplicationController",
+        "ReplicaSet",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "StatefulSet",
+        "Job",
+        "CronJob",
+        "IngressClass",
+        "Ingress",
+        "APIService",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ];
+    match helm {
+        HelmVersion::V4 => V4,
+        HelmVersion::V3 => &V4[1..V4.len() - 2],
+    }
+}
+
+fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str, helm: HelmVersion) {
+    let order = kind_order(helm);
+    let rank = |k: &str| order.iter().position(|o| *o == k);
+    items.sort_by(|a, b| {
+        let (ka, kb) = (kind(a), kind(b));
+        match (rank(ka), rank(kb)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => ka.cmp(kb),
+        }
+    });
+}
+
+struct Manifest {
+    path: String,
+    content: String,
+    kind: String,
+}
+
+struct Hook {
+    path: String,
+    content: String,
+    kind: String,
+    test: bool,
+}
+
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Map(_) => "object",
+        Value::List(_) => "array",
+        Value::Bool(_) => "bool",
+        Value::String(_) => "string",
+        _ => "number",
+    }
+}
+
+/// Parse a manifest's head (`apiVersion`, `kind`, `metadata.annotations`) like Helm's
+/// `SimpleHead`; returns (kind, annotations).
+fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, String)>), String> {
+    let v =
+        crate::yaml::parse_any(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    let head_type = match helm {
+        HelmVersion::V4 => "util.SimpleHead",
+        HelmVersion::V3 => "releaseutil.SimpleHead",
+    };
+    let prefix = "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal";
+    let m = match &v {
+        Value::Nil => return Ok((String::new(), Vec::new())),
+        Value::Map(m) => m.borrow().clone(),
+        other => {
+            return Err(format!(
+                "{prefix} {} into Go value of type {head_type}",
+                json_kind(other)
+            ));
+        }
+    };
+    let str_field = |v: Option<&Value>, field: &str| -> Result<String, String> {
+        match v {
+            None | Some(Value::Nil) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.to_string()),
+            Some(other) => Err(format!(
+                "{prefix} {} into Go struct field SimpleHead.{field} of type string",
+                json_kind(other)
+            )),
+        }
+    };
+    str_field(m.get("apiVersion"), "apiVersion")?;
+    let kind = str_field(m.get("kind"), "kind")?;
+    let mut annotations = Vec::new();
+    match m.get("metadata") {
+        None | Some(Value::Nil) => {}
+        Some(Value::Map(md)) => {
+            let md = md.borrow();
+            str_field(md.get("name"), "metadata.name")?;
+            match md.get("annotations") {
+                None | Some(Value::Nil) => {}
+                Some(Value::Map(a)) => {
+                    for (k, v) in a.borrow().iter() {
+                        let s = str_field(Some(v), &format!("metadata.annotations.{k}"))?;
+                        annotations.push((k.clone(), s));
+                    }
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "{prefix} {} into Go struct field SimpleHead.metadata.annotations of type map[string]string",
+                        json_kind(other)
+                    ));
+                }
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "{prefix} {} into Go struct field SimpleHead.metadata of type struct {{ Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }}",
+                json_kind(other)
+            ));
+        }
+    }
+    Ok((kind, annotations))
+}
+
+fn sort_manifests(
+    files: &BTreeMap<String, String>,
+    helm: HelmVersion,
+) -> Result<(Vec<Hook>, Vec<Manifest>), RenderError> {
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for (path, content) in files {
+        if base_name(path).starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let (kind, annotations) = simple_head(&doc, helm)
+                .map_err(|e| partial(format!("YAML parse error on {path}: {e}")))?;
+            let hook = annotations
+                .iter()
+                .find(|(k, _)| k == "helm.sh/hook")
+                .map(|(_, v)| v.clone());
+            let Some(hook_types) = hook else {
+                generic.push(Manifest {
+                    path: path.clone(),
+                    content: doc,
+                    kind,
+                });
+                continue;
+            };
+            let mut events = Vec::new();
+            let mut unknown = false;
+            for h in hook_types.split(',') {
+                let h = h.trim().to_lowercase();
+                if !HOOK_EVENTS.contains(&h.as_str()) {
+                    unknown = true;
+                    break;
+                }
+                events.push(h);
+            }
+            if unknown {
+                continue;
+            }
+            let test = events.iter().any(|e| e == "test" || e == "test-success");
+            hooks.push(Hook {
+                path: path.clone(),
+                content: doc,
+                kind,
+                test,
+            });
+        }
+    }
+    sort_by_kind(&mut generic, |m| &m.kind, helm);
+    sort_by_kind(&mut hooks, |h| &h.kind, helm);
+    Ok((hooks, generic))
+}
+
+fn crd_objects(chart: &Chart, full_path: &str, out: &mut Vec<(String, Rc<[u8]>)>) {
+    for f in &chart.files {
+        let lower = f.name.to_lowercase();
+        if f.name.starts_with("crds/")
+            && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
+        {
+            out.push((format!("{full_path}/{}", f.name), f.data.clone()));
+        }
+    }
+    for d in &chart.dependencies {
+        crd_objects(d, &format!("{full_path}/charts/{}", d.name()), out);
+    }
+}
+
+fn source_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"# Source: [^/]+/(.+)").expect("valid regex"))
+}
+
+/// Render a chart exactly as `helm template` prints it on stdout.
+pub fn template(chart: &Chart, opts: &Options) -> Result<String, RenderError> {
+    template_with_warnings(chart, opts).map(|(s, _)| s)
+}
+
+/// Like [`template`], also returning the warnings Helm logs on stderr.
+pub fn template_with_warnings(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<(String, Vec<String>), RenderError> {
+    let p = prepare(chart, opts)?;
+    let with_log = |mut e: RenderError| {
+        e.warnings = p.log.clone();
+        e
+    };
+    check_kube_version(&p).map_err(with_log)?;
+    let mut files = render_engine(&p, opts).map_err(with_log)?;
+    files.retain(|k, _| !k.ends_with("NOTES.txt"));
+    let (hooks, manifests) = sort_manifests(&files, p.helm).map_err(with_log)?;
+
+    let mut b = String::new();
+    if opts.include_crds {
+        let mut crds = Vec::new();
+        crd_objects(&p.chart, p.chart.name(), &mut crds);
+        for (name, data) in crds {
+            b.push_str(&format!(
+                "---\n# Source: {name}\n{}\n",
+                String::from_utf8_lossy(&data)
+            ));
+        }
+    }
+    for m in &manifests {
+        b.push_str("---\n# Source: ");
+        b.push_str(&m.path);
+        b.push('\n');
+        b.push_str(&m.content);
+        b.push('\n');
+    }
+    let mut out = String::with_capacity(b.len() + 1);
+    out.push_str(b.trim());
+    out.push('\n');
+    if !opts.no_hooks {
+        for h in &hooks {
+            if opts.skip_tests && h.test {
+                continue;
+            }
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
+        }
+    }
+    if opts.show_only.is_empty() {
+        return Ok((out, p.log));
+    }
+    let docs = split_manifests(&out);
+    let mut shown = String::new();
+    for f in &opts.show_only {
+        let f = f.replace('\\', "/");
+        let mut missing = true;
+        for m in &docs {
+            let Some(c) = source_re().captures(m) else {
+                continue;
+            };
+            let path = c.get(1).map(|x| x.as_str()).unwrap_or("");
+            if !crate::chart::ignore::glob_match(&f, path).unwrap_or(false) {
+                continue;
+            }
+            shown.push_str("---\n");
+            shown.push_str(m);
+            shown.push('\n');
+            missing = false;
+        }
+        if missing {
+            return Err(with_log(err(format!(
+                "could not find template {f} in chart"
+            ))));
+        }
+    }
+    Ok((shown, p.log))
+}

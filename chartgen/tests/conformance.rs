@@ -133,6 +133,7 @@ fn run_chartgen(args: &[String]) -> Outcome {
         .arg("template")
         .args(args)
         .current_dir(repo_root())
+        .env("TZ", "UTC")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

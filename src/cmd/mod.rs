@@ -30,22 +30,26 @@ pub fn error_chain(e: &anyhow::Error) -> String {
 pub fn report_clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+        // `iter8` alone prints the help and succeeds, as cobra does.
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             ExitCode::SUCCESS
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            ExitCode::FAILURE
-        }
         _ => {
             let rendered = e.render().to_string();
+            // The first paragraph, on one line (clap puts lists of arguments on their own lines).
             let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
+                .trim_start()
+                .split("\n\n")
+                .next()
                 .unwrap_or("invalid command line")
-                .trim_start_matches("error: ")
-                .to_string();
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = first.trim_start_matches("error: ").to_string();
             let tip = rendered
                 .lines()
                 .map(str::trim)
@@ -130,4 +134,30 @@ pub fn parse_go_duration(s: &str) -> Result<std::time::Duration, String> {
         total += v * scale;
     }
     std::time::Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// Path of `experiment.yaml` in `run_dir`.
+pub fn experiment_path(run_dir: &str) -> std::path::PathBuf {
+    Path::new(run_dir).join(EXPERIMENT_FILE)
+}
+
+/// Read and parse `<run_dir>/experiment.yaml`, logging Iter8's error line on failure.
+pub fn read_experiment(run_dir: &str) -> anyhow::Result<runner::Experiment> {
+    let path = experiment_path(run_dir);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            crate::log::error_trace("unable to read experiment", &e.to_string());
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                " (hint: run `iter8 launch` first, or pass --runDir)"
+            } else {
+                ""
+            };
+            anyhow::bail!("unable to read experiment {}: {e}{hint}", path.display());
+        }
+    };
+    runner::Experiment::from_yaml(&text).map_err(|e| {
+        crate::log::error_trace("unable to unmarshal experiment", &e.to_string());
+        anyhow::anyhow!("{}: {e}", path.display())
+    })
 }

@@ -36,7 +36,10 @@ def parse_cases(path):
 
 
 def parse_micro(path):
-    """micro.txt blocks: `%%% name [| args]`, template lines, then optional `%% <file>` sections."""
+    """micro.txt blocks: `%%% name [| args]`, template lines, then optional `%% <file>` sections.
+
+    The chart path goes first in the arguments, or where the word `@chart` stands.
+    """
     cases, cur, section = [], None, None
     for raw in open(path, encoding="utf-8").read().split("\n"):
         if raw.startswith("%%% "):
@@ -65,7 +68,8 @@ def parse_micro(path):
 
 
 def run(case_dir, args):
-    p = subprocess.run([HELM, "template"] + args, cwd=ROOT, capture_output=True)
+    env = dict(os.environ, TZ="UTC")  # date functions use the local zone
+    p = subprocess.run([HELM, "template"] + args, cwd=ROOT, capture_output=True, env=env)
     out = mask(p.stdout.decode("utf-8", "surrogateescape"))
     with open(os.path.join(case_dir, "cmd"), "w", encoding="utf-8") as f:
         f.write("".join(a + "\n" for a in args))
@@ -102,7 +106,11 @@ def main():
             os.makedirs(os.path.dirname(p), exist_ok=True)
             with open(p, "w", encoding="utf-8") as fh:
                 fh.write(text)
-        args = [os.path.join(REL, "micro", c["name"], "chart")] + c["args"]
+        chart = os.path.join(REL, "micro", c["name"], "chart")
+        if "@chart" in c["args"]:  # a positional release name goes before the chart
+            args = [chart if a == "@chart" else a for a in c["args"]]
+        else:
+            args = [chart] + c["args"]
         rc = run(d, args)
         counts.setdefault("micro", [0, 0])[rc != 0] += 1
     for corpus, (ok, failing) in sorted(counts.items()):

@@ -2,57 +2,61 @@
 
 use std::fmt;
 
-/// What went wrong, with the location Go reports.
-#[derive(Debug, Clone, PartialEq)]
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// A parse error: Go prints `template: NAME:LINE: MSG`.
     Parse,
-    /// An execution error (Go's `template.ExecError`): `template: NAME:LINE:COL: executing "NAME" at <NODE>: MSG`.
+    /// An execution error (Go's `template.ExecError`):
+    /// `template: NAME:LINE:COL: executing "NAME" at <NODE>: MSG`.
     Exec,
-    /// Any other error (unknown template name at top level, ...).
+    /// Any other error (e.g. executing an unknown template name).
     Other,
 }
 
 /// A template parse or execution error.
 ///
 /// `Display` is Go's `err.Error()`; [`TemplateError::helm_message`] is what Helm prints after
-/// `Error: ` for the same failure.
+/// `Error: ` for the same failure. The error keeps Go's wrap chain (the texts of
+/// `errors.Unwrap` steps) because Helm's rewrite walks it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TemplateError {
     kind: ErrorKind,
-    /// Go's full error text.
-    message: String,
-    /// The template (file) being executed at top level, for Helm's fallback texts.
+    /// Texts of the Go error and the errors it wraps, outermost first (never empty).
+    chain: Vec<String>,
+    /// The template being parsed or executed at top level.
     file: String,
 }
 
 impl TemplateError {
-    pub(crate) fn new(kind: ErrorKind, file: &str, message: String) -> TemplateError {
+    pub(crate) fn new(kind: ErrorKind, file: &str, chain: Vec<String>) -> TemplateError {
+        debug_assert!(!chain.is_empty());
         TemplateError {
             kind,
-            message,
+            chain,
             file: file.to_string(),
         }
     }
 
     /// Which kind of error this is.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
     }
 
     /// Go's error text (same as `Display`).
     pub fn go_message(&self) -> &str {
-        &self.message
+        &self.chain[0]
     }
 
-    /// Exactly what Helm prints after `Error: ` for this failure (its `cleanupParseError` /
-    /// `cleanupExecError` rewrites applied to Go's text).
+    /// Exactly what Helm v4 prints after `Error: ` for this failure: its `cleanupParseError`
+    /// and `reformatExecErrorMsg` rewrites applied to Go's error.
     pub fn helm_message(&self) -> String {
+        let message = &self.chain[0];
         match self.kind {
             ErrorKind::Parse => {
-                let tokens: Vec<&str> = self.message.split(": ").collect();
+                let tokens: Vec<&str> = message.split(": ").collect();
                 if tokens.len() == 1 {
-                    return format!("parse error in ({}): {}", self.file, self.message);
+                    return format!("parse error in ({}): {}", self.file, message);
                 }
                 format!(
                     "parse error at ({}): {}",
@@ -61,9 +65,9 @@ impl TemplateError {
                 )
             }
             ErrorKind::Exec => {
-                let tokens: Vec<&str> = self.message.splitn(3, ": ").collect();
+                let tokens: Vec<&str> = message.splitn(3, ": ").collect();
                 if tokens.len() != 3 {
-                    return format!("execution error in ({}): {}", self.file, self.message);
+                    return format!("execution error in ({}): {}", self.file, message);
                 }
                 if let Some(start) = tokens[2].find(WARN_START)
                     && let Some(end) = tokens[2].rfind(WARN_END)
@@ -75,9 +79,24 @@ impl TemplateError {
                         &tokens[2][start + WARN_START.len()..end]
                     );
                 }
-                traceable(&self.message).unwrap_or_else(|| self.message.clone())
+                let mut traces: Vec<Trace> = Vec::new();
+                for text in &self.chain {
+                    match parse_trace(text) {
+                        Some(t) => {
+                            if traces.last() != Some(&t) {
+                                traces.push(t);
+                            }
+                        }
+                        None => return message.clone(),
+                    }
+                }
+                let mut out = String::new();
+                for t in &traces {
+                    t.write(&mut out);
+                }
+                out.trim().to_string()
             }
-            ErrorKind::Other => self.message.clone(),
+            ErrorKind::Other => message.clone(),
         }
     }
 }
@@ -86,24 +105,78 @@ impl TemplateError {
 pub(crate) const WARN_START: &str = "HELM_ERR_START";
 pub(crate) const WARN_END: &str = "HELM_ERR_END";
 
-/// Helm v4's multi-line form for exec errors that are not function-call errors:
-/// `FILE:LINE:COL\n  executing "NAME" at <NODE>:\n    MSG`.
-fn traceable(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("template: ")?;
-    let (location, rest) = rest.split_once(": executing \"")?;
-    let (name, rest) = rest.split_once("\" at <")?;
-    let (node, msg) = rest.split_once(">: ")?;
-    if msg.starts_with("error calling ") {
-        return None;
+/// Helm's `TraceableError`.
+#[derive(Debug, PartialEq)]
+struct Trace {
+    location: String,
+    message: String,
+    executed: String,
+}
+
+impl Trace {
+    fn write(&self, out: &mut String) {
+        if !self.location.is_empty() {
+            out.push_str(&self.location);
+            out.push_str("\n  ");
+        }
+        if !self.executed.is_empty() {
+            out.push_str(&self.executed);
+            out.push_str("\n    ");
+        }
+        if !self.message.is_empty() {
+            out.push_str(&self.message);
+            out.push('\n');
+        }
     }
-    Some(format!(
-        "{location}\n  executing \"{name}\" at <{node}>:\n    {msg}"
-    ))
+}
+
+/// Helm's `parseTemplateExecErrorString`.
+fn parse_trace(s: &str) -> Option<Trace> {
+    let rest = s.strip_prefix("template: ")?;
+    if rest.starts_with("no template ") {
+        return Some(Trace {
+            location: String::new(),
+            message: s.to_string(),
+            executed: String::new(),
+        });
+    }
+    let cut_chain = |m: &str| -> String {
+        match m.find(" template:") {
+            Some(i) => m[..i].to_string(),
+            None => m.to_string(),
+        }
+    };
+    if let Some(idx) = rest.find(": executing ") {
+        let name = &rest[..idx];
+        let after = &rest[idx + ": executing ".len()..];
+        if let Some(after) = after.strip_prefix('"')
+            && let Some(q) = after.find('"')
+        {
+            let func = &after[..q];
+            if let Some(after_at) = after[q + 1..].strip_prefix(" at <")
+                && let Some(end) = after_at.find(">: ")
+            {
+                let loc = &after_at[..end];
+                let msg = &after_at[end + 3..];
+                return Some(Trace {
+                    location: name.to_string(),
+                    message: cut_chain(msg),
+                    executed: format!("executing \"{func}\" at <{loc}>:"),
+                });
+            }
+        }
+    }
+    let sep = rest.rfind(": ")?;
+    Some(Trace {
+        location: rest[..sep].to_string(),
+        message: cut_chain(&rest[sep + 2..]),
+        executed: String::new(),
+    })
 }
 
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.chain[0])
     }
 }
 

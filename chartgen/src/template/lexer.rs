@@ -1,1 +1,661 @@
 //! Lexer: splits template text into text runs and action tokens, as Go's `text/template/parse` lexer does.
+//!
+//! The whole input is tokenized up front; a lexical error becomes a final [`Tok::Error`] token
+//! so the parser reports it exactly where Go's parser would meet it.
+
+/// Token kinds (Go's `itemType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tok {
+    Error,
+    Bool,
+    Char,
+    CharConstant,
+    Comment,
+    Complex,
+    Assign,
+    Declare,
+    Eof,
+    Field,
+    Identifier,
+    LeftDelim,
+    LeftParen,
+    Number,
+    Pipe,
+    RawString,
+    RightDelim,
+    RightParen,
+    Space,
+    String,
+    Text,
+    Variable,
+    // Keywords.
+    Block,
+    Break,
+    Continue,
+    Dot,
+    Define,
+    Else,
+    End,
+    If,
+    Nil,
+    Range,
+    Template,
+    With,
+}
+
+impl Tok {
+    fn is_keyword(self) -> bool {
+        matches!(
+            self,
+            Tok::Block
+                | Tok::Break
+                | Tok::Continue
+                | Tok::Dot
+                | Tok::Define
+                | Tok::Else
+                | Tok::End
+                | Tok::If
+                | Tok::Nil
+                | Tok::Range
+                | Tok::Template
+                | Tok::With
+        )
+    }
+}
+
+/// One token: kind, byte offset, text (for text tokens: after trimming), line of its start.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub typ: Tok,
+    pub pos: usize,
+    pub val: String,
+    pub line: usize,
+}
+
+impl Item {
+    /// Go's `item.String()`, used in "unexpected X in Y" messages.
+    pub fn describe(&self) -> String {
+        match self.typ {
+            Tok::Eof => "EOF".to_string(),
+            Tok::Error => self.val.clone(),
+            t if t.is_keyword() => format!("<{}>", self.val),
+            _ => {
+                if self.val.chars().count() > 10 {
+                    let short: String = self.val.chars().take(10).collect();
+                    format!("{}...", go_quote(&short))
+                } else {
+                    go_quote(&self.val)
+                }
+            }
+        }
+    }
+}
+
+/// Go's `strconv.Quote`.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        push_quoted_char(&mut out, c, '"');
+    }
+    out.push('"');
+    out
+}
+
+/// Append one character as Go's `strconv.Quote` would write it inside `quote` delimiters.
+pub(crate) fn push_quoted_char(out: &mut String, c: char, quote: char) {
+    match c {
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        '\x0c' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x0b' => out.push_str("\\v"),
+        '\\' => out.push_str("\\\\"),
+        c if c == quote => {
+            out.push('\\');
+            out.push(c);
+        }
+        '\u{FFFD}' => out.push('\u{FFFD}'),
+        c if is_go_printable(c) => out.push(c),
+        c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push_str(&format!("\\U{:08x}", c as u32)),
+    }
+}
+
+/// Approximation of Go's `unicode.IsPrint` (letters, marks, numbers, punctuation, symbols and
+/// the ASCII space).
+pub(crate) fn is_go_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let u = c as u32;
+    // Unassigned/format/private ranges commonly met; Go treats these as non-printable.
+    !matches!(u, 0xAD | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xE000..=0xF8FF | 0xFFF9..=0xFFFB)
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_alnum(c: char) -> bool {
+    c == '_' || c.is_alphabetic() || c.is_numeric()
+}
+
+const LEFT: &str = "{{";
+const RIGHT: &str = "}}";
+
+struct Lexer<'a> {
+    input: &'a str,
+    pos: usize,
+    start: usize,
+    items: Vec<Item>,
+    paren_depth: i32,
+    /// Newline offsets, for line numbers.
+    newlines: Vec<usize>,
+}
+
+/// Tokenize `input`; the result always ends with an `Eof` or `Error` token.
+pub(crate) fn lex(input: &str) -> Vec<Item> {
+    let newlines = input
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let mut l = Lexer {
+        input,
+        pos: 0,
+        start: 0,
+        items: Vec::new(),
+        paren_depth: 0,
+        newlines,
+    };
+    l.run();
+    l.items
+}
+
+fn has_left_trim(s: &[u8]) -> bool {
+    s.len() >= 2 && s[0] == b'-' && is_space(s[1])
+}
+
+fn has_right_trim(s: &[u8]) -> bool {
+    s.len() >= 2 && is_space(s[0]) && s[1] == b'-'
+}
+
+impl<'a> Lexer<'a> {
+    fn line_of(&self, pos: usize) -> usize {
+        1 + self.newlines.partition_point(|&n| n < pos)
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.input.as_bytes()
+    }
+
+    fn emit(&mut self, typ: Tok) {
+        let val = self.input[self.start..self.pos].to_string();
+        self.emit_val(typ, self.start, val);
+        self.start = self.pos;
+    }
+
+    fn emit_val(&mut self, typ: Tok, pos: usize, val: String) {
+        let line = self.line_of(pos);
+        self.items.push(Item {
+            typ,
+            pos,
+            val,
+            line,
+        });
+    }
+
+    fn error(&mut self, msg: String) {
+        let line = self.line_of(self.start);
+        self.items.push(Item {
+            typ: Tok::Error,
+            pos: self.start,
+            val: msg,
+            line,
+        });
+    }
+
+    fn peek_char(&self) -> Option<char> {
+        self.input[self.pos..].chars().next()
+    }
+
+    fn next_char(&mut self) -> Option<char> {
+        let c = self.peek_char()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    fn at_right_delim(&self) -> (bool, bool) {
+        let rest = &self.bytes()[self.pos..];
+        if has_right_trim(rest) && rest[2..].starts_with(RIGHT.as_bytes()) {
+            return (true, true);
+        }
+        (rest.starts_with(RIGHT.as_bytes()), false)
+    }
+
+    fn at_terminator(&self) -> bool {
+        match self.peek_char() {
+            None => true,
+            Some(c) if c.is_ascii() && is_space(c as u8) => true,
+            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            _ => self.input[self.pos..].starts_with(RIGHT),
+        }
+    }
+
+    fn run(&mut self) {
+        loop {
+            // Text state.
+            let rest = &self.input[self.pos..];
+            match rest.find(LEFT) {
+                None => {
+                    self.pos = self.input.len();
+                    if self.pos > self.start {
+                        self.emit(Tok::Text);
+                    }
+                    self.emit_val(Tok::Eof, self.pos, String::new());
+                    return;
+                }
+                Some(x) => {
+                    self.pos += x;
+                    let delim_end = self.pos + LEFT.len();
+                    let mut text_end = self.pos;
+                    if has_left_trim(&self.bytes()[delim_end..]) {
+                        let text = &self.bytes()[self.start..self.pos];
+                        let trimmed = text.iter().rev().take_while(|&&b| is_space(b)).count();
+                        text_end -= trimmed;
+                    }
+                    if text_end > self.start {
+                        let val = self.input[self.start..text_end].to_string();
+                        self.emit_val(Tok::Text, self.start, val);
+                    }
+                    self.start = self.pos;
+                    if !self.left_delim() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// At `{{`: lex a comment or a whole action. Returns false after an error.
+    fn left_delim(&mut self) -> bool {
+        self.pos += LEFT.len();
+        let trim = has_left_trim(&self.bytes()[self.pos..]);
+        let after = if trim { 2 } else { 0 };
+        if self.input[self.pos + after..].starts_with("/*") {
+            self.pos += after;
+            self.start = self.pos;
+            return self.comment();
+        }
+        self.emit_val(Tok::LeftDelim, self.start, LEFT.to_string());
+        self.pos += after;
+        self.start = self.pos;
+        self.paren_depth = 0;
+        self.inside_action()
+    }
+
+    fn comment(&mut self) -> bool {
+        self.pos += 2;
+        let Some(x) = self.input[self.pos..].find("*/") else {
+            self.error("unclosed comment".into());
+            return false;
+        };
+        self.pos += x + 2;
+        let (delim, trim) = self.at_right_delim();
+        if !delim {
+            self.error("comment ends before closing delimiter".into());
+            return false;
+        }
+        self.emit(Tok::Comment);
+        if trim {
+            self.pos += 2;
+        }
+        self.pos += RIGHT.len();
+        if trim {
+            self.pos += self.bytes()[self.pos..]
+                .iter()
+                .take_while(|&&b| is_space(b))
+                .count();
+        }
+        self.start = self.pos;
+        true
+    }
+
+    fn right_delim(&mut self, trim: bool) {
+        if trim {
+            self.pos += 2;
+            self.start = self.pos;
+        }
+        self.pos += RIGHT.len();
+        self.emit(Tok::RightDelim);
+        if trim {
+            self.pos += self.bytes()[self.pos..]
+                .iter()
+                .take_while(|&&b| is_space(b))
+                .count();
+            self.start = self.pos;
+        }
+    }
+
+    fn inside_action(&mut self) -> bool {
+        loop {
+            let (delim, trim) = self.at_right_delim();
+            if delim {
+                if self.paren_depth == 0 {
+                    self.right_delim(trim);
+                    return true;
+                }
+                self.error("unclosed left paren".into());
+                return false;
+            }
+            let Some(c) = self.next_char() else {
+                self.error("unclosed action".into());
+                return false;
+            };
+            let ok = match c {
+                c if c.is_ascii() && is_space(c as u8) => {
+                    self.pos -= 1;
+                    self.space();
+                    true
+                }
+                '=' => {
+                    self.emit(Tok::Assign);
+                    true
+                }
+                ':' => {
+                    if self.next_char() != Some('=') {
+                        self.error("expected :=".into());
+                        return false;
+                    }
+                    self.emit(Tok::Declare);
+                    true
+                }
+                '|' => {
+                    self.emit(Tok::Pipe);
+                    true
+                }
+                '"' => self.quote(),
+                '`' => self.raw_quote(),
+                '$' => self.variable(),
+                '\'' => self.char_constant(),
+                '.' => {
+                    let next_is_digit = self
+                        .bytes()
+                        .get(self.pos)
+                        .is_some_and(|b| b.is_ascii_digit());
+                    if next_is_digit {
+                        self.pos -= 1;
+                        self.number()
+                    } else {
+                        self.field_or_variable(Tok::Field)
+                    }
+                }
+                '+' | '-' | '0'..='9' => {
+                    self.pos -= 1;
+                    self.number()
+                }
+                c if is_alnum(c) => {
+                    self.pos -= c.len_utf8();
+                    self.identifier()
+                }
+                '(' => {
+                    self.paren_depth += 1;
+                    self.emit(Tok::LeftParen);
+                    true
+                }
+                ')' => {
+                    self.paren_depth -= 1;
+                    if self.paren_depth < 0 {
+                        self.error("unexpected right paren".into());
+                        return false;
+                    }
+                    self.emit(Tok::RightParen);
+                    true
+                }
+                c if c.is_ascii() && !c.is_ascii_control() => {
+                    self.emit(Tok::Char);
+                    true
+                }
+                c => {
+                    self.error(format!(
+                        "unrecognized character in action: {}",
+                        go_char_u(c)
+                    ));
+                    return false;
+                }
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+
+    fn space(&mut self) {
+        let mut n = 0;
+        while let Some(&b) = self.bytes().get(self.pos) {
+            if !is_space(b) {
+                break;
+            }
+            self.pos += 1;
+            n += 1;
+        }
+        // A space followed by "-}}" belongs to the trim marker.
+        let rest = &self.bytes()[self.pos - 1..];
+        if has_right_trim(rest) && rest[2..].starts_with(RIGHT.as_bytes()) {
+            self.pos -= 1;
+            if n == 1 {
+                return;
+            }
+        }
+        self.emit(Tok::Space);
+    }
+
+    fn identifier(&mut self) -> bool {
+        while let Some(c) = self.peek_char() {
+            if !is_alnum(c) {
+                break;
+            }
+            self.pos += c.len_utf8();
+        }
+        if !self.at_terminator() {
+            let c = self.peek_char().unwrap_or('\0');
+            self.error(format!("bad character {}", go_char_u(c)));
+            return false;
+        }
+        let word = &self.input[self.start..self.pos];
+        let typ = match word {
+            "block" => Tok::Block,
+            "break" => Tok::Break,
+            "continue" => Tok::Continue,
+            "define" => Tok::Define,
+            "else" => Tok::Else,
+            "end" => Tok::End,
+            "if" => Tok::If,
+            "range" => Tok::Range,
+            "nil" => Tok::Nil,
+            "template" => Tok::Template,
+            "with" => Tok::With,
+            "true" | "false" => Tok::Bool,
+            _ => Tok::Identifier,
+        };
+        self.emit(typ);
+        true
+    }
+
+    fn variable(&mut self) -> bool {
+        if self.at_terminator() {
+            self.emit(Tok::Variable);
+            return true;
+        }
+        self.field_or_variable(Tok::Variable)
+    }
+
+    fn field_or_variable(&mut self, typ: Tok) -> bool {
+        if self.at_terminator() {
+            self.emit(if typ == Tok::Variable {
+                Tok::Variable
+            } else {
+                Tok::Dot
+            });
+            return true;
+        }
+        let bad;
+        loop {
+            match self.peek_char() {
+                Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+                other => {
+                    bad = other;
+                    break;
+                }
+            }
+        }
+        if !self.at_terminator() {
+            self.error(format!("bad character {}", go_char_u(bad.unwrap_or('\0'))));
+            return false;
+        }
+        self.emit(typ);
+        true
+    }
+
+    fn char_constant(&mut self) -> bool {
+        loop {
+            match self.next_char() {
+                Some('\\') => match self.next_char() {
+                    Some(c) if c != '\n' => {}
+                    _ => {
+                        self.error("unterminated character constant".into());
+                        return false;
+                    }
+                },
+                None | Some('\n') => {
+                    self.error("unterminated character constant".into());
+                    return false;
+                }
+                Some('\'') => break,
+                Some(_) => {}
+            }
+        }
+        self.emit(Tok::CharConstant);
+        true
+    }
+
+    fn quote(&mut self) -> bool {
+        loop {
+            match self.next_char() {
+                Some('\\') => match self.next_char() {
+                    Some(c) if c != '\n' => {}
+                    _ => {
+                        self.error("unterminated quoted string".into());
+                        return false;
+                    }
+                },
+                None | Some('\n') => {
+                    self.error("unterminated quoted string".into());
+                    return false;
+                }
+                Some('"') => break,
+                Some(_) => {}
+            }
+        }
+        self.emit(Tok::String);
+        true
+    }
+
+    fn raw_quote(&mut self) -> bool {
+        match self.input[self.pos..].find('`') {
+            None => {
+                self.error("unterminated raw quoted string".into());
+                false
+            }
+            Some(x) => {
+                self.pos += x + 1;
+                self.emit(Tok::RawString);
+                true
+            }
+        }
+    }
+
+    fn accept(&mut self, valid: &str) -> bool {
+        match self.bytes().get(self.pos) {
+            Some(&b) if valid.as_bytes().contains(&b) => {
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn accept_run(&mut self, valid: &str) {
+        while self.accept(valid) {}
+    }
+
+    fn scan_number(&mut self) -> bool {
+        self.accept("+-");
+        let mut digits = "0123456789_";
+        if self.accept("0") {
+            if self.accept("xX") {
+                digits = "0123456789abcdefABCDEF_";
+            } else if self.accept("oO") {
+                digits = "01234567_";
+            } else if self.accept("bB") {
+                digits = "01_";
+            }
+        }
+        self.accept_run(digits);
+        if self.accept(".") {
+            self.accept_run(digits);
+        }
+        if digits.len() == 11 && self.accept("eE") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        if digits.len() == 23 && self.accept("pP") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        self.accept("i");
+        if let Some(c) = self.peek_char()
+            && is_alnum(c)
+        {
+            self.pos += c.len_utf8();
+            return false;
+        }
+        true
+    }
+
+    fn number(&mut self) -> bool {
+        if !self.scan_number() {
+            let text = self.input[self.start..self.pos].to_string();
+            self.error(format!("bad number syntax: {}", go_quote(&text)));
+            return false;
+        }
+        if let Some(b'+' | b'-') = self.bytes().get(self.pos) {
+            if !self.scan_number() || self.bytes()[self.pos - 1] != b'i' {
+                let text = self.input[self.start..self.pos].to_string();
+                self.error(format!("bad number syntax: {}", go_quote(&text)));
+                return false;
+            }
+            self.emit(Tok::Complex);
+            return true;
+        }
+        self.emit(Tok::Number);
+        true
+    }
+}
+
+/// Go's `%#U` of a rune: `U+0023 '#'`.
+fn go_char_u(c: char) -> String {
+    if is_go_printable(c) {
+        format!("U+{:04X} '{}'", c as u32, c)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}

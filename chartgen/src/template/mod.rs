@@ -5,7 +5,7 @@
 //! `fmt` does, and `builtins` holds Go's own template functions (`and`, `eq`, `index`, ...).
 //! Helm's `include` and `tpl` live in the executor because they need the template set.
 //!
-//! ```ignore
+//! ```
 //! use chartgen::template::{ExecEnv, OfflineLookup, TemplateSet};
 //! use chartgen::Value;
 //! let mut set = TemplateSet::new();
@@ -92,29 +92,20 @@ impl TemplateSet {
     /// Parse one file; its defines join the shared namespace (a later add replaces an existing
     /// define unless the new body is empty/whitespace).
     pub fn add(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
-        let trees = parser::parse(name, text, &|f| {
-            builtins::is_builtin(f)
-                || f == "include"
-                || f == "tpl"
-                || crate::funcs::lookup(f).is_some()
-        })?;
+        let trees = parser::parse(name, text, &exec::is_function)?;
         for tree in trees {
-            self.associate(tree);
+            self.associate_rc(Rc::new(tree));
         }
         Ok(())
     }
 
-    /// Go's `(*Template).associate`: a new tree replaces an old one of the same name unless the
-    /// new one is empty and the old one is not.
-    fn associate(&mut self, tree: parser::Tree) {
-        if let Some(old) = self.templates.get(tree.name.as_str())
-            && tree.is_empty_tree()
-            && !old.is_empty_tree()
-        {
+    /// Go's `(*Template).associate`: a new tree replaces an existing one of the same name unless
+    /// the new one is empty (only whitespace and comments).
+    fn associate_rc(&mut self, tree: Rc<parser::Tree>) {
+        if self.templates.contains_key(tree.name.as_str()) && tree.is_empty_tree() {
             return;
         }
-        self.templates
-            .insert(Rc::from(tree.name.as_str()), Rc::new(tree));
+        self.templates.insert(Rc::from(tree.name.as_str()), tree);
     }
 
     /// True if a template (file or define) of this name exists.

@@ -1,29 +1,1103 @@
-//! Parser: builds one tree per template (the file itself plus each `define`), Go's parse rules.
+//! Parser: builds one tree per template (the file itself plus each `define`/`block`), with
+//! Go's parse rules and error texts.
+
+use std::rc::Rc;
 
 use super::error::{ErrorKind, TemplateError};
+use super::lexer::{self, Item, Tok};
+
+/// Source text shared by every node of a parse, for error locations.
+#[derive(Debug)]
+pub(crate) struct Source {
+    /// The name errors report (Go's `ParseName`: the file being parsed).
+    pub parse_name: String,
+    pub text: String,
+}
+
+impl Source {
+    /// Go's `ErrorContext` location: `NAME:LINE:COL` with a 0-based byte column.
+    pub fn location(&self, pos: usize) -> String {
+        let before = &self.text.as_bytes()[..pos.min(self.text.len())];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let col = match before.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => pos - (nl + 1),
+            None => pos,
+        };
+        format!("{}:{}:{}", self.parse_name, line, col)
+    }
+}
 
 /// One parsed template.
 #[derive(Debug)]
 pub(crate) struct Tree {
     pub name: String,
+    pub root: Vec<Node>,
+    pub source: Rc<Source>,
 }
 
 impl Tree {
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty_tree(&self) -> bool {
-        true
+        self.root.iter().all(|n| match n {
+            Node::Text(t) => t.trim_ascii().is_empty(),
+            Node::Comment => true,
+            _ => false,
+        })
     }
 }
+
+/// A statement-level node.
+#[derive(Debug)]
+pub(crate) enum Node {
+    Text(Box<str>),
+    Comment,
+    Action(Pipe),
+    If(Branch),
+    With(Branch),
+    Range(Branch),
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
+    Break,
+    Continue,
+}
+
+/// `if`/`with`/`range`: pipeline, body, optional else body.
+#[derive(Debug)]
+pub(crate) struct Branch {
+    pub pipe: Pipe,
+    pub list: Vec<Node>,
+    pub else_list: Option<Vec<Node>>,
+}
+
+/// A pipeline, possibly with variable declarations.
+#[derive(Debug)]
+pub(crate) struct Pipe {
+    pub pos: usize,
+    pub is_assign: bool,
+    pub decl: Vec<String>,
+    pub cmds: Vec<Command>,
+}
+
+/// One command of a pipeline.
+#[derive(Debug)]
+pub(crate) struct Command {
+    pub pos: usize,
+    pub args: Vec<Arg>,
+}
+
+/// A numeric constant with Go's interpretations (`NumberNode`).
+#[derive(Debug, Clone)]
+pub(crate) struct Number {
+    pub text: String,
+    pub int: Option<i64>,
+    pub uint: Option<u64>,
+    pub float: Option<f64>,
+    pub is_complex: bool,
+    pub is_char: bool,
+}
+
+/// An operand.
+#[derive(Debug)]
+pub(crate) enum Arg {
+    /// `.A.B` (fields after dot).
+    Field {
+        pos: usize,
+        idents: Vec<String>,
+    },
+    /// `$x.A.B` (`idents[0]` is the variable name).
+    Variable {
+        pos: usize,
+        idents: Vec<String>,
+    },
+    /// `(pipe).A.B` or `func.A` (`ChainNode`).
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
+    /// A function name.
+    Identifier {
+        pos: usize,
+        name: String,
+    },
+    Dot {
+        pos: usize,
+    },
+    Nil {
+        pos: usize,
+    },
+    Bool {
+        pos: usize,
+        value: bool,
+    },
+    Number {
+        pos: usize,
+        num: Box<Number>,
+    },
+    /// `quoted` is the source text, `value` the unquoted string.
+    String {
+        pos: usize,
+        quoted: String,
+        value: Rc<str>,
+    },
+    Pipe(Box<Pipe>),
+}
+
+impl Arg {
+    pub fn pos(&self) -> usize {
+        match self {
+            Arg::Field { pos, .. }
+            | Arg::Variable { pos, .. }
+            | Arg::Chain { pos, .. }
+            | Arg::Identifier { pos, .. }
+            | Arg::Dot { pos }
+            | Arg::Nil { pos }
+            | Arg::Bool { pos, .. }
+            | Arg::Number { pos, .. }
+            | Arg::String { pos, .. } => *pos,
+            Arg::Pipe(p) => p.pos,
+        }
+    }
+}
+
+// ---- Go's node String() forms, used in error contexts ----
+
+impl std::fmt::Display for Arg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arg::Field { idents, .. } => {
+                for i in idents {
+                    write!(f, ".{i}")?;
+                }
+                Ok(())
+            }
+            Arg::Variable { idents, .. } => f.write_str(&idents.join(".")),
+            Arg::Chain { node, fields, .. } => {
+                if let Arg::Pipe(_) = **node {
+                    write!(f, "({node})")?;
+                } else {
+                    write!(f, "{node}")?;
+                }
+                for i in fields {
+                    write!(f, ".{i}")?;
+                }
+                Ok(())
+            }
+            Arg::Identifier { name, .. } => f.write_str(name),
+            Arg::Dot { .. } => f.write_str("."),
+            Arg::Nil { .. } => f.write_str("nil"),
+            Arg::Bool { value, .. } => write!(f, "{value}"),
+            Arg::Number { num, .. } => f.write_str(&num.text),
+            Arg::String { quoted, .. } => f.write_str(quoted),
+            Arg::Pipe(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            if let Arg::Pipe(_) = a {
+                write!(f, "({a})")?;
+            } else {
+                write!(f, "{a}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Pipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.decl.is_empty() {
+            f.write_str(&self.decl.join(", "))?;
+            f.write_str(if self.is_assign { " = " } else { " := " })?;
+        }
+        for (i, c) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Describe a template node the way Go prints it (`{{template "x" .}}`).
+pub(crate) fn template_node_string(name: &str, pipe: Option<&Pipe>) -> String {
+    match pipe {
+        Some(p) => format!("{{{{template {} {p}}}}}", lexer::go_quote(name)),
+        None => format!("{{{{template {}}}}}", lexer::go_quote(name)),
+    }
+}
+
+// ---- the parser ----
+
+/// A statement-level parse result that may be an `{{end}}` or `{{else}}` marker.
+enum Parsed {
+    Node(Node),
+    End,
+    Else,
+}
+
+struct Parser<'a> {
+    items: Vec<Item>,
+    /// Index of the next token to return.
+    idx: usize,
+    /// Highest token index handed out (Go's `token[0]`, for error line numbers).
+    high: usize,
+    source: Rc<Source>,
+    is_func: &'a dyn Fn(&str) -> bool,
+    vars: Vec<String>,
+    range_depth: usize,
+    action_line: usize,
+    /// Trees of `define`/`block` found so far, in order.
+    defined: Vec<Tree>,
+}
+
+type PResult<T> = Result<T, String>;
 
 /// Parse `text` as template `name`; returns the file's tree followed by its defines.
 pub(crate) fn parse(
     name: &str,
-    _text: &str,
-    _is_func: &dyn Fn(&str) -> bool,
+    text: &str,
+    is_func: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Tree>, TemplateError> {
-    Err(TemplateError::new(
-        ErrorKind::Parse,
-        name,
-        format!("template: {name}:1: not implemented"),
-    ))
+    let source = Rc::new(Source {
+        parse_name: name.to_string(),
+        text: text.to_string(),
+    });
+    let mut p = Parser {
+        items: lexer::lex(text),
+        idx: 0,
+        high: 0,
+        source: source.clone(),
+        is_func,
+        vars: vec!["$".to_string()],
+        range_depth: 0,
+        action_line: 0,
+        defined: Vec::new(),
+    };
+    match p.parse_top() {
+        Ok(root) => {
+            let mut trees = vec![Tree {
+                name: name.to_string(),
+                root,
+                source,
+            }];
+            trees.append(&mut p.defined);
+            Ok(trees)
+        }
+        Err(msg) => Err(TemplateError::new(ErrorKind::Parse, name, vec![msg])),
+    }
+}
+
+impl Parser<'_> {
+    fn next(&mut self) -> &Item {
+        let i = self.idx.min(self.items.len() - 1);
+        self.idx = i + 1;
+        self.high = self.high.max(i);
+        &self.items[i]
+    }
+
+    fn peek(&mut self) -> &Item {
+        let i = self.idx.min(self.items.len() - 1);
+        self.high = self.high.max(i);
+        &self.items[i]
+    }
+
+    fn backup(&mut self) {
+        self.idx -= 1;
+    }
+
+    fn next_non_space(&mut self) -> Item {
+        loop {
+            let it = self.next();
+            if it.typ != Tok::Space {
+                return it.clone();
+            }
+        }
+    }
+
+    fn peek_non_space(&mut self) -> Item {
+        let it = self.next_non_space();
+        self.backup();
+        it
+    }
+
+    /// Go's `errorf`: `template: NAME:LINE: MSG`, LINE from the last lexed token.
+    fn err<T>(&self, msg: impl std::fmt::Display) -> PResult<T> {
+        let line = self.items[self.high.min(self.items.len() - 1)].line;
+        Err(format!(
+            "template: {}:{}: {}",
+            self.source.parse_name, line, msg
+        ))
+    }
+
+    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
+        if item.typ == Tok::Error {
+            let mut extra = String::new();
+            if self.action_line != 0 && self.action_line != item.line {
+                extra = format!(
+                    " in action started at {}:{}",
+                    self.source.parse_name, self.action_line
+                );
+                if item.val.ends_with(" action") {
+                    extra = extra[" in action".len()..].to_string();
+                }
+            }
+            return self.err(format!("{}{}", item.val, extra));
+        }
+        self.err(format!("unexpected {} in {}", item.describe(), context))
+    }
+
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+        let it = self.next_non_space();
+        if it.typ != typ {
+            return self.unexpected(&it, context);
+        }
+        Ok(it)
+    }
+
+    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+        let mut root = Vec::new();
+        while self.peek().typ != Tok::Eof {
+            if self.peek().typ == Tok::LeftDelim {
+                let save = self.idx;
+                self.next();
+                if self.next_non_space().typ == Tok::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.idx = save;
+            }
+            match self.text_or_action()? {
+                Parsed::Node(n) => root.push(n),
+                Parsed::End => return self.err("unexpected {{end}}"),
+                Parsed::Else => return self.err("unexpected {{else}}"),
+            }
+        }
+        Ok(root)
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        let context = "define clause";
+        let tok = self.next_non_space();
+        if tok.typ != Tok::String && tok.typ != Tok::RawString {
+            return self.unexpected(&tok, context);
+        }
+        let name = self.unquote(&tok)?;
+        self.expect(Tok::RightDelim, context)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let (list, end) = self.item_list()?;
+        self.vars = saved_vars;
+        if !matches!(end, Parsed::End) {
+            return self.err(format!("unexpected {} in {}", parsed_name(&end), context));
+        }
+        self.add_tree(name, list)
+    }
+
+    /// Go's `(*Tree).add`: a second non-empty definition in one parse is an error.
+    fn add_tree(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
+        let tree = Tree {
+            name,
+            root,
+            source: self.source.clone(),
+        };
+        if let Some(i) = self.defined.iter().position(|t| t.name == tree.name) {
+            if self.defined[i].is_empty_tree() {
+                self.defined[i] = tree;
+                return Ok(());
+            }
+            if !tree.is_empty_tree() {
+                return self.err(format!(
+                    "template: multiple definition of template {}",
+                    lexer::go_quote(&tree.name)
+                ));
+            }
+            return Ok(());
+        }
+        self.defined.push(tree);
+        Ok(())
+    }
+
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
+        let mut list = Vec::new();
+        while self.peek_non_space().typ != Tok::Eof {
+            match self.text_or_action()? {
+                Parsed::Node(n) => list.push(n),
+                other => return Ok((list, other)),
+            }
+        }
+        self.err("unexpected EOF")
+    }
+
+    fn text_or_action(&mut self) -> PResult<Parsed> {
+        let tok = self.next_non_space();
+        match tok.typ {
+            Tok::Text => Ok(Parsed::Node(Node::Text(tok.val.into_boxed_str()))),
+            Tok::LeftDelim => {
+                self.action_line = tok.line;
+                let r = self.action();
+                self.action_line = 0;
+                r
+            }
+            Tok::Comment => Ok(Parsed::Node(Node::Comment)),
+            _ => self.unexpected(&tok, "input"),
+        }
+    }
+
+    fn action(&mut self) -> PResult<Parsed> {
+        let tok = self.next_non_space();
+        match tok.typ {
+            Tok::Block => return self.block_control().map(Parsed::Node),
+            Tok::Break => return self.break_control(true),
+            Tok::Continue => return self.break_control(false),
+            Tok::Else => return self.else_control(),
+            Tok::End => {
+                self.expect(Tok::RightDelim, "end")?;
+                return Ok(Parsed::End);
+            }
+            Tok::If => return self.parse_control("if").map(|b| Parsed::Node(Node::If(b))),
+            Tok::Range => {
+                return self
+                    .parse_control("range")
+                    .map(|b| Parsed::Node(Node::Range(b)));
+            }
+            Tok::Template => return self.template_control().map(Parsed::Node),
+            Tok::With => {
+                return self
+                    .parse_control("with")
+                    .map(|b| Parsed::Node(Node::With(b)));
+            }
+            _ => {}
+        }
+        self.backup();
+        let pipe = self.pipeline("command", Tok::RightDelim)?;
+        Ok(Parsed::Node(Node::Action(pipe)))
+    }
+
+    fn break_control(&mut self, is_break: bool) -> PResult<Parsed> {
+        let word = if is_break {
+            "{{break}}"
+        } else {
+            "{{continue}}"
+        };
+        let tok = self.next_non_space();
+        if tok.typ != Tok::RightDelim {
+            return self.unexpected(&tok, word);
+        }
+        if self.range_depth == 0 {
+            return self.err(format!("{word} outside {{{{range}}}}"));
+        }
+        Ok(Parsed::Node(if is_break {
+            Node::Break
+        } else {
+            Node::Continue
+        }))
+    }
+
+    fn else_control(&mut self) -> PResult<Parsed> {
+        let peek = self.peek_non_space();
+        if peek.typ == Tok::If || peek.typ == Tok::With {
+            return Ok(Parsed::Else);
+        }
+        self.expect(Tok::RightDelim, "else")?;
+        Ok(Parsed::Else)
+    }
+
+    fn parse_control(&mut self, context: &str) -> PResult<Branch> {
+        let nvars = self.vars.len();
+        let r = self.parse_control_inner(context);
+        self.vars.truncate(nvars);
+        r
+    }
+
+    fn parse_control_inner(&mut self, context: &str) -> PResult<Branch> {
+        let pipe = self.pipeline(context, Tok::RightDelim)?;
+        if context == "range" {
+            self.range_depth += 1;
+        }
+        let r = self.item_list();
+        if context == "range" {
+            self.range_depth -= 1;
+        }
+        let (list, next) = r?;
+        let mut else_list = None;
+        match next {
+            Parsed::End => {}
+            Parsed::Else => {
+                let peek_typ = self.peek().typ;
+                if context == "if" && peek_typ == Tok::If {
+                    self.next();
+                    let b = self.parse_control("if")?;
+                    else_list = Some(vec![Node::If(b)]);
+                } else if context == "with" && peek_typ == Tok::With {
+                    self.next();
+                    let b = self.parse_control("with")?;
+                    else_list = Some(vec![Node::With(b)]);
+                } else {
+                    let (l, next) = self.item_list()?;
+                    if !matches!(next, Parsed::End) {
+                        return self.err(format!("expected end; found {}", parsed_name(&next)));
+                    }
+                    else_list = Some(l);
+                }
+            }
+            Parsed::Node(_) => unreachable!("item_list returns only end/else markers"),
+        }
+        Ok(Branch {
+            pipe,
+            list,
+            else_list,
+        })
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        let context = "block clause";
+        let tok = self.next_non_space();
+        let name = self.template_name(&tok, context)?;
+        let pipe = self.pipeline(context, Tok::RightDelim)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let saved_range = std::mem::replace(&mut self.range_depth, 0);
+        let r = self.item_list();
+        self.vars = saved_vars;
+        self.range_depth = saved_range;
+        let (list, end) = r?;
+        if !matches!(end, Parsed::End) {
+            return self.err(format!("unexpected {} in {}", parsed_name(&end), context));
+        }
+        self.add_tree(name.clone(), list)?;
+        Ok(Node::Template {
+            pos: tok.pos,
+            name,
+            pipe: Some(pipe),
+        })
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        let context = "template clause";
+        let tok = self.next_non_space();
+        let name = self.template_name(&tok, context)?;
+        let mut pipe = None;
+        if self.next_non_space().typ != Tok::RightDelim {
+            self.backup();
+            pipe = Some(self.pipeline(context, Tok::RightDelim)?);
+        }
+        Ok(Node::Template {
+            pos: tok.pos,
+            name,
+            pipe,
+        })
+    }
+
+    fn template_name(&mut self, tok: &Item, context: &str) -> PResult<String> {
+        match tok.typ {
+            Tok::String | Tok::RawString => self.unquote(tok),
+            _ => self.unexpected(tok, context),
+        }
+    }
+
+    fn unquote(&self, tok: &Item) -> PResult<String> {
+        match unquote(&tok.val) {
+            Some(s) => Ok(s),
+            None => self.err("invalid syntax"),
+        }
+    }
+
+    fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
+        let start = self.peek_non_space();
+        let mut pipe = Pipe {
+            pos: start.pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
+        // Declarations or assignments.
+        loop {
+            let v = self.peek_non_space();
+            if v.typ != Tok::Variable {
+                break;
+            }
+            let save = self.idx;
+            self.next_non_space();
+            let after_var = self.peek().typ;
+            let next = self.peek_non_space();
+            match next.typ {
+                Tok::Assign | Tok::Declare => {
+                    pipe.is_assign = next.typ == Tok::Assign;
+                    self.next_non_space();
+                    pipe.decl.push(v.val.clone());
+                    self.vars.push(v.val.clone());
+                }
+                Tok::Char if next.val == "," => {
+                    self.next_non_space();
+                    pipe.decl.push(v.val.clone());
+                    self.vars.push(v.val.clone());
+                    if context == "range" && pipe.decl.len() < 2 {
+                        match self.peek_non_space().typ {
+                            Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
+                            _ => return self.err("range can only initialize variables"),
+                        }
+                    }
+                    return self.err(format!("too many declarations in {context}"));
+                }
+                _ => {
+                    let _ = after_var;
+                    self.idx = save;
+                }
+            }
+            break;
+        }
+        loop {
+            let tok = self.next_non_space();
+            if tok.typ == end {
+                self.check_pipeline(&pipe, context)?;
+                return Ok(pipe);
+            }
+            match tok.typ {
+                Tok::Bool
+                | Tok::CharConstant
+                | Tok::Complex
+                | Tok::Dot
+                | Tok::Field
+                | Tok::Identifier
+                | Tok::Number
+                | Tok::Nil
+                | Tok::RawString
+                | Tok::String
+                | Tok::Variable
+                | Tok::LeftParen => {
+                    self.backup();
+                    let cmd = self.command()?;
+                    pipe.cmds.push(cmd);
+                }
+                _ => return self.unexpected(&tok, context),
+            }
+        }
+    }
+
+    fn check_pipeline(&self, pipe: &Pipe, context: &str) -> PResult<()> {
+        if pipe.cmds.is_empty() {
+            return self.err(format!("missing value for {context}"));
+        }
+        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+            if matches!(
+                c.args[0],
+                Arg::Bool { .. }
+                    | Arg::Dot { .. }
+                    | Arg::Nil { .. }
+                    | Arg::Number { .. }
+                    | Arg::String { .. }
+            ) {
+                return self.err(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self) -> PResult<Command> {
+        let pos = self.peek_non_space().pos;
+        let mut cmd = Command {
+            pos,
+            args: Vec::new(),
+        };
+        loop {
+            self.peek_non_space();
+            if let Some(op) = self.operand()? {
+                cmd.args.push(op);
+            }
+            let tok = self.next().clone();
+            match tok.typ {
+                Tok::Space => continue,
+                Tok::RightDelim | Tok::RightParen => self.backup(),
+                Tok::Pipe => {}
+                _ => return self.unexpected(&tok, "operand"),
+            }
+            break;
+        }
+        if cmd.args.is_empty() {
+            return self.err("empty command");
+        }
+        Ok(cmd)
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
+        if self.peek().typ == Tok::Field {
+            let pos = self.peek().pos;
+            let mut fields = Vec::new();
+            while self.peek().typ == Tok::Field {
+                let f = self.next().val.clone();
+                fields.push(f[1..].to_string());
+            }
+            return match node {
+                Arg::Field { mut idents, .. } => {
+                    idents.extend(fields);
+                    Ok(Some(Arg::Field { pos, idents }))
+                }
+                Arg::Variable { mut idents, .. } => {
+                    idents.extend(fields);
+                    Ok(Some(Arg::Variable { pos, idents }))
+                }
+                Arg::Bool { .. }
+                | Arg::String { .. }
+                | Arg::Number { .. }
+                | Arg::Nil { .. }
+                | Arg::Dot { .. } => self.err(format!(
+                    "unexpected . after term {}",
+                    lexer::go_quote(&node.to_string())
+                )),
+                other => Ok(Some(Arg::Chain {
+                    pos,
+                    node: Box::new(other),
+                    fields,
+                })),
+            };
+        }
+        Ok(Some(node))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let tok = self.next_non_space();
+        let pos = tok.pos;
+        Ok(Some(match tok.typ {
+            Tok::Identifier => {
+                if !(self.is_func)(&tok.val) {
+                    return self.err(format!(
+                        "function {} not defined",
+                        lexer::go_quote(&tok.val)
+                    ));
+                }
+                Arg::Identifier { pos, name: tok.val }
+            }
+            Tok::Dot => Arg::Dot { pos },
+            Tok::Nil => Arg::Nil { pos },
+            Tok::Variable => {
+                let idents: Vec<String> = split_var(&tok.val);
+                if !self.vars.iter().any(|v| *v == idents[0]) {
+                    return self.err(format!(
+                        "undefined variable {}",
+                        lexer::go_quote(&idents[0])
+                    ));
+                }
+                Arg::Variable { pos, idents }
+            }
+            Tok::Field => Arg::Field {
+                pos,
+                idents: vec![tok.val[1..].to_string()],
+            },
+            Tok::Bool => Arg::Bool {
+                pos,
+                value: tok.val == "true",
+            },
+            Tok::CharConstant | Tok::Complex | Tok::Number => match parse_number(&tok.val, tok.typ)
+            {
+                Ok(num) => Arg::Number {
+                    pos,
+                    num: Box::new(num),
+                },
+                Err(e) => return self.err(e),
+            },
+            Tok::LeftParen => Arg::Pipe(Box::new(
+                self.pipeline("parenthesized pipeline", Tok::RightParen)?,
+            )),
+            Tok::String | Tok::RawString => {
+                let s = self.unquote(&tok)?;
+                Arg::String {
+                    pos,
+                    quoted: tok.val,
+                    value: Rc::from(s),
+                }
+            }
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        }))
+    }
+}
+
+fn split_var(v: &str) -> Vec<String> {
+    v.split('.').map(str::to_string).collect()
+}
+
+fn parsed_name(p: &Parsed) -> &'static str {
+    match p {
+        Parsed::End => "{{end}}",
+        Parsed::Else => "{{else}}",
+        Parsed::Node(_) => "node",
+    }
+}
+
+/// Go's `strconv.Unquote` for `"..."` and `` `...` `` literals.
+pub(crate) fn unquote(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() < 2 {
+        return None;
+    }
+    if b[0] == b'`' {
+        if b[b.len() - 1] != b'`' {
+            return None;
+        }
+        let inner = &s[1..s.len() - 1];
+        return Some(inner.replace('\r', ""));
+    }
+    if b[0] != b'"' || b[b.len() - 1] != b'"' {
+        return None;
+    }
+    let inner = &s[1..s.len() - 1];
+    let mut out = Vec::with_capacity(inner.len());
+    let mut rest = inner;
+    while !rest.is_empty() {
+        let (bytes, tail) = unquote_char(rest, b'"')?;
+        out.extend_from_slice(&bytes);
+        rest = tail;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Go's `strconv.UnquoteChar`: decode one (possibly escaped) character; returns its UTF-8
+/// bytes (or a raw byte for `\xHH`/octal) and the rest.
+pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
+    let c = s.chars().next()?;
+    if c as u32 == quote as u32 && (quote == b'\'' || quote == b'"') {
+        return None;
+    }
+    if c != '\\' {
+        let mut buf = [0u8; 4];
+        return Some((
+            c.encode_utf8(&mut buf).as_bytes().to_vec(),
+            &s[c.len_utf8()..],
+        ));
+    }
+    let b = s.as_bytes();
+    if b.len() < 2 {
+        return None;
+    }
+    let esc = b[1];
+    let rest = &s[2..];
+    let simple = |v: u8| Some((vec![v], rest));
+    match esc {
+        b'a' => simple(7),
+        b'b' => simple(8),
+        b'f' => simple(12),
+        b'n' => simple(b'\n'),
+        b'r' => simple(b'\r'),
+        b't' => simple(b'\t'),
+        b'v' => simple(11),
+        b'\\' => simple(b'\\'),
+        b'\'' | b'"' => {
+            if esc != quote {
+                return None;
+            }
+            simple(esc)
+        }
+        b'x' | b'u' | b'U' => {
+            let n = match esc {
+                b'x' => 2,
+                b'u' => 4,
+                _ => 8,
+            };
+            if rest.len() < n {
+                return None;
+            }
+            let v = u32::from_str_radix(&rest[..n], 16).ok()?;
+            if !rest[..n].bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            if esc == b'x' {
+                return Some((vec![v as u8], &rest[n..]));
+            }
+            let ch = char::from_u32(v)?;
+            let mut buf = [0u8; 4];
+            Some((ch.encode_utf8(&mut buf).as_bytes().to_vec(), &rest[n..]))
+        }
+        b'0'..=b'7' => {
+            if s.len() < 4 {
+                return None;
+            }
+            let digits = &s[1..4];
+            if !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+                return None;
+            }
+            let v = u32::from_str_radix(digits, 8).ok()?;
+            if v > 255 {
+                return None;
+            }
+            Some((vec![v as u8], &s[4..]))
+        }
+        _ => None,
+    }
+}
+
+/// Go's `parse.newNumber`: interpret a numeric or character constant.
+fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
+    let mut n = Number {
+        text: text.to_string(),
+        int: None,
+        uint: None,
+        float: None,
+        is_complex: false,
+        is_char: false,
+    };
+    if typ == Tok::CharConstant {
+        let inner = &text[1..];
+        let (bytes, tail) =
+            unquote_char(inner, b'\'').ok_or_else(|| "invalid syntax".to_string())?;
+        if tail != "'" {
+            return Err(format!("malformed character constant: {text}"));
+        }
+        let r = match std::str::from_utf8(&bytes) {
+            Ok(s) if bytes.len() > 1 || bytes[0] < 0x80 => {
+                s.chars().next().map(|c| c as u32).unwrap_or(0)
+            }
+            _ => u32::from(bytes[0]),
+        };
+        n.int = Some(i64::from(r));
+        n.uint = Some(u64::from(r));
+        n.float = Some(f64::from(r));
+        n.is_char = true;
+        return Ok(n);
+    }
+    if typ == Tok::Complex || text.ends_with('i') {
+        // Complex constants are outside chartgen's value model.
+        n.is_complex = true;
+        return Err(format!("complex constant {text} is not supported"));
+    }
+    let u = parse_go_uint(text);
+    if let Some(u) = u {
+        n.uint = Some(u);
+    }
+    if let Some(i) = parse_go_int(text) {
+        n.int = Some(i);
+        if i == 0 {
+            n.uint = Some(0);
+        }
+    }
+    if let Some(i) = n.int {
+        n.float = Some(i as f64);
+    } else if let Some(u) = n.uint {
+        n.float = Some(u as f64);
+    } else if let Some(f) = parse_go_float(text) {
+        if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+            return Err(format!("integer overflow: {}", lexer::go_quote(text)));
+        }
+        n.float = Some(f);
+        if n.int.is_none() && (f as i64) as f64 == f && f.abs() < 9.3e18 {
+            n.int = Some(f as i64);
+        }
+        if n.uint.is_none() && f >= 0.0 && (f as u64) as f64 == f && f < 1.8e19 {
+            n.uint = Some(f as u64);
+        }
+    }
+    if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
+        return Err(format!("illegal number syntax: {}", lexer::go_quote(text)));
+    }
+    Ok(n)
+}
+
+/// Strip Go digit separators, which may only appear between digits or after a base prefix.
+fn strip_underscores(s: &str, base_prefix: bool) -> Option<String> {
+    if !s.contains('_') {
+        return Some(s.to_string());
+    }
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'_' {
+            let prev_ok = i > 0 && (b[i - 1].is_ascii_hexdigit() || (base_prefix && i == 0));
+            let next_ok = i + 1 < b.len() && b[i + 1].is_ascii_hexdigit();
+            if !(prev_ok || (base_prefix && i == 0)) || !next_ok {
+                return None;
+            }
+        }
+    }
+    Some(s.replace('_', ""))
+}
+
+/// `(negative, base, digits)` of a Go integer literal with base prefix 0.
+fn split_int(text: &str) -> Option<(bool, u32, String)> {
+    let (neg, t) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = t.to_ascii_lowercase();
+    let (base, digits, prefixed) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d.to_string(), true)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d.to_string(), true)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d.to_string(), true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string(), true)
+    } else {
+        (10, lower, false)
+    };
+    let digits = strip_underscores(&digits, prefixed)?;
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(base)) {
+        return None;
+    }
+    Some((neg, base, digits))
+}
+
+fn parse_go_uint(text: &str) -> Option<u64> {
+    let (neg, base, digits) = split_int(text)?;
+    if neg || text.starts_with('+') {
+        return None;
+    }
+    u64::from_str_radix(&digits, base).ok()
+}
+
+fn parse_go_int(text: &str) -> Option<i64> {
+    let (neg, base, digits) = split_int(text)?;
+    let mag = u64::from_str_radix(&digits, base).ok()?;
+    if neg {
+        if mag <= 1u64 << 63 {
+            Some((mag as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(mag).ok()
+    }
+}
+
+/// Go's `strconv.ParseFloat` for decimal and hexadecimal literals.
+fn parse_go_float(text: &str) -> Option<f64> {
+    let (neg, t) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = t.to_ascii_lowercase();
+    let v = if let Some(h) = lower.strip_prefix("0x") {
+        let h = strip_underscores(h, true)?;
+        let (mant, exp) = h.split_once('p')?;
+        let exp: i32 = exp.parse().ok()?;
+        let (ip, fp) = mant.split_once('.').unwrap_or((mant, ""));
+        let mut m = 0f64;
+        for c in ip.chars().chain(fp.chars()) {
+            m = m * 16.0 + f64::from(c.to_digit(16)?);
+        }
+        m * 2f64.powi(exp - 4 * fp.len() as i32)
+    } else {
+        let d = strip_underscores(&lower, false)?;
+        if d.is_empty() || d.starts_with('e') || !d.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        d.parse::<f64>().ok()?
+    };
+    Some(if neg { -v } else { v })
 }

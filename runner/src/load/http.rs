@@ -19,6 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
+use crate::load::h1::{H1Conn, serialize_request};
 use crate::load::pacing::{Pace, Schedule, corrected_start, split_requests};
 use crate::metrics::{LatencyRecorder, StatusCounts};
 
@@ -261,6 +262,10 @@ pub fn tls_config(
 
 struct Shared {
     target: Target,
+    /// Use the plain-text HTTP/1.1 fast path (`h1.rs`) instead of hyper.
+    raw_h1: bool,
+    /// The request, serialised once for the fast path.
+    raw_request: Vec<u8>,
     method: Method,
     headers_h1: HeaderMap,
     headers_h2: HeaderMap,
@@ -281,6 +286,8 @@ struct Shared {
 }
 
 enum Sender {
+    /// Plain-text HTTP/1.1 fast path; `bool` = has served a request (reused).
+    Raw(Box<H1Conn>, bool),
     H1(http1::SendRequest<Full<Bytes>>),
     H2(http2::SendRequest<Full<Bytes>>),
 }
@@ -297,8 +304,51 @@ impl Shared {
                 let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
                 handshake(TokioIo::new(stream), h2).await
             }
+            _ if !self.http2 && self.raw_h1 => {
+                let std = tcp.into_std().ok()?;
+                let head = self.method == Method::HEAD;
+                Some(Sender::Raw(Box::new(H1Conn::new(std, head).ok()?), false))
+            }
             _ => handshake(TokioIo::new(tcp), self.http2).await,
         }
+    }
+
+    /// Plain HTTP/1.1 exchange on the fast path; retries once on a fresh connection when a
+    /// kept-alive connection turns out to be closed by the server.
+    async fn fetch_raw(&self, conn: &mut Option<Sender>) -> i32 {
+        for _ in 0..2 {
+            if conn.is_none() {
+                *conn = self.connect().await;
+            }
+            let Some(Sender::Raw(c, reused)) = conn.as_mut() else {
+                return -1;
+            };
+            match c.exchange(&self.raw_request).await {
+                Ok(r) => {
+                    if r.close {
+                        *conn = None;
+                    } else {
+                        *reused = true;
+                    }
+                    return i32::from(r.status);
+                }
+                Err(e) => {
+                    let stale = *reused
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::UnexpectedEof
+                                | std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::BrokenPipe
+                                | std::io::ErrorKind::ConnectionAborted
+                        );
+                    *conn = None;
+                    if !stale {
+                        return -1;
+                    }
+                }
+            }
+        }
+        -1
     }
 
     fn request(&self, h2: bool) -> Request<Full<Bytes>> {
@@ -318,6 +368,9 @@ impl Shared {
     /// One request on `conn` (connecting or reconnecting as needed). Returns the status code,
     /// or -1 on any transport failure (the connection is then dropped).
     async fn fetch(&self, conn: &mut Option<Sender>) -> i32 {
+        if self.raw_h1 && !self.target.https && !self.http2 {
+            return self.fetch_raw(conn).await;
+        }
         for attempt in 0..2 {
             if conn.is_none() {
                 *conn = self.connect().await;
@@ -328,6 +381,7 @@ impl Shared {
             let ready = match conn.as_mut().expect("connection was just set") {
                 Sender::H1(s) => s.ready().await.is_ok(),
                 Sender::H2(s) => s.ready().await.is_ok(),
+                Sender::Raw(..) => false,
             };
             if ready {
                 break;
@@ -341,6 +395,7 @@ impl Shared {
         let resp = match conn.as_mut().expect("connection is ready") {
             Sender::H1(s) => s.send_request(self.request(false)).await,
             Sender::H2(s) => s.send_request(self.request(true)).await,
+            Sender::Raw(..) => return -1,
         };
         let resp = match resp {
             Ok(r) => r,
@@ -471,8 +526,10 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
         let code = sh.fetch_with_timeout(&mut conn).await;
         let end = Instant::now();
         out.uncorrected.record(end - sent);
-        out.corrected
-            .record(end - corrected_start(intended, prev_done, sent));
+        if schedule.is_some() {
+            out.corrected
+                .record(end - corrected_start(intended, prev_done, sent));
+        }
         out.codes.add(code);
         out.last_send = Some(sent);
         prev_done = end;
@@ -544,8 +601,19 @@ pub fn run(
             .collect(),
         Stop::Duration(_) => vec![None; connections],
     };
+    let raw_request = serialize_request(
+        &spec.method,
+        target
+            .uri_origin
+            .path_and_query()
+            .map_or("/", |p| p.as_str()),
+        &headers_h1,
+        &spec.body,
+    );
     let shared = Arc::new(Shared {
         target,
+        raw_h1: true,
+        raw_request,
         method: spec.method.clone(),
         headers_h1,
         headers_h2,
@@ -632,8 +700,10 @@ pub fn run(
     let mut codes = StatusCounts::default();
     let mut last_send = start;
     let mut last_done = start;
+    let paced = matches!(spec.pace, Pace::Rate(_));
     for o in &outs {
-        corrected.merge(&o.corrected);
+        // Closed loop: latency from the intended time is the service time (recorded once).
+        corrected.merge(if paced { &o.corrected } else { &o.uncorrected });
         uncorrected.merge(&o.uncorrected);
         codes.merge(&o.codes);
         last_send = last_send.max(o.last_send.unwrap_or(start));
@@ -700,6 +770,8 @@ pub fn get(url: &str, insecure_skip_verify: bool, timeout: Duration) -> Result<B
     let (headers_h1, headers_h2) = header_maps(&spec, &target).map_err(|e| e.to_string())?;
     let sh = Shared {
         target,
+        raw_h1: false,
+        raw_request: Vec::new(),
         method: Method::GET,
         headers_h1,
         headers_h2,
@@ -731,6 +803,7 @@ pub fn get(url: &str, insecure_skip_verify: bool, timeout: Duration) -> Result<B
                 let resp = match &mut conn {
                     Sender::H1(s) => s.send_request(sh.request(false)).await,
                     Sender::H2(s) => s.send_request(sh.request(h2)).await,
+                    Sender::Raw(..) => return Err("unexpected raw connection".to_string()),
                 }
                 .map_err(|_| "request failed")?;
                 let status = resp.status();

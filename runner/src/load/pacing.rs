@@ -21,12 +21,12 @@ pub enum Pace {
 }
 
 impl Pace {
-    /// Iter8/Fortio mapping of a `qps` value: `0` means the default 8, negative means full speed.
+    /// Mapping of a `qps` value: `0` or negative means full speed (closed loop), as on Fortio's
+    /// command line. (Iter8 v0.13 called Fortio as a library, where `0` meant 8 requests/sec;
+    /// an unset `qps` still defaults to 8.)
     pub fn from_qps(qps: f64) -> Pace {
-        if qps < 0.0 || qps.is_infinite() {
+        if qps <= 0.0 || qps.is_infinite() || qps.is_nan() {
             Pace::Max
-        } else if qps == 0.0 || qps.is_nan() {
-            Pace::Rate(8.0)
         } else {
             Pace::Rate(qps)
         }
@@ -107,7 +107,7 @@ mod tests {
     /// Iter8's qps conventions.
     #[test]
     fn qps_mapping() {
-        assert_eq!(Pace::from_qps(0.0), Pace::Rate(8.0));
+        assert_eq!(Pace::from_qps(0.0), Pace::Max);
         assert_eq!(Pace::from_qps(-1.0), Pace::Max);
         assert_eq!(Pace::from_qps(50.0), Pace::Rate(50.0));
     }

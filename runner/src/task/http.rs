@@ -7,7 +7,7 @@
 //! | `url` | — | Target (`http://` or `https://`). |
 //! | `numRequests` | 100 if neither it nor `duration` is set | Exact total; wins over `duration`. |
 //! | `duration` | — | Go duration (`30s`, `1m30s`, `500ms`). |
-//! | `qps` | 8 | Aggregate rate. `0` → 8 (Fortio); **negative → closed loop at full speed**. |
+//! | `qps` | 8 | Aggregate rate (open model). **`0` or negative → closed loop at full speed** (Iter8 v0.13 mapped `0` to 8). |
 //! | `connections` | 4 | Parallel connections, one request in flight each. |
 //! | `payloadStr` / `payloadFile` / `payloadURL` | — | Body; file wins over URL wins over string. `payloadURL` is fetched with GET when the task starts. |
 //! | `contentType` | — | `Content-Type`; POST when a payload or content type is set, else GET. |
@@ -32,7 +32,7 @@
 //! (coordinated-omission corrected; equal to service time in closed-loop mode).
 //!
 //! Added by this runner: `latency-uncorrected-mean|stddev|min|max|p<X>` (service time from the
-//! actual send, what Fortio/Iter8 v0.13 reported) and `achieved-qps` (Gauge, requests/sec). When
+//! actual send, what Fortio/Iter8 v0.13 reported) and `achieved-rate` (Gauge, requests/sec). When
 //! a paced run achieves less than 90% of `qps`, a warning is reported.
 //!
 //! Differences from Iter8 kept on purpose: an endpoint with its own `duration` is not forced to
@@ -628,7 +628,7 @@ pub fn record(
     }
     scalar(
         ins,
-        "achieved-qps",
+        "achieved-rate",
         MetricMeta::new(
             "achieved request rate (requests/sec)",
             MetricType::Gauge,

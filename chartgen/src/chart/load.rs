@@ -1,0 +1,426 @@
+//! Loading a chart from a directory, a `.tgz` archive or an in-memory file list (Helm's
+//! `pkg/chart/v2/loader`).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::rc::Rc;
+
+use super::ignore::Rules;
+use super::metadata::Metadata;
+use super::values::load_values;
+use super::{Chart, ChartError, File};
+use crate::value::Value;
+
+const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
+const MAX_CHART_SIZE: u64 = 100 * 1024 * 1024;
+const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
+/// Go's wording for an I/O error on `path` (`open x: no such file or directory`).
+pub(crate) fn go_io_error(op: &str, path: &str, e: &std::io::Error) -> String {
+    let what = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    };
+    format!("{op} {path}: {what}")
+}
+
+fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
+    if data.starts_with(BOM) {
+        data.drain(..3);
+    }
+    data
+}
+
+/// Load a chart from a directory or a `.tgz` file.
+pub fn load(path: &Path) -> Result<Chart, ChartError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ChartError::msg(go_io_error("stat", &path.display().to_string(), &e)))?;
+    if meta.is_dir() {
+        load_dir(path)
+    } else {
+        load_file(path)
+    }
+}
+
+fn api_version_of(data: &[u8]) -> Result<String, ChartError> {
+    let text = String::from_utf8_lossy(data);
+    let v = crate::yaml::parse_values(&text).map_err(|e| {
+        ChartError::msg(format!(
+            "cannot load Chart.yaml: error converting YAML to JSON: {e}"
+        ))
+    })?;
+    if let Value::Map(m) = &v
+        && let Some(a) = m.borrow().get("apiVersion")
+    {
+        return Ok(super::metadata::scalar_to_string(a).unwrap_or_default());
+    }
+    Ok(String::new())
+}
+
+fn check_api_version(api: &str) -> Result<(), ChartError> {
+    match api {
+        "v1" | "v2" | "" | "v3" => Ok(()),
+        _ => Err(ChartError::msg("unsupported chart version")),
+    }
+}
+
+fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
+    let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let chart_yaml = top.join("Chart.yaml");
+    let data = std::fs::read(&chart_yaml).map_err(|e| {
+        let p = chart_yaml.display().to_string();
+        ChartError::msg(format!(
+            "unable to detect chart at {p}: {}",
+            go_io_error("open", &p, &e)
+        ))
+    })?;
+    check_api_version(&api_version_of(&data)?)?;
+
+    let mut rules = Rules::default();
+    let ifile = top.join(".helmignore");
+    if ifile.exists() {
+        let text = std::fs::read_to_string(&ifile)
+            .map_err(|e| ChartError::msg(go_io_error("open", &ifile.display().to_string(), &e)))?;
+        rules = Rules::parse(&text).map_err(ChartError::msg)?;
+    }
+    rules.add_defaults();
+
+    let mut files = Vec::new();
+    walk(&top, "", &rules, &mut files)?;
+    load_files(files)
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    rules: &Rules,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), ChartError> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
+    let mut names: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| ChartError::msg(e.to_string()))?;
+        names.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
+    }
+    names.sort();
+    for (name, path) in names {
+        let n = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        // Follow symlinks like Helm's sympath.Walk.
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| ChartError::msg(go_io_error("stat", &path.display().to_string(), &e)))?;
+        if meta.is_dir() {
+            if rules.ignore(&n, true) {
+                continue;
+            }
+            walk(&path, &n, rules, out)?;
+            continue;
+        }
+        if rules.ignore(&n, false) {
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(ChartError::msg(format!(
+                "cannot load irregular file {} as it has file mode type bits set",
+                path.display()
+            )));
+        }
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(ChartError::msg(format!(
+                "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
+            )));
+        }
+        let data =
+            std::fs::read(&path).map_err(|e| ChartError::msg(format!("error reading {n}: {e}")))?;
+        out.push((n, strip_bom(data)));
+    }
+    Ok(())
+}
+
+fn load_file(path: &Path) -> Result<Chart, ChartError> {
+    let name = path.display().to_string();
+    let raw = std::fs::read(path).map_err(|e| ChartError::msg(go_io_error("open", &name, &e)))?;
+    if !raw.starts_with(&[0x1f, 0x8b, 0x08]) {
+        if name.ends_with(".yml") || name.ends_with(".yaml") {
+            return Err(ChartError::msg(format!(
+                "file '{name}' seems to be a YAML file, but expected a gzipped archive"
+            )));
+        }
+        let ct = if std::str::from_utf8(&raw[..raw.len().min(512)]).is_ok() {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/octet-stream"
+        };
+        return Err(ChartError::msg(format!(
+            "file '{name}' does not appear to be a gzipped archive; got '{ct}'"
+        )));
+    }
+    load_archive(&raw)
+}
+
+/// Read the files of a gzip'd tar chart archive (top directory stripped).
+pub fn archive_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
+    let gz = flate2::read::GzDecoder::new(raw);
+    let mut ar = tar::Archive::new(gz);
+    let mut files = Vec::new();
+    let mut remaining = MAX_CHART_SIZE;
+    let entries = ar.entries().map_err(|e| ChartError::msg(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| ChartError::msg(e.to_string()))?;
+        let et = entry.header().entry_type();
+        if et.is_dir() || et.is_pax_global_extensions() || et.is_pax_local_extensions() {
+            continue;
+        }
+        let hname = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let delim = if hname.contains('\\') { '\\' } else { '/' };
+        let parts: Vec<&str> = hname.split(delim).collect();
+        let n = parts[1..].join("/");
+        if n.starts_with('/') {
+            return Err(ChartError::msg("chart illegally contains absolute paths"));
+        }
+        let n = clean_path(&n);
+        if n == "." {
+            return Err(ChartError::msg(format!(
+                "chart illegally contains content outside the base directory: \"{hname}\""
+            )));
+        }
+        if n.starts_with("..") {
+            return Err(ChartError::msg(
+                "chart illegally references parent directory",
+            ));
+        }
+        if parts[0] == "Chart.yaml" {
+            return Err(ChartError::msg("chart yaml not in base directory"));
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if size > remaining {
+            return Err(ChartError::msg(format!(
+                "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
+            )));
+        }
+        if size > MAX_FILE_SIZE {
+            return Err(ChartError::msg(format!(
+                "decompressed chart file \"{hname}\" is larger than the maximum file size {MAX_FILE_SIZE}"
+            )));
+        }
+        let mut data = Vec::with_capacity(size as usize);
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| ChartError::msg(e.to_string()))?;
+        remaining = remaining.saturating_sub(data.len() as u64);
+        files.push((n, strip_bom(data)));
+    }
+    if files.is_empty() {
+        return Err(ChartError::msg("no files in chart archive"));
+    }
+    Ok(files)
+}
+
+/// Go's `path.Clean` for relative slash paths.
+fn clean_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if matches!(out.last(), Some(s) if *s != "..") {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out.join("/")
+    }
+}
+
+/// Load a chart from the bytes of a `.tgz` archive.
+pub fn load_archive(raw: &[u8]) -> Result<Chart, ChartError> {
+    let files = archive_files(raw).map_err(|e| {
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            e
+        } else {
+            ChartError::msg(
+                "stream does not appear to be a valid chart file (details: gzip: invalid header)",
+            )
+        }
+    })?;
+    match files.iter().find(|(n, _)| n == "Chart.yaml") {
+        None => Err(ChartError::msg(
+            "unable to detect chart version, no Chart.yaml found",
+        )),
+        Some((_, data)) => {
+            check_api_version(&api_version_of(data)?)?;
+            load_files(files)
+        }
+    }
+}
+
+/// Load a chart from (path, bytes) pairs with chart-relative `/` paths (Helm's `LoadFiles`).
+pub fn load_from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
+    load_files(files)
+}
+
+fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
+    let mut metadata: Option<Metadata> = None;
+    for (name, data) in &files {
+        if name == "Chart.yaml" {
+            let text = String::from_utf8_lossy(data);
+            let v = crate::yaml::parse_values(&text).map_err(|e| {
+                ChartError::msg(format!(
+                    "cannot load Chart.yaml: error converting YAML to JSON: {e}"
+                ))
+            })?;
+            let mut md = Metadata::from_value(&v)
+                .map_err(|e| ChartError::msg(format!("cannot load Chart.yaml: {e}")))?;
+            if md.api_version.is_empty() {
+                md.api_version = "v1".into();
+            }
+            metadata = Some(md);
+        }
+    }
+    let mut templates = Vec::new();
+    let mut chart_files = Vec::new();
+    let mut values = Value::empty_map();
+    let mut schema = None;
+    let mut subcharts: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    for (name, data) in files {
+        match name.as_str() {
+            "Chart.yaml" | "Chart.lock" => continue,
+            "values.yaml" => {
+                let text = String::from_utf8_lossy(&data);
+                values = load_values(&text)
+                    .map_err(|e| ChartError::msg(format!("cannot load values.yaml: {e}")))?;
+                continue;
+            }
+            "values.schema.json" => {
+                schema = Some(Rc::from(data));
+                continue;
+            }
+            "requirements.yaml" => {
+                let md = metadata.get_or_insert_with(Metadata::default);
+                let text = String::from_utf8_lossy(&data);
+                let v = crate::yaml::parse_values(&text).map_err(|e| {
+                    ChartError::msg(format!(
+                        "cannot load requirements.yaml: error converting YAML to JSON: {e}"
+                    ))
+                })?;
+                if let Value::Map(m) = &v {
+                    md.merge_from(&m.borrow()).map_err(|e| {
+                        ChartError::msg(format!(
+                            "cannot load requirements.yaml: error unmarshaling JSON: while decoding JSON: {e}"
+                        ))
+                    })?;
+                }
+                if md.api_version == "v1" {
+                    chart_files.push(File {
+                        name,
+                        data: Rc::from(data),
+                    });
+                }
+                continue;
+            }
+            "requirements.lock" => {
+                let md = metadata.get_or_insert_with(Metadata::default);
+                if md.api_version == "v1" {
+                    chart_files.push(File {
+                        name,
+                        data: Rc::from(data),
+                    });
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if name.starts_with("templates/") {
+            templates.push(File {
+                name,
+                data: Rc::from(data),
+            });
+        } else if let Some(rest) = name.strip_prefix("charts/") {
+            if name.ends_with(".prov") {
+                chart_files.push(File {
+                    name,
+                    data: Rc::from(data),
+                });
+                continue;
+            }
+            let cname = rest.split('/').next().unwrap_or("").to_string();
+            subcharts
+                .entry(cname)
+                .or_default()
+                .push((rest.to_string(), data));
+        } else {
+            chart_files.push(File {
+                name,
+                data: Rc::from(data),
+            });
+        }
+    }
+    let Some(mut metadata) = metadata else {
+        return Err(ChartError::msg("Chart.yaml file is missing"));
+    };
+    metadata
+        .validate()
+        .map_err(|e| ChartError::msg(format!("validation: {e}")))?;
+    let mut chart = Chart {
+        metadata,
+        templates,
+        values,
+        schema,
+        files: chart_files,
+        dependencies: Vec::new(),
+    };
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let res = if n.ends_with(".tgz") {
+            let (fname, data) = &files[0];
+            if *fname != n {
+                return Err(ChartError::msg(format!(
+                    "error unpacking subchart tar in {}: expected {n}, got {fname}",
+                    chart.name()
+                )));
+            }
+            load_archive(data)
+        } else {
+            let buff: Vec<(String, Vec<u8>)> = files
+                .into_iter()
+                .filter_map(|(f, d)| f.split_once('/').map(|(_, rest)| (rest.to_string(), d)))
+                .collect();
+            load_files(buff)
+        };
+        match res {
+            Ok(sc) => chart.dependencies.push(sc),
+            Err(e) => {
+                return Err(ChartError::msg(format!(
+                    "error unpacking subchart {n} in {}: {e}",
+                    chart.name()
+                )));
+            }
+        }
+    }
+    Ok(chart)
+}

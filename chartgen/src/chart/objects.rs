@@ -1,0 +1,732 @@
+//! The built-in objects templates see: `.Capabilities` (with `KubeVersion`, `APIVersions`,
+//! `HelmVersion`), `.Files`, and Helm 3's struct-shaped `.Chart`.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use regex::Regex;
+
+use super::File;
+use crate::value::{Map, Object, Value};
+
+/// Helm versions whose defaults chartgen reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelmVersion {
+    /// Helm v4.1.4 (default).
+    V4,
+    /// Helm v3.11.1 (Iter8 v0.13's era).
+    V3,
+}
+
+/// Default `.Capabilities.APIVersions` of `helm template` (57 entries).
+pub const API_VERSIONS_V4: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "autoscaling/v2beta1",
+    "autoscaling/v2beta2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha1",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+/// Default `.Capabilities.APIVersions` of `helm template` (52 entries).
+pub const API_VERSIONS_V3: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "autoscaling/v2beta1",
+    "autoscaling/v2beta2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1alpha1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1alpha1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1alpha1",
+    "scheduling.k8s.io/v1alpha1",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+
+fn go_list_string(items: &[String]) -> String {
+    format!("[{}]", items.join(" "))
+}
+
+fn arg_str<'a>(name: &str, args: &'a [Value], n: usize) -> Result<Vec<&'a str>, String> {
+    if args.len() != n {
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ));
+    }
+    args.iter()
+        .map(|a| match a {
+            Value::String(s) => Ok(&**s),
+            other => Err(format!(
+                "wrong type for value; expected string; got {}",
+                other.type_name()
+            )),
+        })
+        .collect()
+}
+
+/// `.Capabilities.KubeVersion`.
+#[derive(Debug, Clone)]
+pub struct KubeVersion {
+    /// As given (`v1.30.1-gke.100`).
+    pub version: String,
+    /// Normalised for constraint checks (`v1.30.1`); Helm 3 prints `version` instead.
+    pub normalized: String,
+    pub major: String,
+    pub minor: String,
+    pub helm: HelmVersion,
+}
+
+impl KubeVersion {
+    /// The default `helm template` cluster version.
+    pub fn default_for(helm: HelmVersion) -> KubeVersion {
+        let (v, minor) = match helm {
+            HelmVersion::V4 => ("v1.35.0", "35"),
+            HelmVersion::V3 => ("v1.26.0", "26"),
+        };
+        KubeVersion {
+            version: v.into(),
+            normalized: v.into(),
+            major: "1".into(),
+            minor: minor.into(),
+            helm,
+        }
+    }
+
+    /// Parse `--kube-version` (k8s `ParseGeneric` for Helm 4, Masterminds semver for Helm 3);
+    /// the error is the text after `invalid kube version '<v>': `.
+    pub fn parse(s: &str, helm: HelmVersion) -> Result<KubeVersion, String> {
+        let version = if s.starts_with('v') {
+            s.to_string()
+        } else {
+            format!("v{s}")
+        };
+        match helm {
+            HelmVersion::V3 => {
+                let v = super::version::Version::parse(s)?;
+                Ok(KubeVersion {
+                    normalized: version.clone(),
+                    version,
+                    major: v.major.to_string(),
+                    minor: v.minor.to_string(),
+                    helm,
+                })
+            }
+            HelmVersion::V4 => {
+                static RE: OnceLock<Regex> = OnceLock::new();
+                let re = RE.get_or_init(|| {
+                    Regex::new(r"^\s*v?([0-9]+(?:\.[0-9]+)*)(.*)$").expect("valid regex")
+                });
+                let caps = re.captures(s).ok_or_else(|| {
+                    format!("could not parse {} as version", super::strvals::go_quote(s))
+                })?;
+                let nums = caps.get(1).map(|m| m.as_str()).unwrap_or("");
+                let parts: Vec<&str> = nums.split('.').collect();
+                if parts.len() < 2 {
+                    return Err(format!(
+                        "illegal version string {}",
+                        super::strvals::go_quote(s)
+                    ));
+                }
+                let mut comps = Vec::new();
+                for p in &parts {
+                    let n: u64 = p.parse().map_err(|_| {
+                        format!("illegal version string {}", super::strvals::go_quote(s))
+                    })?;
+                    comps.push(n.to_string());
+                }
+                Ok(KubeVersion {
+                    version,
+                    normalized: format!("v{}", comps.join(".")),
+                    major: comps[0].clone(),
+                    minor: comps[1].clone(),
+                    helm,
+                })
+            }
+        }
+    }
+
+    /// What `String()` returns (used for the `kubeVersion` constraint check).
+    pub fn string(&self) -> &str {
+        match self.helm {
+            HelmVersion::V4 => &self.normalized,
+            HelmVersion::V3 => &self.version,
+        }
+    }
+}
+
+impl Object for KubeVersion {
+    fn type_name(&self) -> &str {
+        match self.helm {
+            HelmVersion::V4 => "common.KubeVersion",
+            HelmVersion::V3 => "chartutil.KubeVersion",
+        }
+    }
+    fn kind_name(&self) -> &str {
+        "struct"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Version" => Some(Value::str(self.version.as_str())),
+            "Major" => Some(Value::str(self.major.as_str())),
+            "Minor" => Some(Value::str(self.minor.as_str())),
+            _ => None,
+        }
+    }
+    fn has_method(&self, name: &str) -> bool {
+        matches!(name, "String" | "GitVersion")
+    }
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        arg_str(name, args, 0)?;
+        match name {
+            "String" => Ok(Value::str(self.string())),
+            "GitVersion" => Ok(Value::str(self.version.as_str())),
+            _ => Err(format!(
+                "can't evaluate field {name} in type {}",
+                self.type_name()
+            )),
+        }
+    }
+    fn format_v(&self) -> String {
+        self.string().to_string()
+    }
+    fn to_data(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("Version".into(), Value::str(self.version.as_str()));
+        m.insert("Major".into(), Value::str(self.major.as_str()));
+        m.insert("Minor".into(), Value::str(self.minor.as_str()));
+        Value::map(m)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `.Capabilities.APIVersions` (a `VersionSet` with `Has`).
+#[derive(Debug, Clone)]
+pub struct VersionSet {
+    pub versions: Vec<String>,
+    pub helm: HelmVersion,
+}
+
+impl Object for VersionSet {
+    fn type_name(&self) -> &str {
+        match self.helm {
+            HelmVersion::V4 => "common.VersionSet",
+            HelmVersion::V3 => "chartutil.VersionSet",
+        }
+    }
+    fn kind_name(&self) -> &str {
+        "slice"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn has_method(&self, name: &str) -> bool {
+        name == "Has"
+    }
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        match name {
+            "Has" => {
+                let a = arg_str(name, args, 1)?;
+                Ok(Value::Bool(self.versions.iter().any(|v| v == a[0])))
+            }
+            _ => Err(format!(
+                "can't evaluate field {name} in type {}",
+                self.type_name()
+            )),
+        }
+    }
+    fn format_v(&self) -> String {
+        go_list_string(&self.versions)
+    }
+    fn to_data(&self) -> Value {
+        Value::list(
+            self.versions
+                .iter()
+                .map(|s| Value::str(s.as_str()))
+                .collect(),
+        )
+    }
+    fn range_items(&self) -> Option<Vec<(Value, Value)>> {
+        Some(
+            self.versions
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), Value::str(v.as_str())))
+                .collect(),
+        )
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `.Capabilities.HelmVersion` (Helm's `version.BuildInfo`).
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    pub helm: HelmVersion,
+}
+
+impl BuildInfo {
+    fn parts(&self) -> Vec<(&'static str, &'static str, &'static str)> {
+        match self.helm {
+            HelmVersion::V4 => vec![
+                ("Version", "version", "v4.1.4"),
+                (
+                    "GitCommit",
+                    "git_commit",
+                    "05fa37973dc9e42b76e1d2883494c87174b6074f",
+                ),
+                ("GitTreeState", "git_tree_state", "clean"),
+                ("GoVersion", "go_version", "go1.25.9"),
+                ("KubeClientVersion", "kube_client_version", "v1.35"),
+            ],
+            HelmVersion::V3 => vec![
+                ("Version", "version", "v3.11.1"),
+                (
+                    "GitCommit",
+                    "git_commit",
+                    "293b50c65d4d56187cd4e2f390f0ada46b4c4737",
+                ),
+                ("GitTreeState", "git_tree_state", "clean"),
+                ("GoVersion", "go_version", "go1.18.10"),
+            ],
+        }
+    }
+}
+
+impl Object for BuildInfo {
+    fn type_name(&self) -> &str {
+        "version.BuildInfo"
+    }
+    fn kind_name(&self) -> &str {
+        "struct"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.parts()
+            .into_iter()
+            .find(|(f, _, _)| *f == name)
+            .map(|(_, _, v)| Value::str(v))
+    }
+    fn format_v(&self) -> String {
+        let vals: Vec<String> = self
+            .parts()
+            .into_iter()
+            .map(|(_, _, v)| v.to_string())
+            .collect();
+        format!("{{{}}}", vals.join(" "))
+    }
+    fn to_data(&self) -> Value {
+        Value::map(
+            self.parts()
+                .into_iter()
+                .map(|(_, j, v)| (j.to_string(), Value::str(v)))
+                .collect(),
+        )
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `.Capabilities`.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    pub kube_version: Rc<KubeVersion>,
+    pub api_versions: Rc<VersionSet>,
+    pub helm_version: Rc<BuildInfo>,
+}
+
+impl Capabilities {
+    /// `helm template`'s capabilities: the default (or given) Kubernetes version and the
+    /// default API versions plus `extra`.
+    pub fn new(helm: HelmVersion, kube: Option<KubeVersion>, extra: &[String]) -> Capabilities {
+        let base = match helm {
+            HelmVersion::V4 => API_VERSIONS_V4,
+            HelmVersion::V3 => API_VERSIONS_V3,
+        };
+        let mut versions: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        versions.extend(extra.iter().cloned());
+        Capabilities {
+            kube_version: Rc::new(kube.unwrap_or_else(|| KubeVersion::default_for(helm))),
+            api_versions: Rc::new(VersionSet { versions, helm }),
+            helm_version: Rc::new(BuildInfo { helm }),
+        }
+    }
+}
+
+impl Object for Capabilities {
+    fn type_name(&self) -> &str {
+        match self.api_versions.helm {
+            HelmVersion::V4 => "*common.Capabilities",
+            HelmVersion::V3 => "*chartutil.Capabilities",
+        }
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "KubeVersion" => Some(Value::Object(self.kube_version.clone())),
+            "APIVersions" => Some(Value::Object(self.api_versions.clone())),
+            "HelmVersion" => Some(Value::Object(self.helm_version.clone())),
+            _ => None,
+        }
+    }
+    fn format_v(&self) -> String {
+        let k = &self.kube_version;
+        format!(
+            "&{{{{{} {} {} {}}} {} {}}}",
+            k.version,
+            k.normalized,
+            k.major,
+            k.minor,
+            self.api_versions.format_v(),
+            self.helm_version.format_v()
+        )
+    }
+    fn to_data(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("KubeVersion".into(), self.kube_version.to_data());
+        m.insert("APIVersions".into(), self.api_versions.to_data());
+        m.insert("HelmVersion".into(), self.helm_version.to_data());
+        Value::map(m)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `.Files`: the chart's non-template files, with Helm's accessor methods.
+#[derive(Debug, Clone, Default)]
+pub struct Files {
+    pub files: BTreeMap<String, Rc<[u8]>>,
+}
+
+impl Files {
+    pub fn new(files: &[File]) -> Files {
+        Files {
+            files: files
+                .iter()
+                .map(|f| (f.name.clone(), f.data.clone()))
+                .collect(),
+        }
+    }
+
+    fn get_bytes(&self, name: &str) -> Rc<[u8]> {
+        self.files
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Rc::from(Vec::new()))
+    }
+
+    /// Files whose path matches a gobwas/glob pattern (`/` separator).
+    pub fn glob(&self, pattern: &str) -> Files {
+        let re =
+            glob_regex(pattern).unwrap_or_else(|| Regex::new("^(?s:.*)$").expect("valid regex"));
+        Files {
+            files: self
+                .files
+                .iter()
+                .filter(|(k, _)| re.is_match(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn basename_map(&self, f: impl Fn(&[u8]) -> String) -> String {
+        let mut m = Map::new();
+        for (k, v) in &self.files {
+            let base = k.rsplit('/').next().unwrap_or(k);
+            m.insert(base.to_string(), Value::str(f(v)));
+        }
+        match crate::yaml::to_yaml(&Value::map(m)) {
+            Ok(s) => s.strip_suffix('\n').map(str::to_string).unwrap_or(s),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// Translate a gobwas/glob pattern (separator `/`) into an anchored regex.
+pub fn glob_regex(pattern: &str) -> Option<Regex> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut re = String::from("^(?s:");
+    let mut i = 0;
+    let mut depth = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '*' => {
+                if i + 1 < chars.len() && chars[i + 1] == '*' {
+                    re.push_str(".*");
+                    i += 1;
+                } else {
+                    re.push_str("[^/]*");
+                }
+            }
+            '?' => re.push_str("[^/]"),
+            '\\' => {
+                i += 1;
+                let n = *chars.get(i)?;
+                re.push_str(&regex::escape(&n.to_string()));
+            }
+            '[' => {
+                let mut j = i + 1;
+                let mut class = String::from("[");
+                if j < chars.len() && chars[j] == '!' {
+                    class.push('^');
+                    j += 1;
+                }
+                let start = j;
+                while j < chars.len() && chars[j] != ']' {
+                    let ch = chars[j];
+                    if ch == '\\' || ch == '[' || ch == '^' || ch == '&' || ch == '~' {
+                        class.push('\\');
+                    }
+                    class.push(ch);
+                    j += 1;
+                }
+                if j >= chars.len() || j == start {
+                    return None;
+                }
+                class.push(']');
+                re.push_str(&class);
+                i = j;
+            }
+            '{' => {
+                depth += 1;
+                re.push_str("(?:");
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                re.push(')');
+            }
+            ',' if depth > 0 => re.push('|'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return None;
+    }
+    re.push_str(")$");
+    Regex::new(&re).ok()
+}
+
+impl Object for Files {
+    fn type_name(&self) -> &str {
+        "engine.files"
+    }
+    fn kind_name(&self) -> &str {
+        "map"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        Some(match self.files.get(name) {
+            Some(b) => Value::Bytes(b.clone()),
+            None => Value::Bytes(Rc::from(Vec::new())),
+        })
+    }
+    fn has_method(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "Get" | "GetBytes" | "Glob" | "AsConfig" | "AsSecrets" | "Lines"
+        )
+    }
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        match name {
+            "Get" => {
+                let a = arg_str(name, args, 1)?;
+                Ok(Value::str(
+                    String::from_utf8_lossy(&self.get_bytes(a[0])).into_owned(),
+                ))
+            }
+            "GetBytes" => {
+                let a = arg_str(name, args, 1)?;
+                Ok(Value::Bytes(self.get_bytes(a[0])))
+            }
+            "Glob" => {
+                let a = arg_str(name, args, 1)?;
+                Ok(Value::Object(Rc::new(self.glob(a[0]))))
+            }
+            "AsConfig" => {
+                arg_str(name, args, 0)?;
+                Ok(Value::str(
+                    self.basename_map(|b| String::from_utf8_lossy(b).into_owned()),
+                ))
+            }
+            "AsSecrets" => {
+                arg_str(name, args, 0)?;
+                Ok(Value::str(self.basename_map(|b| {
+                    base64::engine::general_purpose::STANDARD.encode(b)
+                })))
+            }
+            "Lines" => {
+                let a = arg_str(name, args, 1)?;
+                let Some(data) = self.files.get(a[0]) else {
+                    return Ok(Value::string_list(Vec::new()));
+                };
+                let s = String::from_utf8_lossy(data);
+                let s = s.strip_suffix('\n').unwrap_or(&s);
+                Ok(Value::string_list(s.split('\n').map(str::to_string)))
+            }
+            _ => Err(format!(
+                "can't evaluate field {name} in type {}",
+                self.type_name()
+            )),
+        }
+    }
+    fn format_v(&self) -> String {
+        let parts: Vec<String> = self
+            .files
+            .iter()
+            .map(|(k, v)| {
+                let bytes: Vec<String> = v.iter().map(|b| b.to_string()).collect();
+                format!("{k}:[{}]", bytes.join(" "))
+            })
+            .collect();
+        format!("map[{}]", parts.join(" "))
+    }
+    fn to_data(&self) -> Value {
+        Value::map(
+            self.files
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Value::str(base64::engine::general_purpose::STANDARD.encode(v)),
+                    )
+                })
+                .collect(),
+        )
+    }
+    fn range_items(&self) -> Option<Vec<(Value, Value)>> {
+        Some(
+            self.files
+                .iter()
+                .map(|(k, v)| (Value::str(k.as_str()), Value::Bytes(v.clone())))
+                .collect(),
+        )
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Helm 3's `.Chart`: a struct (Go field names; unknown fields are errors) with `IsRoot`.
+#[derive(Debug, Clone)]
+pub struct ChartV3 {
+    pub fields: Map,
+    pub json: Value,
+}
+
+impl Object for ChartV3 {
+    fn type_name(&self) -> &str {
+        "chart.Metadata"
+    }
+    fn kind_name(&self) -> &str {
+        "struct"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.fields.get(name).cloned()
+    }
+    fn format_v(&self) -> String {
+        crate::template::fmt::format_v(&Value::map(self.fields.clone()))
+    }
+    fn to_data(&self) -> Value {
+        self.json.clone()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

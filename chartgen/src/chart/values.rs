@@ -1,0 +1,546 @@
+//! Values: reading values files, merging user values, coalescing them over chart defaults
+//! (with globals and null deletion), and Helm's dependency processing (conditions, tags,
+//! aliases, import-values).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::Chart;
+use super::version::is_compatible_range;
+use crate::value::{Map, MapRef, Value};
+
+/// Collects the warnings Helm logs while coalescing (printed on stderr by the binary).
+pub type Log = Vec<String>;
+
+fn fmt_v(v: &Value) -> String {
+    crate::template::fmt::format_v(v)
+}
+
+fn as_map(v: &Value) -> Option<&MapRef> {
+    match v {
+        Value::Map(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn new_map() -> MapRef {
+    Rc::new(RefCell::new(Map::new()))
+}
+
+/// Split a multi-document YAML stream like k8s.io's YAMLReader: a line starting with `---`
+/// ends a document (only spaces or a comment may follow the separator).
+pub fn split_yaml_documents(text: &str) -> Result<Vec<String>, String> {
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("---") {
+            let trimmed = rest.trim();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return Err(format!("invalid Yaml document separator: {trimmed}"));
+            }
+            if !cur.is_empty() {
+                docs.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        cur.push_str(line);
+    }
+    if !cur.is_empty() {
+        docs.push(cur);
+    }
+    Ok(docs)
+}
+
+/// Read a values file (`values.yaml`, `-f`): every document is a map, deep-merged in order.
+/// Errors are Helm's text after the file-specific prefix.
+pub fn load_values(text: &str) -> Result<Value, String> {
+    let mut values = Value::empty_map();
+    let docs =
+        split_yaml_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
+    for doc in docs {
+        let v = crate::yaml::parse_values(&doc).map_err(|e| {
+            format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}")
+        })?;
+        let v = match v {
+            Value::Map(_) => v,
+            Value::Nil => Value::empty_map(),
+            Value::List(_) => {
+                return Err("cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}".into());
+            }
+            Value::String(_) => {
+                return Err("cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type map[string]interface {}".into());
+            }
+            Value::Bool(_) => {
+                return Err("cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal bool into Go value of type map[string]interface {}".into());
+            }
+            _ => {
+                return Err("cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go value of type map[string]interface {}".into());
+            }
+        };
+        values = merge_maps(&values, &v);
+    }
+    Ok(values)
+}
+
+/// Helm's `MergeMaps`: a new map with `b` deep-merged over `a` (maps merge, others replace).
+pub fn merge_maps(a: &Value, b: &Value) -> Value {
+    let mut out: Map = as_map(a).map(|m| m.borrow().clone()).unwrap_or_default();
+    if let Some(bm) = as_map(b) {
+        for (k, v) in bm.borrow().iter() {
+            if let Value::Map(_) = v
+                && let Some(existing @ Value::Map(_)) = out.get(k)
+            {
+                let merged = merge_maps(existing, v);
+                out.insert(k.clone(), merged);
+                continue;
+            }
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::map(out)
+}
+
+fn concat_prefix(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
+}
+
+/// Helm's `CoalesceValues`: user values (copied) over the chart's defaults, recursively into
+/// subcharts, with nulls deleting chart defaults.
+pub fn coalesce_values(log: &mut Log, chart: &Chart, vals: &Value) -> Result<Value, String> {
+    let copy = match vals {
+        Value::Map(_) => vals.deep_copy(),
+        _ => Value::empty_map(),
+    };
+    let m = as_map(&copy).expect("copy is a map").clone();
+    coalesce(log, chart, &m, "", false)?;
+    Ok(Value::Map(m))
+}
+
+/// Helm's `MergeValues`: like coalescing but nulls are kept.
+pub fn merge_values(log: &mut Log, chart: &Chart, vals: &Value) -> Result<Value, String> {
+    let copy = match vals {
+        Value::Map(_) => vals.deep_copy(),
+        _ => Value::empty_map(),
+    };
+    let m = as_map(&copy).expect("copy is a map").clone();
+    coalesce(log, chart, &m, "", true)?;
+    Ok(Value::Map(m))
+}
+
+fn coalesce(
+    log: &mut Log,
+    ch: &Chart,
+    dest: &MapRef,
+    prefix: &str,
+    merge: bool,
+) -> Result<(), String> {
+    coalesce_chart_values(log, ch, dest, prefix, merge);
+    coalesce_deps(log, ch, dest, prefix, merge)
+}
+
+fn coalesce_deps(
+    log: &mut Log,
+    ch: &Chart,
+    dest: &MapRef,
+    prefix: &str,
+    merge: bool,
+) -> Result<(), String> {
+    for sub in &ch.dependencies {
+        let name = sub.name();
+        let existing = dest.borrow().get(name).cloned();
+        let dvmap = match existing {
+            None => {
+                let m = new_map();
+                dest.borrow_mut()
+                    .insert(name.to_string(), Value::Map(m.clone()));
+                m
+            }
+            Some(Value::Map(m)) => m,
+            Some(other) => {
+                return Err(format!(
+                    "type mismatch on {name}: %!t({}={})",
+                    other.type_name(),
+                    fmt_v(&other)
+                ));
+            }
+        };
+        let sub_prefix = concat_prefix(prefix, ch.name());
+        coalesce_globals(log, &dvmap, dest, &sub_prefix);
+        coalesce(log, sub, &dvmap, &sub_prefix, merge)?;
+    }
+    Ok(())
+}
+
+fn coalesce_globals(log: &mut Log, dest: &MapRef, src: &MapRef, prefix: &str) {
+    let dg = match dest.borrow().get("global") {
+        None => new_map(),
+        Some(Value::Map(m)) => m.clone(),
+        Some(_) => {
+            log.push("warning: skipping globals because destination global is not a table.".into());
+            return;
+        }
+    };
+    let sg = match src.borrow().get("global") {
+        None => new_map(),
+        Some(Value::Map(m)) => m.clone(),
+        Some(_) => {
+            log.push("warning: skipping globals because source global is not a table.".into());
+            return;
+        }
+    };
+    if Rc::ptr_eq(&dg, &sg) {
+        dest.borrow_mut().insert("global".into(), Value::Map(dg));
+        return;
+    }
+    let entries: Vec<(String, Value)> = sg
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, val) in entries {
+        if let Value::Map(vm) = &val {
+            let vv: MapRef = Rc::new(RefCell::new(vm.borrow().clone()));
+            let existing = dg.borrow().get(&key).cloned();
+            match existing {
+                None => {
+                    dg.borrow_mut().insert(key, Value::Map(vv));
+                }
+                Some(Value::Map(destv)) => {
+                    let sub_prefix = concat_prefix(prefix, &key);
+                    coalesce_tables(log, &vv, &destv, &sub_prefix, true);
+                    dg.borrow_mut().insert(key, Value::Map(vv));
+                }
+                Some(_) => {
+                    log.push(format!(
+                        "Conflict: cannot merge map onto non-map for {}. Skipping.",
+                        super::strvals::go_quote(&key)
+                    ));
+                }
+            }
+        } else {
+            let is_table = matches!(dg.borrow().get(&key), Some(Value::Map(_)));
+            if is_table {
+                log.push(format!("key {key} is table. Skipping"));
+            } else {
+                dg.borrow_mut().insert(key, val);
+            }
+        }
+    }
+    dest.borrow_mut().insert("global".into(), Value::Map(dg));
+}
+
+fn coalesce_chart_values(log: &mut Log, ch: &Chart, v: &MapRef, prefix: &str, merge: bool) {
+    let sub_prefix = concat_prefix(prefix, ch.name());
+    let vc = ch.values.deep_copy();
+    let Some(vc) = as_map(&vc) else { return };
+    let entries: Vec<(String, Value)> = vc
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, val) in entries {
+        let existing = v.borrow().get(&key).cloned();
+        match existing {
+            Some(Value::Nil) if !merge => {
+                v.borrow_mut().remove(&key);
+            }
+            Some(Value::Map(dest)) => match &val {
+                Value::Map(src) => {
+                    let merge = merge || ch.dependencies.iter().any(|d| d.name() == key);
+                    coalesce_tables(log, &dest, src, &concat_prefix(&sub_prefix, &key), merge);
+                }
+                Value::Nil => {}
+                _ => log.push(format!(
+                    "warning: skipped value for {sub_prefix}.{key}: Not a table."
+                )),
+            },
+            Some(_) => {}
+            None => {
+                v.borrow_mut().insert(key, val);
+            }
+        }
+    }
+}
+
+/// Helm's `coalesceTablesFullKey`: `src` fills gaps in `dst`; `dst` wins.
+fn coalesce_tables(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str, merge: bool) {
+    if Rc::ptr_eq(dst, src) {
+        return;
+    }
+    let src_non_nil: Vec<String> = src
+        .borrow()
+        .iter()
+        .filter(|(_, v)| !v.is_nil())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let dst_nils: Vec<String> = dst
+        .borrow()
+        .iter()
+        .filter(|(_, v)| v.is_nil())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in dst_nils {
+        src.borrow_mut().insert(k, Value::Nil);
+    }
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, val) in entries {
+        let full = concat_prefix(prefix, &key);
+        let dv = dst.borrow().get(&key).cloned();
+        match dv {
+            Some(Value::Nil) if !merge && src_non_nil.contains(&key) => {
+                dst.borrow_mut().remove(&key);
+            }
+            None => {
+                dst.borrow_mut().insert(key, val);
+            }
+            Some(dv) => {
+                if let Value::Map(vm) = &val {
+                    if let Value::Map(dm) = &dv {
+                        coalesce_tables(log, dm, vm, &full, merge);
+                    } else {
+                        log.push(format!(
+                            "warning: cannot overwrite table with non table for {full} ({})",
+                            fmt_v(&val)
+                        ));
+                    }
+                } else if matches!(dv, Value::Map(_)) && !val.is_nil() {
+                    log.push(format!(
+                        "warning: destination for {full} is a table. Ignoring non-table value ({})",
+                        fmt_v(&val)
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// `CoalesceTables(dst, src)` on fresh handles (`merge` = keep nulls).
+fn tables(log: &mut Log, dst: &Value, src: &Value, merge: bool) -> Value {
+    match (dst, src) {
+        (Value::Map(d), Value::Map(s)) => {
+            coalesce_tables(log, d, s, "", merge);
+            dst.clone()
+        }
+        (Value::Map(_), _) => dst.clone(),
+        _ => src.clone(),
+    }
+}
+
+/// `Values.Table("a.b")`: the nested map, or None.
+pub fn table(v: &Value, path: &str) -> Option<Value> {
+    let mut cur = v.clone();
+    for part in path.split('.') {
+        let next = match &cur {
+            Value::Map(m) => match m.borrow().get(part) {
+                Some(x @ Value::Map(_)) => x.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        cur = next;
+    }
+    Some(cur)
+}
+
+/// `Values.PathValue`: a non-table value at a dotted path.
+fn path_value(v: &Value, path: &str) -> Option<Value> {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((p, k)) => (table(v, p)?, k),
+        None => (v.clone(), path),
+    };
+    let Value::Map(m) = &parent else { return None };
+    match m.borrow().get(key) {
+        Some(Value::Map(_)) | None => None,
+        Some(x) => Some(x.clone()),
+    }
+}
+
+/// Helm's `ProcessDependencies`: drop disabled subcharts (conditions, tags), apply aliases,
+/// then process `import-values`.
+pub fn process_dependencies(log: &mut Log, c: &mut Chart, v: &Value) -> Result<(), String> {
+    process_dependency_enabled(log, c, v, "")?;
+    process_dependency_import_values(log, c)
+}
+
+fn process_dependency_enabled(
+    log: &mut Log,
+    c: &mut Chart,
+    v: &Value,
+    path: &str,
+) -> Result<(), String> {
+    let Some(reqs) = c.metadata.dependencies.as_mut() else {
+        return Ok(());
+    };
+    let existing = std::mem::take(&mut c.dependencies);
+    let mut chart_deps: Vec<Chart> = existing
+        .iter()
+        .filter(|e| {
+            !reqs
+                .iter()
+                .flatten()
+                .any(|r| e.name() == r.name && is_compatible_range(&r.version, &e.metadata.version))
+        })
+        .cloned()
+        .collect();
+    for req in reqs.iter_mut().flatten() {
+        if let Some(found) = existing.iter().find(|e| {
+            e.name() == req.name && is_compatible_range(&req.version, &e.metadata.version)
+        }) {
+            let mut out = found.clone();
+            if !req.alias.is_empty() {
+                out.metadata.name = req.alias.clone();
+            }
+            chart_deps.push(out);
+        }
+        if !req.alias.is_empty() {
+            req.name = req.alias.clone();
+        }
+    }
+    c.dependencies = chart_deps;
+    for r in reqs.iter_mut().flatten() {
+        r.enabled = true;
+    }
+    let cvals = coalesce_values(log, c, v)?;
+    let reqs = c.metadata.dependencies.as_mut().expect("checked above");
+    // Tags.
+    if let Some(Value::Map(vt)) = table(&cvals, "tags") {
+        let vt = vt.borrow();
+        for r in reqs.iter_mut().flatten() {
+            let (mut has_true, mut has_false) = (false, false);
+            for k in &r.tags {
+                match vt.get(k) {
+                    Some(Value::Bool(true)) => has_true = true,
+                    Some(Value::Bool(false)) => has_false = true,
+                    Some(_) => {
+                        log.push(format!("returned non-bool value tag={k} chart={}", r.name))
+                    }
+                    None => {}
+                }
+            }
+            r.enabled = has_true || !has_false;
+        }
+    }
+    // Conditions.
+    for r in reqs.iter_mut().flatten() {
+        for cond in r.condition.trim().split(',') {
+            if cond.is_empty() {
+                continue;
+            }
+            if let Some(vv) = path_value(&cvals, &format!("{path}{cond}")) {
+                if let Value::Bool(b) = vv {
+                    r.enabled = b;
+                    break;
+                }
+                log.push(format!(
+                    "returned non-bool value path={cond} chart={}",
+                    r.name
+                ));
+            }
+        }
+    }
+    let rm: Vec<String> = reqs
+        .iter()
+        .flatten()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
+    let mut cd: Vec<Chart> = std::mem::take(&mut c.dependencies)
+        .into_iter()
+        .filter(|d| !rm.iter().any(|n| n == d.name()))
+        .collect();
+    let kept: Vec<Option<super::metadata::Dependency>> = reqs
+        .iter()
+        .filter(|r| r.as_ref().is_some_and(|r| !rm.contains(&r.name)))
+        .cloned()
+        .collect();
+    for t in cd.iter_mut() {
+        let sub = format!("{path}{}.", t.name());
+        process_dependency_enabled(log, t, &cvals, &sub)?;
+    }
+    c.metadata.dependencies = if kept.is_empty() { None } else { Some(kept) };
+    c.dependencies = cd;
+    Ok(())
+}
+
+fn process_dependency_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
+    for d in c.dependencies.iter_mut() {
+        process_dependency_import_values(log, d)?;
+    }
+    process_import_values(log, c)
+}
+
+fn path_to_map(path: &str, data: Value) -> Value {
+    if path == "." {
+        return data;
+    }
+    let mut cur = data;
+    for part in path.split('.').rev() {
+        let mut m = Map::new();
+        m.insert(part.to_string(), cur);
+        cur = Value::map(m);
+    }
+    cur
+}
+
+fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
+    if c.metadata.dependencies.is_none() {
+        return Ok(());
+    }
+    let cvals = merge_values(log, c, &Value::Nil)?;
+    let mut b = Value::empty_map();
+    let reqs = c.metadata.dependencies.as_mut().expect("checked above");
+    for r in reqs.iter_mut().flatten() {
+        let mut out = Vec::new();
+        for riv in &r.import_values {
+            match riv {
+                Value::Map(iv) => {
+                    let (child, parent) = {
+                        let iv = iv.borrow();
+                        let s = |k: &str| match iv.get(k) {
+                            None | Some(Value::Nil) => "<nil>".to_string(),
+                            Some(v) => fmt_v(v),
+                        };
+                        (s("child"), s("parent"))
+                    };
+                    let mut m = Map::new();
+                    m.insert("child".into(), Value::str(child.as_str()));
+                    m.insert("parent".into(), Value::str(parent.as_str()));
+                    out.push(Value::map(m));
+                    match table(&cvals, &format!("{}.{child}", r.name)) {
+                        None => {
+                            log.push(format!("ImportValues missing table from chart {}", r.name))
+                        }
+                        Some(vv) => {
+                            let pm = path_to_map(&parent, vv);
+                            b = tables(log, &b, &pm, true);
+                        }
+                    }
+                }
+                Value::String(s) => {
+                    let child = format!("exports.{s}");
+                    let mut m = Map::new();
+                    m.insert("child".into(), Value::str(child.as_str()));
+                    m.insert("parent".into(), Value::str("."));
+                    out.push(Value::map(m));
+                    match table(&cvals, &format!("{}.{child}", r.name)) {
+                        None => log.push("ImportValues missing table".to_string()),
+                        Some(vm) => b = tables(log, &b, &vm, true),
+                    }
+                }
+                _ => {}
+            }
+        }
+        r.import_values = out;
+    }
+    let copied = cvals.deep_copy();
+    c.values = tables(log, &copied, &b, true);
+    Ok(())
+}

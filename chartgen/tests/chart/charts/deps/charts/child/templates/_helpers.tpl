@@ -1,0 +1,1 @@
+{{- define "child.shared" -}}child-define{{- end -}}

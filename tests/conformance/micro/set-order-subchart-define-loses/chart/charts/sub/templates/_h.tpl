@@ -1,0 +1,2 @@
+{{- define "x" }}sub{{ end }}
+{{- define "only-sub" }}sub-only{{ end }}

@@ -1,0 +1,1 @@
+{{- define "never" }}{{ nofunction 1 }}{{ end }}

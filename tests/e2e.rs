@@ -1,0 +1,478 @@
+//! End-to-end tests of the `iter8` binary against a real httpbin (gunicorn) on loopback:
+//! the Iter8 multi-endpoint tutorial via `iter8 launch --set ...`, error counting, a target
+//! that is down, and bad input (one `Error:` line, exit 1, nothing written).
+
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+/// The tutorial's `--set` flags for the three httpbin endpoints and their SLOs.
+fn tutorial_flags(bin: &Httpbin, run_dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    let mut set = |s: String| {
+        v.push("--set".into());
+        v.push(s);
+    };
+    set("tasks={http,assess}".into());
+    set("http.numRequests=200".into());
+    set(format!("http.endpoints.get.url={}", bin.url("/get")));
+    set(format!(
+        "http.endpoints.getAnything.url={}",
+        bin.url("/anything")
+    ));
+    set(format!("http.endpoints.post.url={}", bin.url("/post")));
+    set("http.endpoints.post.payloadStr=hello".into());
+    set("assess.SLOs.upper.http-get/error-count=0".into());
+    set("assess.SLOs.upper.http-get/latency-mean=50".into());
+    set("assess.SLOs.upper.http-getAnything/error-count=0".into());
+    set("assess.SLOs.upper.http-getAnything/latency-mean=75".into());
+    set("assess.SLOs.upper.http-post/error-count=0".into());
+    set("assess.SLOs.upper.http-post/latency-mean=100".into());
+    v.push("--runDir".into());
+    v.push(run_dir.display().to_string());
+    v
+}
+
+/// The Iter8 tutorial: 3 httpbin endpoints × 200 requests, SLOs on error count and mean
+/// latency; launch runs it, assert passes, and the report lists every metric with its value.
+#[test]
+#[ignore = "needs chartgen chart rendering and functions on main"]
+fn tutorial_launch_assert_report() {
+    let bin = Httpbin::start();
+    let dir = run_dir();
+    let mut args = vec!["launch".to_string()];
+    args.extend(tutorial_flags(&bin, dir.path()));
+    let out = iter8().args(&args).output().expect("run iter8 launch");
+    let (_, err) = texts(&out);
+    assert!(out.status.success(), "launch failed:\n{err}");
+    for line in [
+        "msg=created experiment.yaml file",
+        "msg=starting local experiment",
+        "msg=task 1: http: started",
+        "msg=task 1: http: completed",
+        "msg=task 2: assess: completed",
+    ] {
+        assert!(err.contains(line), "missing log line {line:?} in:\n{err}");
+    }
+
+    let exp = read_experiment(dir.path());
+    assert!(exp.completed() && exp.no_failure() && exp.slos());
+    for ep in ["get", "getAnything", "post"] {
+        assert_eq!(
+            metric(&exp, &format!("http-{ep}/request-count")),
+            Some(200.0),
+            "{ep}"
+        );
+        assert_eq!(
+            metric(&exp, &format!("http-{ep}/error-count")),
+            Some(0.0),
+            "{ep}"
+        );
+    }
+
+    let out = run_iter8(&[
+        "assert",
+        "-c",
+        "completed",
+        "-c",
+        "nofailure",
+        "-c",
+        "slos",
+        "--runDir",
+        &dir.path().display().to_string(),
+    ]);
+    let (_, err) = texts(&out);
+    assert!(out.status.success(), "assert failed:\n{err}");
+    for line in [
+        "msg=experiment completed",
+        "msg=experiment has no failure",
+        "msg=SLOs are satisfied",
+        "msg=all conditions were satisfied",
+    ] {
+        assert!(err.contains(line), "missing {line:?} in:\n{err}");
+    }
+
+    let out = run_iter8(&["report", "--runDir", &dir.path().display().to_string()]);
+    assert!(out.status.success());
+    let (report, _) = texts(&out);
+    assert!(report.starts_with("\nExperiment summary:\n"));
+    assert!(report.contains("  Experiment completed: true\n"));
+    assert!(report.contains("  Number of completed tasks: 2\n"));
+    assert!(report.ends_with("\n  \n\n"));
+    let ins = exp
+        .result
+        .as_ref()
+        .and_then(|r| r.insights.as_ref())
+        .expect("insights");
+    let scalar_metrics: Vec<&String> = ins
+        .metrics_info
+        .iter()
+        .filter(|(_, m)| {
+            matches!(
+                m.kind,
+                runner::experiment::MetricType::Counter | runner::experiment::MetricType::Gauge
+            )
+        })
+        .map(|(k, _)| k)
+        .collect();
+    assert!(scalar_metrics.len() >= 3 * 12, "{scalar_metrics:?}");
+    for m in scalar_metrics {
+        let row = report
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{m} ")) && l.contains('|'))
+            .unwrap_or_else(|| panic!("metric {m} missing from report:\n{report}"));
+        assert!(!row.ends_with("unavailable"), "{row}");
+    }
+    assert!(report.contains("  http-get/latency-mean (msec) <= 50 "));
+    assert!(report.contains("  http-post/request-count "));
+}
+
+/// A 404 endpoint: every response counts as an error, the `slos` assertion fails and names the
+/// failing clause with the observed value and the limit.
+#[test]
+#[ignore = "needs chartgen chart rendering and functions on main"]
+fn not_found_counts_errors() {
+    let bin = Httpbin::start();
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let out = run_iter8(&[
+        "launch",
+        "--set",
+        "tasks={http,assess}",
+        "--set",
+        &format!("http.url={}", bin.url("/status/404")),
+        "--set",
+        "http.numRequests=20",
+        "--set",
+        "http.qps=50",
+        "--set",
+        "assess.SLOs.upper.http/error-count=0",
+        "--runDir",
+        &d,
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let exp = read_experiment(dir.path());
+    assert_eq!(metric(&exp, "http/request-count"), Some(20.0));
+    assert_eq!(metric(&exp, "http/error-count"), Some(20.0));
+    assert_eq!(metric(&exp, "http/error-rate"), Some(1.0));
+
+    let out = run_iter8(&["assert", "-c", "completed,nofailure,slos", "--runDir", &d]);
+    assert_eq!(out.status.code(), Some(1));
+    let (_, err) = texts(&out);
+    assert!(err.contains("msg=experiment completed"), "{err}");
+    assert!(err.contains("msg=SLOs are not satisfied"), "{err}");
+    assert!(
+        err.contains("msg=not all conditions were satisfied"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "slos not satisfied: http/error-count (version 0): observed 20.00 but want <= 0"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("level=error msg=assert conditions failed")
+            .count(),
+        2,
+        "{err}"
+    );
+    assert_eq!(
+        error_lines(&out),
+        vec!["Error: assert conditions failed".to_string()]
+    );
+}
+
+/// A target that is down: requests fail with connection errors, counted as errors; the run
+/// completes without crashing.
+#[test]
+#[ignore = "needs chartgen chart rendering and functions on main"]
+fn target_down_counts_errors() {
+    let port = free_port();
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let out = run_iter8(&[
+        "launch",
+        "--set",
+        "tasks={http}",
+        "--set",
+        &format!("http.url=http://127.0.0.1:{port}/get"),
+        "--set",
+        "http.numRequests=8",
+        "--set",
+        "http.qps=40",
+        "--runDir",
+        &d,
+    ]);
+    let (_, err) = texts(&out);
+    assert!(out.status.success(), "{err}");
+    let exp = read_experiment(dir.path());
+    assert!(exp.completed() && exp.no_failure());
+    assert_eq!(metric(&exp, "http/request-count"), Some(8.0));
+    assert_eq!(metric(&exp, "http/error-count"), Some(8.0));
+}
+
+/// Bad `iter8 launch` input: exactly one `Error:` line naming the problem, exit 1, and the run
+/// directory stays empty.
+#[test]
+#[ignore = "needs chartgen chart rendering and functions on main"]
+fn bad_launch_input_writes_nothing() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--set", "tasks={bogus}"], "task name must be one of"),
+        (
+            &["--set", "tasks={http}", "--set", "http.url=not a url"],
+            "http: invalid input url",
+        ),
+        (
+            &[
+                "--set",
+                "tasks={http}",
+                "--set",
+                "http.url=http://127.0.0.1:1/",
+                "--set",
+                "http.duration=soon",
+            ],
+            "invalid input duration",
+        ),
+        (&["--set", "tasks=http"], "tasks"),
+        (
+            &["--set", "tasks={http}", "--set", "logLevel=loud"],
+            "logLevel",
+        ),
+        (
+            &["-f", "/nonexistent/values.yaml"],
+            "/nonexistent/values.yaml",
+        ),
+        (&["-c", "/nonexistent/chart"], "--chartName"),
+        (
+            &["--localChart"],
+            "localChart specified; 'chartName' is required",
+        ),
+    ];
+    for (flags, expect) in cases {
+        let dir = run_dir();
+        let mut args = vec!["launch", "--runDir"];
+        let d = dir.path().display().to_string();
+        args.push(&d);
+        args.extend_from_slice(flags);
+        let out = run_iter8(&args);
+        let errors = error_lines(&out);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {}", texts(&out).1);
+        assert_eq!(errors.len(), 1, "{flags:?}: {errors:?}");
+        assert!(
+            errors[0].contains(expect),
+            "{flags:?}: {:?} lacks {expect:?}",
+            errors[0]
+        );
+        assert_eq!(
+            entries(dir.path()),
+            Vec::<String>::new(),
+            "{flags:?} wrote files"
+        );
+    }
+}
+
+/// `--dry` writes experiment.yaml (the rendered tasks) and runs nothing.
+#[test]
+#[ignore = "needs chartgen chart rendering and functions on main"]
+fn dry_launch_writes_experiment_only() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let out = run_iter8(&[
+        "launch",
+        "--dry",
+        "--set",
+        "tasks={http}",
+        "--set",
+        "http.url=http://127.0.0.1:1/get",
+        "--runDir",
+        &d,
+    ]);
+    let (_, err) = texts(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("msg=created experiment.yaml file"));
+    assert!(err.contains("msg=dry run complete"));
+    assert!(!err.contains("starting local experiment"));
+    assert_eq!(entries(dir.path()), vec!["experiment.yaml".to_string()]);
+    let exp = read_experiment(dir.path());
+    assert_eq!(exp.spec.len(), 1);
+    assert_eq!(exp.spec[0].name(), "http");
+    let result = exp.result.as_ref().expect("chart renders a result section");
+    assert_eq!((result.num_loops, result.num_completed_tasks), (0, 0));
+}
+
+/// Missing or malformed experiment.yaml: run/assert/report each print one `Error:` line naming
+/// the file and exit 1; a malformed file is left as it was and nothing else is written.
+#[test]
+fn missing_or_malformed_experiment_file() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let commands: [&[&str]; 3] = [&["run"], &["assert", "-c", "completed"], &["report"]];
+    for cmd in commands {
+        let mut args = cmd.to_vec();
+        args.extend(["--runDir", &d]);
+        let out = run_iter8(&args);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        let errors = error_lines(&out);
+        assert_eq!(errors.len(), 1, "{cmd:?}: {errors:?}");
+        assert!(
+            errors[0].contains("unable to read experiment"),
+            "{errors:?}"
+        );
+        assert!(errors[0].contains("experiment.yaml"), "{errors:?}");
+        assert_eq!(entries(dir.path()), Vec::<String>::new());
+    }
+
+    let bad = "spec: [\n  - task: http\n";
+    std::fs::write(dir.path().join("experiment.yaml"), bad).expect("write");
+    for cmd in commands {
+        let mut args = cmd.to_vec();
+        args.extend(["--runDir", &d]);
+        let out = run_iter8(&args);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        let errors = error_lines(&out);
+        assert_eq!(errors.len(), 1, "{cmd:?}: {errors:?}");
+        assert!(errors[0].contains("experiment.yaml"), "{errors:?}");
+        assert!(
+            errors[0].contains("unable to unmarshal experiment"),
+            "{errors:?}"
+        );
+        assert_eq!(entries(dir.path()), vec!["experiment.yaml".to_string()]);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("experiment.yaml")).expect("read"),
+            bad
+        );
+    }
+
+    let unknown = "spec:\n- task: bogus\nresult: {}\n";
+    std::fs::write(dir.path().join("experiment.yaml"), unknown).expect("write");
+    let out = run_iter8(&["run", "--runDir", &d]);
+    assert_eq!(out.status.code(), Some(1));
+    let errors = error_lines(&out);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("unknown task: bogus"), "{errors:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("experiment.yaml")).expect("read"),
+        unknown
+    );
+}
+
+/// Command-line mistakes: unknown flag, unsupported condition or report format, bad log level,
+/// bad timeout: one `Error:` line each and exit 1.
+#[test]
+fn bad_flags() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["launch", "--bogus"], "--bogus"),
+        (&["assert"], "--condition"),
+        (
+            &["assert", "-c", "happy"],
+            "unsupported assert condition detected; happy",
+        ),
+        (
+            &["assert", "-c", "completed", "--timeout", "soon"],
+            "--timeout",
+        ),
+        (&["report", "-o", "pdf"], "unsupported report format pdf"),
+        (&["-l", "loud", "version"], "not a valid logrus Level"),
+    ];
+    for (args, expect) in cases {
+        let out = run_iter8(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let errors = error_lines(&out);
+        assert_eq!(errors.len(), 1, "{args:?}: {}", texts(&out).1);
+        assert!(errors[0].contains(expect), "{args:?}: {:?}", errors[0]);
+    }
+}
+
+/// `iter8 run` over a hand-written experiment against the bundled sample target: exact counts
+/// of injected errors, a rerun resets the result, `--reuseResult` accumulates loops.
+#[test]
+fn run_against_sample_target() {
+    let target = runner::target::BackgroundTarget::start("127.0.0.1:0".parse().expect("addr"))
+        .expect("start target");
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let exp = format!(
+        "spec:\n- task: http\n  with:\n    url: {}/echo?status=503:10\n    numRequests: 40\n    qps: 200\n\
+         - task: assess\n  with:\n    SLOs:\n      upper:\n      - metric: http/error-count\n        limit: 4\n\
+         result: {{}}\n",
+        target.url()
+    );
+    std::fs::write(dir.path().join("experiment.yaml"), exp).expect("write");
+    let out = run_iter8(&["run", "--runDir", &d]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let e = read_experiment(dir.path());
+    assert_eq!(metric(&e, "http/request-count"), Some(40.0));
+    assert_eq!(metric(&e, "http/error-count"), Some(4.0));
+    assert!(e.slos());
+    assert_eq!(target.requests("/echo"), 40);
+
+    let out = run_iter8(&["run", "--reuseResult", "--runDir", &d]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let e = read_experiment(dir.path());
+    assert_eq!(e.result.as_ref().map(|r| r.num_loops), Some(2));
+    assert_eq!(target.requests("/echo"), 80);
+}
+
+/// `-c` with a chart directory or a packaged `.tgz` renders the same experiment as the
+/// built-in chart.
+#[test]
+#[ignore = "needs chartgen chart rendering and functions on main"]
+fn local_chart_dir_and_tgz() {
+    let chart_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/iter8");
+    let work = run_dir();
+    let tgz = work.path().join("iter8.tgz");
+    {
+        let file = std::fs::File::create(&tgz).expect("create tgz");
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        tar.append_dir_all("iter8", &chart_dir).expect("pack chart");
+        tar.into_inner()
+            .expect("finish tar")
+            .finish()
+            .expect("finish gzip");
+    }
+    let flags = [
+        "--set",
+        "tasks={http}",
+        "--set",
+        "http.url=http://127.0.0.1:1/get",
+    ];
+    let mut specs = Vec::new();
+    for chart in [None, Some(chart_dir.clone()), Some(tgz.clone())] {
+        let dir = run_dir();
+        let d = dir.path().display().to_string();
+        let mut args = vec!["launch".to_string(), "--dry".into(), "--runDir".into(), d];
+        if let Some(c) = &chart {
+            args.extend(["-c".to_string(), c.display().to_string()]);
+        }
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let out = iter8().args(&args).output().expect("run iter8");
+        assert!(out.status.success(), "{chart:?}: {}", texts(&out).1);
+        specs.push(read_experiment(dir.path()).spec);
+    }
+    assert_eq!(specs[0], specs[1]);
+    assert_eq!(specs[0], specs[2]);
+}
+
+/// The sample target speaks h2c: an HTTP/2 load run against it succeeds with no errors.
+#[test]
+fn sample_target_http2() {
+    let target = runner::target::BackgroundTarget::start("127.0.0.1:0".parse().expect("addr"))
+        .expect("start target");
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let exp = format!(
+        "spec:\n- task: http\n  with:\n    url: {}/h2\n    numRequests: 30\n    qps: 300\n    http2: true\nresult: {{}}\n",
+        target.url()
+    );
+    std::fs::write(dir.path().join("experiment.yaml"), exp).expect("write");
+    let out = run_iter8(&["run", "--runDir", &d]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let e = read_experiment(dir.path());
+    assert_eq!(metric(&e, "http/request-count"), Some(30.0));
+    assert_eq!(metric(&e, "http/error-count"), Some(0.0));
+    assert_eq!(target.requests("/h2"), 30);
+}
