@@ -156,7 +156,11 @@ fn cases_match_helm_through_engine() {
     let all = cases();
     assert!(all.len() >= 700, "case file has {} cases", all.len());
     for c in &all {
+        let t0 = std::time::Instant::now();
         let got = render(&format!("{{{{ {} }}}}", c.expr)).map_err(|e| inner_message(&e));
+        if std::env::var("FUNCS_TIMING").is_ok() && t0.elapsed().as_millis() > 50 {
+            eprintln!("slow case {:?}: {:?}", c.expr, t0.elapsed());
+        }
         let ok = match (&got, c.kind) {
             (Ok(out), "eq") => *out == c.expected,
             (Ok(out), "re") => regex::Regex::new(&format!("(?s){}", c.expected))
@@ -204,24 +208,242 @@ fn set_and_merge_mutate_in_place() {
     assert_eq!(inner.borrow().len(), 2);
 }
 
-/// `env` and `expandenv` are removed by Helm and must not exist; Helm's own are present.
+/// Every function of Sprig v3.3.0's text map (less `env`/`expandenv`, which Helm deletes)
+/// and every Helm addition is defined; `env`/`expandenv` are not.
 #[test]
 fn helm_function_set() {
+    const ALL: &[&str] = &[
+        "abbrev",
+        "abbrevboth",
+        "add",
+        "add1",
+        "add1f",
+        "addf",
+        "adler32sum",
+        "ago",
+        "all",
+        "any",
+        "append",
+        "atoi",
+        "b32dec",
+        "b32enc",
+        "b64dec",
+        "b64enc",
+        "base",
+        "bcrypt",
+        "biggest",
+        "buildCustomCert",
+        "camelcase",
+        "cat",
+        "ceil",
+        "chunk",
+        "clean",
+        "coalesce",
+        "compact",
+        "concat",
+        "contains",
+        "date",
+        "dateInZone",
+        "dateModify",
+        "date_in_zone",
+        "date_modify",
+        "decryptAES",
+        "deepCopy",
+        "deepEqual",
+        "default",
+        "derivePassword",
+        "dict",
+        "dig",
+        "dir",
+        "div",
+        "divf",
+        "duration",
+        "durationRound",
+        "empty",
+        "encryptAES",
+        "ext",
+        "fail",
+        "first",
+        "float64",
+        "floor",
+        "fromJson",
+        "fromJsonArray",
+        "fromToml",
+        "fromYaml",
+        "fromYamlArray",
+        "genCA",
+        "genCAWithKey",
+        "genPrivateKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+        "get",
+        "getHostByName",
+        "has",
+        "hasKey",
+        "hasPrefix",
+        "hasSuffix",
+        "hello",
+        "htmlDate",
+        "htmlDateInZone",
+        "htpasswd",
+        "include",
+        "indent",
+        "initial",
+        "initials",
+        "int",
+        "int64",
+        "isAbs",
+        "join",
+        "kebabcase",
+        "keys",
+        "kindIs",
+        "kindOf",
+        "last",
+        "list",
+        "lookup",
+        "lower",
+        "max",
+        "maxf",
+        "merge",
+        "mergeOverwrite",
+        "min",
+        "minf",
+        "mod",
+        "mul",
+        "mulf",
+        "mustAppend",
+        "mustChunk",
+        "mustCompact",
+        "mustDateModify",
+        "mustDeepCopy",
+        "mustFirst",
+        "mustFromJson",
+        "mustHas",
+        "mustInitial",
+        "mustLast",
+        "mustMerge",
+        "mustMergeOverwrite",
+        "mustPrepend",
+        "mustPush",
+        "mustRegexFind",
+        "mustRegexFindAll",
+        "mustRegexMatch",
+        "mustRegexReplaceAll",
+        "mustRegexReplaceAllLiteral",
+        "mustRegexSplit",
+        "mustRest",
+        "mustReverse",
+        "mustSlice",
+        "mustToDate",
+        "mustToJson",
+        "mustToPrettyJson",
+        "mustToRawJson",
+        "mustToYaml",
+        "mustUniq",
+        "mustWithout",
+        "must_date_modify",
+        "nindent",
+        "nospace",
+        "now",
+        "omit",
+        "osBase",
+        "osClean",
+        "osDir",
+        "osExt",
+        "osIsAbs",
+        "pick",
+        "pluck",
+        "plural",
+        "prepend",
+        "push",
+        "quote",
+        "randAlpha",
+        "randAlphaNum",
+        "randAscii",
+        "randBytes",
+        "randInt",
+        "randNumeric",
+        "regexFind",
+        "regexFindAll",
+        "regexMatch",
+        "regexQuoteMeta",
+        "regexReplaceAll",
+        "regexReplaceAllLiteral",
+        "regexSplit",
+        "repeat",
+        "replace",
+        "required",
+        "rest",
+        "reverse",
+        "round",
+        "semver",
+        "semverCompare",
+        "seq",
+        "set",
+        "sha1sum",
+        "sha256sum",
+        "sha512sum",
+        "shuffle",
+        "slice",
+        "snakecase",
+        "sortAlpha",
+        "split",
+        "splitList",
+        "splitn",
+        "squote",
+        "sub",
+        "subf",
+        "substr",
+        "swapcase",
+        "ternary",
+        "title",
+        "toDate",
+        "toDecimal",
+        "toJson",
+        "toPrettyJson",
+        "toRawJson",
+        "toString",
+        "toStrings",
+        "toToml",
+        "toYaml",
+        "toYamlPretty",
+        "tpl",
+        "trim",
+        "trimAll",
+        "trimPrefix",
+        "trimSuffix",
+        "trimall",
+        "trunc",
+        "tuple",
+        "typeIs",
+        "typeIsLike",
+        "typeOf",
+        "uniq",
+        "unixEpoch",
+        "unset",
+        "until",
+        "untilStep",
+        "untitle",
+        "upper",
+        "urlJoin",
+        "urlParse",
+        "uuidv4",
+        "values",
+        "without",
+        "wrap",
+        "wrapWith",
+    ];
+    let missing: Vec<&str> = ALL
+        .iter()
+        .copied()
+        .filter(|n| lookup(n).is_none())
+        .collect();
+    assert!(missing.is_empty(), "missing functions: {missing:?}");
     assert!(lookup("env").is_none());
     assert!(lookup("expandenv").is_none());
-    for name in [
-        "include",
-        "tpl",
-        "required",
-        "fail",
-        "toYaml",
-        "fromYamlArray",
-        "lookup",
-        "toToml",
-    ] {
-        assert!(lookup(name).is_some(), "{name} missing");
-    }
-    assert!(chartgen::funcs::registry().len() > 200);
+    assert_eq!(chartgen::funcs::registry().len(), ALL.len());
 }
 
 /// `genCA` + `genSignedCert` produce a chain that OpenSSL accepts: the leaf verifies
@@ -267,4 +489,92 @@ fn generated_certificates_verify_with_openssl() {
     let cert_mod = run(&["x509", "-noout", "-modulus", "-in", &path("leaf.pem")]);
     let key_mod = run(&["rsa", "-noout", "-modulus", "-in", &path("leaf.key")]);
     assert_eq!(cert_mod, key_mod);
+}
+
+/// No function panics on any argument of its declared types (nil, empty, negative,
+/// multi-byte and mismatched-kind values); each returns a value or an error.
+#[test]
+fn functions_never_panic() {
+    use chartgen::funcs::{Param, registry};
+    // Slow generators are exercised by the Helm cases instead.
+    const SLOW: &[&str] = &[
+        "genPrivateKey",
+        "genCA",
+        "genSelfSignedCert",
+        "genSignedCert",
+        "derivePassword",
+        "bcrypt",
+        "htpasswd",
+    ];
+    let time = render_value("toDate \"2006-01-02\" \"2021-03-04\"");
+    let samples = |p: Param| -> Vec<Value> {
+        match p {
+            Param::String => vec![
+                Value::str(""),
+                Value::str("é✓ x-1.2"),
+                Value::str("a,b"),
+                Value::str("("),
+            ],
+            Param::Int => vec![Value::Int(-3), Value::Int(0), Value::Int(2)],
+            Param::Int64 => vec![Value::Int64(-1), Value::Int64(3)],
+            Param::Float64 => vec![Value::Float(-0.5), Value::Float(2.5)],
+            Param::Bool => vec![Value::Bool(true), Value::Bool(false)],
+            Param::List => vec![
+                Value::Nil,
+                Value::list(vec![Value::str("10.0.0.1")]),
+                Value::list(vec![]),
+            ],
+            Param::Map => vec![Value::Nil, Value::empty_map(), dot()],
+            Param::Any => vec![
+                Value::Nil,
+                Value::Int(2),
+                Value::Float(1.5),
+                Value::str("é✓"),
+                Value::list(vec![Value::Int(1), Value::Nil]),
+                dot(),
+                time.clone(),
+            ],
+        }
+    };
+    let mut calls = 0;
+    for f in registry().iter().filter(|f| !SLOW.contains(&f.name)) {
+        let mut params: Vec<Param> = f.params.to_vec();
+        if let Some(v) = f.variadic {
+            params.push(v);
+        }
+        // Every sample for each parameter in turn, the others at their first sample.
+        for (i, &p) in params.iter().enumerate() {
+            for sample in samples(p) {
+                let args: Vec<Value> = params
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &q)| {
+                        if i == j {
+                            sample.clone()
+                        } else {
+                            samples(q)[1 % samples(q).len()].clone()
+                        }
+                    })
+                    .collect();
+                let call_args = args.clone();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    (f.call)(&mut TestCtx, call_args)
+                }));
+                assert!(result.is_ok(), "{} panicked on {args:?}", f.name);
+                calls += 1;
+            }
+        }
+    }
+    assert!(calls > 800, "only {calls} calls made");
+}
+
+fn render_value(expr: &str) -> Value {
+    // A time.Time made by the real functions: parse then reuse via the registry.
+    let parts: Vec<&str> = expr.splitn(3, ' ').collect();
+    let f = lookup(parts[0]).expect("function exists");
+    let args = parts[1..]
+        .iter()
+        .map(|a| Value::str(a.trim_matches('"')))
+        .collect();
+    (f.call)(&mut TestCtx, args).expect("evaluates")
 }
