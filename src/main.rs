@@ -35,12 +35,37 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Launch an experiment in the local environment
+    #[command(
+        long_about = "Launch an experiment in the local environment: render the experiment \
+chart into <runDir>/experiment.yaml and run it.
+
+    iter8 launch --set \"tasks={http,assess}\" \\
+      --set http.url=http://127.0.0.1:8080/echo \\
+      --set assess.SLOs.upper.http/latency-mean=50
+
+Use --dry to only write experiment.yaml. Values are set as in Helm (--set, --set-string, \
+--set-file, -f)."
+    )]
     Launch(LaunchArgs),
     /// Run an experiment (reads and updates experiment.yaml)
     Run(RunArgs),
     /// Assert if experiment result satisfies conditions
+    #[command(
+        long_about = "Assert if the result of an experiment satisfies the specified \
+conditions. If all conditions are satisfied, the command exits with code 0. Else, it exits \
+with code 1 and logs one line per failing clause.
+
+    iter8 assert -c completed -c nofailure -c slos
+    # same as iter8 assert -c completed,nofailure,slos
+
+    iter8 assert -c completed,nofailure,slos --timeout 30s"
+    )]
     Assert(AssertArgs),
     /// Generate experiment report
+    #[command(long_about = "Generate a text or HTML report of an experiment.
+
+    iter8 report
+    iter8 report -o html > report.html   # one self-contained page")]
     Report(ReportArgs),
     /// Print build info
     Version(VersionArgs),

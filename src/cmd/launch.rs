@@ -7,7 +7,6 @@
 //! rendered and checked in memory first; the file is written atomically only when it is valid.
 
 use std::io::Read;
-#[allow(unused_imports)] // PathBuf: used once the chart API lands
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -73,9 +72,31 @@ fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
         EXPERIMENT_TEMPLATE.to_string(),
         EXPERIMENT_TEMPLATE_TEXT.as_bytes().to_vec(),
     ));
-    // TEMPORARY until chartgen's chart API is on main.
-    let _ = (files, one_line(""));
-    anyhow::bail!("chart rendering is not available yet in this build ({source})")
+    let chart = chartgen::chart::load_from_files(files).map_err(|e| {
+        log::error_trace("unable to load experiment chart", &e.to_string());
+        anyhow::anyhow!(
+            "unable to load chart {source}: {}",
+            one_line(&e.to_string())
+        )
+    })?;
+    let opts = chartgen::render::Options {
+        release_name: "default".to_string(),
+        namespace: "default".to_string(),
+        values_files: args.values.values.iter().map(PathBuf::from).collect(),
+        set: args.values.set.clone(),
+        set_string: args.values.set_string.clone(),
+        set_file: args.values.set_file.clone(),
+        ..Default::default()
+    };
+    let rendered = chartgen::render::render_files(&chart, &opts).map_err(|e| {
+        log::error_trace("unable to render chart templates", &e.to_string());
+        anyhow::anyhow!("{}", one_line(&e.to_string()))
+    })?;
+    rendered
+        .iter()
+        .find(|(k, _)| k.ends_with(EXPERIMENT_TEMPLATE) && k.split('/').count() == 3)
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| anyhow::anyhow!("chart {source} has no experiment template output"))
 }
 
 /// Files of a chart directory or `.tgz`, relative to the chart root.

@@ -30,13 +30,12 @@ pub fn error_chain(e: &anyhow::Error) -> String {
 pub fn report_clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+        // `iter8` alone prints the help and succeeds, as cobra does.
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             ExitCode::SUCCESS
-        }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            ExitCode::FAILURE
         }
         _ => {
             let rendered = e.render().to_string();

@@ -85,13 +85,117 @@ impl std::fmt::Debug for FuncDef {
     }
 }
 
+mod bridge;
+mod certs;
+mod conv;
+mod crypto;
+mod dates;
+mod defaults;
+mod dicts;
+mod encoding;
+mod helm;
+mod lists;
+mod math;
+mod paths;
+mod reflect;
+mod regex;
+mod semver;
+mod strings;
+mod toml;
+mod yamlv3;
+
+pub use certs::Certificate;
+pub use dates::GoTime;
+pub use semver::SemverVersion;
+
 /// Look up a Helm/Sprig function by name (Go built-ins are handled by the executor first).
 /// Returns `None` for unknown names, which the parser reports as `function "x" not defined`.
 pub fn lookup(name: &str) -> Option<&'static FuncDef> {
-    registry().iter().find(|f| f.name == name)
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static FuncDef>> =
+        std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| registry().iter().map(|f| (f.name, f)).collect())
+        .get(name)
+        .copied()
 }
 
-/// Every Helm and Sprig function this engine provides.
+/// Every Helm and Sprig function this engine provides: Sprig v3.3.0's text function map
+/// without `env`/`expandenv`, with Helm's additions and overrides (Helm v4.1.4 `funcMap`).
 pub fn registry() -> &'static [FuncDef] {
-    &[]
+    static ALL: std::sync::OnceLock<Vec<FuncDef>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let families: [&[FuncDef]; 15] = [
+            strings::FUNCS,
+            lists::FUNCS,
+            dicts::FUNCS,
+            math::FUNCS,
+            conv::FUNCS,
+            defaults::FUNCS,
+            encoding::FUNCS,
+            crypto::FUNCS,
+            certs::FUNCS,
+            regex::FUNCS,
+            semver::FUNCS,
+            dates::FUNCS,
+            paths::FUNCS,
+            reflect::FUNCS,
+            // Helm's functions come last: they override Sprig's of the same name.
+            helm::FUNCS,
+        ];
+        let mut all: Vec<FuncDef> = Vec::new();
+        for family in families {
+            for def in family {
+                match all.iter_mut().find(|f| f.name == def.name) {
+                    Some(existing) => *existing = *def,
+                    None => all.push(*def),
+                }
+            }
+        }
+        all
+    })
+}
+
+/// A function with fixed parameters only.
+const fn def(name: &'static str, params: &'static [Param], call: FuncBody) -> FuncDef {
+    FuncDef {
+        name,
+        params,
+        variadic: None,
+        call,
+    }
+}
+
+/// A variadic function (`...T` after the fixed parameters).
+const fn var(name: &'static str, params: &'static [Param], rest: Param, call: FuncBody) -> FuncDef {
+    FuncDef {
+        name,
+        params,
+        variadic: Some(rest),
+        call,
+    }
+}
+
+/// The string in a `Param::String` argument (the executor guarantees the type).
+fn arg_str(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// The integer in a `Param::Int`/`Param::Int64` argument.
+fn arg_int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) | Value::Int64(i) => *i,
+        Value::Uint64(u) => *u as i64,
+        Value::Float(x) => *x as i64,
+        _ => 0,
+    }
+}
+
+/// The bool in a `Param::Bool` argument.
+fn arg_bool(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+/// Shorthand for returning a string.
+fn ok_str(s: impl Into<std::rc::Rc<str>>) -> FuncResult {
+    Ok(Value::String(s.into()))
 }

@@ -1,0 +1,538 @@
+//! Sprig's `semver` and `semverCompare` with Masterminds/semver v3.4 rules: loose version
+//! parsing (`v1`, `1.2` are accepted and coerced), constraint syntax (`>=`, `~`, `^`, `x`
+//! wildcards, hyphen ranges, `,`/space AND, `||` OR) and its prerelease rule: a prerelease
+//! version only satisfies a constraint group that itself names a prerelease.
+
+use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_str, def};
+use crate::value::{Object, Value};
+use regex::Regex;
+use std::cmp::Ordering;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+pub(super) const FUNCS: &[FuncDef] = &[
+    def("semver", &[Param::String], |_, a| {
+        let v = SemverVersion::parse(arg_str(&a[0])).map_err(FuncError::call)?;
+        Ok(Value::Object(Rc::new(v)))
+    }),
+    def(
+        "semverCompare",
+        &[Param::String, Param::String],
+        semver_compare,
+    ),
+];
+
+fn semver_compare(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
+    let constraint = Constraints::parse(arg_str(&a[0])).map_err(FuncError::call)?;
+    let version = SemverVersion::parse(arg_str(&a[1])).map_err(FuncError::call)?;
+    Ok(Value::Bool(constraint.check(&version)))
+}
+
+/// Version pattern shared by versions and constraints (numbers may be `x`, `X`, `*` in
+/// constraints; the `|` inside the classes is as upstream has it).
+const CV: &str = r"v?([0-9|xX*]+)(\.[0-9|xX*]+)?(\.[0-9|xX*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+const LOOSE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
+const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
+
+struct Patterns {
+    loose: Regex,
+    constraint: Regex,
+    range: Regex,
+    find: Regex,
+    valid: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        let re = |s: String| Regex::new(&s).expect("semver patterns are valid");
+        Patterns {
+            loose: re(LOOSE.to_string()),
+            constraint: re(format!(r"^\s*({OPS})\s*({CV})\s*$")),
+            range: re(format!(r"\s*({CV})\s+-\s+({CV})\s*")),
+            find: re(format!(r"({OPS})\s*({CV})")),
+            valid: re(format!(
+                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+            )),
+        }
+    })
+}
+
+/// A `*semver.Version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SemverVersion {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+    pub pre: String,
+    pub metadata: String,
+    pub original: String,
+}
+
+const ALLOWED: fn(char) -> bool = |c| c.is_ascii_alphanumeric() || c == '-';
+
+fn validate_prerelease(p: &str) -> Result<(), String> {
+    for part in p.split('.') {
+        if part.is_empty() {
+            return Err("invalid prerelease string".into());
+        }
+        if part.chars().all(|c| c.is_ascii_digit()) {
+            if part.len() > 1 && part.starts_with('0') {
+                return Err("version segment starts with 0".into());
+            }
+        } else if !part.chars().all(ALLOWED) {
+            return Err("invalid prerelease string".into());
+        }
+    }
+    Ok(())
+}
+
+fn validate_metadata(m: &str) -> Result<(), String> {
+    if m.split('.')
+        .any(|p| p.is_empty() || !p.chars().all(ALLOWED))
+    {
+        return Err("invalid metadata string".into());
+    }
+    Ok(())
+}
+
+fn segment(s: Option<regex::Match<'_>>) -> Result<u64, String> {
+    match s {
+        None => Ok(0),
+        Some(m) => m.as_str().trim_start_matches('.').parse::<u64>().map_err(|_| {
+            format!(
+                "error parsing version segment: strconv.ParseUint: parsing \"{}\": value out of range",
+                m.as_str().trim_start_matches('.')
+            )
+        }),
+    }
+}
+
+impl SemverVersion {
+    /// Masterminds `NewVersion` (coercing mode).
+    pub fn parse(v: &str) -> Result<SemverVersion, String> {
+        let Some(m) = patterns().loose.captures(v) else {
+            return Err("invalid semantic version".into());
+        };
+        let sv = SemverVersion {
+            major: segment(m.get(1))?,
+            minor: segment(m.get(2))?,
+            patch: segment(m.get(3))?,
+            pre: m.get(5).map(|x| x.as_str().to_string()).unwrap_or_default(),
+            metadata: m.get(8).map(|x| x.as_str().to_string()).unwrap_or_default(),
+            original: v.to_string(),
+        };
+        if !sv.pre.is_empty() {
+            validate_prerelease(&sv.pre)?;
+        }
+        if !sv.metadata.is_empty() {
+            validate_metadata(&sv.metadata)?;
+        }
+        Ok(sv)
+    }
+
+    fn string(&self) -> String {
+        let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
+        if !self.pre.is_empty() {
+            s.push('-');
+            s.push_str(&self.pre);
+        }
+        if !self.metadata.is_empty() {
+            s.push('+');
+            s.push_str(&self.metadata);
+        }
+        s
+    }
+
+    fn compare(&self, o: &SemverVersion) -> Ordering {
+        self.major
+            .cmp(&o.major)
+            .then(self.minor.cmp(&o.minor))
+            .then(self.patch.cmp(&o.patch))
+            .then_with(|| match (self.pre.is_empty(), o.pre.is_empty()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                (false, false) => compare_prerelease(&self.pre, &o.pre),
+            })
+    }
+
+    fn v_prefix(&self) -> &str {
+        if self.original.starts_with('v') {
+            "v"
+        } else {
+            ""
+        }
+    }
+
+    fn with_original(mut self, prefix: &str) -> SemverVersion {
+        self.original = format!("{prefix}{}", self.string());
+        self
+    }
+}
+
+fn compare_prerelease(a: &str, b: &str) -> Ordering {
+    let ap: Vec<&str> = a.split('.').collect();
+    let bp: Vec<&str> = b.split('.').collect();
+    for i in 0..ap.len().max(bp.len()) {
+        let d = compare_pre_part(
+            ap.get(i).copied().unwrap_or(""),
+            bp.get(i).copied().unwrap_or(""),
+        );
+        if d != Ordering::Equal {
+            return d;
+        }
+    }
+    Ordering::Equal
+}
+
+fn compare_pre_part(s: &str, o: &str) -> Ordering {
+    if s == o {
+        return Ordering::Equal;
+    }
+    if s.is_empty() {
+        return Ordering::Less;
+    }
+    if o.is_empty() {
+        return Ordering::Greater;
+    }
+    match (s.parse::<u64>(), o.parse::<u64>()) {
+        (Err(_), Err(_)) => {
+            if s > o {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (_, Err(_)) => Ordering::Less,
+        (Err(_), _) => Ordering::Greater,
+        (Ok(si), Ok(oi)) => {
+            if si > oi {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+    }
+}
+
+impl Object for SemverVersion {
+    fn type_name(&self) -> &str {
+        "*semver.Version"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        if self.has_method(name) {
+            self.call_method(name, &[]).ok()
+        } else {
+            None
+        }
+    }
+    fn has_method(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "Major"
+                | "Minor"
+                | "Patch"
+                | "Prerelease"
+                | "Metadata"
+                | "Original"
+                | "String"
+                | "IncMajor"
+                | "IncMinor"
+                | "IncPatch"
+                | "SetPrerelease"
+                | "SetMetadata"
+                | "LessThan"
+                | "LessThanEqual"
+                | "GreaterThan"
+                | "GreaterThanEqual"
+                | "Equal"
+                | "Compare"
+        )
+    }
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        let other = || -> Result<&SemverVersion, String> {
+            args.first()
+                .and_then(|a| match a {
+                    Value::Object(o) => o.as_any().downcast_ref::<SemverVersion>(),
+                    _ => None,
+                })
+                .ok_or_else(|| "wrong type for value; expected *semver.Version".to_string())
+        };
+        let obj = |v: SemverVersion| Value::Object(Rc::new(v));
+        let text = |i: usize| {
+            args.get(i)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        Ok(match name {
+            "Major" => Value::Uint64(self.major),
+            "Minor" => Value::Uint64(self.minor),
+            "Patch" => Value::Uint64(self.patch),
+            "Prerelease" => Value::str(self.pre.as_str()),
+            "Metadata" => Value::str(self.metadata.as_str()),
+            "Original" => Value::str(self.original.as_str()),
+            "String" => Value::str(self.string()),
+            "IncMajor" => {
+                let mut n = self.clone();
+                (n.major, n.minor, n.patch) = (self.major + 1, 0, 0);
+                (n.pre, n.metadata) = (String::new(), String::new());
+                obj(n.with_original(self.v_prefix()))
+            }
+            "IncMinor" => {
+                let mut n = self.clone();
+                (n.minor, n.patch) = (self.minor + 1, 0);
+                (n.pre, n.metadata) = (String::new(), String::new());
+                obj(n.with_original(self.v_prefix()))
+            }
+            "IncPatch" => {
+                let mut n = self.clone();
+                if self.pre.is_empty() {
+                    n.patch += 1;
+                }
+                (n.pre, n.metadata) = (String::new(), String::new());
+                obj(n.with_original(self.v_prefix()))
+            }
+            "SetPrerelease" => {
+                let p = text(0);
+                if !p.is_empty() {
+                    validate_prerelease(&p)?;
+                }
+                let mut n = self.clone();
+                n.pre = p;
+                obj(n.with_original(self.v_prefix()))
+            }
+            "SetMetadata" => {
+                let m = text(0);
+                if !m.is_empty() {
+                    validate_metadata(&m)?;
+                }
+                let mut n = self.clone();
+                n.metadata = m;
+                obj(n.with_original(self.v_prefix()))
+            }
+            "LessThan" => Value::Bool(self.compare(other()?) == Ordering::Less),
+            "LessThanEqual" => Value::Bool(self.compare(other()?) != Ordering::Greater),
+            "GreaterThan" => Value::Bool(self.compare(other()?) == Ordering::Greater),
+            "GreaterThanEqual" => Value::Bool(self.compare(other()?) != Ordering::Less),
+            "Equal" => Value::Bool(self.compare(other()?) == Ordering::Equal),
+            "Compare" => Value::Int(match self.compare(other()?) {
+                Ordering::Less => -1,
+                Ordering::Equal => 0,
+                Ordering::Greater => 1,
+            }),
+            _ => {
+                return Err(format!(
+                    "can't evaluate field {name} in type *semver.Version"
+                ));
+            }
+        })
+    }
+    fn format_v(&self) -> String {
+        self.string()
+    }
+    fn to_data(&self) -> Value {
+        Value::str(self.string())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// One parsed constraint such as `>=1.2` or `~1.x`.
+struct Constraint {
+    op: String,
+    con: SemverVersion,
+    minor_dirty: bool,
+    patch_dirty: bool,
+    dirty: bool,
+}
+
+/// OR-groups of AND-ed constraints, and whether each group names a prerelease.
+struct Constraints {
+    groups: Vec<(Vec<Constraint>, bool)>,
+}
+
+fn is_x(s: &str) -> bool {
+    matches!(s, "x" | "X" | "*")
+}
+
+impl Constraints {
+    fn parse(text: &str) -> Result<Constraints, String> {
+        let p = patterns();
+        let rewritten = rewrite_range(text);
+        let mut groups = Vec::new();
+        for part in rewritten.split("||") {
+            if !p.valid.is_match(part) {
+                return Err(format!("improper constraint: {part}"));
+            }
+            let mut found: Vec<&str> = p.find.find_iter(part).map(|m| m.as_str()).collect();
+            if found.is_empty() {
+                found.push(part);
+            }
+            let mut cs = Vec::new();
+            let mut has_pre = false;
+            for s in found {
+                let c = parse_constraint(s)?;
+                has_pre |= !c.con.pre.is_empty();
+                cs.push(c);
+            }
+            groups.push((cs, has_pre));
+        }
+        Ok(Constraints { groups })
+    }
+
+    fn check(&self, v: &SemverVersion) -> bool {
+        self.groups
+            .iter()
+            .any(|(cs, has_pre)| cs.iter().all(|c| c.check(v, *has_pre)))
+    }
+}
+
+/// `A - B` becomes `>= A, <= B`.
+fn rewrite_range(text: &str) -> String {
+    let p = patterns();
+    let mut out = text.to_string();
+    for m in p.range.captures_iter(text) {
+        let whole = m.get(0).map(|x| x.as_str()).unwrap_or("");
+        let lo = m.get(1).map(|x| x.as_str()).unwrap_or("");
+        let hi = m.get(11).map(|x| x.as_str()).unwrap_or("");
+        out = out.replacen(whole, &format!(">= {lo}, <= {hi} "), 1);
+    }
+    out
+}
+
+fn parse_constraint(s: &str) -> Result<Constraint, String> {
+    let p = patterns();
+    if s.is_empty() {
+        return Ok(Constraint {
+            op: String::new(),
+            con: SemverVersion::parse("0.0.0")?,
+            minor_dirty: false,
+            patch_dirty: false,
+            dirty: true,
+        });
+    }
+    let m = p
+        .constraint
+        .captures(s)
+        .ok_or_else(|| format!("improper constraint: {s}"))?;
+    let g = |i: usize| m.get(i).map(|x| x.as_str()).unwrap_or("");
+    let (major, minor, patch, pre) = (g(3), g(4), g(5), g(6));
+    let (mut ver, mut minor_dirty, mut patch_dirty, mut dirty) =
+        (g(2).to_string(), false, false, false);
+    if is_x(major) || major.is_empty() {
+        ver = format!("0.0.0{pre}");
+        dirty = true;
+    } else if is_x(minor.trim_start_matches('.')) || minor.is_empty() {
+        (minor_dirty, dirty) = (true, true);
+        ver = format!("{major}.0.0{pre}");
+    } else if is_x(patch.trim_start_matches('.')) || patch.is_empty() {
+        (patch_dirty, dirty) = (true, true);
+        ver = format!("{major}{minor}.0{pre}");
+    }
+    let con = SemverVersion::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
+    Ok(Constraint {
+        op: g(1).to_string(),
+        con,
+        minor_dirty,
+        patch_dirty,
+        dirty,
+    })
+}
+
+impl Constraint {
+    fn check(&self, v: &SemverVersion, include_pre: bool) -> bool {
+        if !v.pre.is_empty() && !include_pre {
+            return false;
+        }
+        let c = &self.con;
+        match self.op.as_str() {
+            "" | "=" => {
+                if self.dirty {
+                    self.tilde(v)
+                } else {
+                    v.compare(c) == Ordering::Equal
+                }
+            }
+            "!=" => {
+                if self.dirty {
+                    if c.major != v.major {
+                        return true;
+                    }
+                    if c.minor != v.minor && !self.minor_dirty {
+                        return true;
+                    } else if self.minor_dirty {
+                        return false;
+                    } else if c.patch != v.patch && !self.patch_dirty {
+                        return true;
+                    } else if self.patch_dirty {
+                        if !v.pre.is_empty() || !c.pre.is_empty() {
+                            return compare_prerelease(&v.pre, &c.pre) != Ordering::Equal;
+                        }
+                        return false;
+                    }
+                }
+                v.compare(c) != Ordering::Equal
+            }
+            ">" => {
+                if !self.dirty {
+                    return v.compare(c) == Ordering::Greater;
+                }
+                if v.major > c.major {
+                    true
+                } else if v.major < c.major || self.minor_dirty {
+                    false
+                } else if self.patch_dirty {
+                    v.minor > c.minor
+                } else {
+                    v.compare(c) == Ordering::Greater
+                }
+            }
+            "<" => v.compare(c) == Ordering::Less,
+            ">=" | "=>" => v.compare(c) != Ordering::Less,
+            "<=" | "=<" => {
+                if !self.dirty {
+                    return v.compare(c) != Ordering::Greater;
+                }
+                !(v.major > c.major
+                    || (v.major == c.major && v.minor > c.minor && !self.minor_dirty))
+            }
+            "~" | "~>" => self.tilde(v),
+            "^" => {
+                if v.compare(c) == Ordering::Less {
+                    return false;
+                }
+                if c.major > 0 || self.minor_dirty {
+                    return v.major == c.major;
+                }
+                if v.major > 0 {
+                    return false;
+                }
+                if c.minor > 0 || self.patch_dirty {
+                    return v.minor == c.minor;
+                }
+                if v.minor > 0 {
+                    return false;
+                }
+                c.patch == v.patch
+            }
+            _ => false,
+        }
+    }
+
+    fn tilde(&self, v: &SemverVersion) -> bool {
+        let c = &self.con;
+        if v.compare(c) == Ordering::Less {
+            return false;
+        }
+        if c.major == 0 && c.minor == 0 && c.patch == 0 && !self.minor_dirty && !self.patch_dirty {
+            return true;
+        }
+        if v.major != c.major {
+            return false;
+        }
+        v.minor == c.minor || self.minor_dirty
+    }
+}
