@@ -470,3 +470,106 @@ fn sample_target_http2() {
     assert_eq!(metric(&e, "http/error-count"), Some(0.0));
     assert_eq!(target.requests("/h2"), 30);
 }
+
+/// `assert --timeout 4s` on an experiment that never completes checks at 0 s, 3 s and 6 s
+/// (Iter8's 3-second polling), logging `sleeping 3s ...` twice, then fails.
+#[test]
+fn assert_polls_until_timeout() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("experiment.yaml"),
+        "spec:\n- task: assess\nresult:\n  numLoops: 1\n  numCompletedTasks: 0\n  failure: false\n",
+    )
+    .expect("write");
+    let start = std::time::Instant::now();
+    let out = run_iter8(&[
+        "assert",
+        "-c",
+        "completed",
+        "--timeout",
+        "4s",
+        "--runDir",
+        &d,
+    ]);
+    let elapsed = start.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let (_, err) = texts(&out);
+    assert_eq!(
+        err.matches("msg=experiment did not complete").count(),
+        3,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("msg=sleeping 3s ................................")
+            .count(),
+        2,
+        "{err}"
+    );
+    assert!(
+        err.contains("completed not satisfied: 0 of 1 tasks completed"),
+        "{err}"
+    );
+    assert!(elapsed >= std::time::Duration::from_secs(6), "{elapsed:?}");
+}
+
+/// Helm's value flags in Helm's order: `-f` files, then `--set`, `--set-string`, `--set-file`
+/// (later wins).
+#[test]
+fn value_flags_precedence() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        "tasks: [http]\nhttp:\n  url: http://127.0.0.1:1/from-f\n  payloadStr: from-f\n  numRequests: 7\n",
+    )
+    .expect("write values");
+    let payload = dir.path().join("payload.txt");
+    std::fs::write(&payload, "from-file").expect("write payload");
+    let out = run_iter8(&[
+        "launch",
+        "--dry",
+        "-f",
+        &values.display().to_string(),
+        "--set",
+        "http.url=http://127.0.0.1:1/from-set",
+        "--set-string",
+        "http.headers.x-count=1",
+        "--set-file",
+        &format!("http.payloadStr={}", payload.display()),
+        "--runDir",
+        &d,
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let exp = read_experiment(dir.path());
+    let with = exp.spec[0].with.as_ref().expect("http inputs");
+    assert_eq!(with["url"], "http://127.0.0.1:1/from-set");
+    assert_eq!(with["payloadStr"], "from-file");
+    assert_eq!(with["headers"]["x-count"], "1");
+    assert_eq!(with["numRequests"], 7.0);
+}
+
+/// On a terminal, log lines use logrus' colored layout: 4-letter level in color, timestamp in
+/// brackets, message padded to 44 columns.
+#[test]
+fn terminal_log_layout() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("experiment.yaml"),
+        "spec: []\nresult:\n  numCompletedTasks: 0\n",
+    )
+    .expect("write");
+    let out = iter8()
+        .env("ITER8_LOG_TTY", "1")
+        .args(["assert", "-c", "completed", "--runDir", &d])
+        .output()
+        .expect("run iter8");
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let (_, err) = texts(&out);
+    let first = err.lines().next().expect("a log line");
+    assert!(first.starts_with("\u{1b}[36mINFO\u{1b}[0m["), "{first:?}");
+    let msg = first.split_once("] ").expect("timestamp").1;
+    assert_eq!(msg, format!("{:<44} ", "experiment completed"));
+}
