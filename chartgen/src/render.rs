@@ -253,7 +253,7 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
             strvals::go_quote(&opts.release_name)
         )));
     }
-    let mut log = Log::new();
+    let mut log = Log::new(opts.helm3);
     let mut chart = chart.clone();
     values::process_dependencies(&mut log, &mut chart, &vals)
         .map_err(|e| err(format!("chart dependencies processing failed: {e}")))?;
@@ -767,7 +767,7 @@ pub fn template_with_warnings(
 ) -> Result<(String, Vec<String>), RenderError> {
     let p = prepare(chart, opts)?;
     let with_log = |mut e: RenderError| {
-        e.warnings = p.log.clone();
+        e.warnings = p.log.warnings.clone();
         e
     };
     check_kube_version(&p).map_err(with_log)?;
@@ -805,7 +805,7 @@ pub fn template_with_warnings(
         }
     }
     if opts.show_only.is_empty() {
-        return Ok((out, p.log));
+        return Ok((out, p.log.warnings));
     }
     let docs = split_manifests(&out);
     let mut shown = String::new();
@@ -831,5 +831,5 @@ pub fn template_with_warnings(
             ))));
         }
     }
-    Ok((shown, p.log))
+    Ok((shown, p.log.warnings))
 }
