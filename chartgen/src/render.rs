@@ -644,6 +644,10 @@ fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, Str
         match v {
             None | Some(Value::Nil) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.to_string()),
+            // sigs.k8s.io/yaml converts scalars for string fields (`name: yes` is "true").
+            Some(v @ (Value::Bool(_) | Value::Int(_) | Value::Int64(_) | Value::Float(_))) => {
+                Ok(crate::chart::metadata::scalar_to_string(v).unwrap_or_default())
+            }
             Some(other) => Err(format!(
                 "{prefix} {} into Go struct field SimpleHead.{field} of type string",
                 json_kind(other)

@@ -76,7 +76,7 @@ pub fn load_values(text: &str) -> Result<Value, String> {
     let docs =
         split_yaml_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
     for doc in docs {
-        let v = crate::yaml::parse_values(&doc).map_err(|e| {
+        let v = crate::yaml::parse_any(&doc).map_err(|e| {
             format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}")
         })?;
         let v = match v {
