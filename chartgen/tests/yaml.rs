@@ -2,6 +2,7 @@
 //! `NAME.json` holds what real Helm (v4.1.4, via `tests/yaml/regen.py`) printed for
 //! `toYaml`, `toJson`, `toPrettyJson`, `toRawJson` and `toToml` of `.Values`, or its error.
 
+use chartgen::Value;
 use chartgen::yaml;
 use std::path::Path;
 
@@ -89,5 +90,165 @@ fn golden_cases_match_helm() {
         "{} mismatches:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+fn map(pairs: Vec<(&str, Value)>) -> Value {
+    Value::map(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// Values built by templates (Go ints, int64, bytes, nil) print as Helm v4.1.4 prints them
+/// (expected texts recorded from `helm template` with `toYaml (list 1 "x" 2.5 ...)` etc.).
+#[test]
+fn template_values_match_helm() {
+    let l = Value::list(vec![
+        Value::Int(1),
+        Value::from("x"),
+        Value::Float(2.5),
+        Value::Int64(3),
+        Value::Nil,
+        Value::Bool(true),
+    ]);
+    assert_eq!(
+        yaml::to_yaml(&l).expect("ok"),
+        "- 1\n- x\n- 2.5\n- 3\n- null\n- true\n"
+    );
+    assert_eq!(yaml::to_json(&l).expect("ok"), r#"[1,"x",2.5,3,null,true]"#);
+    let d = map(vec![("b", Value::list(vec![])), ("a", Value::empty_map())]);
+    assert_eq!(yaml::to_yaml(&d).expect("ok"), "a: {}\nb: []\n");
+    assert_eq!(
+        yaml::to_yaml(&Value::Bytes(std::rc::Rc::from(&[][..]))).expect("ok"),
+        "\"\"\n"
+    );
+    assert_eq!(yaml::to_yaml(&Value::from("")).expect("ok"), "\"\"\n");
+    assert_eq!(yaml::to_yaml(&Value::Nil).expect("ok"), "null\n");
+    assert_eq!(
+        yaml::to_yaml(&Value::Uint64(u64::MAX)).expect("ok"),
+        "18446744073709551615\n"
+    );
+    assert!(yaml::to_yaml(&Value::Float(f64::NAN)).is_err());
+    let t = map(vec![
+        ("a", Value::Int(1)),
+        ("b", map(vec![("c", Value::from("x"))])),
+        (
+            "d",
+            Value::list(vec![
+                map(vec![("e", Value::Int(1))]),
+                map(vec![("e", Value::Int(2))]),
+            ]),
+        ),
+    ]);
+    assert_eq!(
+        yaml::to_toml(&t).expect("ok"),
+        "a = 1\n\n[b]\n  c = \"x\"\n\n[[d]]\n  e = 1\n\n[[d]]\n  e = 2\n"
+    );
+    assert_eq!(
+        yaml::to_toml(&Value::list(vec![Value::Int(1), Value::Int(2)])).expect("ok"),
+        "[1, 2]"
+    );
+    assert_eq!(
+        yaml::to_toml(&map(vec![(
+            "a",
+            Value::list(vec![Value::Int(1), Value::Nil])
+        )]))
+        .expect_err("an error"),
+        "toml: cannot encode array with nil element"
+    );
+    let y = map(vec![
+        ("a b", Value::Float(1.5)),
+        ("c", Value::Float(1e6)),
+        ("d", Value::Bool(true)),
+        ("e", Value::from("q\"\\")),
+    ]);
+    assert_eq!(
+        yaml::to_toml(&y).expect("ok"),
+        "\"a b\" = 1.5\nc = 1e+06\nd = true\ne = \"q\\\"\\\\\"\n"
+    );
+    let z = map(vec![
+        ("m", map(vec![("n", map(vec![("o", Value::Int(1))]))])),
+        ("z", Value::Int(2)),
+    ]);
+    assert_eq!(
+        yaml::to_toml(&z).expect("ok"),
+        "z = 2\n\n[m]\n  [m.n]\n    o = 1\n"
+    );
+    let q = map(vec![
+        ("a", Value::list(vec![])),
+        ("b", Value::empty_map()),
+        (
+            "c",
+            Value::list(vec![Value::Int(1), map(vec![("d", Value::Int(2))])]),
+        ),
+    ]);
+    assert_eq!(
+        yaml::to_pretty_json(&q).expect("ok"),
+        "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    1,\n    {\n      \"d\": 2\n    }\n  ]\n}"
+    );
+    assert_eq!(
+        yaml::to_raw_json(&map(vec![("a", Value::from("<&>"))])).expect("ok"),
+        r#"{"a":"<&>"}"#
+    );
+    assert_eq!(
+        yaml::to_json(&map(vec![("a", Value::from("<&>"))])).expect("ok"),
+        r#"{"a":"\u003c\u0026\u003e"}"#
+    );
+}
+
+/// `fromJson`, `fromYaml` and `fromYamlArray` failures carry Helm's texts.
+#[test]
+fn decode_errors_match_helm() {
+    assert_eq!(
+        yaml::from_json(r#"{"a" 1}"#).expect_err("an error"),
+        "invalid character '1' after object key"
+    );
+    assert_eq!(
+        yaml::from_json(r#"{"a":1,}"#).expect_err("an error"),
+        "invalid character '}' looking for beginning of object key string"
+    );
+    assert_eq!(
+        yaml::from_json("").expect_err("an error"),
+        "unexpected end of JSON input"
+    );
+    assert_eq!(
+        yaml::from_json(r#"{"a":"\u00e9\ud83d\ude00"} x"#).expect_err("an error"),
+        "invalid character 'x' after top-level value"
+    );
+    let v = yaml::from_json(r#"{"a":"\u00e9\ud83d\ude00","b":[1,2.5e3,true,null]}"#).expect("ok");
+    assert_eq!(
+        yaml::to_json(&v).expect("ok"),
+        r#"{"a":"é😀","b":[1,2500,true,null]}"#
+    );
+    assert_eq!(
+        yaml::parse_list("a: 1")
+            .expect_err("an error")
+            .helm_message(),
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"
+    );
+    assert_eq!(
+        yaml::parse_list("5").expect_err("an error").helm_message(),
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go value of type []interface {}"
+    );
+    assert_eq!(yaml::parse_list("~").expect("ok"), Value::list(vec![]));
+    assert_eq!(
+        yaml::to_json(&yaml::parse_list("- 1\n- x: 2").expect("ok")).expect("ok"),
+        r#"[1,{"x":2}]"#
+    );
+    assert_eq!(
+        yaml::parse_values("[1]")
+            .expect_err("an error")
+            .helm_message(),
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}"
+    );
+    assert_eq!(
+        yaml::parse_values("x")
+            .expect_err("an error")
+            .helm_message(),
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type map[string]interface {}"
+    );
+    assert_eq!(
+        yaml::parse_values("a: [")
+            .expect_err("an error")
+            .helm_message(),
+        "error converting YAML to JSON: yaml: line 1: did not find expected node content"
     );
 }

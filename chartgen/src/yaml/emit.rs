@@ -230,17 +230,37 @@ fn analyze(value: &[u8]) -> Analysis {
 
 /// go-yaml v2's key order (`sorter.go`) for two string keys.
 pub(crate) fn natural_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        // Same algorithm on bytes: no allocation for the common case.
+        return natural_less_by(
+            a.as_bytes(),
+            b.as_bytes(),
+            |c: &u8| c.is_ascii_alphabetic(),
+            |c: &u8| *c as i64,
+        );
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    let digit = |c: char| c.is_ascii_digit();
+    natural_less_by(&ar, &br, |c: &char| c.is_alphabetic(), |c: &char| *c as i64)
+}
+
+/// `sorter.go`'s string comparison over runes (`letter` is `unicode.IsLetter`).
+fn natural_less_by<T: PartialEq + PartialOrd + Copy>(
+    ar: &[T],
+    br: &[T],
+    letter: impl Fn(&T) -> bool,
+    code: impl Fn(&T) -> i64,
+) -> bool {
+    let zero = '0' as i64;
+    let digit = |c: &T| (zero..=zero + 9).contains(&code(c));
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = letter(&ar[i]);
+        let bl = letter(&br[i]);
         if al && bl {
             return ar[i] < br[i];
         }
@@ -249,11 +269,11 @@ pub(crate) fn natural_less(a: &str, b: &str) -> bool {
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if code(&ar[i]) == zero || code(&br[i]) == zero {
             let mut j = i;
-            while j > 0 && digit(ar[j - 1]) {
+            while j > 0 && digit(&ar[j - 1]) {
                 j -= 1;
-                if ar[j] != '0' {
+                if code(&ar[j]) != zero {
                     an = 1;
                     bn = 1;
                     break;
@@ -261,13 +281,13 @@ pub(crate) fn natural_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && digit(&ar[ai]) {
+            an = an.wrapping_mul(10).wrapping_add(code(&ar[ai]) - zero);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && digit(&br[bi]) {
+            bn = bn.wrapping_mul(10).wrapping_add(code(&br[bi]) - zero);
             bi += 1;
         }
         if an != bn {
@@ -414,7 +434,9 @@ impl Emitter {
             Value::Nil => self.plain_scalar_event("null"),
             Value::Bool(b) => self.plain_scalar_event(if *b { "true" } else { "false" }),
             Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => {
-                let text = json::number_text(v).expect("a number")?;
+                let text = json::number_text(v)
+                    .expect("a number")
+                    .map_err(|e| format!("error marshaling into JSON: {e}"))?;
                 let shown = yaml_number(&text);
                 self.plain_scalar_event(&shown);
             }
@@ -452,11 +474,11 @@ impl Emitter {
                         self.write_indent();
                         let simple = k.len() <= 128 && !analyze_multiline(k);
                         if simple {
-                            self.node(&Value::from(k), true, true)?;
+                            self.key_event(k, true)?;
                             self.write_indicator(":", false, false, false);
                         } else {
                             self.write_indicator("?", true, false, true);
-                            self.node(&Value::from(k), true, false)?;
+                            self.key_event(k, false)?;
                             self.write_indent();
                             self.write_indicator(":", true, false, true);
                         }
@@ -471,6 +493,12 @@ impl Emitter {
             }
         }
         Ok(())
+    }
+
+    fn key_event(&mut self, k: &str, simple_key: bool) -> Result<(), String> {
+        self.mapping_context = true;
+        self.simple_key_context = simple_key;
+        self.string_event(k)
     }
 
     fn plain_scalar_event(&mut self, text: &str) {

@@ -187,6 +187,25 @@ pub fn load_values(text: &str) -> Result<Value, LoadValuesError> {
     Ok(Value::map(acc))
 }
 
+/// `sigs.k8s.io/yaml.Unmarshal` into `[]interface{}` (Helm's `fromYamlArray`): `null` is
+/// an empty list; a map or scalar is an error.
+pub fn parse_list(text: &str) -> Result<Value, YamlError> {
+    let v = parse_any(text)?;
+    let what = match &v {
+        Value::Nil => return Ok(Value::list(Vec::new())),
+        Value::List(_) => return Ok(v),
+        Value::Map(_) => "object",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        _ => "number",
+    };
+    Err(YamlError {
+        line: None,
+        message: format!("json: cannot unmarshal {what} into Go value of type []interface {{}}"),
+        kind: ErrorKind::Target,
+    })
+}
+
 fn into_map(v: Value) -> Result<Value, YamlError> {
     let what = match &v {
         Value::Nil => return Ok(Value::empty_map()),

@@ -124,8 +124,6 @@ fn reader_allows(c: char) -> bool {
 struct Scanner<'a> {
     text: &'a str,
     chars: Vec<char>,
-    /// Byte offset in `text` of each char (plus one past the end).
-    offsets: Vec<usize>,
     pos: usize,
     mark: Mark,
     /// Chars the reader has decoded (and checked) so far.
@@ -148,17 +146,10 @@ struct Scanner<'a> {
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str) -> Self {
-        let mut chars = Vec::with_capacity(text.len() + 8);
-        let mut offsets = Vec::with_capacity(text.len() + 8);
-        for (i, c) in text.char_indices() {
-            chars.push(c);
-            offsets.push(i);
-        }
-        offsets.push(text.len());
+        let chars: Vec<char> = text.chars().collect();
         Scanner {
             text,
             chars,
-            offsets,
             pos: 0,
             mark: Mark::default(),
             decoded: 0,
@@ -182,16 +173,28 @@ impl<'a> Scanner<'a> {
 
     /// go-yaml's `yaml_parser_update_buffer`: decode 512-byte raw chunks until `n` chars are
     /// available after the current position, refusing control characters chunk by chunk.
+    #[inline]
     fn cache(&mut self, n: usize) -> R<()> {
+        if self.decoded >= self.pos + n || self.eof {
+            return Ok(());
+        }
+        self.fill(n)
+    }
+
+    #[cold]
+    fn fill(&mut self, n: usize) -> R<()> {
         while self.decoded < self.pos + n && !self.eof {
             if self.raw_pos >= self.text.len() {
                 self.eof = true;
                 break;
             }
             let end = (self.raw_pos + RAW_CHUNK).min(self.text.len());
-            let mut end_char = self.decoded;
-            while end_char < self.chars.len() && self.offsets[end_char + 1] <= end {
-                if !reader_allows(self.chars[end_char]) {
+            while self.decoded < self.chars.len() {
+                let c = self.chars[self.decoded];
+                if self.raw_pos + c.len_utf8() > end {
+                    break;
+                }
+                if !reader_allows(c) {
                     return Err(Failure {
                         scanner: false,
                         problem: "control characters are not allowed".into(),
@@ -199,10 +202,9 @@ impl<'a> Scanner<'a> {
                         context_mark: None,
                     });
                 }
-                end_char += 1;
+                self.raw_pos += c.len_utf8();
+                self.decoded += 1;
             }
-            self.raw_pos = self.offsets[end_char];
-            self.decoded = end_char;
         }
         Ok(())
     }
@@ -268,10 +270,11 @@ impl<'a> Scanner<'a> {
 
     // ---- token queue --------------------------------------------------------------------
 
-    fn insert_token(&mut self, pos: Option<usize>, tok: Token) {
+    /// go-yaml's `yaml_insert_token`: a negative position appends.
+    fn insert_token(&mut self, pos: Option<isize>, tok: Token) {
         match pos {
-            None => self.tokens.push_back(tok),
-            Some(p) => self.tokens.insert(p.min(self.tokens.len()), tok),
+            Some(p) if p >= 0 => self.tokens.insert((p as usize).min(self.tokens.len()), tok),
+            _ => self.tokens.push_back(tok),
         }
     }
 
@@ -282,12 +285,14 @@ impl<'a> Scanner<'a> {
         Ok(self.tokens.front().expect("a fetched token"))
     }
 
-    fn skip_token(&mut self) {
+    fn skip_token(&mut self) -> Option<Token> {
         self.token_available = false;
         self.tokens_parsed += 1;
-        if let Some(t) = self.tokens.pop_front() {
+        let t = self.tokens.pop_front();
+        if let Some(t) = &t {
             self.stream_end_produced = t.typ == Tok::StreamEnd;
         }
+        t
     }
 
     fn fetch_more_tokens(&mut self) -> R<()> {
@@ -389,7 +394,7 @@ impl<'a> Scanner<'a> {
                 return Err(self.error(m, &format!("exceeded max depth of {MAX_INDENTS}")));
             }
             let tok = Token::new(typ, mark, mark);
-            let pos = number.map(|n| n.saturating_sub(self.tokens_parsed));
+            let pos = number.map(|n| n as isize - self.tokens_parsed as isize);
             self.insert_token(pos, tok);
         }
         Ok(())
@@ -612,7 +617,10 @@ impl<'a> Scanner<'a> {
         if self.simple_key_is_valid(idx)? {
             let key = self.simple_keys[idx];
             let t = Token::new(Tok::Key, key.mark, key.mark);
-            self.insert_token(Some(key.token_number - self.tokens_parsed), t);
+            self.insert_token(
+                Some(key.token_number as isize - self.tokens_parsed as isize),
+                t,
+            );
             self.roll_indent(
                 key.mark.column as i64,
                 Some(key.token_number),
@@ -1432,7 +1440,22 @@ impl<'a> Parser<'a> {
         self.state = self.states.pop().unwrap_or(State::End);
     }
 
+    /// The next token without its text (cheap; see [`Parser::peek_full`]).
     fn peek(&mut self) -> R<Token> {
+        let t = self.sc.peek_token()?;
+        Ok(Token {
+            typ: t.typ,
+            start: t.start,
+            end: t.end,
+            value: String::new(),
+            suffix: String::new(),
+            style: t.style,
+            major: t.major,
+            minor: t.minor,
+        })
+    }
+
+    fn peek_full(&mut self) -> R<Token> {
         Ok(self.sc.peek_token()?.clone())
     }
 
@@ -1541,7 +1564,7 @@ impl<'a> Parser<'a> {
         let mut version_seen = false;
         let mut explicit = false;
         loop {
-            let t = self.peek()?;
+            let t = self.peek_full()?;
             match t.typ {
                 Tok::VersionDirective => {
                     explicit = true;
@@ -1613,6 +1636,9 @@ impl<'a> Parser<'a> {
 
     fn node(&mut self, block: bool, indentless_sequence: bool) -> R<Event> {
         let mut t = self.peek()?;
+        if matches!(t.typ, Tok::Alias | Tok::Anchor | Tok::Tag) {
+            t = self.peek_full()?;
+        }
         if t.typ == Tok::Alias {
             self.pop_state();
             self.sc.skip_token();
@@ -1629,7 +1655,7 @@ impl<'a> Parser<'a> {
         if t.typ == Tok::Anchor {
             anchor = Some(t.value.clone());
             self.sc.skip_token();
-            t = self.peek()?;
+            t = self.peek_full()?;
             if t.typ == Tok::Tag {
                 tag_token = true;
                 tag_handle = t.value.clone();
@@ -1644,7 +1670,7 @@ impl<'a> Parser<'a> {
             tag_suffix = t.suffix.clone();
             tag_mark = t.start;
             self.sc.skip_token();
-            t = self.peek()?;
+            t = self.peek_full()?;
             if t.typ == Tok::Anchor {
                 anchor = Some(t.value.clone());
                 self.sc.skip_token();
@@ -1678,9 +1704,9 @@ impl<'a> Parser<'a> {
             Tok::Scalar => {
                 let implicit = (tag.is_empty() && t.style == Style::Plain) || tag == "!";
                 self.pop_state();
-                self.sc.skip_token();
+                let value = self.sc.skip_token().map(|t| t.value).unwrap_or_default();
                 return Ok(Event::Scalar {
-                    value: t.value,
+                    value,
                     tag,
                     implicit,
                     anchor,
