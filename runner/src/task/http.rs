@@ -28,7 +28,7 @@
 //! Iter8's: `request-count`, `error-count` (Counter), `error-rate` (Gauge, only when requests
 //! were sent), `latency-mean|stddev|min|max`, `latency-p<X>` (Gauge, msec), and the Histogram
 //! `http/latency` (Fortio's bucket layout; always under `http/`, endpoints append to it, as in
-//! Iter8). Latencies are measured from the **intended** send time under an open-model schedule
+//! Iter8), and, for endpoints, also `http-<id>/latency` holding that endpoint's alone. Latencies are measured from the **intended** send time under an open-model schedule
 //! (coordinated-omission corrected; equal to service time in closed-loop mode).
 //!
 //! Added by this runner: `latency-uncorrected-mean|stddev|min|max|p<X>` (service time from the
@@ -642,8 +642,17 @@ pub fn record(
             "http/latency",
             msec("Latency Histogram", MetricType::Histogram),
             0,
-            MetricValue::Hist(buckets),
+            MetricValue::Hist(buckets.clone()),
         )?;
+        // Iter8 only had the shared histogram; one per endpoint lets reports draw each alone.
+        if provider != "http" {
+            ins.update_metric(
+                &format!("{provider}/latency"),
+                msec("Latency Histogram", MetricType::Histogram),
+                0,
+                MetricValue::Hist(buckets),
+            )?;
+        }
     }
     Ok(())
 }
