@@ -126,6 +126,19 @@ fn tutorial_launch_assert_report() {
     }
     assert!(report.contains("  http-get/latency-mean (msec) <= 50 "));
     assert!(report.contains("  http-post/request-count "));
+
+    let out = run_iter8(&[
+        "report",
+        "-o",
+        "html",
+        "--runDir",
+        &dir.path().display().to_string(),
+    ]);
+    assert!(out.status.success());
+    let (html, _) = texts(&out);
+    assert!(html.contains(
+        "Observations of all endpoints together: http-get, http-getAnything, http-post."
+    ));
 }
 
 /// A 404 endpoint: every response counts as an error, the `slos` assertion fails and names the

@@ -83,6 +83,12 @@ struct TemplateArgs {
     /// Accepted for compatibility; chartgen prints nothing extra.
     #[arg(long = "debug")]
     debug: bool,
+    /// Specify template used to name the release.
+    #[arg(long = "name-template")]
+    name_template: Option<String>,
+    /// Generate the name (and omit the NAME parameter).
+    #[arg(short = 'g', long = "generate-name")]
+    generate_name: bool,
 }
 
 /// Helm's LocateChart errors for a chart reference that is not a local path.
@@ -105,6 +111,18 @@ fn locate_chart(name: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// Helm's `--name-template`: a Go template (with Sprig) executed without data.
+fn name_from_template(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    let mut set = chartgen::template::TemplateSet::new();
+    set.add("name-template", text).map_err(|e| e.to_string())?;
+    let env = chartgen::template::ExecEnv::offline();
+    set.execute("name-template", &chartgen::Value::Nil, &env)
+        .map_err(|e| e.to_string())
+}
+
 fn run_template(a: TemplateArgs) -> Result<String, String> {
     if a.args.is_empty() {
         return Err("\"chartgen template\" requires at least 1 argument\n\nUsage:  chartgen template [NAME] [CHART] [flags]".into());
@@ -116,7 +134,27 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         ));
     }
     let (name, chart_ref) = if a.args.len() == 2 {
+        if a.generate_name {
+            return Err("cannot set --generate-name and also specify a name".into());
+        }
+        if a.name_template.is_some() {
+            return Err("cannot set --name-template and also specify a name".into());
+        }
         (a.args[0].clone(), a.args[1].clone())
+    } else if let Some(t) = &a.name_template {
+        (name_from_template(t)?, a.args[0].clone())
+    } else if a.generate_name {
+        let base = Path::new(&a.args[0])
+            .file_name()
+            .map(|b| b.to_string_lossy().into_owned())
+            .filter(|b| !b.is_empty() && b != ".")
+            .unwrap_or_else(|| "chart".into());
+        let base = base.split('.').next().unwrap_or("chart").to_string();
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        (format!("{base}-{secs}"), a.args[0].clone())
     } else {
         ("release-name".to_string(), a.args[0].clone())
     };

@@ -253,7 +253,7 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
             strvals::go_quote(&opts.release_name)
         )));
     }
-    let mut log = Log::new();
+    let mut log = Log::new(opts.helm3);
     let mut chart = chart.clone();
     values::process_dependencies(&mut log, &mut chart, &vals)
         .map_err(|e| err(format!("chart dependencies processing failed: {e}")))?;
@@ -644,6 +644,10 @@ fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, Str
         match v {
             None | Some(Value::Nil) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.to_string()),
+            // sigs.k8s.io/yaml converts scalars for string fields (`name: yes` is "true").
+            Some(v @ (Value::Bool(_) | Value::Int(_) | Value::Int64(_) | Value::Float(_))) => {
+                Ok(crate::chart::metadata::scalar_to_string(v).unwrap_or_default())
+            }
             Some(other) => Err(format!(
                 "{prefix} {} into Go struct field SimpleHead.{field} of type string",
                 json_kind(other)
@@ -767,7 +771,7 @@ pub fn template_with_warnings(
 ) -> Result<(String, Vec<String>), RenderError> {
     let p = prepare(chart, opts)?;
     let with_log = |mut e: RenderError| {
-        e.warnings = p.log.clone();
+        e.warnings = p.log.warnings.clone();
         e
     };
     check_kube_version(&p).map_err(with_log)?;
@@ -805,7 +809,7 @@ pub fn template_with_warnings(
         }
     }
     if opts.show_only.is_empty() {
-        return Ok((out, p.log));
+        return Ok((out, p.log.warnings));
     }
     let docs = split_manifests(&out);
     let mut shown = String::new();
@@ -831,5 +835,5 @@ pub fn template_with_warnings(
             ))));
         }
     }
-    Ok((shown, p.log))
+    Ok((shown, p.log.warnings))
 }

@@ -90,7 +90,10 @@ pub trait Object {
     }
     /// Call a method; errors are reported by the executor as `error calling <name>: <msg>`.
     fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
-        Err(format!("can't evaluate field {name} in type {}", self.type_name()))
+        Err(format!(
+            "can't evaluate field {name} in type {}",
+            self.type_name()
+        ))
     }
     /// What `%v` prints (e.g. `v1.35.0` for a KubeVersion that has a `String()` method).
     fn format_v(&self) -> String;
@@ -149,7 +152,10 @@ impl Value {
 
     /// A `[]interface {}` list.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(List { elem: ElemType::Interface, items }))
+        Value::List(Rc::new(List {
+            elem: ElemType::Interface,
+            items,
+        }))
     }
 
     /// A `[]string` list.
@@ -235,7 +241,11 @@ impl Value {
     pub fn deep_copy(&self) -> Value {
         match self {
             Value::Map(m) => {
-                let copied: Map = m.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect();
+                let copied: Map = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy()))
+                    .collect();
                 Value::map(copied)
             }
             Value::List(l) => Value::List(Rc::new(List {

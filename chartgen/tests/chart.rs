@@ -119,7 +119,7 @@ fn strvals_match_helm() {
         let got = match render::user_values(&opts) {
             Err(e) => format!("1\n{e}"),
             Ok(v) => {
-                let mut log = Vec::new();
+                let mut log = values::Log::default();
                 let c = values::coalesce_values(&mut log, &chart, &v).expect("coalesces");
                 format!("0\n{}", chartgen::yaml::to_json(&c).expect("json"))
             }
@@ -315,7 +315,7 @@ fn coalescing_rules() {
     let chart = chart::load(&data("charts/deps")).expect("deps chart loads");
     let user =
         strvals::parse("child.color=null,child.size=7,top=null,newkey=null").expect("parses");
-    let mut log = Vec::new();
+    let mut log = values::Log::default();
     let v = values::coalesce_values(&mut log, &chart, &user).expect("coalesces");
     let json = chartgen::yaml::to_json(&v).expect("json");
     let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid json");

@@ -7,9 +7,9 @@
 #   testenv.sh start [FLAGS]    build if needed, then run in the foreground: prints the admin
 #                               kubeconfig's path on stdout when ready; stops on SIGINT/SIGTERM
 #                               or when the calling process exits (FLAGS: see --help)
-#   testenv.sh wait DIR [PID]   wait until a `start --dir DIR` (fresh DIR; process PID) is ready; print
-#                               the admin kubeconfig's path; fail if PID exits or after
-#                               ${ITER8_TESTENV_WAIT:-300} s
+#   testenv.sh wait DIR [PID]   wait until `start --dir DIR` (a fresh DIR) is ready; print the
+#                               admin kubeconfig's path; fail at once if PID (default: the
+#                               pid in DIR/pid) exits, or after ${ITER8_TESTENV_WAIT:-300} s
 #   testenv.sh key              print the cache key
 #
 # Cache: ${ITER8_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iter8-k8s-testenv}/<key>/,

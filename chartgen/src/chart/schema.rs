@@ -835,7 +835,13 @@ fn display_err(e: &VErr, indent: usize, out: &mut String) {
 /// Validate `values` against one chart's schema; the error lists one `- at '<ptr>': <msg>`
 /// line per failure (Helm's text), ending in a newline.
 pub fn validate(values: &Value, schema: &[u8]) -> Result<(), String> {
-    let root: J = serde_json::from_slice(schema).map_err(|e| e.to_string())?;
+    let root: J = serde_json::from_slice(schema).map_err(|e| {
+        if e.is_eof() {
+            "unexpected EOF".to_string()
+        } else {
+            e.to_string()
+        }
+    })?;
     let draft = match root.get("$schema").and_then(J::as_str) {
         Some(s) if s.contains("draft-04") => 4,
         Some(s) if s.contains("draft-06") => 6,

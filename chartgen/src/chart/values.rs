@@ -9,8 +9,26 @@ use super::Chart;
 use super::version::is_compatible_range;
 use crate::value::{Map, MapRef, Value};
 
-/// Collects the warnings Helm logs while coalescing (printed on stderr by the binary).
-pub type Log = Vec<String>;
+/// Coalescing context: which Helm's rules apply, and the warnings Helm logs on stderr.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    pub warnings: Vec<String>,
+    /// Helm 3.11 rules: a user null always deletes, import-values keep their v3 quirks.
+    pub helm3: bool,
+}
+
+impl Log {
+    pub fn new(helm3: bool) -> Log {
+        Log {
+            warnings: Vec::new(),
+            helm3,
+        }
+    }
+
+    fn push(&mut self, w: String) {
+        self.warnings.push(w);
+    }
+}
 
 fn fmt_v(v: &Value) -> String {
     crate::template::fmt::format_v(v)
@@ -58,7 +76,7 @@ pub fn load_values(text: &str) -> Result<Value, String> {
     let docs =
         split_yaml_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
     for doc in docs {
-        let v = crate::yaml::parse_values(&doc).map_err(|e| {
+        let v = crate::yaml::parse_any(&doc).map_err(|e| {
             format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}")
         })?;
         let v = match v {
@@ -271,6 +289,10 @@ fn coalesce_tables(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str, merg
     if Rc::ptr_eq(dst, src) {
         return;
     }
+    if log.helm3 {
+        coalesce_tables_v3(log, dst, src, prefix);
+        return;
+    }
     let src_non_nil: Vec<String> = src
         .borrow()
         .iter()
@@ -305,6 +327,44 @@ fn coalesce_tables(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str, merg
                 if let Value::Map(vm) = &val {
                     if let Value::Map(dm) = &dv {
                         coalesce_tables(log, dm, vm, &full, merge);
+                    } else {
+                        log.push(format!(
+                            "warning: cannot overwrite table with non table for {full} ({})",
+                            fmt_v(&val)
+                        ));
+                    }
+                } else if matches!(dv, Value::Map(_)) && !val.is_nil() {
+                    log.push(format!(
+                        "warning: destination for {full} is a table. Ignoring non-table value ({})",
+                        fmt_v(&val)
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Helm 3.11's `coalesceTablesFullKey`: a nil in `dst` always deletes the key.
+fn coalesce_tables_v3(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str) {
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, val) in entries {
+        let full = concat_prefix(prefix, &key);
+        let dv = dst.borrow().get(&key).cloned();
+        match dv {
+            Some(Value::Nil) => {
+                dst.borrow_mut().remove(&key);
+            }
+            None => {
+                dst.borrow_mut().insert(key, val);
+            }
+            Some(dv) => {
+                if let Value::Map(vm) = &val {
+                    if let Value::Map(dm) = &dv {
+                        coalesce_tables_v3(log, dm, vm, &full);
                     } else {
                         log.push(format!(
                             "warning: cannot overwrite table with non table for {full} ({})",
@@ -494,7 +554,11 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
     if c.metadata.dependencies.is_none() {
         return Ok(());
     }
-    let cvals = merge_values(log, c, &Value::Nil)?;
+    let cvals = if log.helm3 {
+        coalesce_values(log, c, &Value::Nil)?
+    } else {
+        merge_values(log, c, &Value::Nil)?
+    };
     let mut b = Value::empty_map();
     let reqs = c.metadata.dependencies.as_mut().expect("checked above");
     for r in reqs.iter_mut().flatten() {
@@ -520,7 +584,10 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
                         }
                         Some(vv) => {
                             let pm = path_to_map(&parent, vv);
-                            b = tables(log, &b, &pm, true);
+                            // Helm 3.11 merged into the chart's values here, dropping
+                            // earlier imports.
+                            let into = if log.helm3 { cvals.clone() } else { b.clone() };
+                            b = tables(log, &into, &pm, true);
                         }
                     }
                 }
@@ -540,7 +607,7 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
         }
         r.import_values = out;
     }
-    let copied = cvals.deep_copy();
+    let copied = if log.helm3 { cvals } else { cvals.deep_copy() };
     c.values = tables(log, &copied, &b, true);
     Ok(())
 }

@@ -48,6 +48,22 @@ impl TemplateError {
         &self.chain[0]
     }
 
+    /// What Helm v3.11 prints after `Error: ` (no multi-line trace form: only the
+    /// `fail`/`required` rewrite).
+    pub fn helm3_message(&self) -> String {
+        if self.kind == ErrorKind::Exec {
+            let message = &self.chain[0];
+            let tokens: Vec<&str> = message.splitn(3, ": ").collect();
+            if tokens.len() == 3
+                && let Some(msg) = warn_message(tokens[2])
+            {
+                return format!("execution error at ({}): {msg}", tokens[1]);
+            }
+            return message.clone();
+        }
+        self.helm_message()
+    }
+
     /// Exactly what Helm v4 prints after `Error: ` for this failure: its `cleanupParseError`
     /// and `reformatExecErrorMsg` rewrites applied to Go's error.
     pub fn helm_message(&self) -> String {
@@ -69,15 +85,8 @@ impl TemplateError {
                 if tokens.len() != 3 {
                     return format!("execution error in ({}): {}", self.file, message);
                 }
-                if let Some(start) = tokens[2].find(WARN_START)
-                    && let Some(end) = tokens[2].rfind(WARN_END)
-                    && end >= start + WARN_START.len()
-                {
-                    return format!(
-                        "execution error at ({}): {}",
-                        tokens[1],
-                        &tokens[2][start + WARN_START.len()..end]
-                    );
+                if let Some(msg) = warn_message(tokens[2]) {
+                    return format!("execution error at ({}): {msg}", tokens[1]);
                 }
                 let mut traces: Vec<Trace> = Vec::new();
                 for text in &self.chain {
@@ -104,6 +113,13 @@ impl TemplateError {
 /// Helm wraps `fail`/`required` messages in these markers and cuts them out again.
 pub(crate) const WARN_START: &str = "HELM_ERR_START";
 pub(crate) const WARN_END: &str = "HELM_ERR_END";
+
+/// Helm's `warnRegex` match: the text between the first start marker and the last end marker.
+fn warn_message(s: &str) -> Option<&str> {
+    let start = s.find(WARN_START)? + WARN_START.len();
+    let end = s.rfind(WARN_END)?;
+    (end >= start).then(|| &s[start..end])
+}
 
 /// Helm's `TraceableError`.
 #[derive(Debug, PartialEq)]

@@ -598,6 +598,9 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
 
     fn ideal_constant(&self, num: &parser::Number) -> R<Ev> {
         let t = &num.text;
+        if let Some((re, im)) = num.complex {
+            return Ok(Ev::dynamic(Value::Object(Rc::new(Complex { re, im }))));
+        }
         let is_hex_int = t.len() > 2
             && t.starts_with('0')
             && (t.as_bytes()[1] | 0x20) == b'x'
@@ -1231,5 +1234,46 @@ impl CallCtx for Ctx<'_, '_, '_, '_> {
 
     fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
         self.st.sh.env.now
+    }
+}
+
+/// A Go `complex128` constant (`{{ 1i }}`), which chartgen's value model only needs to print.
+struct Complex {
+    re: f64,
+    im: f64,
+}
+
+impl crate::value::Object for Complex {
+    fn type_name(&self) -> &str {
+        "complex128"
+    }
+
+    fn kind_name(&self) -> &str {
+        "complex128"
+    }
+
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+
+    fn format_v(&self) -> String {
+        let im = super::fmt::format_float(self.im, b'g', -1);
+        let sign = if im.starts_with('-') || im.starts_with('+') {
+            ""
+        } else {
+            "+"
+        };
+        format!(
+            "({}{sign}{im}i)",
+            super::fmt::format_float(self.re, b'g', -1)
+        )
+    }
+
+    fn to_data(&self) -> Value {
+        Value::Nil
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

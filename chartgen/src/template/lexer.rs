@@ -3,6 +3,8 @@
 //! The whole input is tokenized up front; a lexical error becomes a final [`Tok::Error`] token
 //! so the parser reports it exactly where Go's parser would meet it.
 
+use std::borrow::Cow;
+
 /// Token kinds (Go's `itemType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tok {
@@ -65,19 +67,19 @@ impl Tok {
 
 /// One token: kind, byte offset, text (for text tokens: after trimming), line of its start.
 #[derive(Debug, Clone)]
-pub(crate) struct Item {
+pub(crate) struct Item<'a> {
     pub typ: Tok,
     pub pos: usize,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub line: usize,
 }
 
-impl Item {
+impl Item<'_> {
     /// Go's `item.String()`, used in "unexpected X in Y" messages.
     pub fn describe(&self) -> String {
         match self.typ {
             Tok::Eof => "EOF".to_string(),
-            Tok::Error => self.val.clone(),
+            Tok::Error => self.val.to_string(),
             t if t.is_keyword() => format!("<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
@@ -154,14 +156,14 @@ struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     paren_depth: i32,
     /// Newline offsets, for line numbers.
     newlines: Vec<usize>,
 }
 
 /// Tokenize `input`; the result always ends with an `Eof` or `Error` token.
-pub(crate) fn lex(input: &str) -> Vec<Item> {
+pub(crate) fn lex(input: &str) -> Vec<Item<'_>> {
     let newlines = input
         .bytes()
         .enumerate()
@@ -198,12 +200,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, typ: Tok) {
-        let val = self.input[self.start..self.pos].to_string();
-        self.emit_val(typ, self.start, val);
+        let val = &self.input[self.start..self.pos];
+        self.emit_val(typ, self.start, Cow::Borrowed(val));
         self.start = self.pos;
     }
 
-    fn emit_val(&mut self, typ: Tok, pos: usize, val: String) {
+    fn emit_val(&mut self, typ: Tok, pos: usize, val: Cow<'a, str>) {
         let line = self.line_of(pos);
         self.items.push(Item {
             typ,
@@ -218,7 +220,7 @@ impl<'a> Lexer<'a> {
         self.items.push(Item {
             typ: Tok::Error,
             pos: self.start,
-            val: msg,
+            val: Cow::Owned(msg),
             line,
         });
     }
@@ -260,7 +262,7 @@ impl<'a> Lexer<'a> {
                     if self.pos > self.start {
                         self.emit(Tok::Text);
                     }
-                    self.emit_val(Tok::Eof, self.pos, String::new());
+                    self.emit_val(Tok::Eof, self.pos, Cow::Borrowed(""));
                     return;
                 }
                 Some(x) => {
@@ -273,8 +275,8 @@ impl<'a> Lexer<'a> {
                         text_end -= trimmed;
                     }
                     if text_end > self.start {
-                        let val = self.input[self.start..text_end].to_string();
-                        self.emit_val(Tok::Text, self.start, val);
+                        let val = &self.input[self.start..text_end];
+                        self.emit_val(Tok::Text, self.start, Cow::Borrowed(val));
                     }
                     self.start = self.pos;
                     if !self.left_delim() {
@@ -295,7 +297,7 @@ impl<'a> Lexer<'a> {
             self.start = self.pos;
             return self.comment();
         }
-        self.emit_val(Tok::LeftDelim, self.start, LEFT.to_string());
+        self.emit_val(Tok::LeftDelim, self.start, Cow::Borrowed(LEFT));
         self.pos += after;
         self.start = self.pos;
         self.paren_depth = 0;

@@ -95,7 +95,8 @@ pub(crate) struct Number {
     pub int: Option<i64>,
     pub uint: Option<u64>,
     pub float: Option<f64>,
-    pub is_complex: bool,
+    /// `(real, imag)` of a complex constant (`1i`, `1+2i`).
+    pub complex: Option<(f64, f64)>,
     pub is_char: bool,
 }
 
@@ -247,7 +248,7 @@ enum Parsed {
 }
 
 struct Parser<'a> {
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     /// Index of the next token to return.
     idx: usize,
     /// Highest token index handed out (Go's `token[0]`, for error line numbers).
@@ -298,15 +299,15 @@ pub(crate) fn parse(
     }
 }
 
-impl Parser<'_> {
-    fn next(&mut self) -> &Item {
+impl<'a> Parser<'a> {
+    fn next(&mut self) -> &Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         self.idx = i + 1;
         self.high = self.high.max(i);
         &self.items[i]
     }
 
-    fn peek(&mut self) -> &Item {
+    fn peek(&mut self) -> &Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         self.high = self.high.max(i);
         &self.items[i]
@@ -316,7 +317,7 @@ impl Parser<'_> {
         self.idx -= 1;
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let it = self.next();
             if it.typ != Tok::Space {
@@ -325,7 +326,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let it = self.next_non_space();
         self.backup();
         it
@@ -357,7 +358,7 @@ impl Parser<'_> {
         self.err(format!("unexpected {} in {}", item.describe(), context))
     }
 
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
         let it = self.next_non_space();
         if it.typ != typ {
             return self.unexpected(&it, context);
@@ -441,7 +442,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let tok = self.next_non_space();
         match tok.typ {
-            Tok::Text => Ok(Parsed::Node(Node::Text(tok.val.into_boxed_str()))),
+            Tok::Text => Ok(Parsed::Node(Node::Text(Box::from(&*tok.val)))),
             Tok::LeftDelim => {
                 self.action_line = tok.line;
                 let r = self.action();
@@ -633,13 +634,13 @@ impl Parser<'_> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.typ == Tok::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val.clone());
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                 }
                 Tok::Char if next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val.clone());
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -739,7 +740,7 @@ impl Parser<'_> {
             let pos = self.peek().pos;
             let mut fields = Vec::new();
             while self.peek().typ == Tok::Field {
-                let f = self.next().val.clone();
+                let f = self.next().val.to_string();
                 fields.push(f[1..].to_string());
             }
             return match node {
@@ -780,7 +781,10 @@ impl Parser<'_> {
                         lexer::go_quote(&tok.val)
                     ));
                 }
-                Arg::Identifier { pos, name: tok.val }
+                Arg::Identifier {
+                    pos,
+                    name: tok.val.to_string(),
+                }
             }
             Tok::Dot => Arg::Dot { pos },
             Tok::Nil => Arg::Nil { pos },
@@ -817,7 +821,7 @@ impl Parser<'_> {
                 let s = self.unquote(&tok)?;
                 Arg::String {
                     pos,
-                    quoted: tok.val,
+                    quoted: tok.val.to_string(),
                     value: Rc::from(s),
                 }
             }
@@ -865,7 +869,8 @@ pub(crate) fn unquote(s: &str) -> Option<String> {
         out.extend_from_slice(&bytes);
         rest = tail;
     }
-    String::from_utf8(out).ok()
+    // Go strings may hold invalid UTF-8; chartgen's strings cannot, so such bytes become U+FFFD.
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Go's `strconv.UnquoteChar`: decode one (possibly escaped) character; returns its UTF-8
@@ -887,6 +892,9 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
         return None;
     }
     let esc = b[1];
+    if !esc.is_ascii() {
+        return None;
+    }
     let rest = &s[2..];
     let simple = |v: u8| Some((vec![v], rest));
     match esc {
@@ -910,13 +918,10 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
                 b'u' => 4,
                 _ => 8,
             };
-            if rest.len() < n {
+            if rest.len() < n || !rest.as_bytes()[..n].iter().all(u8::is_ascii_hexdigit) {
                 return None;
             }
             let v = u32::from_str_radix(&rest[..n], 16).ok()?;
-            if !rest[..n].bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
             if esc == b'x' {
                 return Some((vec![v as u8], &rest[n..]));
             }
@@ -925,13 +930,10 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
             Some((ch.encode_utf8(&mut buf).as_bytes().to_vec(), &rest[n..]))
         }
         b'0'..=b'7' => {
-            if s.len() < 4 {
+            if s.len() < 4 || !s.as_bytes()[1..4].iter().all(|b| (b'0'..=b'7').contains(b)) {
                 return None;
             }
             let digits = &s[1..4];
-            if !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-                return None;
-            }
             let v = u32::from_str_radix(digits, 8).ok()?;
             if v > 255 {
                 return None;
@@ -942,6 +944,36 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
     }
 }
 
+impl Number {
+    /// Go's `simplifyComplex`: a complex constant with a zero imaginary part is also a float
+    /// (and an integer when integral).
+    fn simplify_complex(&mut self, c: (f64, f64)) {
+        self.complex = Some(c);
+        if c.1 == 0.0 {
+            let f = c.0;
+            self.float = Some(f);
+            if (f as i64) as f64 == f {
+                self.int = Some(f as i64);
+            }
+            if f >= 0.0 && (f as u64) as f64 == f {
+                self.uint = Some(f as u64);
+            }
+        }
+    }
+}
+
+/// `real±imagi` as Go's `fmt.Sscan` reads a complex128.
+fn parse_complex(text: &str) -> Option<(f64, f64)> {
+    let body = text.strip_suffix('i')?;
+    let b = body.as_bytes();
+    let split = (1..b.len()).rev().find(|&i| {
+        (b[i] == b'+' || b[i] == b'-') && !matches!(b[i - 1], b'e' | b'E' | b'p' | b'P')
+    })?;
+    let re = parse_go_float(&body[..split])?;
+    let im = parse_go_float(&body[split..])?;
+    Some((re, im))
+}
+
 /// Go's `parse.newNumber`: interpret a numeric or character constant.
 fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
     let mut n = Number {
@@ -949,7 +981,7 @@ fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         int: None,
         uint: None,
         float: None,
-        is_complex: false,
+        complex: None,
         is_char: false,
     };
     if typ == Tok::CharConstant {
@@ -971,10 +1003,14 @@ fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
         n.is_char = true;
         return Ok(n);
     }
-    if typ == Tok::Complex || text.ends_with('i') {
-        // Complex constants are outside chartgen's value model.
-        n.is_complex = true;
-        return Err(format!("complex constant {text} is not supported"));
+    if typ == Tok::Complex {
+        let c = parse_complex(text).ok_or_else(|| "expected integer".to_string())?;
+        n.simplify_complex(c);
+        return Ok(n);
+    }
+    if let Some(im) = text.strip_suffix('i').and_then(parse_go_float) {
+        n.simplify_complex((0.0, im));
+        return Ok(n);
     }
     let u = parse_go_uint(text);
     if let Some(u) = u {
