@@ -258,6 +258,35 @@ fn first_line(text: &str) -> String {
     format!("{short:?}")
 }
 
+/// Checks all cases on a few worker threads; results come back in case order.
+fn check_all(all: &[Case]) -> Vec<Result<(), String>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![None; all.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(case) = all.get(i) else { break };
+                    let outcome = check(case);
+                    results
+                        .lock()
+                        .expect("no worker panics while holding the lock")[i] = Some(outcome);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("workers are done")
+        .into_iter()
+        .map(|r| r.expect("every case was checked"))
+        .collect()
+}
+
 /// Runs every case of a corpus, prints the summary, and panics if a case outside the
 /// known-failures list fails.
 fn run_corpus(corpus: &str, dir: &Path) {
@@ -267,8 +296,8 @@ fn run_corpus(corpus: &str, dir: &Path) {
     let mut failed = Vec::new();
     let mut known_failed = Vec::new();
     let mut known_passing = Vec::new();
-    for case in &all {
-        match check(case) {
+    for (case, outcome) in all.iter().zip(check_all(&all)) {
+        match outcome {
             Ok(()) => {
                 passed += 1;
                 if known.contains(&case.id) {
