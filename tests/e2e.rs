@@ -38,7 +38,6 @@ fn tutorial_flags(bin: &Httpbin, run_dir: &Path) -> Vec<String> {
 /// The Iter8 tutorial: 3 httpbin endpoints × 200 requests, SLOs on error count and mean
 /// latency; launch runs it, assert passes, and the report lists every metric with its value.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn tutorial_launch_assert_report() {
     let bin = Httpbin::start();
     let dir = run_dir();
@@ -127,12 +126,24 @@ fn tutorial_launch_assert_report() {
     }
     assert!(report.contains("  http-get/latency-mean (msec) <= 50 "));
     assert!(report.contains("  http-post/request-count "));
+
+    let out = run_iter8(&[
+        "report",
+        "-o",
+        "html",
+        "--runDir",
+        &dir.path().display().to_string(),
+    ]);
+    assert!(out.status.success());
+    let (html, _) = texts(&out);
+    assert!(html.contains(
+        "Observations of all endpoints together: http-get, http-getAnything, http-post."
+    ));
 }
 
 /// A 404 endpoint: every response counts as an error, the `slos` assertion fails and names the
 /// failing clause with the observed value and the limit.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn not_found_counts_errors() {
     let bin = Httpbin::start();
     let dir = run_dir();
@@ -188,7 +199,6 @@ fn not_found_counts_errors() {
 /// A target that is down: requests fail with connection errors, counted as errors; the run
 /// completes without crashing.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn target_down_counts_errors() {
     let port = free_port();
     let dir = run_dir();
@@ -217,7 +227,6 @@ fn target_down_counts_errors() {
 /// Bad `iter8 launch` input: exactly one `Error:` line naming the problem, exit 1, and the run
 /// directory stays empty.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn bad_launch_input_writes_nothing() {
     let cases: &[(&[&str], &str)] = &[
         (&["--set", "tasks={bogus}"], "task name must be one of"),
@@ -276,7 +285,6 @@ fn bad_launch_input_writes_nothing() {
 
 /// `--dry` writes experiment.yaml (the rendered tasks) and runs nothing.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn dry_launch_writes_experiment_only() {
     let dir = run_dir();
     let d = dir.path().display().to_string();
@@ -419,7 +427,6 @@ fn run_against_sample_target() {
 /// `-c` with a chart directory or a packaged `.tgz` renders the same experiment as the
 /// built-in chart.
 #[test]
-#[ignore = "needs chartgen chart rendering and functions on main"]
 fn local_chart_dir_and_tgz() {
     let chart_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/iter8");
     let work = run_dir();
@@ -475,4 +482,107 @@ fn sample_target_http2() {
     assert_eq!(metric(&e, "http/request-count"), Some(30.0));
     assert_eq!(metric(&e, "http/error-count"), Some(0.0));
     assert_eq!(target.requests("/h2"), 30);
+}
+
+/// `assert --timeout 4s` on an experiment that never completes checks at 0 s, 3 s and 6 s
+/// (Iter8's 3-second polling), logging `sleeping 3s ...` twice, then fails.
+#[test]
+fn assert_polls_until_timeout() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("experiment.yaml"),
+        "spec:\n- task: assess\nresult:\n  numLoops: 1\n  numCompletedTasks: 0\n  failure: false\n",
+    )
+    .expect("write");
+    let start = std::time::Instant::now();
+    let out = run_iter8(&[
+        "assert",
+        "-c",
+        "completed",
+        "--timeout",
+        "4s",
+        "--runDir",
+        &d,
+    ]);
+    let elapsed = start.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let (_, err) = texts(&out);
+    assert_eq!(
+        err.matches("msg=experiment did not complete").count(),
+        3,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("msg=sleeping 3s ................................")
+            .count(),
+        2,
+        "{err}"
+    );
+    assert!(
+        err.contains("completed not satisfied: 0 of 1 tasks completed"),
+        "{err}"
+    );
+    assert!(elapsed >= std::time::Duration::from_secs(6), "{elapsed:?}");
+}
+
+/// Helm's value flags in Helm's order: `-f` files, then `--set`, `--set-string`, `--set-file`
+/// (later wins).
+#[test]
+fn value_flags_precedence() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        "tasks: [http]\nhttp:\n  url: http://127.0.0.1:1/from-f\n  payloadStr: from-f\n  numRequests: 7\n",
+    )
+    .expect("write values");
+    let payload = dir.path().join("payload.txt");
+    std::fs::write(&payload, "from-file").expect("write payload");
+    let out = run_iter8(&[
+        "launch",
+        "--dry",
+        "-f",
+        &values.display().to_string(),
+        "--set",
+        "http.url=http://127.0.0.1:1/from-set",
+        "--set-string",
+        "http.headers.x-count=1",
+        "--set-file",
+        &format!("http.payloadStr={}", payload.display()),
+        "--runDir",
+        &d,
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let exp = read_experiment(dir.path());
+    let with = exp.spec[0].with.as_ref().expect("http inputs");
+    assert_eq!(with["url"], "http://127.0.0.1:1/from-set");
+    assert_eq!(with["payloadStr"], "from-file");
+    assert_eq!(with["headers"]["x-count"], "1");
+    assert_eq!(with["numRequests"], 7.0);
+}
+
+/// On a terminal, log lines use logrus' colored layout: 4-letter level in color, timestamp in
+/// brackets, message padded to 44 columns.
+#[test]
+fn terminal_log_layout() {
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("experiment.yaml"),
+        "spec: []\nresult:\n  numCompletedTasks: 0\n",
+    )
+    .expect("write");
+    let out = iter8()
+        .env("ITER8_LOG_TTY", "1")
+        .args(["assert", "-c", "completed", "--runDir", &d])
+        .output()
+        .expect("run iter8");
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let (_, err) = texts(&out);
+    let first = err.lines().next().expect("a log line");
+    assert!(first.starts_with("\u{1b}[36mINFO\u{1b}[0m["), "{first:?}");
+    let msg = first.split_once("] ").expect("timestamp").1;
+    assert_eq!(msg, format!("{:<44} ", "experiment completed"));
 }

@@ -7,11 +7,16 @@ cd "$root"
 cargo build --release --quiet --bin iter8
 iter8="$root/target/release/iter8"
 work=$(mktemp -d)
-"$iter8" target --port 0 --addr-file "$work/addr" >"$work/target.log" 2>&1 &
+"$iter8" target --port 0 >"$work/target.log" 2>&1 &
 target_pid=$!
 trap 'kill $target_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
-addr=$(cat "$work/addr")
+addr=""
+for _ in $(seq 200); do
+  addr=$(sed -n 's#^listening on http://##p' "$work/target.log" | head -1)
+  [ -n "$addr" ] && break
+  sleep 0.05
+done
+[ -n "$addr" ] || { echo "the sample target did not start:" >&2; cat "$work/target.log" >&2; exit 1; }
 echo "sample target listening on http://$addr"
 "$iter8" launch --runDir "$work" \
   --set "tasks={http,assess}" \

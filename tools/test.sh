@@ -9,12 +9,18 @@ export PATH="$root/.tools/bin:$PATH"
 
 cleanup() { :; }
 trap 'cleanup' EXIT
-if [ -x tools/k8s-testenv/testenv.sh ] && [ -z "${ITER8_TESTENV_KUBECONFIG:-}" ]; then
+# One real kube-apiserver (+ etcd, lite controller manager) for the whole run; built from the Go
+# module proxy on the first run (cached by version and go.sum), a few seconds when warm.
+if [ -z "${ITER8_TESTENV_KUBECONFIG:-}" ] && [ -x tools/k8s-testenv/testenv.sh ]; then
   envdir=$(mktemp -d)
-  tools/k8s-testenv/testenv.sh start --dir "$envdir" >"$envdir/testenv.log" 2>&1 &
+  echo "== k8s-testenv (build if needed, start)"
+  tools/k8s-testenv/testenv.sh build >/dev/null
+  tools/k8s-testenv/testenv.sh start --dir "$envdir/state" >"$envdir/testenv.out" 2>"$envdir/testenv.err" &
   testenv_pid=$!
-  cleanup() { kill "$testenv_pid" 2>/dev/null || true; wait "$testenv_pid" 2>/dev/null || true; }
-  export ITER8_TESTENV_DIR="$envdir"
+  cleanup() { kill "$testenv_pid" 2>/dev/null || true; wait "$testenv_pid" 2>/dev/null || true; rm -rf "$envdir"; }
+  ITER8_TESTENV_KUBECONFIG=$(tools/k8s-testenv/testenv.sh wait "$envdir/state" "$testenv_pid") \
+    || { cat "$envdir/testenv.err" >&2; exit 1; }
+  export ITER8_TESTENV_KUBECONFIG
 fi
 
 echo "== cargo fmt --check"

@@ -311,6 +311,16 @@ fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
     }
 }
 
+/// The `.Values` the root chart's templates would see (user values processed for
+/// dependencies, coalesced over the chart defaults, schema-checked).
+pub fn coalesced_values(chart: &Chart, opts: &Options) -> Result<Value, RenderError> {
+    let p = prepare(chart, opts)?;
+    match &p.top {
+        Value::Map(m) => Ok(m.borrow().get("Values").cloned().unwrap_or(Value::Nil)),
+        _ => Ok(Value::Nil),
+    }
+}
+
 /// One template file to parse (and maybe execute).
 struct Renderable {
     text: Rc<[u8]>,
@@ -353,10 +363,11 @@ fn all_templates(
     let subcharts: MapRef = Rc::new(std::cell::RefCell::new(Map::new()));
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
-    next.insert(
-        "Files".into(),
-        Value::Object(Rc::new(Files::new(&chart.files))),
-    );
+    let files = match helm {
+        HelmVersion::V4 => Files::new(&chart.files),
+        HelmVersion::V3 => Files::new_helm3(&chart.files),
+    };
+    next.insert("Files".into(), Value::Object(Rc::new(files)));
     {
         let p = parent.borrow();
         next.insert(

@@ -15,6 +15,7 @@
 //! Cases listed in `tests/conformance/known-failures.txt` (`<corpus>/<name>` or
 //! `micro/<name>`, one per line) are reported but do not fail the test.
 //! `CONFORMANCE_FILTER=<substring>` runs only the cases whose id contains the substring.
+//! chartgen runs with `TZ=UTC`, as Helm did when the goldens were recorded.
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -1,43 +1,27 @@
 //! Sprig/Helm function conformance: every case in `tests/funcs/cases.txt` carries the output
-//! real Helm v4.1.4 printed for it (regenerate with `tests/funcs/golden.py HELM`).
-//!
-//! Until the template executor is on main, the expressions are evaluated by a small
-//! evaluator here: function calls, parenthesised sub-expressions, pipelines, literals,
-//! `.Values` paths and `.Field` on results, with Go's argument conversion for literals.
+//! real Helm v4.1.4 printed for it (regenerate with `tests/funcs/golden.py HELM`), and is
+//! rendered here by the real template engine as `{{ EXPR }}`.
 
 use chartgen::Value;
-use chartgen::funcs::{CallCtx, FuncError, FuncResult, Param, lookup};
+use chartgen::funcs::{CallCtx, FuncError, FuncResult, lookup};
 use chartgen::value::Map;
 use std::rc::Rc;
 
-/// The engine services a function may call, with a fixed clock.
+/// The engine services for calling function bodies directly, with a fixed clock.
 struct TestCtx;
 
 impl CallCtx for TestCtx {
     fn include(&mut self, name: &str, _data: &Value) -> Result<String, FuncError> {
         Err(FuncError::Call(format!("no template {name:?}")))
     }
-    fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError> {
-        // Enough for the `tpl "{{ .Values.s }}" .` case: one path action.
-        let path = text.trim_start_matches("{{").trim_end_matches("}}").trim();
-        Ok(chartgen_fmt(&walk(data, path)))
+    fn tpl(&mut self, _text: &str, _data: &Value) -> Result<String, FuncError> {
+        Err(FuncError::Call("tpl is not available here".into()))
     }
     fn lookup(&mut self, _: &str, _: &str, _: &str, _: &str) -> FuncResult {
         Ok(Value::empty_map())
     }
     fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
         chrono::DateTime::parse_from_rfc3339("2026-11-22T21:05:39.171707497Z").expect("valid time")
-    }
-}
-
-/// What `{{ v }}` prints: `%v`, with nil as `<no value>` (stripped by Helm afterwards).
-fn chartgen_fmt(v: &Value) -> String {
-    match v {
-        Value::Nil => String::new(),
-        other => {
-            let printed = call("toString", vec![other.clone()]).expect("toString never fails");
-            printed.as_str().unwrap_or("").replace("<no value>", "")
-        }
     }
 }
 
@@ -69,246 +53,6 @@ fn dot() -> Value {
     let mut top = Map::new();
     top.insert("Values".into(), from_json(&values));
     Value::map(top)
-}
-
-/// `.a.b` on maps (missing -> nil) and objects.
-fn walk(v: &Value, path: &str) -> Value {
-    let mut cur = v.clone();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        cur = match &cur {
-            Value::Map(m) => m.borrow().get(part).cloned().unwrap_or(Value::Nil),
-            Value::Object(o) => {
-                if o.has_method(part) {
-                    o.call_method(part, &[]).unwrap_or(Value::Nil)
-                } else {
-                    o.field(part).unwrap_or(Value::Nil)
-                }
-            }
-            _ => Value::Nil,
-        };
-    }
-    cur
-}
-
-/// An argument before conversion: untyped constants keep their literal kind.
-#[derive(Clone, Debug)]
-enum Arg {
-    IntConst(i64),
-    FloatConst(f64),
-    Val(Value),
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    pos: usize,
-    dot: Value,
-}
-
-impl Parser<'_> {
-    fn skip_ws(&mut self) {
-        while self.pos < self.s.len() && self.s[self.pos] == b' ' {
-            self.pos += 1;
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
-    }
-
-    /// pipeline := command ('|' command)*
-    fn pipeline(&mut self) -> Result<Arg, FuncError> {
-        let mut acc = self.command(None)?;
-        loop {
-            self.skip_ws();
-            if self.peek() == Some(b'|') {
-                self.pos += 1;
-                acc = self.command(Some(acc))?;
-            } else {
-                return Ok(acc);
-            }
-        }
-    }
-
-    /// command := operand | NAME operand* (the piped value goes last)
-    fn command(&mut self, piped: Option<Arg>) -> Result<Arg, FuncError> {
-        self.skip_ws();
-        let start = self.pos;
-        if self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
-            while self
-                .peek()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-            {
-                self.pos += 1;
-            }
-            let name = std::str::from_utf8(&self.s[start..self.pos])
-                .expect("ascii")
-                .to_string();
-            if name == "true" || name == "false" || name == "nil" {
-                self.pos = start;
-            } else {
-                let mut args = Vec::new();
-                loop {
-                    self.skip_ws();
-                    match self.peek() {
-                        None | Some(b'|') | Some(b')') => break,
-                        _ => args.push(self.operand()?),
-                    }
-                }
-                args.extend(piped);
-                return invoke(&name, args).map(Arg::Val);
-            }
-        }
-        let v = self.operand()?;
-        match piped {
-            Some(_) => panic!("piping into a non-function"),
-            None => Ok(v),
-        }
-    }
-
-    fn operand(&mut self) -> Result<Arg, FuncError> {
-        self.skip_ws();
-        let c = self.peek().expect("operand expected");
-        let mut v = match c {
-            b'(' => {
-                self.pos += 1;
-                let v = self.pipeline()?;
-                self.skip_ws();
-                assert_eq!(self.peek(), Some(b')'), "missing )");
-                self.pos += 1;
-                v
-            }
-            b'"' => Arg::Val(Value::str(self.string())),
-            b'.' => {
-                let start = self.pos;
-                while self
-                    .peek()
-                    .is_some_and(|c| c != b' ' && c != b')' && c != b'|')
-                {
-                    self.pos += 1;
-                }
-                let path = std::str::from_utf8(&self.s[start..self.pos]).expect("utf8");
-                Arg::Val(walk(&self.dot, path))
-            }
-            b'-' | b'0'..=b'9' => {
-                let start = self.pos;
-                self.pos += 1;
-                while self.peek().is_some_and(|c| {
-                    c.is_ascii_alphanumeric() || c == b'.' || c == b'-' || c == b'+'
-                }) {
-                    self.pos += 1;
-                }
-                let text = std::str::from_utf8(&self.s[start..self.pos]).expect("ascii");
-                match text.parse::<i64>() {
-                    Ok(i) => Arg::IntConst(i),
-                    Err(_) => Arg::FloatConst(text.parse::<f64>().expect("number literal")),
-                }
-            }
-            _ => {
-                let start = self.pos;
-                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric()) {
-                    self.pos += 1;
-                }
-                match &self.s[start..self.pos] {
-                    b"true" => Arg::Val(Value::Bool(true)),
-                    b"false" => Arg::Val(Value::Bool(false)),
-                    b"nil" => Arg::Val(Value::Nil),
-                    other => {
-                        // A bare function name used as an operand: call it without arguments.
-                        let name = std::str::from_utf8(other).expect("ascii").to_string();
-                        Arg::Val(invoke(&name, Vec::new())?)
-                    }
-                }
-            }
-        };
-        // `.Field` chains on a parenthesised result.
-        while self.peek() == Some(b'.') {
-            let start = self.pos;
-            self.pos += 1;
-            while self.peek().is_some_and(|c| c.is_ascii_alphanumeric()) {
-                self.pos += 1;
-            }
-            let field = std::str::from_utf8(&self.s[start..self.pos]).expect("ascii");
-            v = Arg::Val(walk(&to_value(v, Param::Any)?, field));
-        }
-        Ok(v)
-    }
-
-    /// A Go interpreted string literal.
-    fn string(&mut self) -> String {
-        self.pos += 1;
-        let mut out = Vec::new();
-        while let Some(c) = self.peek() {
-            self.pos += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let e = self.peek().expect("escape");
-                    self.pos += 1;
-                    out.push(match e {
-                        b'n' => b'\n',
-                        b't' => b'\t',
-                        b'r' => b'\r',
-                        other => other,
-                    });
-                }
-                other => out.push(other),
-            }
-        }
-        String::from_utf8(out).expect("utf8 literal")
-    }
-}
-
-/// Go's conversion of an argument to a parameter type (constants adapt; values must match).
-fn to_value(a: Arg, p: Param) -> Result<Value, FuncError> {
-    Ok(match (a, p) {
-        (Arg::IntConst(i), Param::Int64) => Value::Int64(i),
-        (Arg::IntConst(i), Param::Float64) => Value::Float(i as f64),
-        (Arg::IntConst(i), _) => Value::Int(i),
-        (Arg::FloatConst(x), Param::Int) if x.fract() == 0.0 => Value::Int(x as i64),
-        (Arg::FloatConst(x), _) => Value::Float(x),
-        (Arg::Val(v), Param::Int) if !matches!(v, Value::Int(_)) => {
-            return Err(FuncError::Call(format!(
-                "wrong type for value; expected int; got {}",
-                v.type_name()
-            )));
-        }
-        (Arg::Val(v), Param::String) if !matches!(v, Value::String(_)) => {
-            return Err(FuncError::Call(format!(
-                "wrong type for value; expected string; got {}",
-                v.type_name()
-            )));
-        }
-        (Arg::Val(v), _) => v,
-    })
-}
-
-fn invoke(name: &str, args: Vec<Arg>) -> Result<Value, FuncError> {
-    let f =
-        lookup(name).ok_or_else(|| FuncError::Call(format!("function {name:?} not defined")))?;
-    let mut vals = Vec::new();
-    for (i, a) in args.into_iter().enumerate() {
-        let p = f
-            .params
-            .get(i)
-            .copied()
-            .or(f.variadic)
-            .expect("too many arguments");
-        vals.push(to_value(a, p)?);
-    }
-    assert!(vals.len() >= f.params.len(), "{name}: too few arguments");
-    (f.call)(&mut TestCtx, vals)
-}
-
-/// Evaluate one case expression as `{{ EXPR }}` would print it.
-fn eval(expr: &str) -> Result<String, FuncError> {
-    let mut p = Parser {
-        s: expr.as_bytes(),
-        pos: 0,
-        dot: dot(),
-    };
-    let v = p.pipeline()?;
-    assert_eq!(p.pos, expr.len(), "unparsed input in {expr:?}");
-    Ok(chartgen_fmt(&to_value(v, Param::Any)?))
 }
 
 struct Case {
@@ -351,34 +95,83 @@ fn cases() -> Vec<Case> {
     out
 }
 
-/// Every Helm-recorded case gives Helm's exact output, matches its regex, or fails with
-/// Helm's message.
+/// The message Helm shows for a function error: after the last `error calling NAME: `, or
+/// after `execution error at (...): ` for fail/required.
+fn inner_message(full: &str) -> String {
+    if let Some(i) = full.find("execution error at (") {
+        let rest = &full[i..];
+        if let Some(j) = rest.find("): ") {
+            return rest[j + 3..].to_string();
+        }
+    }
+    match full.rfind("error calling ") {
+        Some(i) => {
+            let rest = &full[i + "error calling ".len()..];
+            rest.split_once(": ")
+                .map(|(_, m)| m.to_string())
+                .unwrap_or_default()
+        }
+        None => full.to_string(),
+    }
+}
+
+/// Cases where this engine knowingly differs from Helm, with the reason.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "typeOf (split \",\" \"a\")",
+        "Go map[string]string is modelled as map[string]interface {}",
+    ),
+    (
+        "typeOf (chunk 2 (list 1 2 3))",
+        "Go [][]interface {} is modelled as []interface {}",
+    ),
+    (
+        "fromToml \"bad toml =\"",
+        "TOML parse errors come from the toml crate, not BurntSushi/toml",
+    ),
+];
+
+/// Render `text` as the chart file `c/templates/t.yaml` with the test values as `.Values`,
+/// `<no value>` stripped as Helm strips a file's output; errors as Helm's message.
+fn render(text: &str) -> Result<String, String> {
+    use chartgen::template::{ExecEnv, OfflineLookup, TemplateSet};
+    let env = ExecEnv {
+        lookup: &OfflineLookup,
+        now: TestCtx.now(),
+        helm3: false,
+    };
+    let mut set = TemplateSet::new();
+    let name = "c/templates/t.yaml";
+    set.add(name, text)
+        .and_then(|()| set.execute(name, &dot(), &env))
+        .map(|out| out.replace("<no value>", ""))
+        .map_err(|e| e.helm_message())
+}
+
+/// The same cases rendered by the real template engine as `{{ EXPR }}` in a chart file, with
+/// `<no value>` stripped the way Helm strips a file's output.
 #[test]
-fn cases_match_helm() {
-    let all = cases();
-    assert!(all.len() >= 400, "case file has {} cases", all.len());
+fn cases_match_helm_through_engine() {
     let mut failures = Vec::new();
+    let all = cases();
+    assert!(all.len() >= 700, "case file has {} cases", all.len());
     for c in &all {
-        let got = std::panic::catch_unwind(|| eval(&c.expr));
+        let t0 = std::time::Instant::now();
+        let got = render(&format!("{{{{ {} }}}}", c.expr)).map_err(|e| inner_message(&e));
+        if std::env::var("FUNCS_TIMING").is_ok() && t0.elapsed().as_millis() > 50 {
+            eprintln!("slow case {:?}: {:?}", c.expr, t0.elapsed());
+        }
         let ok = match (&got, c.kind) {
-            (Err(_), _) => false,
-            (Ok(Ok(out)), "eq") => *out == c.expected,
-            (Ok(Ok(out)), "re") => regex::Regex::new(&format!("(?s){}", c.expected))
+            (Ok(out), "eq") => *out == c.expected,
+            (Ok(out), "re") => regex::Regex::new(&format!("(?s){}", c.expected))
                 .expect("case regex")
                 .is_match(out),
-            (Ok(Err(FuncError::Call(m) | FuncError::Fail(m) | FuncError::Nested(m))), "err") => {
-                *m == c.expected
-            }
+            (Err(m), "err") => *m == c.expected,
             _ => false,
         };
-        if !ok {
-            let shown = match &got {
-                Ok(Ok(s)) => format!("{s:?}"),
-                Ok(Err(e)) => format!("error {e:?}"),
-                Err(_) => "panic".to_string(),
-            };
+        if !ok && !KNOWN_DIFFERENCES.iter().any(|(e, _)| *e == c.expr) {
             failures.push(format!(
-                "{}: {}\n   want {:?}\n   got  {shown}",
+                "{}: {}\n   want {:?}\n   got  {got:?}",
                 c.kind, c.expr, c.expected
             ));
         }
@@ -415,50 +208,261 @@ fn set_and_merge_mutate_in_place() {
     assert_eq!(inner.borrow().len(), 2);
 }
 
-/// `env` and `expandenv` are removed by Helm and must not exist; Helm's own are present.
+/// Every function of Sprig v3.3.0's text map (less `env`/`expandenv`, which Helm deletes)
+/// and every Helm addition is defined; `env`/`expandenv` are not.
 #[test]
 fn helm_function_set() {
+    const ALL: &[&str] = &[
+        "abbrev",
+        "abbrevboth",
+        "add",
+        "add1",
+        "add1f",
+        "addf",
+        "adler32sum",
+        "ago",
+        "all",
+        "any",
+        "append",
+        "atoi",
+        "b32dec",
+        "b32enc",
+        "b64dec",
+        "b64enc",
+        "base",
+        "bcrypt",
+        "biggest",
+        "buildCustomCert",
+        "camelcase",
+        "cat",
+        "ceil",
+        "chunk",
+        "clean",
+        "coalesce",
+        "compact",
+        "concat",
+        "contains",
+        "date",
+        "dateInZone",
+        "dateModify",
+        "date_in_zone",
+        "date_modify",
+        "decryptAES",
+        "deepCopy",
+        "deepEqual",
+        "default",
+        "derivePassword",
+        "dict",
+        "dig",
+        "dir",
+        "div",
+        "divf",
+        "duration",
+        "durationRound",
+        "empty",
+        "encryptAES",
+        "ext",
+        "fail",
+        "first",
+        "float64",
+        "floor",
+        "fromJson",
+        "fromJsonArray",
+        "fromToml",
+        "fromYaml",
+        "fromYamlArray",
+        "genCA",
+        "genCAWithKey",
+        "genPrivateKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+        "get",
+        "getHostByName",
+        "has",
+        "hasKey",
+        "hasPrefix",
+        "hasSuffix",
+        "hello",
+        "htmlDate",
+        "htmlDateInZone",
+        "htpasswd",
+        "include",
+        "indent",
+        "initial",
+        "initials",
+        "int",
+        "int64",
+        "isAbs",
+        "join",
+        "kebabcase",
+        "keys",
+        "kindIs",
+        "kindOf",
+        "last",
+        "list",
+        "lookup",
+        "lower",
+        "max",
+        "maxf",
+        "merge",
+        "mergeOverwrite",
+        "min",
+        "minf",
+        "mod",
+        "mul",
+        "mulf",
+        "mustAppend",
+        "mustChunk",
+        "mustCompact",
+        "mustDateModify",
+        "mustDeepCopy",
+        "mustFirst",
+        "mustFromJson",
+        "mustHas",
+        "mustInitial",
+        "mustLast",
+        "mustMerge",
+        "mustMergeOverwrite",
+        "mustPrepend",
+        "mustPush",
+        "mustRegexFind",
+        "mustRegexFindAll",
+        "mustRegexMatch",
+        "mustRegexReplaceAll",
+        "mustRegexReplaceAllLiteral",
+        "mustRegexSplit",
+        "mustRest",
+        "mustReverse",
+        "mustSlice",
+        "mustToDate",
+        "mustToJson",
+        "mustToPrettyJson",
+        "mustToRawJson",
+        "mustToYaml",
+        "mustUniq",
+        "mustWithout",
+        "must_date_modify",
+        "nindent",
+        "nospace",
+        "now",
+        "omit",
+        "osBase",
+        "osClean",
+        "osDir",
+        "osExt",
+        "osIsAbs",
+        "pick",
+        "pluck",
+        "plural",
+        "prepend",
+        "push",
+        "quote",
+        "randAlpha",
+        "randAlphaNum",
+        "randAscii",
+        "randBytes",
+        "randInt",
+        "randNumeric",
+        "regexFind",
+        "regexFindAll",
+        "regexMatch",
+        "regexQuoteMeta",
+        "regexReplaceAll",
+        "regexReplaceAllLiteral",
+        "regexSplit",
+        "repeat",
+        "replace",
+        "required",
+        "rest",
+        "reverse",
+        "round",
+        "semver",
+        "semverCompare",
+        "seq",
+        "set",
+        "sha1sum",
+        "sha256sum",
+        "sha512sum",
+        "shuffle",
+        "slice",
+        "snakecase",
+        "sortAlpha",
+        "split",
+        "splitList",
+        "splitn",
+        "squote",
+        "sub",
+        "subf",
+        "substr",
+        "swapcase",
+        "ternary",
+        "title",
+        "toDate",
+        "toDecimal",
+        "toJson",
+        "toPrettyJson",
+        "toRawJson",
+        "toString",
+        "toStrings",
+        "toToml",
+        "toYaml",
+        "toYamlPretty",
+        "tpl",
+        "trim",
+        "trimAll",
+        "trimPrefix",
+        "trimSuffix",
+        "trimall",
+        "trunc",
+        "tuple",
+        "typeIs",
+        "typeIsLike",
+        "typeOf",
+        "uniq",
+        "unixEpoch",
+        "unset",
+        "until",
+        "untilStep",
+        "untitle",
+        "upper",
+        "urlJoin",
+        "urlParse",
+        "uuidv4",
+        "values",
+        "without",
+        "wrap",
+        "wrapWith",
+    ];
+    let missing: Vec<&str> = ALL
+        .iter()
+        .copied()
+        .filter(|n| lookup(n).is_none())
+        .collect();
+    assert!(missing.is_empty(), "missing functions: {missing:?}");
     assert!(lookup("env").is_none());
     assert!(lookup("expandenv").is_none());
-    for name in [
-        "include",
-        "tpl",
-        "required",
-        "fail",
-        "toYaml",
-        "fromYamlArray",
-        "lookup",
-        "toToml",
-    ] {
-        assert!(lookup(name).is_some(), "{name} missing");
-    }
-    assert!(chartgen::funcs::registry().len() > 200);
+    assert_eq!(chartgen::funcs::registry().len(), ALL.len());
 }
 
 /// `genCA` + `genSignedCert` produce a chain that OpenSSL accepts: the leaf verifies
 /// against the CA and carries the requested CN, IP and DNS names.
 #[test]
 fn generated_certificates_verify_with_openssl() {
-    let ca = eval_value(r#"genCA "test-ca" 30"#);
-    let leaf = invoke(
-        "genSignedCert",
-        vec![
-            Arg::Val(Value::str("svc")),
-            Arg::Val(Value::list(vec![Value::str("10.1.2.3")])),
-            Arg::Val(Value::list(vec![Value::str("svc.ns.svc")])),
-            Arg::IntConst(10),
-            Arg::Val(ca.clone()),
-        ],
-    )
-    .expect("genSignedCert");
-    let field = |v: &Value, f: &str| walk(v, f).as_str().expect("PEM text").to_string();
+    let pems = render(concat!(
+        r#"{{- $ca := genCA "test-ca" 30 -}}"#,
+        r#"{{- $leaf := genSignedCert "svc" (list "10.1.2.3") (list "svc.ns.svc") 10 $ca -}}"#,
+        "{{ $ca.Cert }}@@{{ $leaf.Cert }}@@{{ $leaf.Key }}"
+    ))
+    .expect("renders");
+    let parts: Vec<&str> = pems.split("@@").collect();
+    assert_eq!(parts.len(), 3);
     let dir = tempfile::tempdir().expect("temp dir");
-    let ca_path = dir.path().join("ca.pem");
-    let leaf_path = dir.path().join("leaf.pem");
-    let key_path = dir.path().join("leaf.key");
-    std::fs::write(&ca_path, field(&ca, "Cert")).expect("write");
-    std::fs::write(&leaf_path, field(&leaf, "Cert")).expect("write");
-    std::fs::write(&key_path, field(&leaf, "Key")).expect("write");
+    let path = |n: &str| dir.path().join(n).to_str().expect("utf8 path").to_string();
+    for (name, text) in ["ca.pem", "leaf.pem", "leaf.key"].iter().zip(&parts) {
+        std::fs::write(path(name), text).expect("write PEM");
+    }
     let run = |args: &[&str]| {
         let out = std::process::Command::new("openssl")
             .args(args)
@@ -471,20 +475,9 @@ fn generated_certificates_verify_with_openssl() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let verified = run(&[
-        "verify",
-        "-CAfile",
-        ca_path.to_str().expect("utf8"),
-        leaf_path.to_str().expect("utf8"),
-    ]);
+    let verified = run(&["verify", "-CAfile", &path("ca.pem"), &path("leaf.pem")]);
     assert!(verified.contains(": OK"), "{verified}");
-    let text = run(&[
-        "x509",
-        "-noout",
-        "-text",
-        "-in",
-        leaf_path.to_str().expect("utf8"),
-    ]);
+    let text = run(&["x509", "-noout", "-text", "-in", &path("leaf.pem")]);
     assert!(
         text.contains("Subject: CN=svc") || text.contains("Subject: CN = svc"),
         "{text}"
@@ -493,28 +486,95 @@ fn generated_certificates_verify_with_openssl() {
     assert!(text.contains("DNS:svc.ns.svc"), "{text}");
     assert!(text.contains("Public-Key: (2048 bit)"), "{text}");
     // The key belongs to the certificate.
-    let cert_mod = run(&[
-        "x509",
-        "-noout",
-        "-modulus",
-        "-in",
-        leaf_path.to_str().expect("utf8"),
-    ]);
-    let key_mod = run(&[
-        "rsa",
-        "-noout",
-        "-modulus",
-        "-in",
-        key_path.to_str().expect("utf8"),
-    ]);
+    let cert_mod = run(&["x509", "-noout", "-modulus", "-in", &path("leaf.pem")]);
+    let key_mod = run(&["rsa", "-noout", "-modulus", "-in", &path("leaf.key")]);
     assert_eq!(cert_mod, key_mod);
 }
 
-fn eval_value(expr: &str) -> Value {
-    let mut p = Parser {
-        s: expr.as_bytes(),
-        pos: 0,
-        dot: dot(),
+/// No function panics on any argument of its declared types (nil, empty, negative,
+/// multi-byte and mismatched-kind values); each returns a value or an error.
+#[test]
+fn functions_never_panic() {
+    use chartgen::funcs::{Param, registry};
+    // Slow generators are exercised by the Helm cases instead.
+    const SLOW: &[&str] = &[
+        "genPrivateKey",
+        "genCA",
+        "genSelfSignedCert",
+        "genSignedCert",
+        "derivePassword",
+        "bcrypt",
+        "htpasswd",
+    ];
+    let time = render_value("toDate \"2006-01-02\" \"2021-03-04\"");
+    let samples = |p: Param| -> Vec<Value> {
+        match p {
+            Param::String => vec![
+                Value::str(""),
+                Value::str("é✓ x-1.2"),
+                Value::str("a,b"),
+                Value::str("("),
+            ],
+            Param::Int => vec![Value::Int(-3), Value::Int(0), Value::Int(2)],
+            Param::Int64 => vec![Value::Int64(-1), Value::Int64(3)],
+            Param::Float64 => vec![Value::Float(-0.5), Value::Float(2.5)],
+            Param::Bool => vec![Value::Bool(true), Value::Bool(false)],
+            Param::List => vec![
+                Value::Nil,
+                Value::list(vec![Value::str("10.0.0.1")]),
+                Value::list(vec![]),
+            ],
+            Param::Map => vec![Value::Nil, Value::empty_map(), dot()],
+            Param::Any => vec![
+                Value::Nil,
+                Value::Int(2),
+                Value::Float(1.5),
+                Value::str("é✓"),
+                Value::list(vec![Value::Int(1), Value::Nil]),
+                dot(),
+                time.clone(),
+            ],
+        }
     };
-    to_value(p.pipeline().expect("evaluates"), Param::Any).expect("value")
+    let mut calls = 0;
+    for f in registry().iter().filter(|f| !SLOW.contains(&f.name)) {
+        let mut params: Vec<Param> = f.params.to_vec();
+        if let Some(v) = f.variadic {
+            params.push(v);
+        }
+        // Every sample for each parameter in turn, the others at their first sample.
+        for (i, &p) in params.iter().enumerate() {
+            for sample in samples(p) {
+                let args: Vec<Value> = params
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &q)| {
+                        if i == j {
+                            sample.clone()
+                        } else {
+                            samples(q)[1 % samples(q).len()].clone()
+                        }
+                    })
+                    .collect();
+                let call_args = args.clone();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    (f.call)(&mut TestCtx, call_args)
+                }));
+                assert!(result.is_ok(), "{} panicked on {args:?}", f.name);
+                calls += 1;
+            }
+        }
+    }
+    assert!(calls > 800, "only {calls} calls made");
+}
+
+fn render_value(expr: &str) -> Value {
+    // A time.Time made by the real functions: parse then reuse via the registry.
+    let parts: Vec<&str> = expr.splitn(3, ' ').collect();
+    let f = lookup(parts[0]).expect("function exists");
+    let args = parts[1..]
+        .iter()
+        .map(|a| Value::str(a.trim_matches('"')))
+        .collect();
+    (f.call)(&mut TestCtx, args).expect("evaluates")
 }

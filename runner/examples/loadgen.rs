@@ -33,7 +33,7 @@ fn main() {
     };
     let r = run(&spec, &mut |_| {}).expect("load run");
     println!(
-        "requests {} errors {} secs {:.3} achieved {:.1} p50 {:.3} p99 {:.3} p99u {:.3}",
+        "requests {} errors {} secs {:.3} achieved {:.1} p50 {:.3} p99 {:.3} p99u {:.3} p50u {:.3}",
         r.corrected.count(),
         r.codes
             .iter()
@@ -45,5 +45,6 @@ fn main() {
         r.corrected.percentile_ms(50.0).unwrap_or(0.0),
         r.corrected.percentile_ms(99.0).unwrap_or(0.0),
         r.uncorrected.percentile_ms(99.0).unwrap_or(0.0),
+        r.uncorrected.percentile_ms(50.0).unwrap_or(0.0),
     );
 }

@@ -518,3 +518,53 @@ fn binary(op: &str, l: &Val, r: &Val) -> Result<Val, String> {
         _ => Err(format!("unknown operator {op}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{Experiment, ExperimentResult, TaskSpec};
+
+    fn exp(loops: i64, done: i64) -> Experiment {
+        let mut r = ExperimentResult::new(0);
+        r.num_loops = loops;
+        r.num_completed_tasks = done;
+        Experiment {
+            spec: vec![TaskSpec::default(); 3],
+            result: Some(r),
+        }
+    }
+
+    /// Operators, precedence, methods and fields of the expr subset.
+    #[test]
+    fn expressions() {
+        let e = exp(10, 2);
+        for (src, want) in [
+            ("Result.NumLoops == 10", true),
+            ("Result.NumLoops % 5 == 0 && not Result.Failure", true),
+            ("!NoFailure() || Result.NumCompletedTasks < 3", true),
+            ("Completed()", false),
+            ("SLOs()", false),
+            ("not SLOs()", true),
+            ("len(Spec) == 3 and Result.Iter8Version == 'v0.13'", true),
+            ("1 + 2 * 3 == 7", true),
+            ("(1 + 2) * 3 == 7", false),
+            ("Result.NumLoops / 4 == 2.5", true),
+            ("Result.NumLoops >= 10 or Result.Bogus", true),
+        ] {
+            assert_eq!(evaluate(src, &e), Ok(want), "{src}");
+        }
+    }
+
+    /// Non-boolean results, unknown fields and syntax errors are errors.
+    #[test]
+    fn errors() {
+        let e = exp(1, 0);
+        assert!(evaluate("Result.NumLoops", &e).is_err());
+        assert!(evaluate("Result.Bogus == 1", &e).is_err());
+        assert!(evaluate("Result.NumLoops ==", &e).is_err());
+        assert!(evaluate("(true", &e).is_err());
+        let none = Experiment::default();
+        assert!(evaluate("Result.NumLoops == 1", &none).is_err());
+        assert_eq!(evaluate("Result == nil", &none), Ok(true));
+    }
+}

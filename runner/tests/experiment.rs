@@ -156,3 +156,68 @@ fn task_without_name() {
         "{err}"
     );
 }
+
+/// The experiment the Iter8 v0.13 chart renders for Appendix A (comments, quoted start time,
+/// no numLoops) reads, writes and reads back unchanged.
+#[test]
+fn appendix_a_chart_render() {
+    let doc = r#"# task: determine if Kubernetes Service exists
+spec:
+- task: ready
+  with:
+    name: "httpbin"
+    version: v1
+    resource: services
+    namespace: default
+    timeout: 60s
+- task: ready
+  with:
+    name: "httpbin"
+    group: apps
+    version: v1
+    resource: deployments
+    condition: Available
+    namespace: default
+    timeout: 60s
+# task: generate HTTP requests for app
+- task: http
+  with:
+    url: http://httpbin.default/get
+- task: assess
+  with:
+    SLOs:
+      upper:
+      - metric: http/error-count
+        limit: 0
+      - metric: http/latency-mean
+        limit: 50
+result:
+  startTime:         "2023-05-15T10:11:12.123456789Z"
+  numCompletedTasks: 0
+  failure:           false
+  iter8Version:      v0.13
+"#;
+    let e = Experiment::from_yaml(doc).expect("parses");
+    assert_eq!(
+        e.spec.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        ["ready", "ready", "http", "assess"]
+    );
+    let r = e.result.as_ref().expect("result");
+    assert_eq!(
+        (r.num_loops, r.num_completed_tasks, r.failure),
+        (0, 0, false)
+    );
+    assert!(r.insights.is_none());
+    assert!(!e.completed() && e.no_failure() && !e.slos());
+    let text = e.to_yaml().expect("writes");
+    assert!(
+        text.contains("  startTime: \"2023-05-15T10:11:12.123456789Z\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- task: ready\n  with:\n    name: httpbin\n    namespace: default\n"),
+        "{text}"
+    );
+    assert!(!text.contains("insights"), "{text}");
+    assert_eq!(Experiment::from_yaml(&text).expect("re-parses"), e);
+}

@@ -74,7 +74,10 @@ fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
     ));
     let chart = chartgen::chart::load_from_files(files).map_err(|e| {
         log::error_trace("unable to load experiment chart", &e.to_string());
-        anyhow::anyhow!("unable to load chart {source}: {}", one_line(&e.to_string()))
+        anyhow::anyhow!(
+            "unable to load chart {source}: {}",
+            one_line(&e.to_string())
+        )
     })?;
     let opts = chartgen::render::Options {
         release_name: "default".to_string(),

@@ -14,6 +14,7 @@ import os, re, shlex, shutil, subprocess, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 HELM = os.environ.get("HELM", os.path.join(ROOT, ".tools", "bin", "helm"))
+HELM3 = os.environ.get("HELM3", os.path.join(ROOT, ".tools", "bin", "helm3"))
 REL = os.path.relpath(HERE, ROOT)
 START_TIME = re.compile(r"^(\s*startTime:).*$", re.M)
 DEFAULT_CHART = "apiVersion: v2\nname: t\nversion: 0.1.0\n"
@@ -82,6 +83,29 @@ def run(case_dir, args):
     return p.returncode
 
 
+def check_helm3_parity(cases_root):
+    """Our charts/iter8 must render the same with Helm 3.11 as with Helm 4: compare stdout and
+    the first `Error:` line of every `iter8/` case (nothing is recorded)."""
+    if not os.path.exists(HELM3):
+        print("helm3 parity: skipped (no .tools/bin/helm3)")
+        return
+    corpus = os.path.join(cases_root, "iter8")
+    names = sorted(os.listdir(corpus))
+    bad = []
+    for name in names:
+        d = os.path.join(corpus, name)
+        args = open(os.path.join(d, "cmd"), encoding="utf-8").read().splitlines()
+        env = dict(os.environ, TZ="UTC")
+        p = subprocess.run([HELM3, "template"] + args, cwd=ROOT, capture_output=True, env=env)
+        first_error = lambda t: next((l for l in t.splitlines() if l.startswith("Error: ")), "")
+        want_err = first_error(open(os.path.join(d, "stderr"), encoding="utf-8").read())
+        if mask(p.stdout.decode()) != open(os.path.join(d, "stdout"), encoding="utf-8").read() or first_error(p.stderr.decode()) != want_err:
+            bad.append(name)
+    print(f"helm3 parity (charts/iter8): {len(names) - len(bad)}/{len(names)} identical" + (f"; differ: {bad}" if bad else ""))
+    if bad:
+        sys.exit("charts/iter8 renders differently with Helm 3")
+
+
 def main():
     names = set()
     counts = {}
@@ -94,6 +118,7 @@ def main():
         os.makedirs(d)
         rc = run(d, args)
         counts.setdefault(name.split("/")[0], [0, 0])[rc != 0] += 1
+    check_helm3_parity(cases_root)
     micro_root = os.path.join(HERE, "micro")
     shutil.rmtree(micro_root, ignore_errors=True)
     for c in parse_micro(os.path.join(HERE, "micro.txt")):

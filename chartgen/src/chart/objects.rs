@@ -492,6 +492,8 @@ impl Object for Capabilities {
 #[derive(Debug, Clone, Default)]
 pub struct Files {
     pub files: BTreeMap<String, Rc<[u8]>>,
+    /// Helm 3.11's `Lines` keeps the empty line after a trailing newline.
+    pub helm3: bool,
 }
 
 impl Files {
@@ -501,6 +503,15 @@ impl Files {
                 .iter()
                 .map(|f| (f.name.clone(), f.data.clone()))
                 .collect(),
+            helm3: false,
+        }
+    }
+
+    /// `.Files` with Helm 3.11's behaviour.
+    pub fn new_helm3(files: &[File]) -> Files {
+        Files {
+            helm3: true,
+            ..Files::new(files)
         }
     }
 
@@ -522,6 +533,7 @@ impl Files {
                 .filter(|(k, _)| re.is_match(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            helm3: self.helm3,
         }
     }
 
@@ -657,7 +669,11 @@ impl Object for Files {
                     return Ok(Value::string_list(Vec::new()));
                 };
                 let s = String::from_utf8_lossy(data);
-                let s = s.strip_suffix('\n').unwrap_or(&s);
+                let s = if self.helm3 {
+                    &s[..]
+                } else {
+                    s.strip_suffix('\n').unwrap_or(&s)
+                };
                 Ok(Value::string_list(s.split('\n').map(str::to_string)))
             }
             _ => Err(format!(

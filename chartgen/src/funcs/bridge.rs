@@ -33,10 +33,9 @@ pub(crate) fn to_yaml(v: &Value) -> Result<String, String> {
     crate::yaml::to_yaml(v)
 }
 
-/// Helm's `toYamlPretty` uses go-yaml v3 with indent 2; until a v3 emitter exists this is
-/// the v2 (`toYaml`) text, which differs in sequence indentation.
+/// Helm's `toYamlPretty`: go-yaml v3 with indent 2.
 pub(crate) fn to_yaml_pretty(v: &Value) -> Result<String, String> {
-    to_yaml(v)
+    super::yamlv3::marshal(v)
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`; the error is Helm's wording.

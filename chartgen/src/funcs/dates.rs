@@ -797,7 +797,8 @@ fn parse_layout(layout: &str, value: &str, loc: &Location) -> Result<GoTime, Str
             Std::LongMonth | Std::Month => {
                 let idx = MONTHS.iter().position(|m| {
                     let name = if std == Std::Month { &m[..3] } else { m };
-                    v.len() >= name.len() && v[..name.len()].eq_ignore_ascii_case(name)
+                    v.get(..name.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(name))
                 });
                 let i = idx.ok_or_else(fail)?;
                 v = &v[if std == Std::Month {
@@ -818,7 +819,8 @@ fn parse_layout(layout: &str, value: &str, loc: &Location) -> Result<GoTime, Str
             Std::LongWeekDay | Std::WeekDay => {
                 let idx = DAYS.iter().position(|d| {
                     let name = if std == Std::WeekDay { &d[..3] } else { d };
-                    v.len() >= name.len() && v[..name.len()].eq_ignore_ascii_case(name)
+                    v.get(..name.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(name))
                 });
                 let i = idx.ok_or_else(fail)?;
                 v = &v[if std == Std::WeekDay {
@@ -894,9 +896,14 @@ fn parse_layout(layout: &str, value: &str, loc: &Location) -> Result<GoTime, Str
                 if v.len() < 2 {
                     return Err(fail());
                 }
-                match &v[..2] {
-                    "PM" | "pm" if (std == Std::Pm) == (&v[..2] == "PM") => pm = true,
-                    "AM" | "am" if (std == Std::Pm) == (&v[..2] == "AM") => am = true,
+                let (pm_text, am_text) = if std == Std::Pm {
+                    ("PM", "AM")
+                } else {
+                    ("pm", "am")
+                };
+                match v.get(..2) {
+                    Some(p) if p == pm_text => pm = true,
+                    Some(p) if p == am_text => am = true,
                     _ => return Err(fail()),
                 }
                 v = &v[2..];
@@ -913,7 +920,10 @@ fn parse_layout(layout: &str, value: &str, loc: &Location) -> Result<GoTime, Str
                     nsec = frac_nanos(&v[1..1 + n]);
                     v = &v[1 + n..];
                 } else {
-                    if v.len() < n + 1 || !v[1..=n].bytes().all(|b| b.is_ascii_digit()) {
+                    if !v
+                        .get(1..=n)
+                        .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+                    {
                         return Err(fail());
                     }
                     nsec = frac_nanos(&v[1..=n]);

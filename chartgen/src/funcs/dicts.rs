@@ -172,6 +172,11 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool) {
         {
             merge_into(dm, sm, overwrite);
         }
+        // mergo stores a source slice before the emptiness checks when overwriting.
+        if overwrite && matches!(sv, Value::List(_) | Value::Bytes(_)) {
+            dst.borrow_mut().insert(key, sv);
+            continue;
+        }
         if let Some(d) = &dv
             && !is_empty(d)
             && (matches!(sv, Value::List(_) | Value::Bytes(_))

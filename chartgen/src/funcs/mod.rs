@@ -102,6 +102,7 @@ mod regex;
 mod semver;
 mod strings;
 mod toml;
+mod yamlv3;
 
 pub use certs::Certificate;
 pub use dates::GoTime;

@@ -351,34 +351,58 @@ fn is_connector(c: char) -> bool {
     c == '-' || c == '_' || go_is_space(c)
 }
 
-/// xstrings `ToPascalCase` (Sprig's `camelcase`): drop connectors (`-`, `_`, spaces) and
-/// upper-case the first rune and every rune that follows a connector.
+/// xstrings v1.5 `ToPascalCase` (Sprig's `camelcase`): leading connectors (`-`, `_`,
+/// spaces) are kept, a connector run between words keeps all but its last rune, the rune after
+/// a connector is upper-cased, and a word that starts upper-case has its following upper-case
+/// run lowered (`HTTPServer` -> `Httpserver`, `GOLANG_IS` -> `GolangIs`).
 fn pascal_case(s: &str) -> String {
     let mut out = String::new();
-    let mut upper_next = true;
-    let mut started = false;
-    for c in s.chars() {
-        if is_connector(c) {
-            if !started {
-                out.push(c);
-            } else {
-                upper_next = true;
-            }
+    let mut chars = s.chars();
+    let mut first_upper = false;
+    let mut r0 = None;
+    for c in chars.by_ref() {
+        if !is_connector(c) {
+            first_upper = c.is_uppercase();
+            r0 = Some(upper_rune(c));
+            break;
+        }
+        out.push(c);
+        r0 = Some(c);
+    }
+    let Some(mut r0) = r0 else { return out };
+    let rest: Vec<char> = chars.collect();
+    if rest.is_empty() {
+        out.push(r0);
+        return out;
+    }
+    for c in rest {
+        let r1 = r0;
+        r0 = c;
+        if is_connector(r0) && is_connector(r1) {
+            out.push(r1);
             continue;
         }
-        started = true;
-        if upper_next {
-            out.push(upper_rune(c));
-            upper_next = false;
+        if is_connector(r1) {
+            first_upper = r0.is_uppercase();
+            r0 = upper_rune(r0);
         } else {
-            out.push(c);
+            if first_upper {
+                if r0.is_uppercase() {
+                    r0 = lower_rune(r0);
+                } else {
+                    first_upper = false;
+                }
+            }
+            out.push(r1);
         }
     }
+    out.push(r0);
     out
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Word {
+    Invalid,
     Number,
     Upper,
     Alpha,
@@ -387,106 +411,138 @@ enum Word {
     Other,
 }
 
-/// Split into xstrings-style words: runs of connectors, punctuation, numbers, an upper-case
-/// run (minus its last letter when lower-case letters follow) or one capitalised word.
-fn words(s: &str) -> Vec<(Word, String)> {
-    let chars: Vec<char> = s.chars().collect();
-    let is_punct = |c: char| c.is_ascii_punctuation() && c != '-' && c != '_';
-    let is_alpha = |c: char| c.is_alphabetic();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let start = i;
-        let kind;
-        i += 1;
-        if is_connector(c) {
-            kind = Word::Connector;
-            while i < chars.len() && is_connector(chars[i]) {
-                i += 1;
-            }
-        } else if is_punct(c) {
-            kind = Word::Punct;
-            while i < chars.len() && is_punct(chars[i]) {
-                i += 1;
-            }
-        } else if c.is_uppercase() {
-            kind = Word::Upper;
-            if i < chars.len() && chars[i].is_uppercase() {
-                while i < chars.len() && chars[i].is_uppercase() {
-                    i += 1;
-                }
-                if i < chars.len() && is_alpha(chars[i]) {
-                    i -= 1;
-                }
-            } else {
-                while i < chars.len() && is_alpha(chars[i]) && !chars[i].is_uppercase() {
-                    i += 1;
-                }
-            }
-        } else if is_alpha(c) {
-            kind = Word::Alpha;
-            while i < chars.len() && is_alpha(chars[i]) && !chars[i].is_uppercase() {
-                i += 1;
-            }
-        } else if c.is_numeric() {
-            kind = Word::Number;
-            while i < chars.len() && chars[i].is_numeric() {
-                i += 1;
-            }
-        } else {
-            kind = Word::Other;
-            while i < chars.len()
-                && !(is_connector(chars[i])
-                    || is_alpha(chars[i])
-                    || chars[i].is_numeric()
-                    || is_punct(chars[i]))
-            {
-                i += 1;
-            }
-        }
-        out.push((kind, chars[start..i].iter().collect()));
+/// Go's `unicode.IsPunct` (ASCII exactly; common non-ASCII punctuation blocks).
+fn go_is_punct(c: char) -> bool {
+    if c.is_ascii() {
+        return "!\"#%&'()*,-./:;?@[\\]_{}".contains(c);
     }
-    out
+    matches!(c as u32, 0xa1 | 0xa7 | 0xab | 0xb6 | 0xb7 | 0xbb | 0xbf | 0x2010..=0x2027 | 0x2030..=0x205e | 0x3001..=0x3003 | 0x3008..=0x3011)
 }
 
-/// xstrings `ToSnakeCase`/`ToKebabCase`: lower-case words joined by `sep`; numbers stick to
-/// the word before them; punctuation is kept without separators around it.
-fn split_case(s: &str, sep: char) -> String {
-    let ws = words(s);
-    let mut out = String::new();
-    let mut need_sep = false;
-    let mut prev: Option<Word> = None;
-    for (kind, word) in ws {
-        match kind {
-            Word::Connector => {
-                if prev.is_some() {
-                    need_sep = true;
-                } else {
-                    out.extend(word.chars().map(|_| sep));
-                }
+/// xstrings `isAlphabet`: a letter that is not a CJK ideograph.
+fn is_alphabet(c: char) -> bool {
+    c.is_alphabetic() && !matches!(c as u32, 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0x20000..=0x2ffff)
+}
+
+/// xstrings `nextWord`: the kind and text of the next word and the rest.
+fn next_word(s: &[char]) -> (Word, &[char], &[char]) {
+    let Some(&c) = s.first() else {
+        return (Word::Invalid, &[], &[]);
+    };
+    let mut i = 1;
+    let kind = if is_connector(c) {
+        while i < s.len() && is_connector(s[i]) {
+            i += 1;
+        }
+        Word::Connector
+    } else if go_is_punct(c) {
+        while i < s.len() && go_is_punct(s[i]) {
+            i += 1;
+        }
+        Word::Punct
+    } else if c.is_uppercase() {
+        if i < s.len() && s[i].is_uppercase() {
+            while i < s.len() && s[i].is_uppercase() {
+                i += 1;
             }
-            Word::Punct => {
-                out.push_str(&word);
-                need_sep = false;
+            // The last capital starts the next word when letters follow ("HTTPServer").
+            if i < s.len() && is_alphabet(s[i]) {
+                i -= 1;
             }
-            Word::Number => {
-                if need_sep {
-                    out.push(sep);
-                }
-                out.push_str(&word);
-                need_sep = false;
-            }
-            _ => {
-                if need_sep || (prev.is_some() && prev != Some(Word::Punct)) {
-                    out.push(sep);
-                }
-                out.push_str(&word.to_lowercase());
-                need_sep = false;
+        } else if i < s.len() && is_alphabet(s[i]) {
+            while i < s.len() && is_alphabet(s[i]) && !s[i].is_uppercase() {
+                i += 1;
             }
         }
-        prev = Some(kind);
+        Word::Upper
+    } else if is_alphabet(c) {
+        while i < s.len() && is_alphabet(s[i]) && !s[i].is_uppercase() {
+            i += 1;
+        }
+        Word::Alpha
+    } else if c.is_numeric() {
+        while i < s.len() && s[i].is_numeric() {
+            i += 1;
+        }
+        Word::Number
+    } else {
+        while i < s.len()
+            && !(is_connector(s[i]) || is_alphabet(s[i]) || s[i].is_numeric() || go_is_punct(s[i]))
+        {
+            i += 1;
+        }
+        Word::Other
+    };
+    (kind, &s[..i], &s[i..])
+}
+
+/// xstrings `toLower`: upper-case words are lowered and connector runs become `sep`.
+fn push_lower(out: &mut String, kind: Word, word: &[char], sep: char) {
+    if kind != Word::Upper && kind != Word::Connector {
+        out.extend(word);
+        return;
     }
+    for &c in word {
+        out.push(if is_connector(c) { sep } else { lower_rune(c) });
+    }
+}
+
+/// xstrings `ToSnakeCase`/`ToKebabCase`: words joined by `sep`, lower-cased; a number
+/// sticks to the letters after it (`Bld4Floor3rd` -> `bld4_floor_3rd`); punctuation is kept.
+fn split_case(s: &str, sep: char) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let (mut kind, mut word, mut rest) = next_word(&chars);
+    while !rest.is_empty() {
+        if kind != Word::Connector {
+            push_lower(&mut out, kind, word, sep);
+        }
+        let (prev, last) = (kind, word);
+        (kind, word, rest) = next_word(rest);
+        match prev {
+            Word::Number => {
+                while matches!(kind, Word::Alpha | Word::Number) {
+                    push_lower(&mut out, kind, word, sep);
+                    (kind, word, rest) = next_word(rest);
+                }
+                if !matches!(kind, Word::Invalid | Word::Punct | Word::Connector) {
+                    out.push(sep);
+                }
+            }
+            Word::Connector => push_lower(&mut out, prev, last, sep),
+            Word::Punct => {}
+            _ => {
+                if kind != Word::Number {
+                    if kind != Word::Connector && kind != Word::Punct {
+                        out.push(sep);
+                    }
+                    continue;
+                }
+                if rest.is_empty() {
+                    continue;
+                }
+                let number = word;
+                (kind, word, rest) = next_word(rest);
+                if kind != Word::Alpha {
+                    push_lower(&mut out, Word::Number, number, sep);
+                    if kind != Word::Connector && kind != Word::Punct {
+                        out.push(sep);
+                    }
+                    continue;
+                }
+                out.push(sep);
+                push_lower(&mut out, Word::Number, number, sep);
+                while matches!(kind, Word::Alpha | Word::Number) {
+                    push_lower(&mut out, kind, word, sep);
+                    (kind, word, rest) = next_word(rest);
+                }
+                if !matches!(kind, Word::Invalid | Word::Connector | Word::Punct) {
+                    out.push(sep);
+                }
+            }
+        }
+    }
+    push_lower(&mut out, kind, word, sep);
     out
 }
 

@@ -75,10 +75,15 @@ if outs is None:
     for c in batch:
         o, e = render([c["expr"]])
         if o is None:
-            sys.exit("case failed in Helm: %s\n%s" % (c["expr"], e))
+            print("dropped (fails in Helm; make it an ERR case if wanted): %s\n  %s" % (c["expr"], e.split("\n")[0]))
+            c["kind"] = "drop"
+            outs.append(None)
+            continue
         outs.append(o[0])
 bad = 0
 for c, o in zip(batch, outs):
+    if c["kind"] == "drop":
+        continue
     if c["kind"] == "eq":
         c["expected"] = o
     elif not re.fullmatch(c["expected"], o, re.S):
@@ -93,6 +98,8 @@ with open(HERE + "/cases.txt", "w") as f:
     for c in cases:
         if c["kind"] == "comment":
             f.write(c["text"] + "\n"); continue
+        if c["kind"] == "drop":
+            continue
         head = {"eq": "", "re": "RE ", "err": "ERR "}[c["kind"]]
         f.write("=== %s%s\n%s\n" % (head, c["expr"], c["expected"]))
 print("%d cases, %d regex mismatches" % (len(real), bad))

@@ -496,6 +496,7 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
         Pace::Max => None,
     };
     let mut prev_done = start;
+    let mut prev_sent = start;
     let mut i: u64 = 0;
     loop {
         if let Some(q) = quota
@@ -528,10 +529,11 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
         out.uncorrected.record(end - sent);
         if schedule.is_some() {
             out.corrected
-                .record(end - corrected_start(intended, prev_done, sent));
+                .record(end - corrected_start(intended, prev_sent, prev_done, sent));
         }
         out.codes.add(code);
         out.last_send = Some(sent);
+        prev_sent = sent;
         prev_done = end;
         sh.done.fetch_add(1, Ordering::Relaxed);
         i += 1;

@@ -65,11 +65,22 @@ impl Schedule {
     }
 }
 
-/// Where the corrected latency of a request starts: its intended time when the connection was
-/// still busy with the previous request at that moment, else the actual send time.
+/// Where the corrected latency of a request starts. When the connection was still busy with
+/// the previous request at the intended time, the wait counts: from the intended time, or from
+/// the previous send if the generator itself sent that one late (past this intended time), so
+/// the generator's own lateness is not blamed on the target. Otherwise from the actual send.
 #[inline]
-pub fn corrected_start(intended: Instant, prev_done: Instant, sent: Instant) -> Instant {
-    if prev_done > intended { intended } else { sent }
+pub fn corrected_start(
+    intended: Instant,
+    prev_sent: Instant,
+    prev_done: Instant,
+    sent: Instant,
+) -> Instant {
+    if prev_done > intended {
+        intended.max(prev_sent).min(sent)
+    } else {
+        sent
+    }
 }
 
 /// Split an exact total over `connections` (the first ones get one more).
@@ -119,9 +130,21 @@ mod tests {
         let intended = t0 + Duration::from_millis(10);
         let late_done = t0 + Duration::from_millis(500);
         let sent = t0 + Duration::from_millis(501);
-        assert_eq!(corrected_start(intended, late_done, sent), intended);
+        let prev_sent = t0 + Duration::from_millis(1);
+        assert_eq!(
+            corrected_start(intended, prev_sent, late_done, sent),
+            intended
+        );
+        // The previous request was itself sent late (after this one's intended time).
+        let prev_sent_late = t0 + Duration::from_millis(12);
+        let done = t0 + Duration::from_millis(13);
+        let sent2 = t0 + Duration::from_millis(13);
+        assert_eq!(
+            corrected_start(intended, prev_sent_late, done, sent2),
+            prev_sent_late
+        );
         let early_done = t0 + Duration::from_millis(5);
         let sent = t0 + Duration::from_millis(11);
-        assert_eq!(corrected_start(intended, early_done, sent), sent);
+        assert_eq!(corrected_start(intended, prev_sent, early_done, sent), sent);
     }
 }

@@ -56,6 +56,8 @@ struct Chart {
     title: String,
     observations: u64,
     traces: Vec<Trace>,
+    /// Shown under the chart, e.g. which endpoints a shared histogram covers.
+    note: Option<String>,
 }
 
 /// The HTML report of `exp` (a complete document, ending with a newline).
@@ -220,9 +222,36 @@ fn charts(ins: &Insights) -> Vec<Chart> {
             title,
             observations,
             traces,
+            note: shared_histogram_note(ins, &metric),
         });
     }
     out
+}
+
+/// For `http/latency` (`grpc/...` likewise) in a multi-endpoint experiment: the load task
+/// records one histogram for all endpoints together, so say which ones it covers.
+fn shared_histogram_note(ins: &Insights, metric: &str) -> Option<String> {
+    let (provider, _) = metric.split_once('/')?;
+    let prefix = format!("{provider}-");
+    let mut endpoints: Vec<&str> = ins
+        .metrics_info
+        .keys()
+        .filter_map(|k| k.split_once('/').map(|(p, _)| p))
+        .filter(|p| p.starts_with(&prefix))
+        .collect();
+    endpoints.dedup();
+    if endpoints.is_empty()
+        || ins
+            .metrics_info
+            .keys()
+            .any(|k| k.starts_with(&format!("{provider}/")) && k != metric)
+    {
+        return None;
+    }
+    Some(format!(
+        "Observations of all endpoints together: {}.",
+        endpoints.join(", ")
+    ))
 }
 
 /// The `<script>` element carrying plotly.js, as the `plotly` crate embeds it (its first
