@@ -252,3 +252,31 @@ fn decode_errors_match_helm() {
         "error converting YAML to JSON: yaml: line 1: did not find expected node content"
     );
 }
+
+/// Typed decoding keeps go-yaml's number kinds, and string fields (Chart.yaml `version`,
+/// `appVersion`, `keywords`) get sigs.k8s.io/yaml's coercions, as verified on Helm v4.1.4.
+#[test]
+fn typed_string_fields_match_helm() {
+    let v = yaml::parse_typed(
+        "version: 1.0\nappVersion: 1.10\nkeywords: [on, 010, 1e3]\nbig: 12345678\n",
+    )
+    .expect("parses");
+    let Value::Map(m) = &v else {
+        panic!("map expected, got {v:?}")
+    };
+    let m = m.borrow();
+    let field = |k: &str| yaml::json_string_field(&m[k]).expect("scalar");
+    assert_eq!(field("version"), "1");
+    assert_eq!(field("appVersion"), "1.1");
+    assert_eq!(field("big"), "12345678");
+    assert_eq!(m["big"], Value::Int(12345678));
+    let Value::List(kw) = &m["keywords"] else {
+        panic!("list expected")
+    };
+    let kws: Vec<String> = kw
+        .items
+        .iter()
+        .map(|x| yaml::json_string_field(x).expect("scalar"))
+        .collect();
+    assert_eq!(kws, vec!["true", "8", "1000"]);
+}

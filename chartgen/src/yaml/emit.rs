@@ -6,7 +6,6 @@ use super::json;
 use super::resolve::{Resolved, is_base60_float, resolve_plain};
 use crate::value::Value;
 use base64::Engine;
-use std::cmp::Ordering;
 
 const BEST_INDENT: i32 = 2;
 const BEST_WIDTH: usize = 80;
@@ -301,29 +300,285 @@ fn natural_less_by<T: PartialEq + PartialOrd + Copy>(
     ar.len() < br.len()
 }
 
-/// Sort like Go's `sort.Sort` would for small inputs (insertion sort), and stably otherwise;
-/// never panics on the sorter's inconsistent comparisons.
+/// Sort exactly as Go's `sort.Sort` (pattern-defeating quicksort) does, so that keys the
+/// sorter orders inconsistently still land where go-yaml puts them; never panics.
 pub(crate) fn sort_keys(keys: &mut [&str]) {
-    if keys.len() <= 12 {
-        for i in 1..keys.len() {
+    let n = keys.len();
+    if n <= 1 {
+        return;
+    }
+    let limit = (usize::BITS - n.leading_zeros()) as usize;
+    GoSort { d: keys }.pdqsort(0, n, limit);
+}
+
+/// Go's `sort` package algorithms over a slice of keys ordered by [`natural_less`].
+struct GoSort<'a, 'b> {
+    d: &'a mut [&'b str],
+}
+
+#[derive(PartialEq)]
+enum Hint {
+    Unknown,
+    Increasing,
+    Decreasing,
+}
+
+impl GoSort<'_, '_> {
+    fn less(&self, i: usize, j: usize) -> bool {
+        natural_less(self.d[i], self.d[j])
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        self.d.swap(i, j);
+    }
+
+    fn insertion_sort(&mut self, a: usize, b: usize) {
+        for i in a + 1..b {
             let mut j = i;
-            while j > 0 && natural_less(keys[j], keys[j - 1]) {
-                keys.swap(j, j - 1);
+            while j > a && self.less(j, j - 1) {
+                self.swap(j, j - 1);
                 j -= 1;
             }
         }
-        return;
     }
-    // Merge sort with a total-order fallback so the result is deterministic.
-    keys.sort_by(|a, b| {
-        if natural_less(a, b) {
-            Ordering::Less
-        } else if natural_less(b, a) {
-            Ordering::Greater
-        } else {
-            a.cmp(b)
+
+    fn sift_down(&mut self, lo: usize, hi: usize, first: usize) {
+        let mut root = lo;
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= hi {
+                return;
+            }
+            if child + 1 < hi && self.less(first + child, first + child + 1) {
+                child += 1;
+            }
+            if !self.less(first + root, first + child) {
+                return;
+            }
+            self.swap(first + root, first + child);
+            root = child;
         }
-    });
+    }
+
+    fn heap_sort(&mut self, a: usize, b: usize) {
+        let first = a;
+        let hi = b - a;
+        for i in (0..=(hi - 1) / 2).rev() {
+            self.sift_down(i, hi, first);
+        }
+        for i in (0..hi).rev() {
+            self.swap(first, first + i);
+            self.sift_down(0, i, first);
+        }
+    }
+
+    fn pdqsort(&mut self, mut a: usize, mut b: usize, mut limit: usize) {
+        let mut was_balanced = true;
+        let mut was_partitioned = true;
+        loop {
+            let length = b - a;
+            if length <= 12 {
+                self.insertion_sort(a, b);
+                return;
+            }
+            if limit == 0 {
+                self.heap_sort(a, b);
+                return;
+            }
+            if !was_balanced {
+                self.break_patterns(a, b);
+                limit -= 1;
+            }
+            let (mut pivot, mut hint) = self.choose_pivot(a, b);
+            if hint == Hint::Decreasing {
+                self.reverse_range(a, b);
+                pivot = (b - 1) - (pivot - a);
+                hint = Hint::Increasing;
+            }
+            if was_balanced
+                && was_partitioned
+                && hint == Hint::Increasing
+                && self.partial_insertion_sort(a, b)
+            {
+                return;
+            }
+            if a > 0 && !self.less(a - 1, pivot) {
+                a = self.partition_equal(a, b, pivot);
+                continue;
+            }
+            let (mid, already) = self.partition(a, b, pivot);
+            was_partitioned = already;
+            let (left, right) = (mid - a, b - mid);
+            let threshold = length / 8;
+            if left < right {
+                was_balanced = left >= threshold;
+                self.pdqsort(a, mid, limit);
+                a = mid + 1;
+            } else {
+                was_balanced = right >= threshold;
+                self.pdqsort(mid + 1, b, limit);
+                b = mid;
+            }
+        }
+    }
+
+    fn partition(&mut self, a: usize, b: usize, pivot: usize) -> (usize, bool) {
+        self.swap(a, pivot);
+        let (mut i, mut j) = (a as isize + 1, b as isize - 1);
+        while i <= j && self.less(i as usize, a) {
+            i += 1;
+        }
+        while i <= j && !self.less(j as usize, a) {
+            j -= 1;
+        }
+        if i > j {
+            self.swap(j as usize, a);
+            return (j as usize, true);
+        }
+        self.swap(i as usize, j as usize);
+        i += 1;
+        j -= 1;
+        loop {
+            while i <= j && self.less(i as usize, a) {
+                i += 1;
+            }
+            while i <= j && !self.less(j as usize, a) {
+                j -= 1;
+            }
+            if i > j {
+                break;
+            }
+            self.swap(i as usize, j as usize);
+            i += 1;
+            j -= 1;
+        }
+        self.swap(j as usize, a);
+        (j as usize, false)
+    }
+
+    fn partition_equal(&mut self, a: usize, b: usize, pivot: usize) -> usize {
+        self.swap(a, pivot);
+        let (mut i, mut j) = (a as isize + 1, b as isize - 1);
+        loop {
+            while i <= j && !self.less(a, i as usize) {
+                i += 1;
+            }
+            while i <= j && self.less(a, j as usize) {
+                j -= 1;
+            }
+            if i > j {
+                break;
+            }
+            self.swap(i as usize, j as usize);
+            i += 1;
+            j -= 1;
+        }
+        i as usize
+    }
+
+    fn partial_insertion_sort(&mut self, a: usize, b: usize) -> bool {
+        const MAX_STEPS: usize = 5;
+        const SHORTEST_SHIFTING: usize = 50;
+        let mut i = a + 1;
+        for _ in 0..MAX_STEPS {
+            while i < b && !self.less(i, i - 1) {
+                i += 1;
+            }
+            if i == b {
+                return true;
+            }
+            if b - a < SHORTEST_SHIFTING {
+                return false;
+            }
+            self.swap(i, i - 1);
+            if i - a >= 2 {
+                let mut j = i - 1;
+                while j >= 1 {
+                    if !self.less(j, j - 1) {
+                        break;
+                    }
+                    self.swap(j, j - 1);
+                    j -= 1;
+                }
+            }
+            if b - i >= 2 {
+                let mut j = i + 1;
+                while j < b {
+                    if !self.less(j, j - 1) {
+                        break;
+                    }
+                    self.swap(j, j - 1);
+                    j += 1;
+                }
+            }
+        }
+        false
+    }
+
+    fn break_patterns(&mut self, a: usize, b: usize) {
+        let length = b - a;
+        if length >= 8 {
+            let mut random = length as u64;
+            let modulus = 1usize << (usize::BITS - length.leading_zeros());
+            let mid = a + (length / 4) * 2;
+            for idx in mid - 1..=mid + 1 {
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                let mut other = (random as usize) & (modulus - 1);
+                if other >= length {
+                    other -= length;
+                }
+                self.swap(idx, a + other);
+            }
+        }
+    }
+
+    fn choose_pivot(&mut self, a: usize, b: usize) -> (usize, Hint) {
+        let l = b - a;
+        let mut swaps = 0;
+        let mut i = a + l / 4;
+        let mut j = a + l / 4 * 2;
+        let mut k = a + l / 4 * 3;
+        if l >= 8 {
+            if l >= 50 {
+                i = self.median(i - 1, i, i + 1, &mut swaps);
+                j = self.median(j - 1, j, j + 1, &mut swaps);
+                k = self.median(k - 1, k, k + 1, &mut swaps);
+            }
+            j = self.median(i, j, k, &mut swaps);
+        }
+        match swaps {
+            0 => (j, Hint::Increasing),
+            12 => (j, Hint::Decreasing),
+            _ => (j, Hint::Unknown),
+        }
+    }
+
+    fn order2(&self, a: usize, b: usize, swaps: &mut usize) -> (usize, usize) {
+        if self.less(b, a) {
+            *swaps += 1;
+            (b, a)
+        } else {
+            (a, b)
+        }
+    }
+
+    fn median(&self, a: usize, b: usize, c: usize, swaps: &mut usize) -> usize {
+        let (a, b) = self.order2(a, b, swaps);
+        let (b, _c) = self.order2(b, c, swaps);
+        let (_a, b) = self.order2(a, b, swaps);
+        b
+    }
+
+    fn reverse_range(&mut self, a: usize, b: usize) {
+        let (mut i, mut j) = (a, b - 1);
+        while i < j {
+            self.swap(i, j);
+            i += 1;
+            j -= 1;
+        }
+    }
 }
 
 struct Emitter {

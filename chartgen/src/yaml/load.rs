@@ -187,6 +187,8 @@ enum Key {
 }
 
 struct Decoder<'a> {
+    /// Keep go-yaml's number types (int, uint64, float64) instead of JSON's float64.
+    typed: bool,
     nodes: &'a [Node],
     active_aliases: Vec<usize>,
     decode_count: usize,
@@ -337,6 +339,8 @@ impl Decoder<'_> {
                 Ok(match r {
                     Resolved::Null => Value::Nil,
                     Resolved::Bool(b) => Value::Bool(b),
+                    Resolved::Int(i) if self.typed => Value::Int(i),
+                    Resolved::Uint(u) if self.typed => Value::Uint64(u),
                     Resolved::Int(i) => Value::Float(i as f64),
                     Resolved::Uint(u) => Value::Float(u as f64),
                     Resolved::Float(x) => {
@@ -606,7 +610,10 @@ fn short_tag(tag: &str) -> String {
 
 /// Decode the first document of an event stream (go-yaml v2 `Unmarshal`), then apply
 /// sigs.k8s.io/yaml's JSON conversion. `Ok(None)`: the stream has no document.
-pub(crate) fn decode_first(src: &mut dyn EventSource) -> Result<Option<Value>, YamlError> {
+pub(crate) fn decode_first(
+    src: &mut dyn EventSource,
+    typed: bool,
+) -> Result<Option<Value>, YamlError> {
     let mut b = TreeBuilder {
         src,
         peeked: None,
@@ -625,6 +632,7 @@ pub(crate) fn decode_first(src: &mut dyn EventSource) -> Result<Option<Value>, Y
     }
     let nodes = b.nodes;
     let mut d = Decoder {
+        typed,
         nodes: &nodes,
         active_aliases: Vec::new(),
         decode_count: 0,
@@ -663,6 +671,7 @@ pub(crate) fn decode_all(src: &mut dyn EventSource) -> Result<Vec<Value>, YamlEr
         let root = b.parse()?;
         b.take()?;
         let mut d = Decoder {
+            typed: false,
             nodes: &b.nodes,
             active_aliases: Vec::new(),
             decode_count: 0,

@@ -100,7 +100,29 @@ impl std::error::Error for YamlError {}
 /// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`: the first document (`Nil` when none).
 pub fn parse_any(text: &str) -> Result<Value, YamlError> {
     let mut src = parser::Parser::new(text);
-    Ok(load::decode_first(&mut src)?.unwrap_or(Value::Nil))
+    Ok(load::decode_first(&mut src, false)?.unwrap_or(Value::Nil))
+}
+
+/// Like [`parse_any`] but numbers keep go-yaml's types before the JSON step: `Int` for
+/// ints, `Uint64` beyond int64, `Float` for floats. For typed targets such as Chart.yaml's
+/// string fields, see [`json_string_field`].
+pub fn parse_typed(text: &str) -> Result<Value, YamlError> {
+    let mut src = parser::Parser::new(text);
+    Ok(load::decode_first(&mut src, true)?.unwrap_or(Value::Nil))
+}
+
+/// What `sigs.k8s.io/yaml` puts into a Go `string` field for a decoded scalar of
+/// [`parse_typed`]: ints in decimal, floats with float32 `%g` (`1.10` -> `1.1`, `1.0` ->
+/// `1`), booleans `true`/`false`, strings unchanged; `None` for nil, lists and maps.
+pub fn json_string_field(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::String(s) => s.to_string(),
+        Value::Int(i) | Value::Int64(i) => i.to_string(),
+        Value::Uint64(u) => u.to_string(),
+        Value::Float(x) => format_g32(*x),
+        Value::Bool(b) => b.to_string(),
+        _ => return None,
+    })
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal` into `map[string]interface{}` (values files, Chart.yaml):
