@@ -106,9 +106,11 @@ def main():
     ap.add_argument("--requests", type=int, default=2_000_000)
     ap.add_argument("--rate", type=int, default=20_000)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--no-build", action="store_true", help="use the existing target/release/iter8")
     args = ap.parse_args()
     install_peers()
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "iter8"], cwd=ROOT, check=True)
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "iter8"], cwd=ROOT, check=True)
     iter8 = os.path.join(ROOT, "target", "release", "iter8")
     tmp = tempfile.mkdtemp()
     nginx, port = start_nginx(tmp)
