@@ -55,10 +55,7 @@ pub fn package_dir(dir: &Path, opts: &PackageOptions) -> Result<Package, ChartEr
 }
 
 /// Package a chart given as (chart-relative path, bytes) pairs, `.helmignore` already applied.
-pub fn package_files(
-    files: Files,
-    opts: &PackageOptions,
-) -> Result<Package, ChartError> {
+pub fn package_files(files: Files, opts: &PackageOptions) -> Result<Package, ChartError> {
     let mut metadata = load_from_files(files.clone())?.metadata;
     if let Some(v) = &opts.version {
         metadata.version = v.clone();
