@@ -20,7 +20,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
 /// Run the experiment stored in `run_dir` through the file driver.
 pub fn execute(run_dir: &str, reuse_result: bool, progress: bool) -> anyhow::Result<()> {
-    let mut driver = FileDriver::new(run_dir);
+    execute_with(&mut FileDriver::new(run_dir), reuse_result, progress)
+}
+
+/// Run the experiment `driver` holds, persisting through it after every step.
+pub fn execute_with(
+    driver: &mut dyn runner::Driver,
+    reuse_result: bool,
+    progress: bool,
+) -> anyhow::Result<()> {
     let progress = Progress::new(progress && log::stderr_is_tty());
     let on_event = |e: &Event| progress.event(e);
     let opts = RunOptions {
@@ -28,7 +36,7 @@ pub fn execute(run_dir: &str, reuse_result: bool, progress: bool) -> anyhow::Res
         on_event: Some(&on_event),
         ..RunOptions::default()
     };
-    let result = runner::run_experiment(&mut driver, &opts);
+    let result = runner::run_experiment(driver, &opts);
     progress.finish();
     match result {
         Ok(_) => Ok(()),
