@@ -896,7 +896,9 @@ mod tests {
     /// string built from separator-relevant pieces.
     #[test]
     fn split_manifests_matches_helm_regex() {
-        let parts = ["---", "-", "\n", " ", "\t", "\r", "a", "b: 1", "\x0b", "--- x"];
+        let parts = [
+            "---", "-", "\n", " ", "\t", "\r", "a", "b: 1", "\x0b", "--- x",
+        ];
         let mut cases = vec![String::new()];
         for _ in 0..4 {
             let mut next = Vec::new();
