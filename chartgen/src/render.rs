@@ -81,6 +81,9 @@ pub struct RenderError {
     pub partial: bool,
     /// Warnings Helm would have logged before failing.
     pub warnings: Vec<String>,
+    /// What `helm template --debug` prints on stdout for a partial release: the rendered
+    /// files (for a YAML error in them), else empty.
+    pub manifest: String,
 }
 
 impl std::fmt::Display for RenderError {
@@ -104,6 +107,7 @@ fn err(m: impl Into<String>) -> RenderError {
         message: m.into(),
         partial: false,
         warnings: Vec::new(),
+        manifest: String::new(),
     }
 }
 
@@ -112,6 +116,7 @@ fn partial(m: impl Into<String>) -> RenderError {
         message: m.into(),
         partial: true,
         warnings: Vec::new(),
+        manifest: String::new(),
     }
 }
 
@@ -688,6 +693,23 @@ fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, Str
     Ok((kind, annotations))
 }
 
+/// Helm's blob of rendered files for `--debug` after a YAML error: each non-empty file as
+/// `---\n# Source: <path>\n<content>\n`. Helm walks a Go map (random order); this is sorted.
+fn debug_blob(files: &BTreeMap<String, String>) -> String {
+    let mut b = String::new();
+    for (path, content) in files {
+        if base_name(path).starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        b.push_str("---\n# Source: ");
+        b.push_str(path);
+        b.push('\n');
+        b.push_str(content);
+        b.push('\n');
+    }
+    b
+}
+
 fn sort_manifests(
     files: &BTreeMap<String, String>,
     helm: HelmVersion,
@@ -699,8 +721,11 @@ fn sort_manifests(
             continue;
         }
         for doc in split_manifests(content) {
-            let (kind, annotations) = simple_head(&doc, helm)
-                .map_err(|e| partial(format!("YAML parse error on {path}: {e}")))?;
+            let (kind, annotations) = simple_head(&doc, helm).map_err(|e| {
+                let mut e = partial(format!("YAML parse error on {path}: {e}"));
+                e.manifest = debug_blob(files);
+                e
+            })?;
             let hook = annotations
                 .iter()
                 .find(|(k, _)| k == "helm.sh/hook")
