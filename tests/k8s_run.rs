@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
 use testsupport::kube_env::TestEnv;
@@ -29,52 +28,26 @@ struct Out {
     stderr: String,
 }
 
-async fn iter8(args: &[&str]) -> Out {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_iter8"))
-        .args(args)
-        .output()
-        .await
-        .expect("run iter8");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+impl From<std::process::Output> for Out {
+    fn from(out: std::process::Output) -> Out {
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
+}
+
+async fn iter8(args: &[&str]) -> Out {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_iter8"));
+    cmd.args(args).output().await.expect("run iter8").into()
 }
 
 async fn helm(args: &[&str], kubeconfig: &Path) -> Out {
     let helm = testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)");
-    let out = tokio::process::Command::new(helm)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .output()
-        .await
-        .expect("run helm");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-async fn token_for(sa: &str, ns: &str) -> Result<String, Box<dyn std::error::Error>> {
-    let sas: Api<ServiceAccount> = Api::namespaced(env().admin_client()?, ns);
-    let tr = sas
-        .create_token_request(
-            sa,
-            &PostParams::default(),
-            &TokenRequest {
-                spec: TokenRequestSpec {
-                    audiences: vec![],
-                    expiration_seconds: Some(600),
-                    ..TokenRequestSpec::default()
-                },
-                ..TokenRequest::default()
-            },
-        )
-        .await?;
-    Ok(tr.status.map(|s| s.token).unwrap_or_default())
+    let mut cmd = tokio::process::Command::new(helm);
+    cmd.args(args).arg("--kubeconfig").arg(kubeconfig);
+    cmd.output().await.expect("run helm").into()
 }
 
 fn experiment_of(secret: &Secret) -> runner::Experiment {
@@ -123,7 +96,7 @@ async fn helm_installed_experiment_runs_in_the_cluster() -> TestResult {
     assert_eq!(install.code, 0, "helm install: {}", install.stderr);
 
     // The runner pod's identity: the chart's ServiceAccount, limited by the chart's Role.
-    let token = token_for("exp-iter8-sa", ns.name()).await?;
+    let token = env.service_account_token(ns.name(), "exp-iter8-sa").await?;
     let dir = tempfile::tempdir()?;
     let runner_kc = dir.path().join("runner.kubeconfig");
     std::fs::write(&runner_kc, env.kubeconfig_yaml_for_token(&token, ns.name()))?;
