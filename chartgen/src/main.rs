@@ -1,5 +1,8 @@
 //! The `chartgen` command line for chart authors: `chartgen template [NAME] CHART` prints
-//! exactly what `helm template` prints, with the same flags and error messages.
+//! exactly what `helm template` prints, with the same flags and error messages;
+//! `chartgen package` and `chartgen repo index` build chart archives and repositories.
+
+mod author;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +26,11 @@ struct Cli {
 enum Command {
     /// Locally render templates (like `helm template`).
     Template(Box<TemplateArgs>),
+    /// Package a chart directory into a chart archive (like `helm package`).
+    Package(author::PackageArgs),
+    /// Chart repository tools.
+    #[command(subcommand)]
+    Repo(author::RepoCommand),
     /// Print the chartgen version.
     Version,
 }
@@ -203,6 +211,16 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
     }
 }
 
+fn report(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -210,6 +228,8 @@ fn main() -> ExitCode {
             println!("chartgen {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Package(a) => report(author::run_package(a)),
+        Command::Repo(c) => report(author::run_repo(c)),
         Command::Template(a) => match run_template(*a) {
             Ok(out) => {
                 use std::io::Write;

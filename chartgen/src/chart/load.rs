@@ -74,6 +74,12 @@ fn check_api_version(api: &str) -> Result<(), ChartError> {
 }
 
 fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
+    load_files(dir_files(dir)?)
+}
+
+/// The files of a chart directory as Helm's loader sees them: `.helmignore` applied,
+/// symlinks followed, chart-relative `/` paths in walk order, UTF-8 BOMs stripped.
+pub fn dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
     let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let chart_yaml = top.join("Chart.yaml");
     let data = std::fs::read(&chart_yaml).map_err(|e| {
@@ -96,7 +102,7 @@ fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
 
     let mut files = Vec::new();
     walk(&top, "", &rules, &mut files)?;
-    load_files(files)
+    Ok(files)
 }
 
 fn walk(
