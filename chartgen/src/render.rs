@@ -15,7 +15,7 @@ use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
 use crate::chart::{Chart, schema, version};
 use crate::template::{ExecEnv, Lookup, OfflineLookup, TemplateSet};
-use crate::value::{Map, MapRef, Value};
+use crate::value::{Map, MapKind, MapRef, Value};
 
 /// `helm template` options; `Default` gives helm template's defaults.
 #[derive(Debug, Clone)]
@@ -174,7 +174,7 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
             return Ok(Value::str(s));
         }
         std::fs::read(p)
-            .map(|b| Value::str(String::from_utf8_lossy(&b).into_owned()))
+            .map(|b| Value::str(crate::value::go_string(&b)))
             .map_err(|e| crate::chart::load_go_io_error("open", p, &e))
     };
     for v in &opts.set_file {
@@ -357,6 +357,22 @@ fn chart_value(chart: &Chart, is_root: bool, helm: HelmVersion) -> Value {
     }
 }
 
+/// Helm's Go type for the template data and `.Values` (`common.Values` in v4).
+fn values_kind(helm: HelmVersion) -> MapKind {
+    match helm {
+        HelmVersion::V4 => MapKind::Values,
+        HelmVersion::V3 => MapKind::ValuesV3,
+    }
+}
+
+/// A values map typed as Helm's `Values`.
+fn as_values(v: Value, helm: HelmVersion) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(m.with_kind(values_kind(helm))),
+        other => other,
+    }
+}
+
 fn all_templates(
     chart: &Chart,
     parent: &MapRef,
@@ -365,7 +381,7 @@ fn all_templates(
     helm: HelmVersion,
     out: &mut BTreeMap<String, Renderable>,
 ) -> MapRef {
-    let subcharts: MapRef = Rc::new(std::cell::RefCell::new(Map::new()));
+    let subcharts: MapRef = MapRef::new(Map::new());
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
     let files = match helm {
@@ -390,10 +406,10 @@ fn all_templates(
                 .and_then(|v| values::table(v, chart.name()))
                 .unwrap_or_else(Value::empty_map)
         };
-        next.insert("Values".into(), vals);
+        next.insert("Values".into(), as_values(vals, helm));
     }
     next.insert("Subcharts".into(), Value::Map(subcharts.clone()));
-    let next: MapRef = Rc::new(std::cell::RefCell::new(next));
+    let next: MapRef = MapRef::new(next);
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
         let sub = all_templates(child, &next, &child_path, false, helm, out);
@@ -410,7 +426,7 @@ fn all_templates(
             format!("{full_path}/{}", t.name),
             Renderable {
                 text: t.data.clone(),
-                vals: next.clone(),
+                vals: next.with_kind(values_kind(helm)),
                 base_path: format!("{full_path}/templates"),
             },
         );
