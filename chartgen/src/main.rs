@@ -88,7 +88,7 @@ struct TemplateArgs {
     /// Render as Helm v3.11 did (kind order, defaults, .Chart shape).
     #[arg(long = "helm3")]
     helm3: bool,
-    /// Accepted for compatibility; chartgen prints nothing extra.
+    /// On a render error, print what was rendered (like helm's --debug for invalid YAML).
     #[arg(long = "debug")]
     debug: bool,
     /// Specify template used to name the release.
@@ -199,13 +199,18 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
     // Helm merges the user's values before loading the chart, so value errors come first.
     render::user_values(&opts).map_err(|e| e.to_string())?;
     let chart = chartgen::chart::load(&path).map_err(|e| e.to_string())?;
-    let _ = a.debug;
     match render::template_with_warnings(&chart, &opts) {
         Ok((out, warnings)) => {
             for w in warnings {
                 eprintln!("{w}");
             }
             Ok(out)
+        }
+        // Like Helm: with --debug, a partial release prints what was rendered, then the error
+        // without the hint to use --debug.
+        Err(e) if a.debug && e.partial => {
+            println!("{}", e.manifest.trim());
+            Err(e.message)
         }
         Err(e) => Err(e.to_string()),
     }

@@ -15,7 +15,7 @@ use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
 use crate::chart::{Chart, schema, version};
 use crate::template::{ExecEnv, Lookup, OfflineLookup, TemplateSet};
-use crate::value::{Map, MapRef, Value};
+use crate::value::{Map, MapKind, MapRef, Value};
 
 /// `helm template` options; `Default` gives helm template's defaults.
 #[derive(Debug, Clone)]
@@ -81,6 +81,9 @@ pub struct RenderError {
     pub partial: bool,
     /// Warnings Helm would have logged before failing.
     pub warnings: Vec<String>,
+    /// What `helm template --debug` prints on stdout for a partial release: the rendered
+    /// files (for a YAML error in them), else empty.
+    pub manifest: String,
 }
 
 impl std::fmt::Display for RenderError {
@@ -104,6 +107,7 @@ fn err(m: impl Into<String>) -> RenderError {
         message: m.into(),
         partial: false,
         warnings: Vec::new(),
+        manifest: String::new(),
     }
 }
 
@@ -112,6 +116,7 @@ fn partial(m: impl Into<String>) -> RenderError {
         message: m.into(),
         partial: true,
         warnings: Vec::new(),
+        manifest: String::new(),
     }
 }
 
@@ -169,7 +174,7 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
             return Ok(Value::str(s));
         }
         std::fs::read(p)
-            .map(|b| Value::str(String::from_utf8_lossy(&b).into_owned()))
+            .map(|b| Value::str(crate::value::go_string(&b)))
             .map_err(|e| crate::chart::load_go_io_error("open", p, &e))
     };
     for v in &opts.set_file {
@@ -360,6 +365,22 @@ fn chart_value(chart: &Chart, is_root: bool, helm: HelmVersion) -> Value {
     }
 }
 
+/// Helm's Go type for the template data and `.Values` (`common.Values` in v4).
+fn values_kind(helm: HelmVersion) -> MapKind {
+    match helm {
+        HelmVersion::V4 => MapKind::Values,
+        HelmVersion::V3 => MapKind::ValuesV3,
+    }
+}
+
+/// A values map typed as Helm's `Values`.
+fn as_values(v: Value, helm: HelmVersion) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(m.with_kind(values_kind(helm))),
+        other => other,
+    }
+}
+
 fn all_templates(
     chart: &Chart,
     parent: &MapRef,
@@ -368,7 +389,7 @@ fn all_templates(
     helm: HelmVersion,
     out: &mut BTreeMap<String, Renderable>,
 ) -> MapRef {
-    let subcharts: MapRef = Rc::new(std::cell::RefCell::new(Map::new()));
+    let subcharts: MapRef = MapRef::new(Map::new());
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
     let files = match helm {
@@ -393,10 +414,10 @@ fn all_templates(
                 .and_then(|v| values::table(v, chart.name()))
                 .unwrap_or_else(Value::empty_map)
         };
-        next.insert("Values".into(), vals);
+        next.insert("Values".into(), as_values(vals, helm));
     }
     next.insert("Subcharts".into(), Value::Map(subcharts.clone()));
-    let next: MapRef = Rc::new(std::cell::RefCell::new(next));
+    let next: MapRef = MapRef::new(next);
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
         let sub = all_templates(child, &next, &child_path, false, helm, out);
@@ -413,7 +434,7 @@ fn all_templates(
             format!("{full_path}/{}", t.name),
             Renderable {
                 text: t.data.clone(),
-                vals: next.clone(),
+                vals: next.with_kind(values_kind(helm)),
                 base_path: format!("{full_path}/templates"),
             },
         );
@@ -716,6 +737,23 @@ fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, Str
     Ok((kind, annotations))
 }
 
+/// Helm's blob of rendered files for `--debug` after a YAML error: each non-empty file as
+/// `---\n# Source: <path>\n<content>\n`. Helm walks a Go map (random order); this is sorted.
+fn debug_blob(files: &BTreeMap<String, String>) -> String {
+    let mut b = String::new();
+    for (path, content) in files {
+        if base_name(path).starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        b.push_str("---\n# Source: ");
+        b.push_str(path);
+        b.push('\n');
+        b.push_str(content);
+        b.push('\n');
+    }
+    b
+}
+
 fn sort_manifests(
     files: &BTreeMap<String, String>,
     helm: HelmVersion,
@@ -727,8 +765,11 @@ fn sort_manifests(
             continue;
         }
         for doc in split_manifests(content) {
-            let (kind, annotations) = simple_head(&doc, helm)
-                .map_err(|e| partial(format!("YAML parse error on {path}: {e}")))?;
+            let (kind, annotations) = simple_head(&doc, helm).map_err(|e| {
+                let mut e = partial(format!("YAML parse error on {path}: {e}"));
+                e.manifest = debug_blob(files);
+                e
+            })?;
             let hook = annotations
                 .iter()
                 .find(|(k, _)| k == "helm.sh/hook")
