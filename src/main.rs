@@ -3,7 +3,8 @@
 //! Local (file-based) experiments as in Iter8 v0.13.0: `launch` renders the experiment chart
 //! into `experiment.yaml` and runs it, `run` runs an existing `experiment.yaml`, `assert` checks
 //! conditions on the result, `report` prints a text or HTML report. `target` serves a sample
-//! HTTP app to test against. Logs go to stderr in Iter8's format; reports go to stdout; errors
+//! HTTP app to test against. `k run|assert|report` work on experiments stored in a Kubernetes
+//! Secret (the runner Job of the experiment chart runs `iter8 k run`). Logs go to stderr in Iter8's format; reports go to stdout; errors
 //! print one `Error: ...` line and exit 1.
 
 mod cmd;
@@ -71,6 +72,67 @@ with code 1 and logs one line per failing clause.
     Version(VersionArgs),
     /// Serve the sample HTTP target (echo, delay, error injection, /healthz)
     Target(TargetArgs),
+    /// Work with Kubernetes experiments
+    #[command(subcommand)]
+    K(KCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum KCommand {
+    /// Run the experiment stored in Secret <group> (the command of the runner Job)
+    #[command(hide = true)]
+    Run(KRunArgs),
+    /// Assert if experiment result satisfies conditions
+    Assert(KAssertArgs),
+    /// Generate experiment report
+    Report(KReportArgs),
+}
+
+/// Where the experiment lives in the cluster.
+#[derive(Args, Debug, Clone)]
+pub struct KubeArgs {
+    /// name of the experiment group
+    #[arg(short = 'g', long = "group", default_value = "default")]
+    pub group: String,
+    /// namespace scope for this request
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
+    /// path to the kubeconfig file
+    #[arg(long = "kubeconfig")]
+    pub kubeconfig: Option<String>,
+    /// name of the kubeconfig context to use
+    #[arg(long = "kube-context")]
+    pub kube_context: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KRunArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// reuse experiment result; useful for experiments with multiple loops
+    #[arg(long = "reuseResult", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub reuse_result: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KAssertArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// completed | nofailure | slos; can specify multiple or separate conditions with commas;
+    #[arg(short = 'c', long = "condition", value_delimiter = ',', action = ArgAction::Append, required = true)]
+    pub conditions: Vec<String>,
+    /// timeout duration (e.g., 5s)
+    #[arg(long = "timeout", default_value = "0s")]
+    pub timeout: String,
+}
+
+#[derive(Args, Debug)]
+pub struct KReportArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// text | html
+    #[arg(short = 'o', long = "outputFormat", default_value = "text")]
+    pub output_format: String,
 }
 
 /// Helm-style value flags.
@@ -184,6 +246,9 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Version(a) => cmd::version::run(a),
         Command::Target(a) => cmd::target::run(a),
+        Command::K(KCommand::Run(a)) => cmd::k::run(a),
+        Command::K(KCommand::Assert(a)) => cmd::k::assert(a),
+        Command::K(KCommand::Report(a)) => cmd::k::report(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,11 +3,13 @@
 //! Pipeline: [`chart`] loads a chart (directory or `.tgz`) and coalesces values; [`template`]
 //! parses and executes Go templates over the [`value`] model with the [`funcs`] table;
 //! [`yaml`] reads and writes YAML and JSON exactly as Helm's Go libraries do; [`render`]
-//! assembles the output stream as `helm template` prints it.
+//! assembles the output stream as `helm template` prints it; [`chart::package`] and [`repo`]
+//! build chart archives and repository indexes for chart authors.
 
 pub mod chart;
 pub mod funcs;
 pub mod render;
+pub mod repo;
 pub mod template;
 pub mod value;
 pub mod yaml;

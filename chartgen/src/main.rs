@@ -1,5 +1,8 @@
 //! The `chartgen` command line for chart authors: `chartgen template [NAME] CHART` prints
-//! exactly what `helm template` prints, with the same flags and error messages.
+//! exactly what `helm template` prints, with the same flags and error messages;
+//! `chartgen package` and `chartgen repo index` build chart archives and repositories.
+
+mod author;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +26,11 @@ struct Cli {
 enum Command {
     /// Locally render templates (like `helm template`).
     Template(Box<TemplateArgs>),
+    /// Package a chart directory into a chart archive (like `helm package`).
+    Package(author::PackageArgs),
+    /// Chart repository tools.
+    #[command(subcommand)]
+    Repo(author::RepoCommand),
     /// Print the chartgen version.
     Version,
 }
@@ -80,7 +88,7 @@ struct TemplateArgs {
     /// Render as Helm v3.11 did (kind order, defaults, .Chart shape).
     #[arg(long = "helm3")]
     helm3: bool,
-    /// Accepted for compatibility; chartgen prints nothing extra.
+    /// On a render error, print what was rendered (like helm's --debug for invalid YAML).
     #[arg(long = "debug")]
     debug: bool,
     /// Specify template used to name the release.
@@ -191,7 +199,6 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
     // Helm merges the user's values before loading the chart, so value errors come first.
     render::user_values(&opts).map_err(|e| e.to_string())?;
     let chart = chartgen::chart::load(&path).map_err(|e| e.to_string())?;
-    let _ = a.debug;
     match render::template_with_warnings(&chart, &opts) {
         Ok((out, warnings)) => {
             for w in warnings {
@@ -199,7 +206,23 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
             }
             Ok(out)
         }
+        // Like Helm: with --debug, a partial release prints what was rendered, then the error
+        // without the hint to use --debug.
+        Err(e) if a.debug && e.partial => {
+            println!("{}", e.manifest.trim());
+            Err(e.message)
+        }
         Err(e) => Err(e.to_string()),
+    }
+}
+
+fn report(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -210,6 +233,8 @@ fn main() -> ExitCode {
             println!("chartgen {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Package(a) => report(author::run_package(a)),
+        Command::Repo(c) => report(author::run_repo(c)),
         Command::Template(a) => match run_template(*a) {
             Ok(out) => {
                 use std::io::Write;

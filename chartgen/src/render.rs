@@ -15,7 +15,7 @@ use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
 use crate::chart::{Chart, schema, version};
 use crate::template::{ExecEnv, Lookup, OfflineLookup, TemplateSet};
-use crate::value::{Map, MapRef, Value};
+use crate::value::{Map, MapKind, MapRef, Value};
 
 /// `helm template` options; `Default` gives helm template's defaults.
 #[derive(Debug, Clone)]
@@ -81,6 +81,9 @@ pub struct RenderError {
     pub partial: bool,
     /// Warnings Helm would have logged before failing.
     pub warnings: Vec<String>,
+    /// What `helm template --debug` prints on stdout for a partial release: the rendered
+    /// files (for a YAML error in them), else empty.
+    pub manifest: String,
 }
 
 impl std::fmt::Display for RenderError {
@@ -104,6 +107,7 @@ fn err(m: impl Into<String>) -> RenderError {
         message: m.into(),
         partial: false,
         warnings: Vec::new(),
+        manifest: String::new(),
     }
 }
 
@@ -112,6 +116,7 @@ fn partial(m: impl Into<String>) -> RenderError {
         message: m.into(),
         partial: true,
         warnings: Vec::new(),
+        manifest: String::new(),
     }
 }
 
@@ -169,7 +174,7 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
             return Ok(Value::str(s));
         }
         std::fs::read(p)
-            .map(|b| Value::str(String::from_utf8_lossy(&b).into_owned()))
+            .map(|b| Value::str(crate::value::go_string(&b)))
             .map_err(|e| crate::chart::load_go_io_error("open", p, &e))
     };
     for v in &opts.set_file {
@@ -183,11 +188,20 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
     Ok(base)
 }
 
-fn release_name_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-            .expect("valid regex")
+/// Helm's release name pattern (a DNS-1123 subdomain), as its error message quotes it.
+const RELEASE_NAME_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/// True if `name` matches [`RELEASE_NAME_PATTERN`]: dot-separated labels of `[-a-z0-9]`
+/// that neither start nor end with `-`.
+fn is_release_name(name: &str) -> bool {
+    name.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
     })
 }
 
@@ -196,10 +210,9 @@ pub fn validate_release_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("no name provided".into());
     }
-    if name.len() > 53 || !release_name_re().is_match(name) {
+    if name.len() > 53 || !is_release_name(name) {
         return Err(format!(
-            "invalid release name, must match regex {} and the length must not be longer than 53",
-            release_name_re().as_str()
+            "invalid release name, must match regex {RELEASE_NAME_PATTERN} and the length must not be longer than 53"
         ));
     }
     Ok(())
@@ -352,6 +365,22 @@ fn chart_value(chart: &Chart, is_root: bool, helm: HelmVersion) -> Value {
     }
 }
 
+/// Helm's Go type for the template data and `.Values` (`common.Values` in v4).
+fn values_kind(helm: HelmVersion) -> MapKind {
+    match helm {
+        HelmVersion::V4 => MapKind::Values,
+        HelmVersion::V3 => MapKind::ValuesV3,
+    }
+}
+
+/// A values map typed as Helm's `Values`.
+fn as_values(v: Value, helm: HelmVersion) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(m.with_kind(values_kind(helm))),
+        other => other,
+    }
+}
+
 fn all_templates(
     chart: &Chart,
     parent: &MapRef,
@@ -360,7 +389,7 @@ fn all_templates(
     helm: HelmVersion,
     out: &mut BTreeMap<String, Renderable>,
 ) -> MapRef {
-    let subcharts: MapRef = Rc::new(std::cell::RefCell::new(Map::new()));
+    let subcharts: MapRef = MapRef::new(Map::new());
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
     let files = match helm {
@@ -385,10 +414,10 @@ fn all_templates(
                 .and_then(|v| values::table(v, chart.name()))
                 .unwrap_or_else(Value::empty_map)
         };
-        next.insert("Values".into(), vals);
+        next.insert("Values".into(), as_values(vals, helm));
     }
     next.insert("Subcharts".into(), Value::Map(subcharts.clone()));
-    let next: MapRef = Rc::new(std::cell::RefCell::new(next));
+    let next: MapRef = MapRef::new(next);
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
         let sub = all_templates(child, &next, &child_path, false, helm, out);
@@ -405,7 +434,7 @@ fn all_templates(
             format!("{full_path}/{}", t.name),
             Renderable {
                 text: t.data.clone(),
-                vals: next.clone(),
+                vals: next.with_kind(values_kind(helm)),
                 base_path: format!("{full_path}/templates"),
             },
         );
@@ -491,9 +520,30 @@ fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {
     Ok(())
 }
 
-fn sep_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("valid regex"))
+/// Go's `[\t\n\f\r ]` (the `\s` of Helm's separator pattern).
+fn is_sep_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+/// The next match of Helm's separator pattern `(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*` in
+/// `s` at or after `from` (leftmost-first, as Go's regexp finds it): (start, end).
+fn next_separator(s: &[u8], from: usize) -> Option<(usize, usize)> {
+    let (start, mut end) = if from == 0 && s.starts_with(b"---") {
+        (0, 3)
+    } else {
+        // The first "\n---" decides: a match ends its whitespace run with that newline,
+        // and starts where the run does (not before `from`).
+        let nl = from + s[from..].windows(4).position(|w| w == b"\n---")?;
+        let mut start = nl;
+        while start > from && is_sep_space(s[start - 1]) {
+            start -= 1;
+        }
+        (start, nl + 4)
+    };
+    while end < s.len() && is_sep_space(s[end]) {
+        end += 1;
+    }
+    Some((start, end))
 }
 
 /// Helm's `SplitManifests`: documents of one rendered file, trimmed, empties dropped.
@@ -503,14 +553,13 @@ pub fn split_manifests(big: &str) -> Vec<String> {
     if s.is_empty() {
         return Vec::new();
     }
+    let bytes = s.as_bytes();
     let mut beg = 0;
     let mut end = 0;
-    for m in sep_re().find_iter(s) {
-        end = m.start();
-        if m.end() != 0 {
-            pieces.push(&s[beg..end]);
-        }
-        beg = m.end();
+    while let Some((m_start, m_end)) = next_separator(bytes, beg) {
+        end = m_start;
+        pieces.push(&s[beg..end]);
+        beg = m_end;
     }
     if end != s.len() {
         pieces.push(&s[beg..]);
@@ -688,6 +737,23 @@ fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, Str
     Ok((kind, annotations))
 }
 
+/// Helm's blob of rendered files for `--debug` after a YAML error: each non-empty file as
+/// `---\n# Source: <path>\n<content>\n`. Helm walks a Go map (random order); this is sorted.
+fn debug_blob(files: &BTreeMap<String, String>) -> String {
+    let mut b = String::new();
+    for (path, content) in files {
+        if base_name(path).starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        b.push_str("---\n# Source: ");
+        b.push_str(path);
+        b.push('\n');
+        b.push_str(content);
+        b.push('\n');
+    }
+    b
+}
+
 fn sort_manifests(
     files: &BTreeMap<String, String>,
     helm: HelmVersion,
@@ -699,8 +765,11 @@ fn sort_manifests(
             continue;
         }
         for doc in split_manifests(content) {
-            let (kind, annotations) = simple_head(&doc, helm)
-                .map_err(|e| partial(format!("YAML parse error on {path}: {e}")))?;
+            let (kind, annotations) = simple_head(&doc, helm).map_err(|e| {
+                let mut e = partial(format!("YAML parse error on {path}: {e}"));
+                e.manifest = debug_blob(files);
+                e
+            })?;
             let hook = annotations
                 .iter()
                 .find(|(k, _)| k == "helm.sh/hook")
@@ -836,4 +905,68 @@ pub fn template_with_warnings(
         }
     }
     Ok((shown, p.log.warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Helm's `SplitManifests` with Go's regexp, as the oracle for the hand-written scanner.
+    fn split_with_regex(re: &Regex, big: &str) -> Vec<String> {
+        let s = big.trim();
+        if s.is_empty() {
+            return Vec::new();
+        }
+        let (mut pieces, mut beg, mut end) = (Vec::new(), 0, 0);
+        for m in re.find_iter(s) {
+            end = m.start();
+            pieces.push(&s[beg..end]);
+            beg = m.end();
+        }
+        if end != s.len() {
+            pieces.push(&s[beg..]);
+        }
+        pieces
+            .into_iter()
+            .filter(|d| !d.is_empty())
+            .map(|d| d.trim().to_string())
+            .collect()
+    }
+
+    /// The separator scanner splits exactly where Helm's regular expression does, on every
+    /// string built from separator-relevant pieces.
+    #[test]
+    fn split_manifests_matches_helm_regex() {
+        let parts = [
+            "---", "-", "\n", " ", "\t", "\r", "a", "b: 1", "\x0b", "--- x",
+        ];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for p in parts {
+                    next.push(format!("{c}{p}"));
+                }
+            }
+            cases.extend(next);
+            cases.sort();
+            cases.dedup();
+        }
+        assert!(cases.len() > 10_000);
+        let re = Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("valid regex");
+        for c in &cases {
+            assert_eq!(split_manifests(c), split_with_regex(&re, c), "input {c:?}");
+        }
+    }
+
+    /// Release names follow Helm's DNS-1123 pattern.
+    #[test]
+    fn release_names() {
+        let re = Regex::new(RELEASE_NAME_PATTERN).expect("valid regex");
+        for n in [
+            "a", "a-b", "a.b", "-a", "a-", "a..b", ".a", "a.", "A", "a_b", "0", "a.-b", "x-1.y2",
+        ] {
+            assert_eq!(is_release_name(n), re.is_match(n), "{n}");
+        }
+    }
 }

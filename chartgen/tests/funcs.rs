@@ -4,7 +4,7 @@
 
 use chartgen::Value;
 use chartgen::funcs::{CallCtx, FuncError, FuncResult, lookup};
-use chartgen::value::Map;
+use chartgen::value::{Map, go_bytes};
 use std::rc::Rc;
 
 /// The engine services for calling function bodies directly, with a fixed clock.
@@ -118,10 +118,6 @@ fn inner_message(full: &str) -> String {
 /// Cases where this engine knowingly differs from Helm, with the reason.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
-        "typeOf (split \",\" \"a\")",
-        "Go map[string]string is modelled as map[string]interface {}",
-    ),
-    (
         "typeOf (chunk 2 (list 1 2 3))",
         "Go [][]interface {} is modelled as []interface {}",
     ),
@@ -145,6 +141,8 @@ fn render(text: &str) -> Result<String, String> {
     set.add(name, text)
         .and_then(|()| set.execute(name, &dot(), &env))
         .map(|out| out.replace("<no value>", ""))
+        // Helm's output bytes, read as text the way the cases were recorded.
+        .map(|out| String::from_utf8_lossy(&go_bytes(&out)).into_owned())
         .map_err(|e| e.helm_message())
 }
 
@@ -577,4 +575,82 @@ fn render_value(expr: &str) -> Value {
         .map(|a| Value::str(a.trim_matches('"')))
         .collect();
     (f.call)(&mut TestCtx, args).expect("evaluates")
+}
+
+/// Render `text` with `dot` as the data, returning the output bytes as Go wrote them.
+fn render_bytes(text: &str, dot: &Value) -> Result<Vec<u8>, String> {
+    use chartgen::template::{ExecEnv, OfflineLookup, TemplateSet};
+    let env = ExecEnv {
+        lookup: &OfflineLookup,
+        now: TestCtx.now(),
+        helm3: false,
+    };
+    let mut set = TemplateSet::new();
+    set.add("c/templates/t.yaml", text)
+        .and_then(|()| set.execute("c/templates/t.yaml", dot, &env))
+        .map(|out| go_bytes(&out).into_owned())
+        .map_err(|e| e.helm_message())
+}
+
+/// Sprig's `split` returns a Go `map[string]string`: its type shows, a missing key is "",
+/// and `map[string]interface {}` parameters refuse it (outputs recorded from Helm v4.1.4).
+#[test]
+fn split_is_a_string_map() {
+    let out = render_bytes(
+        r#"{{ $s := split "," "a,b" }}[{{ $s._9 }}][{{ index $s "_9" }}]{{ typeOf (deepCopy $s) }} {{ $s }}"#,
+        &dot(),
+    );
+    assert_eq!(
+        out.as_deref(),
+        Ok(&b"[][]map[string]string map[_0:a _1:b]"[..])
+    );
+    let err = render_bytes(r#"{{ keys (split "," "a") }}"#, &dot()).expect_err("keys refuses it");
+    assert!(
+        err.ends_with(
+            "wrong type for value; expected map[string]interface {}; got map[string]string"
+        ),
+        "{err}"
+    );
+}
+
+/// Helm's `.Values` is a `common.Values`: `typeOf` names it, typed map parameters accept it
+/// (and see a plain map), and `dig` refuses it with Go's type-assertion panic text.
+#[test]
+fn values_map_type() {
+    use chartgen::value::{MapKind, MapRef};
+    let values = MapRef::new(Map::from([(
+        "a".to_string(),
+        Value::map(Map::from([("b".to_string(), Value::str("found"))])),
+    )]));
+    let top = Value::map(Map::from([(
+        "Values".to_string(),
+        Value::Map(values.with_kind(MapKind::Values)),
+    )]));
+    let out = render_bytes(
+        r#"{{ typeOf .Values }} {{ typeOf (set .Values "q" 1) }} {{ hasKey .Values "q" }} {{ dig "b" "x" .Values.a }}"#,
+        &top,
+    );
+    assert_eq!(
+        out.as_deref(),
+        Ok(&b"common.Values map[string]interface {} true found"[..])
+    );
+    let err = render_bytes(r#"{{ dig "a" "b" "x" .Values }}"#, &top).expect_err("dig refuses it");
+    assert!(
+        err.ends_with("error calling dig: interface conversion: interface {} is common.Values, not map[string]interface {}"),
+        "{err}"
+    );
+}
+
+/// Go strings are bytes: `trunc`/`substr` may cut a UTF-8 sequence and `b64dec` may yield
+/// any bytes; `len`, `%q`, `b64enc`, `toJson` and the output see Go's bytes.
+#[test]
+fn strings_hold_invalid_utf8() {
+    let out = render_bytes(
+        r#"{{ trunc 2 "héllo" | printf "%q" }} {{ b64dec "/w==" | len }} {{ b64dec "/w==" | toJson }} {{ trunc 2 "héllo" | b64enc }} {{ substr 0 2 "héllo" | quote }} {{ trunc 2 "héllo" }}"#,
+        &dot(),
+    );
+    assert_eq!(
+        out.as_deref(),
+        Ok(&b"\"h\\xc3\" 1 \"\\ufffd\" aMM= \"h\\xc3\" h\xc3"[..])
+    );
 }

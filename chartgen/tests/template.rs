@@ -109,7 +109,7 @@ fn root(values: &str) -> Value {
     m.insert("Chart".into(), Value::map(chart));
     let caps = Capabilities::new(HelmVersion::V4, None, &[]);
     m.insert("Capabilities".into(), Value::Object(Rc::new(caps)));
-    Value::Map(Rc::new(RefCell::new(m)))
+    Value::Map(Rc::new(RefCell::new(m)).into())
 }
 
 fn run(case: &Case) -> Result<String, String> {

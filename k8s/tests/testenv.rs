@@ -8,7 +8,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
@@ -99,21 +98,7 @@ async fn reader_token(admin: &Client, ns: &str) -> Result<String, Box<dyn std::e
             },
         )
         .await?;
-    let tr = sas
-        .create_token_request(
-            "reader",
-            &pp,
-            &TokenRequest {
-                spec: TokenRequestSpec {
-                    audiences: vec![],
-                    expiration_seconds: Some(600),
-                    ..TokenRequestSpec::default()
-                },
-                ..TokenRequest::default()
-            },
-        )
-        .await?;
-    let token = tr.status.map(|s| s.token).unwrap_or_default();
+    let token = env().service_account_token(ns, "reader").await?;
     assert!(!token.is_empty(), "TokenRequest returned no token");
     Ok(token)
 }

@@ -11,10 +11,23 @@ use crate::log;
 
 const SLEEP: Duration = Duration::from_secs(3);
 
-/// Evaluate the conditions; `Ok` iff all hold within the timeout.
+/// Evaluate the conditions on `<runDir>/experiment.yaml`; `Ok` iff all hold within the timeout.
 pub fn run(args: AssertArgs) -> anyhow::Result<()> {
+    let run_dir = args.run_dir.clone();
+    check(&args.conditions, &args.timeout, &mut || {
+        super::read_experiment(&run_dir)
+    })
+}
+
+/// Evaluate `conditions` on the experiment `read` returns (read again at every poll);
+/// `Ok` iff all hold within `timeout` (a Go duration).
+pub fn check(
+    condition_args: &[String],
+    timeout: &str,
+    read: &mut dyn FnMut() -> anyhow::Result<runner::Experiment>,
+) -> anyhow::Result<()> {
     let mut conditions = Vec::new();
-    for c in &args.conditions {
+    for c in condition_args {
         match c.parse::<AssertCondition>() {
             Ok(cond) => conditions.push(cond),
             Err(e) => {
@@ -23,16 +36,12 @@ pub fn run(args: AssertArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let timeout = super::parse_go_duration(&args.timeout).map_err(|e| {
-        anyhow::anyhow!(
-            "invalid argument {:?} for \"--timeout\" flag: {e}",
-            args.timeout
-        )
-    })?;
+    let timeout = super::parse_go_duration(timeout)
+        .map_err(|e| anyhow::anyhow!("invalid argument {timeout:?} for \"--timeout\" flag: {e}"))?;
 
     let mut spent = Duration::ZERO;
     loop {
-        let exp = super::read_experiment(&args.run_dir)?;
+        let exp = read()?;
         let outcomes = runner::slo::check(&exp, &conditions);
         for o in &outcomes {
             log::info(condition_line(o));

@@ -6,15 +6,26 @@ use anyhow::Context;
 
 use crate::ReportArgs;
 
-/// Read the experiment and print the report in the requested format.
+/// Read `<runDir>/experiment.yaml` and print the report in the requested format.
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let format = args.output_format.to_ascii_lowercase();
+    let run_dir = args.run_dir.clone();
+    print(&args.output_format, &mut || {
+        super::read_experiment(&run_dir)
+    })
+}
+
+/// Print the report of the experiment `read` returns, in `output_format` (text or html).
+pub fn print(
+    output_format: &str,
+    read: &mut dyn FnMut() -> anyhow::Result<runner::Experiment>,
+) -> anyhow::Result<()> {
+    let format = output_format.to_ascii_lowercase();
     if format != "text" && format != "html" {
-        let msg = format!("unsupported report format {}", args.output_format);
+        let msg = format!("unsupported report format {output_format}");
         crate::log::error(&msg);
         anyhow::bail!("{msg} (hint: use -o text or -o html)");
     }
-    let exp = super::read_experiment(&args.run_dir)?;
+    let exp = read()?;
     let out = if format == "text" {
         runner::report::text(&exp)
     } else {

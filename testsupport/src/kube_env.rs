@@ -171,6 +171,31 @@ impl TestEnv {
         )
     }
 
+    /// A token for ServiceAccount `sa` in `namespace`, from a TokenRequest (valid 10 min),
+    /// e.g. to act as a pod running under that ServiceAccount.
+    pub async fn service_account_token(
+        &self,
+        namespace: &str,
+        sa: &str,
+    ) -> Result<String, TestEnvError> {
+        use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+        use k8s_openapi::api::core::v1::ServiceAccount;
+        let sas: Api<ServiceAccount> = Api::namespaced(self.admin_client()?, namespace);
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: vec![],
+                expiration_seconds: Some(600),
+                ..TokenRequestSpec::default()
+            },
+            ..TokenRequest::default()
+        };
+        let tr = sas
+            .create_token_request(sa, &PostParams::default(), &request)
+            .await
+            .map_err(TestEnvError::Client)?;
+        Ok(tr.status.map(|s| s.token).unwrap_or_default())
+    }
+
     /// A client that authenticates with a bearer `token` (no admin rights).
     pub async fn client_for_token(
         &self,

@@ -74,6 +74,12 @@ fn check_api_version(api: &str) -> Result<(), ChartError> {
 }
 
 fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
+    load_files(dir_files(dir)?)
+}
+
+/// The files of a chart directory as Helm's loader sees them: `.helmignore` applied,
+/// symlinks followed, chart-relative `/` paths in walk order, UTF-8 BOMs stripped.
+pub fn dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
     let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let chart_yaml = top.join("Chart.yaml");
     let data = std::fs::read(&chart_yaml).map_err(|e| {
@@ -96,7 +102,7 @@ fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
 
     let mut files = Vec::new();
     walk(&top, "", &rules, &mut files)?;
-    load_files(files)
+    Ok(files)
 }
 
 fn walk(
@@ -107,25 +113,33 @@ fn walk(
 ) -> Result<(), ChartError> {
     let rd = std::fs::read_dir(dir)
         .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
-    let mut names: Vec<(String, std::path::PathBuf)> = Vec::new();
+    let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
     for entry in rd {
         let entry = entry.map_err(|e| ChartError::msg(e.to_string()))?;
-        names.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            entry.path(),
-        ));
+        entries.push((entry.file_name().to_string_lossy().into_owned(), entry));
     }
-    names.sort();
-    for (name, path) in names {
+    entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path().cmp(&b.1.path())));
+    for (name, entry) in entries {
+        let path = entry.path();
         let n = if rel.is_empty() {
             name.clone()
         } else {
             format!("{rel}/{name}")
         };
-        // Follow symlinks like Helm's sympath.Walk.
-        let meta = std::fs::metadata(&path)
+        // The directory listing knows each entry's type; only symlinks need a stat (Helm's
+        // sympath.Walk follows them).
+        let ft = entry
+            .file_type()
             .map_err(|e| ChartError::msg(go_io_error("stat", &path.display().to_string(), &e)))?;
-        if meta.is_dir() {
+        let (is_dir, is_file) = if ft.is_symlink() {
+            let meta = std::fs::metadata(&path).map_err(|e| {
+                ChartError::msg(go_io_error("stat", &path.display().to_string(), &e))
+            })?;
+            (meta.is_dir(), meta.is_file())
+        } else {
+            (ft.is_dir(), ft.is_file())
+        };
+        if is_dir {
             if rules.ignore(&n, true) {
                 continue;
             }
@@ -135,19 +149,22 @@ fn walk(
         if rules.ignore(&n, false) {
             continue;
         }
-        if !meta.is_file() {
+        if !is_file {
             return Err(ChartError::msg(format!(
                 "cannot load irregular file {} as it has file mode type bits set",
                 path.display()
             )));
         }
-        if meta.len() > MAX_FILE_SIZE {
+        let read_err = |e: std::io::Error| ChartError::msg(format!("error reading {n}: {e}"));
+        let mut file = std::fs::File::open(&path).map_err(read_err)?;
+        let len = file.metadata().map_err(read_err)?.len();
+        if len > MAX_FILE_SIZE {
             return Err(ChartError::msg(format!(
                 "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
             )));
         }
-        let data =
-            std::fs::read(&path).map_err(|e| ChartError::msg(format!("error reading {n}: {e}")))?;
+        let mut data = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut data).map_err(read_err)?;
         out.push((n, strip_bom(data)));
     }
     Ok(())

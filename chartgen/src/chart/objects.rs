@@ -639,9 +639,8 @@ impl Object for Files {
         match name {
             "Get" => {
                 let a = arg_str(name, args, 1)?;
-                Ok(Value::str(
-                    String::from_utf8_lossy(&self.get_bytes(a[0])).into_owned(),
-                ))
+                // A Go string keeps a binary file's bytes (`.Files.Get "x.bin" | b64enc`).
+                Ok(Value::str(crate::value::go_string(&self.get_bytes(a[0]))))
             }
             "GetBytes" => {
                 let a = arg_str(name, args, 1)?;
@@ -668,7 +667,7 @@ impl Object for Files {
                 let Some(data) = self.files.get(a[0]) else {
                     return Ok(Value::string_list(Vec::new()));
                 };
-                let s = String::from_utf8_lossy(data);
+                let s = crate::value::go_string(data);
                 let s = if self.helm3 {
                     &s[..]
                 } else {

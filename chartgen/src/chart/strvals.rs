@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::value::{ElemType, List, Map, Value};
+use crate::value::{ElemType, List, Map, MapRef, Value};
 
 /// Largest list index `name[i]` may use.
 pub const MAX_INDEX: i64 = 65536;
@@ -388,7 +388,7 @@ impl Parser<'_> {
                 }
                 let existing = data.borrow().get(&k).cloned();
                 let inner = match existing {
-                    None => Rc::new(RefCell::new(Map::new())),
+                    None => MapRef::new(Map::new()),
                     Some(Value::Map(m)) => m,
                     Some(v) => return Err(type_assert_panic(&v, MAP_T)),
                 };
@@ -489,7 +489,7 @@ impl Parser<'_> {
             }
             Some(_) => {
                 // '.'
-                let mut inner = Rc::new(RefCell::new(Map::new()));
+                let mut inner = MapRef::new(Map::new());
                 if (list.len() as i64) > i
                     && let Value::Map(m) = &list[i as usize]
                 {

@@ -2,7 +2,6 @@
 //! (with globals and null deletion), and Helm's dependency processing (conditions, tags,
 //! aliases, import-values).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::Chart;
@@ -42,7 +41,7 @@ fn as_map(v: &Value) -> Option<&MapRef> {
 }
 
 fn new_map() -> MapRef {
-    Rc::new(RefCell::new(Map::new()))
+    MapRef::new(Map::new())
 }
 
 /// Split a multi-document YAML stream like k8s.io's YAMLReader: a line starting with `---`
@@ -221,7 +220,7 @@ fn coalesce_globals(log: &mut Log, dest: &MapRef, src: &MapRef, prefix: &str) {
         .collect();
     for (key, val) in entries {
         if let Value::Map(vm) = &val {
-            let vv: MapRef = Rc::new(RefCell::new(vm.borrow().clone()));
+            let vv: MapRef = MapRef::new(vm.borrow().clone());
             let existing = dg.borrow().get(&key).cloned();
             match existing {
                 None => {

@@ -186,7 +186,7 @@ pub(super) fn parse_go_float(s: &str) -> Option<f64> {
 pub(super) fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Bytes(b) => crate::value::go_string(b),
         other => format_v(other),
     }
 }

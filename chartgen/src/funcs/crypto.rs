@@ -4,21 +4,21 @@
 
 use super::encoding::{b64_decode, b64_encode};
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_int, arg_str, def, ok_str};
-use crate::value::Value;
+use crate::value::{Value, go_bytes, go_string};
 use sha2::Digest as _;
 
 pub(super) const FUNCS: &[FuncDef] = &[
     def("sha1sum", &[Param::String], |_, a| {
-        ok_str(hex(&sha1::Sha1::digest(arg_str(&a[0]).as_bytes())))
+        ok_str(hex(&sha1::Sha1::digest(go_bytes(arg_str(&a[0])))))
     }),
     def("sha256sum", &[Param::String], |_, a| {
-        ok_str(hex(&sha2::Sha256::digest(arg_str(&a[0]).as_bytes())))
+        ok_str(hex(&sha2::Sha256::digest(go_bytes(arg_str(&a[0])))))
     }),
     def("sha512sum", &[Param::String], |_, a| {
-        ok_str(hex(&sha2::Sha512::digest(arg_str(&a[0]).as_bytes())))
+        ok_str(hex(&sha2::Sha512::digest(go_bytes(arg_str(&a[0])))))
     }),
     def("adler32sum", &[Param::String], |_, a| {
-        ok_str(adler32(arg_str(&a[0]).as_bytes()).to_string())
+        ok_str(adler32(&go_bytes(arg_str(&a[0]))).to_string())
     }),
     def("uuidv4", &[], |_, _| ok_str(uuidv4())),
     def("randBytes", &[Param::Int], |_, a| {
@@ -225,7 +225,7 @@ fn encrypt_aes(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
         return ok_str("");
     }
     let cipher = aes_key(password);
-    let mut content = plain.as_bytes().to_vec();
+    let mut content = go_bytes(plain).into_owned();
     let pad = 16 - content.len() % 16;
     content.extend(std::iter::repeat_n(pad as u8, pad));
     let mut out = random_bytes(16);
@@ -281,5 +281,5 @@ fn decrypt_aes(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
             plain.len() as i64 - i64::from(pad)
         ))
     })?;
-    ok_str(String::from_utf8_lossy(&plain[..keep]).into_owned())
+    ok_str(go_string(&plain[..keep]))
 }

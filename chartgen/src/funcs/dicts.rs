@@ -4,8 +4,7 @@
 
 use super::conv::{ilist, is_empty, strval};
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_str, def, var};
-use crate::value::{Map, MapRef, Value};
-use std::cell::RefCell;
+use crate::value::{Map, MapKind, MapRef, Value};
 use std::rc::Rc;
 
 pub(super) const FUNCS: &[FuncDef] = &[
@@ -140,7 +139,7 @@ fn omit(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
 fn merge_all(a: Vec<Value>, overwrite: bool) -> FuncResult {
     let dst = match &a[0] {
         Value::Map(m) => m.clone(),
-        _ => Rc::new(RefCell::new(Map::new())),
+        _ => MapRef::new(Map::new()),
     };
     for src in a[1..].iter().filter_map(map_arg) {
         if !Rc::ptr_eq(&dst, src) {
@@ -204,8 +203,10 @@ fn dig(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
             other => return Err(conversion_error(other, "string")),
         }
     }
+    // A type assertion to `map[string]interface{}`: Helm's `.Values` (`common.Values`) and
+    // `split`'s `map[string]string` fail it.
     let mut current = match map_val {
-        Value::Map(m) => m.clone(),
+        Value::Map(m) if m.kind() == MapKind::Interface => m.clone(),
         other => return Err(conversion_error(other, "map[string]interface {}")),
     };
     for (i, k) in keys.iter().enumerate() {
@@ -217,7 +218,7 @@ fn dig(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
             return Ok(step);
         }
         current = match step {
-            Value::Map(m) => m,
+            Value::Map(m) if m.kind() == MapKind::Interface => m,
             other => return Err(conversion_error(&other, "map[string]interface {}")),
         };
     }

@@ -3,24 +3,24 @@
 
 use super::bridge::{from_json, to_json, to_pretty_json, to_raw_json};
 use super::{FuncDef, FuncError, Param, arg_str, def, ok_str};
-use crate::value::Value;
+use crate::value::{Value, go_bytes, go_string};
 
 pub(super) const FUNCS: &[FuncDef] = &[
     def("b64enc", &[Param::String], |_, a| {
-        ok_str(b64_encode(arg_str(&a[0]).as_bytes()))
+        ok_str(b64_encode(&go_bytes(arg_str(&a[0]))))
     }),
     def("b64dec", &[Param::String], |_, a| {
         ok_str(match b64_decode(arg_str(&a[0]).as_bytes()) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(bytes) => go_string(&bytes),
             Err(at) => format!("illegal base64 data at input byte {at}"),
         })
     }),
     def("b32enc", &[Param::String], |_, a| {
-        ok_str(b32_encode(arg_str(&a[0]).as_bytes()))
+        ok_str(b32_encode(&go_bytes(arg_str(&a[0]))))
     }),
     def("b32dec", &[Param::String], |_, a| {
         ok_str(match b32_decode(arg_str(&a[0]).as_bytes()) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(bytes) => go_string(&bytes),
             Err(at) => format!("illegal base32 data at input byte {at}"),
         })
     }),

@@ -5,7 +5,7 @@ use super::bridge::format_v;
 use super::conv::{go_is_space, strslice, strval};
 use super::crypto::random_below;
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_int, arg_str, def, ok_str, var};
-use crate::value::{Map, Value};
+use crate::value::{Map, Value, go_bytes, go_len, go_string, raw_byte_of};
 
 pub(super) const FUNCS: &[FuncDef] = &[
     def("hello", &[], |_, _| ok_str("Hello!")),
@@ -152,10 +152,10 @@ fn random_string(count: i64, set: &[u8]) -> String {
         .collect()
 }
 
-/// Go string slicing by byte offsets; an offset inside a UTF-8 sequence yields the
-/// replacement character where Go would keep the raw bytes.
+/// Go string slicing by byte offsets (`start..end` within [`go_len`]); an offset inside a
+/// UTF-8 sequence leaves raw bytes, as in Go.
 pub(super) fn byte_slice(s: &str, start: usize, end: usize) -> String {
-    String::from_utf8_lossy(&s.as_bytes()[start..end]).into_owned()
+    go_string(&go_bytes(s)[start..end])
 }
 
 /// Go's panic text for a bad `s[start:end]`.
@@ -176,9 +176,9 @@ fn bounds_error(start: Option<i64>, end: Option<i64>, len: usize) -> FuncError {
 
 fn trunc(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
     let (c, s) = (arg_int(&a[0]), arg_str(&a[1]));
-    let len = s.len() as i64;
+    let len = go_len(s) as i64;
     if c < 0 && len + c > 0 {
-        return ok_str(byte_slice(s, (len + c) as usize, s.len()));
+        return ok_str(byte_slice(s, (len + c) as usize, len as usize));
     }
     if c >= 0 && len > c {
         return ok_str(byte_slice(s, 0, c as usize));
@@ -188,7 +188,7 @@ fn trunc(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
 
 fn substr(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
     let (start, end, s) = (arg_int(&a[0]), arg_int(&a[1]), arg_str(&a[2]));
-    let len = s.len();
+    let len = go_len(s);
     if start < 0 {
         if end < 0 || end as usize > len {
             return Err(bounds_error(None, Some(end), len));
@@ -553,7 +553,7 @@ fn wrap_custom(s: &str, width: i64, newline: &str, long_words: bool) -> String {
     }
     let newline = if newline.is_empty() { "\n" } else { newline };
     let width = width.max(1) as usize;
-    let b = s.as_bytes();
+    let b = go_bytes(s);
     let len = b.len();
     let mut offset = 0;
     let mut out: Vec<u8> = Vec::new();
@@ -588,7 +588,7 @@ fn wrap_custom(s: &str, width: i64, newline: &str, long_words: bool) -> String {
         }
     }
     out.extend_from_slice(&b[offset..]);
-    String::from_utf8_lossy(&out).into_owned()
+    go_string(&out)
 }
 
 /// goutils `Abbreviate`/`AbbreviateFull` (byte offsets, "..." marker).
@@ -644,6 +644,10 @@ pub(super) fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
+        if let Some(b) = raw_byte_of(c) {
+            out.push_str(&format!("\\x{b:02x}"));
+            continue;
+        }
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -763,13 +767,14 @@ pub(super) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
     s.splitn(n as usize, sep).map(String::from).collect()
 }
 
+/// Sprig's `split`/`splitn` result: a `map[string]string` with keys `_0`, `_1`, ...
 fn parts_map(parts: Vec<String>) -> Value {
     let m: Map = parts
         .into_iter()
         .enumerate()
         .map(|(i, p)| (format!("_{i}"), Value::str(p)))
         .collect();
-    Value::map(m)
+    Value::string_map(m)
 }
 
 fn split(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {

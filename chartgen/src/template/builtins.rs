@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::exec::Ev;
 use super::fmt::{sprint, sprintf};
-use crate::value::{ElemType, Value};
+use crate::value::{ElemType, Value, go_bytes, go_len};
 
 /// Names of Go's predefined functions that Helm keeps (Sprig replaces `slice`).
 const BUILTINS: &[&str] = &[
@@ -240,12 +240,13 @@ pub(crate) fn index(item: &Ev, idx: &[Ev]) -> Result<Ev, String> {
                 }
             }
             Value::String(s) => {
-                let x = index_arg(&i.v, s.len())?;
-                if x == s.len() {
+                let bytes = go_bytes(s);
+                let x = index_arg(&i.v, bytes.len())?;
+                if x == bytes.len() {
                     return Err("reflect: string index out of range".into());
                 }
                 Ev {
-                    v: Value::Int(i64::from(s.as_bytes()[x])),
+                    v: Value::Int(i64::from(bytes[x])),
                     iface: false,
                 }
             }
@@ -260,8 +261,8 @@ pub(crate) fn index(item: &Ev, idx: &[Ev]) -> Result<Ev, String> {
                         ));
                     }
                 };
-                let v = m.borrow().get(&*key).cloned().unwrap_or(Value::Nil);
-                Ev { v, iface: true }
+                let v = m.borrow().get(&*key).cloned();
+                super::exec::map_elem(m, v)
             }
             other => return Err(format!("can't index item of type {}", other.type_name())),
         };
@@ -275,7 +276,7 @@ pub(crate) fn len(item: &Ev) -> Result<usize, String> {
     match &item.v {
         Value::Nil if item.iface => Err("len of nil pointer".into()),
         Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
-        Value::String(s) => Ok(s.len()),
+        Value::String(s) => Ok(go_len(s)),
         Value::List(l) => Ok(l.items.len()),
         Value::Map(m) => Ok(m.borrow().len()),
         Value::Bytes(b) => Ok(b.len()),

@@ -16,7 +16,7 @@ use super::lexer::go_quote;
 use super::parser::{self, Arg, Branch, Command, Node, Pipe, Tree, template_node_string};
 use super::{ExecEnv, TemplateSet};
 use crate::funcs::{self, CallCtx, FuncDef, FuncError, FuncResult, Param};
-use crate::value::{ElemType, Value};
+use crate::value::{ElemType, MapKind, MapRef, Value};
 
 /// Go's `maxExecDepth` for nested `{{template}}` calls.
 const MAX_EXEC_DEPTH: usize = 100_000;
@@ -51,6 +51,22 @@ impl Ev {
             v: self.v,
             iface: false,
         }
+    }
+}
+
+/// What a map yields for a key (Go's `MapIndex` with `missingkey=zero`): elements of a
+/// `map[string]interface {}` are interfaces (a missing key is a nil one); a `map[string]string`
+/// yields plain strings, "" for a missing key.
+pub(crate) fn map_elem(m: &MapRef, v: Option<Value>) -> Ev {
+    match m.kind() {
+        MapKind::String => Ev {
+            v: v.unwrap_or_else(|| Value::str("")),
+            iface: false,
+        },
+        _ => Ev {
+            v: v.unwrap_or(Value::Nil),
+            iface: true,
+        },
     }
 }
 
@@ -709,8 +725,8 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 if has_args {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
-                let v = m.borrow().get(name).cloned().unwrap_or(Value::Nil);
-                return Ok(Ev { v, iface: true });
+                let v = m.borrow().get(name).cloned();
+                return Ok(map_elem(m, v));
             }
             _ => {}
         }
@@ -850,8 +866,16 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             | (Param::Int, Value::Int(_))
             | (Param::Int64, Value::Int64(_))
             | (Param::Float64, Value::Float(_))
-            | (Param::Bool, Value::Bool(_))
-            | (Param::Map, Value::Map(_)) => true,
+            | (Param::Bool, Value::Bool(_)) => true,
+            // Go assignability: `common.Values` passes as `map[string]interface{}` (and
+            // becomes one); `map[string]string` does not.
+            (Param::Map, Value::Map(m)) => match m.kind() {
+                MapKind::Interface => true,
+                MapKind::String => false,
+                MapKind::Values | MapKind::ValuesV3 => {
+                    return Ok(Ev::dynamic(Value::Map(m.with_kind(MapKind::Interface))));
+                }
+            },
             (Param::List, Value::List(l)) => l.elem == ElemType::Interface,
             _ => false,
         };

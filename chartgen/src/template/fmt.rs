@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::lexer::{go_quote, is_go_printable, push_quoted_char};
-use crate::value::{ElemType, Value};
+use crate::value::{ElemType, Value, go_bytes, go_string};
 
 /// Go's `fmt.Sprint(v)` for one value (`%v`).
 pub fn format_v(v: &Value) -> String {
@@ -665,8 +665,8 @@ impl Printer {
                     }
                 }
                 's' => self.fmt_s(s),
-                'x' => self.fmt_sx(s.as_bytes(), LDIGITS),
-                'X' => self.fmt_sx(s.as_bytes(), UDIGITS),
+                'x' => self.fmt_sx(&go_bytes(s), LDIGITS),
+                'X' => self.fmt_sx(&go_bytes(s), UDIGITS),
                 'q' => self.fmt_q(s),
                 _ => self.bad_verb(verb, v),
             },
@@ -774,13 +774,13 @@ impl Printer {
                 self.buf.push(']');
             }
             's' => {
-                let s = String::from_utf8_lossy(b).into_owned();
+                let s = go_string(b);
                 self.fmt_s(&s);
             }
             'x' => self.fmt_sx(b, LDIGITS),
             'X' => self.fmt_sx(b, UDIGITS),
             'q' => {
-                let s = String::from_utf8_lossy(b).into_owned();
+                let s = go_string(b);
                 self.fmt_q(&s);
             }
             _ => {

@@ -106,6 +106,11 @@ pub(crate) fn go_quote(s: &str) -> String {
 
 /// Append one character as Go's `strconv.Quote` would write it inside `quote` delimiters.
 pub(crate) fn push_quoted_char(out: &mut String, c: char, quote: char) {
+    if let Some(b) = crate::value::raw_byte_of(c) {
+        // A byte of invalid UTF-8 in a Go string.
+        out.push_str(&format!("\\x{b:02x}"));
+        return;
+    }
     match c {
         '\x07' => out.push_str("\\a"),
         '\x08' => out.push_str("\\b"),

@@ -762,6 +762,8 @@ impl Emitter {
     }
 
     fn string_event(&mut self, s: &str) -> Result<(), String> {
+        // Invalid UTF-8 became U+FFFD in the JSON step of sigs.k8s.io/yaml.
+        let s = &*crate::value::go_lossy(s);
         // The JSON text keeps these raw, and go-yaml's reader refuses them when it re-reads it.
         if s.chars()
             .any(|c| matches!(c as u32, 0x7F..=0x84 | 0x86..=0x9F | 0xFFFE | 0xFFFF))

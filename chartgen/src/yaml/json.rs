@@ -46,13 +46,16 @@ pub(crate) fn write_string(out: &mut String, s: &str, escape_html: bool) {
             || (c as u32) < 0x20
             || (escape_html && matches!(c, '<' | '>' | '&'))
             || c == '\u{2028}'
-            || c == '\u{2029}';
+            || c == '\u{2029}'
+            || crate::value::raw_byte_of(c).is_some();
         if !needs {
             continue;
         }
         out.push_str(&s[start..i]);
         match esc {
             Some(e) => out.push_str(e),
+            // A byte of invalid UTF-8 in a Go string: encoding/json writes U+FFFD.
+            None if crate::value::raw_byte_of(c).is_some() => out.push_str("\\ufffd"),
             None => {
                 let n = c as u32;
                 out.push_str("\\u");

@@ -97,8 +97,17 @@ impl fmt::Display for YamlError {
 
 impl std::error::Error for YamlError {}
 
+/// go-yaml's reader refuses invalid UTF-8 (a Go string's raw bytes, see `crate::value`).
+fn check_utf8(text: &str) -> Result<(), YamlError> {
+    match crate::value::yaml_utf8_problem(text) {
+        Some(problem) => Err(YamlError::syntax(0, problem)),
+        None => Ok(()),
+    }
+}
+
 /// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`: the first document (`Nil` when none).
 pub fn parse_any(text: &str) -> Result<Value, YamlError> {
+    check_utf8(text)?;
     let mut src = parser::Parser::new(text);
     Ok(load::decode_first(&mut src, false)?.unwrap_or(Value::Nil))
 }
@@ -107,6 +116,7 @@ pub fn parse_any(text: &str) -> Result<Value, YamlError> {
 /// ints, `Uint64` beyond int64, `Float` for floats. For typed targets such as Chart.yaml's
 /// string fields, see [`json_string_field`].
 pub fn parse_typed(text: &str) -> Result<Value, YamlError> {
+    check_utf8(text)?;
     let mut src = parser::Parser::new(text);
     Ok(load::decode_first(&mut src, true)?.unwrap_or(Value::Nil))
 }
@@ -134,6 +144,7 @@ pub fn parse_values(text: &str) -> Result<Value, YamlError> {
 
 /// Every document of a multi-document stream, each decoded like [`parse_any`].
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
+    check_utf8(text)?;
     let mut src = parser::Parser::new(text);
     load::decode_all(&mut src)
 }

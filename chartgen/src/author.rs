@@ -1,0 +1,125 @@
+//! Chart authoring commands: `chartgen package` (like `helm package`) and `chartgen repo
+//! index` (like `helm repo index`). Files are written to a temporary name and renamed, so a
+//! failed run leaves nothing half-written.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use chartgen::chart::package::{PackageOptions, package_dir};
+use chartgen::repo::{IndexOptions, index_dir};
+
+#[derive(Args)]
+pub struct PackageArgs {
+    /// Chart directories to package.
+    #[arg(required = true, value_name = "CHART_PATH")]
+    paths: Vec<PathBuf>,
+    /// Location to write the chart archives.
+    #[arg(short = 'd', long = "destination", default_value = ".")]
+    destination: PathBuf,
+    /// Set the version on the chart to this semver version.
+    #[arg(long = "version")]
+    version: Option<String>,
+    /// Set the appVersion on the chart to this version.
+    #[arg(long = "app-version")]
+    app_version: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum RepoCommand {
+    /// Generate an index file for a directory of packaged charts (like `helm repo index`).
+    Index(IndexArgs),
+}
+
+#[derive(Args)]
+pub struct IndexArgs {
+    /// Directory holding the chart archives; index.yaml is written there.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// URL of the chart repository.
+    #[arg(long = "url")]
+    url: Option<String>,
+    /// Merge the generated index into the given index.
+    #[arg(long = "merge")]
+    merge: Option<PathBuf>,
+}
+
+/// Seconds since the epoch from `SOURCE_DATE_EPOCH` (reproducible builds), else now.
+fn build_time() -> Result<chrono::DateTime<chrono::Utc>, String> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => {
+            let secs: i64 = s.trim().parse().map_err(|_| {
+                format!("SOURCE_DATE_EPOCH must be seconds since 1970-01-01, got {s:?}")
+            })?;
+            chrono::DateTime::from_timestamp(secs, 0)
+                .ok_or_else(|| format!("SOURCE_DATE_EPOCH out of range: {s}"))
+        }
+        Err(_) => Ok(chrono::Utc::now()),
+    }
+}
+
+/// Write `data` to `path` through a temporary file in the same directory.
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, data)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })
+}
+
+pub fn run_package(a: PackageArgs) -> Result<(), String> {
+    let meta = std::fs::metadata(&a.destination)
+        .map_err(|e| format!("failed to save: {}: {e}", a.destination.display()))?;
+    if !meta.is_dir() {
+        return Err(format!(
+            "failed to save: {} is not a directory",
+            a.destination.display()
+        ));
+    }
+    let mtime = build_time()?.timestamp().max(0) as u64;
+    let opts = PackageOptions {
+        version: a.version,
+        app_version: a.app_version,
+        mtime,
+    };
+    for p in &a.paths {
+        let pkg = package_dir(p, &opts).map_err(|e| e.to_string())?;
+        let out = a.destination.join(&pkg.file_name);
+        write_atomic(&out, &pkg.bytes)?;
+        println!(
+            "Successfully packaged chart and saved it to: {}",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn run_repo(cmd: RepoCommand) -> Result<(), String> {
+    match cmd {
+        RepoCommand::Index(a) => {
+            let meta =
+                std::fs::metadata(&a.dir).map_err(|e| format!("{}: {e}", a.dir.display()))?;
+            if !meta.is_dir() {
+                return Err(format!("{} is not a directory", a.dir.display()));
+            }
+            let opts = IndexOptions {
+                url: a.url,
+                merge: a.merge,
+                now: build_time()?,
+            };
+            let index = index_dir(&a.dir, &opts).map_err(|e| e.to_string())?;
+            for (file, why) in &index.skipped {
+                eprintln!("warning: skipping {file}: not a chart archive: {why}");
+            }
+            write_atomic(&a.dir.join("index.yaml"), index.yaml.as_bytes())
+        }
+    }
+}
