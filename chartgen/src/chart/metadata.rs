@@ -4,7 +4,6 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::version;
 use crate::value::{Map, Value};
 
 /// One maintainer entry.
@@ -467,7 +466,7 @@ impl Metadata {
         if self.version.is_empty() {
             return Err("chart.metadata.version is required".into());
         }
-        if version::Version::parse(&self.version).is_err() {
+        if crate::funcs::SemverVersion::parse(&self.version).is_err() {
             return Err(format!(
                 "chart.metadata.version {} is invalid",
                 super::strvals::go_quote(&self.version)
