@@ -285,3 +285,154 @@ async fn bad_experiment_secret_is_reported_and_left_alone() -> TestResult {
     );
     Ok(())
 }
+
+async fn install(ns: &str, release: &str, sets: &[String]) {
+    let chart = testsupport::repo_root().join("charts/iter8");
+    let mut args = vec![
+        "install".to_string(),
+        release.to_string(),
+        chart.to_str().expect("utf8").to_string(),
+        "--namespace".to_string(),
+        ns.to_string(),
+    ];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.clone());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = helm(&args, env().kubeconfig_path()).await;
+    assert_eq!(out.code, 0, "helm install: {}", out.stderr);
+}
+
+async fn runner_kubeconfig(ns: &str, release: &str, dir: &Path) -> String {
+    let token = env()
+        .service_account_token(ns, &format!("{release}-iter8-sa"))
+        .await
+        .expect("token");
+    let path = dir.join(format!("{release}.kubeconfig"));
+    std::fs::write(&path, env().kubeconfig_yaml_for_token(&token, ns)).expect("write");
+    path.to_str().expect("utf8").to_string()
+}
+
+/// The `ready` tasks wait (retrying about once a second) until the Service exists and the
+/// Deployment reports Available, with only the rights the chart's `-ready` Role gives the
+/// runner; then load runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_waits_for_the_deployment_to_become_available() -> TestResult {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Service;
+    use kube::api::{Patch, PatchParams};
+    let env = env();
+    let ns = env.namespace("kready").await?;
+    let client = env.admin_client()?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let deploy: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "app"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "app"}},
+            "template": {"metadata": {"labels": {"app": "app"}},
+                         "spec": {"containers": [{"name": "app", "image": "nginx"}]}}
+        }
+    }))?;
+    deployments.create(&PostParams::default(), &deploy).await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), ns.name());
+    let svc: Service = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "app"},
+        "spec": {"ports": [{"port": 80}], "selector": {"app": "app"}}
+    }))?;
+    services.create(&PostParams::default(), &svc).await?;
+
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    install(
+        ns.name(),
+        "exp",
+        &[
+            "tasks={ready,http,assess}".into(),
+            "ready.deploy=app".into(),
+            "ready.service=app".into(),
+            "ready.timeout=30s".into(),
+            format!("http.url={}/echo", target.url()),
+            "http.numRequests=10".into(),
+            "assess.SLOs.upper.http/error-count=0".into(),
+            "runner=job".into(),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir()?;
+    let kc = runner_kubeconfig(ns.name(), "exp", dir.path()).await;
+
+    // The Deployment becomes Available 2.5 s after the runner starts.
+    let patcher = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let status = serde_json::json!({"status": {"conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}
+        ]}});
+        deployments
+            .patch_status("app", &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .map(|_| ())
+    });
+    let started = std::time::Instant::now();
+    let run = iter8(&["k", "run", "-g", "exp", "--kubeconfig", &kc]).await;
+    let took = started.elapsed();
+    patcher.await??;
+    assert_eq!(run.code, 0, "k run: {}", run.stderr);
+    assert!(
+        took >= std::time::Duration::from_secs(2),
+        "waited: {took:?}"
+    );
+    assert!(
+        run.stderr.contains("apps/v1/deployments ")
+            && run
+                .stderr
+                .contains("is not ready yet: object status does not contain conditions"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(target.requests("/echo"), 10);
+    let secrets: Api<Secret> = Api::namespaced(client, ns.name());
+    let exp = experiment_of(&secrets.get("exp").await?);
+    let result = exp.result.as_ref().expect("result");
+    assert_eq!(
+        result.num_completed_tasks, 4,
+        "ready service, ready deploy, http, assess"
+    );
+    assert!(!result.failure);
+    target.shutdown().await;
+    Ok(())
+}
+
+/// A Deployment that never appears: the ready task gives up after its timeout, the runner
+/// exits 1 and the Secret records the failure; no load is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_gives_up_after_its_timeout() -> TestResult {
+    let env = env();
+    let ns = env.namespace("knotready").await?;
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    install(
+        ns.name(),
+        "late",
+        &[
+            "tasks={ready,http}".into(),
+            "ready.deploy=missing".into(),
+            "ready.timeout=2s".into(),
+            format!("http.url={}/echo", target.url()),
+            "runner=job".into(),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir()?;
+    let kc = runner_kubeconfig(ns.name(), "late", dir.path()).await;
+    let run = iter8(&["k", "run", "-g", "late", "--kubeconfig", &kc]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let want = format!("apps/v1/deployments {}/missing is not ready", ns.name());
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
+    assert_eq!(target.requests("/echo"), 0);
+    let secrets: Api<Secret> = Api::namespaced(env.admin_client()?, ns.name());
+    let exp = experiment_of(&secrets.get("late").await?);
+    let result = exp.result.as_ref().expect("result");
+    assert!(result.failure);
+    assert_eq!(result.num_completed_tasks, 0);
+    target.shutdown().await;
+    Ok(())
+}

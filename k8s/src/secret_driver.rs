@@ -68,15 +68,7 @@ impl SecretDriver {
             .enable_all()
             .build()
             .map_err(KubeError::Runtime)?;
-        let (client, namespace) = rt.block_on(async {
-            let config = load_config(opts).await?;
-            let namespace = opts
-                .namespace
-                .clone()
-                .unwrap_or_else(|| config.default_namespace.clone());
-            let client = Client::try_from(config).map_err(|e| KubeError::Client(e.to_string()))?;
-            Ok::<_, KubeError>((client, namespace))
-        })?;
+        let (client, namespace) = rt.block_on(connect_client(opts))?;
         Ok(SecretDriver {
             api: Api::namespaced(client, &namespace),
             rt,
@@ -130,6 +122,18 @@ fn other(message: String, e: impl std::error::Error + Send + Sync + 'static) -> 
         message,
         source: Some(Box::new(e)),
     }
+}
+
+/// A client for the cluster `opts` names, and the namespace to use (`opts.namespace`, else
+/// the configuration's). Call inside the runtime that will drive the client.
+pub async fn connect_client(opts: &KubeOptions) -> Result<(Client, String), KubeError> {
+    let config = load_config(opts).await?;
+    let namespace = opts
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let client = Client::try_from(config).map_err(|e| KubeError::Client(e.to_string()))?;
+    Ok((client, namespace))
 }
 
 async fn load_config(opts: &KubeOptions) -> Result<Config, KubeError> {

@@ -8,13 +8,16 @@ use runner::Driver;
 
 use crate::{KAssertArgs, KReportArgs, KRunArgs, KubeArgs};
 
-fn connect(k: &KubeArgs) -> anyhow::Result<SecretDriver> {
-    let opts = KubeOptions {
+fn kube_options(k: &KubeArgs) -> KubeOptions {
+    KubeOptions {
         kubeconfig: k.kubeconfig.clone().map(Into::into),
         context: k.kube_context.clone(),
         namespace: k.namespace.clone(),
-    };
-    SecretDriver::connect(&opts, &k.group).map_err(|e| {
+    }
+}
+
+fn connect(k: &KubeArgs) -> anyhow::Result<SecretDriver> {
+    SecretDriver::connect(&kube_options(k), &k.group).map_err(|e| {
         crate::log::error(&e.to_string());
         anyhow::anyhow!("{e} (hint: pass --kubeconfig or set KUBECONFIG)")
     })
@@ -33,7 +36,12 @@ pub fn run(args: KRunArgs) -> anyhow::Result<()> {
     let mut driver = connect(&args.kube)?;
     // Read first so a missing or malformed Secret is reported before anything is written.
     read(&mut driver)?;
-    super::run::execute_with(&mut driver, args.reuse_result, false)
+    // `ready` tasks default to the configuration's namespace, not --namespace (Iter8 v0.13).
+    let ready = KubeOptions {
+        namespace: None,
+        ..kube_options(&args.kube)
+    };
+    super::run::execute_with(&mut driver, args.reuse_result, false, &ready)
 }
 
 /// `iter8 k assert`: check conditions on the result in Secret `<group>`.

@@ -185,10 +185,15 @@ pub fn preflight(exp: &runner::Experiment, location: &Path) -> anyhow::Result<()
     runner::task::check_task_names(exp, &runner::RunOptions::default())
         .map_err(|e| anyhow::anyhow!("{}: {e}", location.display()))?;
     for (i, t) in exp.spec.iter().enumerate() {
+        let index = i + 1;
+        if !t.is_run() && t.name() == "ready" {
+            iter8_k8s::ready::ReadyInputs::parse(t.with.as_ref())
+                .map_err(|e| anyhow::anyhow!("task {index}: ready: {e}"))?;
+            continue;
+        }
         if t.is_run() || t.name() != "http" {
             continue;
         }
-        let index = i + 1;
         let fail = |field: &str, msg: String| {
             anyhow::anyhow!("task {index}: http: invalid input {field}: {msg}")
         };

@@ -18,23 +18,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     execute(&args.run_dir, args.reuse_result, !args.no_progress)
 }
 
-/// Run the experiment stored in `run_dir` through the file driver.
+/// Run the experiment stored in `run_dir` through the file driver (`ready` tasks use the
+/// default Kubernetes configuration).
 pub fn execute(run_dir: &str, reuse_result: bool, progress: bool) -> anyhow::Result<()> {
-    execute_with(&mut FileDriver::new(run_dir), reuse_result, progress)
+    let kube = iter8_k8s::KubeOptions::default();
+    execute_with(&mut FileDriver::new(run_dir), reuse_result, progress, &kube)
 }
 
-/// Run the experiment `driver` holds, persisting through it after every step.
+/// Run the experiment `driver` holds, persisting through it after every step; `ready` tasks
+/// reach the cluster `kube` names (connecting only if there is one).
 pub fn execute_with(
     driver: &mut dyn runner::Driver,
     reuse_result: bool,
     progress: bool,
+    kube: &iter8_k8s::KubeOptions,
 ) -> anyhow::Result<()> {
     let progress = Progress::new(progress && log::stderr_is_tty());
     let on_event = |e: &Event| progress.event(e);
+    let ready = iter8_k8s::ReadyTask::new(kube.clone());
+    let mut tasks: std::collections::BTreeMap<String, &dyn runner::task::Task> =
+        std::collections::BTreeMap::new();
+    tasks.insert("ready".to_string(), &ready);
     let opts = RunOptions {
         reuse_result,
         on_event: Some(&on_event),
-        ..RunOptions::default()
+        tasks,
     };
     let result = runner::run_experiment(driver, &opts);
     progress.finish();

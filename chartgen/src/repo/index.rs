@@ -269,9 +269,9 @@ mod tests {
     #[test]
     fn go_time_format() {
         let t = DateTime::from_timestamp(1_795_387_987, 723_666_000).expect("time");
-        assert_eq!(go_time(&t), "2026-11-23T00:33:07.723666Z");
+        assert_eq!(go_time(&t), "2026-11-22T22:53:07.723666Z");
         let t = DateTime::from_timestamp(1_795_387_987, 0).expect("time");
-        assert_eq!(go_time(&t), "2026-11-23T00:33:07Z");
+        assert_eq!(go_time(&t), "2026-11-22T22:53:07Z");
     }
 
     /// URLs join the base with exactly one slash.
