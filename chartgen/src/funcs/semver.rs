@@ -11,7 +11,7 @@
 
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_str, def};
 use crate::value::{Object, Value};
-use regex::Regex;
+use regex_lite::Regex;
 use std::cmp::Ordering;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -40,27 +40,36 @@ const CV: &str = r"v?([0-9|xX*]+)(\.[0-9|xX*]+)?(\.[0-9|xX*]+)?(-([0-9A-Za-z\-]+
 const LOOSE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 
-struct Patterns {
-    loose: Regex,
-    constraint: Regex,
-    range: Regex,
-    find: Regex,
-    valid: Regex,
+/// Each pattern is compiled on first use only (regex-lite: microseconds each), so loading a
+/// chart, which only parses its version, builds just `loose`.
+fn lazy_re(cell: &'static OnceLock<Regex>, pattern: impl FnOnce() -> String) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(&pattern()).expect("semver patterns are valid"))
 }
 
-fn patterns() -> &'static Patterns {
-    static P: OnceLock<Patterns> = OnceLock::new();
-    P.get_or_init(|| {
-        let re = |s: String| Regex::new(&s).expect("semver patterns are valid");
-        Patterns {
-            loose: re(LOOSE.to_string()),
-            constraint: re(format!(r"^\s*({OPS})\s*({CV})\s*$")),
-            range: re(format!(r"\s*({CV})\s+-\s+({CV})\s*")),
-            find: re(format!(r"({OPS})\s*({CV})")),
-            valid: re(format!(
-                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
-            )),
-        }
+fn loose_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || LOOSE.to_string())
+}
+
+fn constraint_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || format!(r"^\s*({OPS})\s*({CV})\s*$"))
+}
+
+fn range_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || format!(r"\s*({CV})\s+-\s+({CV})\s*"))
+}
+
+fn find_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || format!(r"({OPS})\s*({CV})"))
+}
+
+fn valid_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || {
+        format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")
     })
 }
 
@@ -102,7 +111,7 @@ fn validate_metadata(m: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn segment(s: Option<regex::Match<'_>>) -> Result<u64, String> {
+fn segment(s: Option<regex_lite::Match<'_>>) -> Result<u64, String> {
     match s {
         None => Ok(0),
         Some(m) => m.as_str().trim_start_matches('.').parse::<u64>().map_err(|_| {
@@ -141,7 +150,7 @@ impl SemverVersion {
 
     /// Masterminds `NewVersion` (coercing mode).
     pub fn parse(v: &str) -> Result<SemverVersion, String> {
-        let Some(m) = patterns().loose.captures(v) else {
+        let Some(m) = loose_re().captures(v) else {
             return Err("invalid semantic version".into());
         };
         let sv = SemverVersion {
@@ -396,14 +405,13 @@ fn is_x(s: &str) -> bool {
 impl Constraints {
     /// Masterminds `NewConstraint`.
     pub fn parse(text: &str) -> Result<Constraints, String> {
-        let p = patterns();
         let rewritten = rewrite_range(text);
         let mut groups = Vec::new();
         for part in rewritten.split("||") {
-            if !p.valid.is_match(part) {
+            if !valid_re().is_match(part) {
                 return Err(format!("improper constraint: {part}"));
             }
-            let mut found: Vec<&str> = p.find.find_iter(part).map(|m| m.as_str()).collect();
+            let mut found: Vec<&str> = find_re().find_iter(part).map(|m| m.as_str()).collect();
             if found.is_empty() {
                 found.push(part);
             }
@@ -466,9 +474,8 @@ pub fn is_compatible_range_helm3(constraint: &str, version: &str) -> bool {
 
 /// `A - B` becomes `>= A, <= B`.
 fn rewrite_range(text: &str) -> String {
-    let p = patterns();
     let mut out = text.to_string();
-    for m in p.range.captures_iter(text) {
+    for m in range_re().captures_iter(text) {
         let whole = m.get(0).map(|x| x.as_str()).unwrap_or("");
         let lo = m.get(1).map(|x| x.as_str()).unwrap_or("");
         let hi = m.get(11).map(|x| x.as_str()).unwrap_or("");
@@ -478,7 +485,6 @@ fn rewrite_range(text: &str) -> String {
 }
 
 fn parse_constraint(s: &str) -> Result<Constraint, String> {
-    let p = patterns();
     if s.is_empty() {
         return Ok(Constraint {
             op: String::new(),
@@ -488,8 +494,7 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
             dirty: true,
         });
     }
-    let m = p
-        .constraint
+    let m = constraint_re()
         .captures(s)
         .ok_or_else(|| format!("improper constraint: {s}"))?;
     let g = |i: usize| m.get(i).map(|x| x.as_str()).unwrap_or("");
