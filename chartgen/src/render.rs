@@ -193,11 +193,20 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
     Ok(base)
 }
 
-fn release_name_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-            .expect("valid regex")
+/// Helm's release name pattern (a DNS-1123 subdomain), as its error message quotes it.
+const RELEASE_NAME_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/// True if `name` matches [`RELEASE_NAME_PATTERN`]: dot-separated labels of `[-a-z0-9]`
+/// that neither start nor end with `-`.
+fn is_release_name(name: &str) -> bool {
+    name.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
     })
 }
 
@@ -206,10 +215,9 @@ pub fn validate_release_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("no name provided".into());
     }
-    if name.len() > 53 || !release_name_re().is_match(name) {
+    if name.len() > 53 || !is_release_name(name) {
         return Err(format!(
-            "invalid release name, must match regex {} and the length must not be longer than 53",
-            release_name_re().as_str()
+            "invalid release name, must match regex {RELEASE_NAME_PATTERN} and the length must not be longer than 53"
         ));
     }
     Ok(())
@@ -578,9 +586,30 @@ fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {
     Ok(())
 }
 
-fn sep_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("valid regex"))
+/// Go's `[\t\n\f\r ]` (the `\s` of Helm's separator pattern).
+fn is_sep_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+/// The next match of Helm's separator pattern `(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*` in
+/// `s` at or after `from` (leftmost-first, as Go's regexp finds it): (start, end).
+fn next_separator(s: &[u8], from: usize) -> Option<(usize, usize)> {
+    let (start, mut end) = if from == 0 && s.starts_with(b"---") {
+        (0, 3)
+    } else {
+        // The first "\n---" decides: a match ends its whitespace run with that newline,
+        // and starts where the run does (not before `from`).
+        let nl = from + s[from..].windows(4).position(|w| w == b"\n---")?;
+        let mut start = nl;
+        while start > from && is_sep_space(s[start - 1]) {
+            start -= 1;
+        }
+        (start, nl + 4)
+    };
+    while end < s.len() && is_sep_space(s[end]) {
+        end += 1;
+    }
+    Some((start, end))
 }
 
 /// Helm's `SplitManifests`: documents of one rendered file, trimmed, empties dropped.
@@ -590,14 +619,13 @@ pub fn split_manifests(big: &str) -> Vec<String> {
     if s.is_empty() {
         return Vec::new();
     }
+    let bytes = s.as_bytes();
     let mut beg = 0;
     let mut end = 0;
-    for m in sep_re().find_iter(s) {
-        end = m.start();
-        if m.end() != 0 {
-            pieces.push(&s[beg..end]);
-        }
-        beg = m.end();
+    while let Some((m_start, m_end)) = next_separator(bytes, beg) {
+        end = m_start;
+        pieces.push(&s[beg..end]);
+        beg = m_end;
     }
     if end != s.len() {
         pieces.push(&s[beg..]);
@@ -943,4 +971,68 @@ pub fn template_with_warnings(
         }
     }
     Ok((shown, p.log.warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Helm's `SplitManifests` with Go's regexp, as the oracle for the hand-written scanner.
+    fn split_with_regex(re: &Regex, big: &str) -> Vec<String> {
+        let s = big.trim();
+        if s.is_empty() {
+            return Vec::new();
+        }
+        let (mut pieces, mut beg, mut end) = (Vec::new(), 0, 0);
+        for m in re.find_iter(s) {
+            end = m.start();
+            pieces.push(&s[beg..end]);
+            beg = m.end();
+        }
+        if end != s.len() {
+            pieces.push(&s[beg..]);
+        }
+        pieces
+            .into_iter()
+            .filter(|d| !d.is_empty())
+            .map(|d| d.trim().to_string())
+            .collect()
+    }
+
+    /// The separator scanner splits exactly where Helm's regular expression does, on every
+    /// string built from separator-relevant pieces.
+    #[test]
+    fn split_manifests_matches_helm_regex() {
+        let parts = [
+            "---", "-", "\n", " ", "\t", "\r", "a", "b: 1", "\x0b", "--- x",
+        ];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for p in parts {
+                    next.push(format!("{c}{p}"));
+                }
+            }
+            cases.extend(next);
+            cases.sort();
+            cases.dedup();
+        }
+        assert!(cases.len() > 10_000);
+        let re = Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("valid regex");
+        for c in &cases {
+            assert_eq!(split_manifests(c), split_with_regex(&re, c), "input {c:?}");
+        }
+    }
+
+    /// Release names follow Helm's DNS-1123 pattern.
+    #[test]
+    fn release_names() {
+        let re = Regex::new(RELEASE_NAME_PATTERN).expect("valid regex");
+        for n in [
+            "a", "a-b", "a.b", "-a", "a-", "a..b", ".a", "a.", "A", "a_b", "0", "a.-b", "x-1.y2",
+        ] {
+            assert_eq!(is_release_name(n), re.is_match(n), "{n}");
+        }
+    }
 }

@@ -8,8 +8,13 @@ pub const ERR_BAD_PATTERN: &str = "syntax error in pattern";
 pub fn glob_match(pattern: &str, name: &str) -> Result<bool, &'static str> {
     let pat: Vec<char> = pattern.chars().collect();
     let nm: Vec<char> = name.chars().collect();
-    let mut p: &[char] = &pat;
-    let mut n: &[char] = &nm;
+    glob_match_chars(&pat, &nm)
+}
+
+/// [`glob_match`] on decoded characters (callers that match many names keep them decoded).
+fn glob_match_chars(pat: &[char], nm: &[char]) -> Result<bool, &'static str> {
+    let mut p: &[char] = pat;
+    let mut n: &[char] = nm;
     'outer: while !p.is_empty() {
         let (star, chunk, rest) = scan_chunk(p);
         p = rest;
@@ -183,7 +188,8 @@ fn get_esc(chunk: &[char], mut i: usize) -> Result<(char, usize), &'static str> 
 
 #[derive(Debug, Clone)]
 struct Pattern {
-    rule: String,
+    /// The glob, decoded once (every file of a chart is matched against every rule).
+    rule: Vec<char>,
     negate: bool,
     must_dir: bool,
     kind: Kind,
@@ -247,7 +253,7 @@ impl Rules {
             (Kind::Base, rule)
         };
         self.patterns.push(Pattern {
-            rule: rule.to_string(),
+            rule: rule.chars().collect(),
             negate,
             must_dir,
             kind,
@@ -260,12 +266,14 @@ impl Rules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let chars: Vec<char> = path.chars().collect();
+        let base_start = chars.iter().rposition(|c| *c == '/').map_or(0, |i| i + 1);
         for p in &self.patterns {
             let target = match p.kind {
-                Kind::Base => path.rsplit('/').next().unwrap_or(path),
-                _ => path,
+                Kind::Base => &chars[base_start..],
+                _ => &chars[..],
             };
-            let matched = glob_match(&p.rule, target).unwrap_or(false);
+            let matched = glob_match_chars(&p.rule, target).unwrap_or(false);
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;

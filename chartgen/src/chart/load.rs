@@ -113,25 +113,33 @@ fn walk(
 ) -> Result<(), ChartError> {
     let rd = std::fs::read_dir(dir)
         .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
-    let mut names: Vec<(String, std::path::PathBuf)> = Vec::new();
+    let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
     for entry in rd {
         let entry = entry.map_err(|e| ChartError::msg(e.to_string()))?;
-        names.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            entry.path(),
-        ));
+        entries.push((entry.file_name().to_string_lossy().into_owned(), entry));
     }
-    names.sort();
-    for (name, path) in names {
+    entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path().cmp(&b.1.path())));
+    for (name, entry) in entries {
+        let path = entry.path();
         let n = if rel.is_empty() {
             name.clone()
         } else {
             format!("{rel}/{name}")
         };
-        // Follow symlinks like Helm's sympath.Walk.
-        let meta = std::fs::metadata(&path)
+        // The directory listing knows each entry's type; only symlinks need a stat (Helm's
+        // sympath.Walk follows them).
+        let ft = entry
+            .file_type()
             .map_err(|e| ChartError::msg(go_io_error("stat", &path.display().to_string(), &e)))?;
-        if meta.is_dir() {
+        let (is_dir, is_file) = if ft.is_symlink() {
+            let meta = std::fs::metadata(&path).map_err(|e| {
+                ChartError::msg(go_io_error("stat", &path.display().to_string(), &e))
+            })?;
+            (meta.is_dir(), meta.is_file())
+        } else {
+            (ft.is_dir(), ft.is_file())
+        };
+        if is_dir {
             if rules.ignore(&n, true) {
                 continue;
             }
@@ -141,19 +149,22 @@ fn walk(
         if rules.ignore(&n, false) {
             continue;
         }
-        if !meta.is_file() {
+        if !is_file {
             return Err(ChartError::msg(format!(
                 "cannot load irregular file {} as it has file mode type bits set",
                 path.display()
             )));
         }
-        if meta.len() > MAX_FILE_SIZE {
+        let read_err = |e: std::io::Error| ChartError::msg(format!("error reading {n}: {e}"));
+        let mut file = std::fs::File::open(&path).map_err(read_err)?;
+        let len = file.metadata().map_err(read_err)?.len();
+        if len > MAX_FILE_SIZE {
             return Err(ChartError::msg(format!(
                 "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
             )));
         }
-        let data =
-            std::fs::read(&path).map_err(|e| ChartError::msg(format!("error reading {n}: {e}")))?;
+        let mut data = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut data).map_err(read_err)?;
         out.push((n, strip_bom(data)));
     }
     Ok(())

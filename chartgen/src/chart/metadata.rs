@@ -1,9 +1,5 @@
 //! Chart.yaml: the `Metadata` and `Dependency` records, their validation and `.Chart` shape.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 use super::version;
 use crate::value::{Map, Value};
 
@@ -301,9 +297,12 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
-fn alias_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new("^[a-zA-Z0-9_-]+$").expect("valid regex"))
+/// Helm's alias pattern `^[a-zA-Z0-9_-]+$`.
+fn is_valid_alias(alias: &str) -> bool {
+    !alias.is_empty()
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl Metadata {
@@ -499,7 +498,7 @@ impl Metadata {
                 for t in &mut d.tags {
                     *t = sanitize(t);
                 }
-                if !d.alias.is_empty() && !alias_re().is_match(&d.alias) {
+                if !d.alias.is_empty() && !is_valid_alias(&d.alias) {
                     return Err(format!(
                         "dependency {} has disallowed characters in the alias",
                         super::strvals::go_quote(&d.name)

@@ -5,7 +5,7 @@
 
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_str, def};
 use crate::value::{Object, Value};
-use regex::Regex;
+use regex_lite::Regex;
 use std::cmp::Ordering;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -96,7 +96,7 @@ fn validate_metadata(m: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn segment(s: Option<regex::Match<'_>>) -> Result<u64, String> {
+fn segment(s: Option<regex_lite::Match<'_>>) -> Result<u64, String> {
     match s {
         None => Ok(0),
         Some(m) => m.as_str().trim_start_matches('.').parse::<u64>().map_err(|_| {
