@@ -91,17 +91,16 @@ pub fn load_dir_v2(dir: &Path) -> Result<Chart, ChartError> {
 
 fn dir_files_checked(dir: &Path, check: bool) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
     let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let chart_yaml = top.join("Chart.yaml");
-    let data = std::fs::read(&chart_yaml).map_err(|e| {
-        let p = chart_yaml.display().to_string();
-        ChartError::msg(format!(
-            "unable to detect chart at {p}: {}",
-            go_io_error("open", &p, &e)
-        ))
-    })?;
-    let api = api_version_of(&data)?;
     if check {
-        check_api_version(&api)?;
+        let chart_yaml = top.join("Chart.yaml");
+        let data = std::fs::read(&chart_yaml).map_err(|e| {
+            let p = chart_yaml.display().to_string();
+            ChartError::msg(format!(
+                "unable to detect chart at {p}: {}",
+                go_io_error("open", &p, &e)
+            ))
+        })?;
+        check_api_version(&api_version_of(&data)?)?;
     }
 
     let mut rules = Rules::default();

@@ -82,7 +82,12 @@ fn check_values_file(
     })?;
     let text = String::from_utf8_lossy(&data);
     let vals = crate::yaml::parse_values(&text)
-        .map_err(|e| format!("unable to parse YAML: {}", e.helm_message()))?;
+        .map_err(|e| {
+            // Helm decodes into its `common.Values` map type.
+            let m = e.helm_message();
+            let m = m.replace("Go value of type map[string]interface {}", "Go value of type common.Values");
+            format!("unable to parse YAML: {m}")
+        })?;
     let mut merged = Map::new();
     coalesce_tables(&mut merged, &as_map(overrides));
     coalesce_tables(&mut merged, &as_map(&vals));
