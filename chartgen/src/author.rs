@@ -171,7 +171,10 @@ pub fn run_lint(a: LintArgs) -> Result<(), String> {
     use chartgen::chart::objects::{HelmVersion, KubeVersion};
     use chartgen::lint::{LintOptions, lint_paths, subchart_paths};
     if a.paths.is_empty() {
-        return Err("\"chartgen lint\" requires at least 1 argument\n\nUsage:  chartgen lint PATH [flags]".into());
+        return Err(
+            "\"chartgen lint\" requires at least 1 argument\n\nUsage:  chartgen lint PATH [flags]"
+                .into(),
+        );
     }
     let kube_version = a.kube_version.filter(|k| !k.is_empty());
     if let Some(k) = &kube_version {

@@ -53,7 +53,9 @@ pub(super) fn chartfile(l: &mut Linted, dir: &Path) {
     l.rule(
         Severity::Info,
         FILE,
-        md.icon.is_empty().then(|| "icon is recommended".to_string()),
+        md.icon
+            .is_empty()
+            .then(|| "icon is recommended".to_string()),
     );
     l.rule(
         e,
@@ -73,9 +75,8 @@ pub(super) fn chartfile(l: &mut Linted, dir: &Path) {
 
 /// Helm's `LoadChartfile` (no defaults, no validation) and the generic map of the file.
 fn load(path: &Path) -> Result<(Metadata, Map), String> {
-    let data = std::fs::read(path).map_err(|e| {
-        crate::chart::load_go_io_error("read", &path.display().to_string(), &e)
-    })?;
+    let data = std::fs::read(path)
+        .map_err(|e| crate::chart::load_go_io_error("read", &path.display().to_string(), &e))?;
     let text = String::from_utf8_lossy(&data);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let v = crate::yaml::parse_values(text).map_err(|e| e.helm_message())?;
@@ -258,7 +259,10 @@ fn check_maintainers(md: &Metadata) -> Option<String> {
             ));
         }
         if !m.url.is_empty() && !is_url(&m.url) {
-            return Some(format!("invalid url '{}' for maintainer '{}'", m.url, m.name));
+            return Some(format!(
+                "invalid url '{}' for maintainer '{}'",
+                m.url, m.name
+            ));
         }
     }
     None

@@ -101,7 +101,11 @@ fn subdomain(name: &str) -> Vec<String> {
     if name.len() > 253 {
         errs.push("must be no more than 253 characters".to_string());
     }
-    if !re(&RE, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").is_match(name)
+    if !re(
+        &RE,
+        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    )
+    .is_match(name)
     {
         errs.push(SUBDOMAIN_MSG.to_string());
     }
@@ -224,7 +228,10 @@ pub(super) fn check_deprecation(h: &Head, major: u32, minor: u32) -> Option<Stri
         ));
     }
     if !d.replacement_kind.is_empty() {
-        msg.push_str(&format!("; use {} {}", d.replacement_gv, d.replacement_kind));
+        msg.push_str(&format!(
+            "; use {} {}",
+            d.replacement_gv, d.replacement_kind
+        ));
     }
     Some(msg)
 }

@@ -175,17 +175,16 @@ fn go_join(a: &str, b: &str) -> String {
 /// `Err` is the message Helm prints as `Error <message>` (the chart could not be linted).
 pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linted, String> {
     if path.ends_with(".tgz") || path.ends_with(".tar.gz") {
-        let tmp = TempDir::new().map_err(|e| {
-            format!("unable to create temp dir to extract tarball: {e}")
-        })?;
+        let tmp = TempDir::new()
+            .map_err(|e| format!("unable to create temp dir to extract tarball: {e}"))?;
         let raw = std::fs::read(path).map_err(|e| {
             format!(
                 "unable to open tarball: {}",
                 crate::chart::load_go_io_error("open", path, &e)
             )
         })?;
-        let dir = expand(&raw, tmp.path())
-            .map_err(|e| format!("unable to extract tarball: {e}"))?;
+        let dir =
+            expand(&raw, tmp.path()).map_err(|e| format!("unable to extract tarball: {e}"))?;
         return Ok(run_all(&dir, values, opts));
     }
     let chart_yaml = go_join(path, "Chart.yaml");
@@ -206,7 +205,10 @@ fn expand(raw: &[u8], dest: &Path) -> Result<PathBuf, String> {
         .find(|(n, _)| n == "Chart.yaml")
         .and_then(|(_, d)| crate::yaml::parse_values(&String::from_utf8_lossy(d)).ok())
         .and_then(|v| match v {
-            Value::Map(m) => m.borrow().get("name").and_then(|n| n.as_str().map(String::from)),
+            Value::Map(m) => m
+                .borrow()
+                .get("name")
+                .and_then(|n| n.as_str().map(String::from)),
             _ => None,
         })
         .filter(|n| !n.is_empty() && !n.contains('/') && n != "." && n != "..")
@@ -296,8 +298,7 @@ pub fn lint_paths(paths: &[String], values: &Value, opts: &LintOptions) -> Repor
     let mut failed = 0;
     let mut flagged = 0;
     for path in paths {
-        let (messages, errors): (Vec<Message>, Vec<String>) = match lint_path(path, values, opts)
-        {
+        let (messages, errors): (Vec<Message>, Vec<String>) = match lint_path(path, values, opts) {
             Err(e) => (Vec::new(), vec![e]),
             Ok(l) => {
                 log.extend(l.notes.iter().map(slog_line));
@@ -339,10 +340,7 @@ pub fn lint_paths(paths: &[String], values: &Value, opts: &LintOptions) -> Repor
         }
         out.push('\n');
     }
-    let summary = format!(
-        "{} chart(s) linted, {failed} chart(s) failed",
-        paths.len()
-    );
+    let summary = format!("{} chart(s) linted, {failed} chart(s) failed", paths.len());
     let mut failure = None;
     if failed > 0 {
         failure = Some(summary);

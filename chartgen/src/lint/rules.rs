@@ -81,13 +81,15 @@ fn check_values_file(
         )
     })?;
     let text = String::from_utf8_lossy(&data);
-    let vals = crate::yaml::parse_values(&text)
-        .map_err(|e| {
-            // Helm decodes into its `common.Values` map type.
-            let m = e.helm_message();
-            let m = m.replace("Go value of type map[string]interface {}", "Go value of type common.Values");
-            format!("unable to parse YAML: {m}")
-        })?;
+    let vals = crate::yaml::parse_values(&text).map_err(|e| {
+        // Helm decodes into its `common.Values` map type.
+        let m = e.helm_message();
+        let m = m.replace(
+            "Go value of type map[string]interface {}",
+            "Go value of type common.Values",
+        );
+        format!("unable to parse YAML: {m}")
+    })?;
     let mut merged = Map::new();
     coalesce_tables(&mut merged, &as_map(overrides));
     coalesce_tables(&mut merged, &as_map(&vals));
@@ -105,10 +107,7 @@ fn kube_major_minor(opts: &LintOptions) -> (u32, u32) {
         .as_deref()
         .and_then(|k| KubeVersion::parse(k, HelmVersion::V4).ok())
         .unwrap_or_else(|| KubeVersion::default_for(HelmVersion::V4));
-    (
-        kv.major.parse().unwrap_or(0),
-        kv.minor.parse().unwrap_or(0),
-    )
+    (kv.major.parse().unwrap_or(0), kv.minor.parse().unwrap_or(0))
 }
 
 /// The templates rule: the chart renders in lint mode and every YAML output is sound.
@@ -179,7 +178,11 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
         let docs = match documents(content) {
             Ok(d) => d,
             Err(e) => {
-                l.rule(Severity::Error, name, Some(format!("unable to parse YAML: {e}")));
+                l.rule(
+                    Severity::Error,
+                    name,
+                    Some(format!("unable to parse YAML: {e}")),
+                );
                 return;
             }
         };
@@ -187,7 +190,11 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
             let head = match decode_head(&doc) {
                 Ok(h) => h,
                 Err(e) => {
-                    l.rule(Severity::Error, name, Some(format!("unable to parse YAML: {e}")));
+                    l.rule(
+                        Severity::Error,
+                        name,
+                        Some(format!("unable to parse YAML: {e}")),
+                    );
                     return;
                 }
             };
@@ -199,7 +206,11 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
                 check_deprecation(&head, major, minor),
             );
             l.rule(Severity::Error, name, check_selector(&head, content));
-            l.rule(Severity::Error, name, check_list_annotations(&head, content));
+            l.rule(
+                Severity::Error,
+                name,
+                check_list_annotations(&head, content),
+            );
         }
     }
 }
@@ -216,9 +227,7 @@ fn extension(name: &str) -> &str {
 fn check_extension(name: &str) -> Option<String> {
     let ext = extension(name);
     (![".yaml", ".yml", ".tpl", ".txt"].contains(&ext)).then(|| {
-        format!(
-            "file extension '{ext}' not valid. Valid extensions are .yaml, .yml, .tpl, or .txt"
-        )
+        format!("file extension '{ext}' not valid. Valid extensions are .yaml, .yml, .tpl, or .txt")
     })
 }
 
@@ -237,14 +246,15 @@ fn check_selector(h: &Head, manifest: &str) -> Option<String> {
         h.kind.as_str(),
         "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet"
     );
-    (workload && !manifest.contains("matchLabels") && !manifest.contains("matchExpressions"))
-        .then(|| {
+    (workload && !manifest.contains("matchLabels") && !manifest.contains("matchExpressions")).then(
+        || {
             format!(
                 "a {} must contain matchLabels or matchExpressions, and {} does not",
                 h.kind,
                 crate::chart::strvals::go_quote(&h.name)
             )
-        })
+        },
+    )
 }
 
 fn check_list_annotations(h: &Head, manifest: &str) -> Option<String> {
@@ -396,7 +406,11 @@ pub(super) fn crds(l: &mut Linted, dir: &Path) {
         let docs = match documents(&text) {
             Ok(d) => d,
             Err(e) => {
-                l.rule(Severity::Error, &name, Some(format!("unable to parse YAML: {e}")));
+                l.rule(
+                    Severity::Error,
+                    &name,
+                    Some(format!("unable to parse YAML: {e}")),
+                );
                 return;
             }
         };
@@ -405,7 +419,11 @@ pub(super) fn crds(l: &mut Linted, dir: &Path) {
                 Ok(Some(h)) => h,
                 Ok(None) => continue,
                 Err(e) => {
-                    l.rule(Severity::Error, &name, Some(format!("unable to parse YAML: {e}")));
+                    l.rule(
+                        Severity::Error,
+                        &name,
+                        Some(format!("unable to parse YAML: {e}")),
+                    );
                     return;
                 }
             };

@@ -71,9 +71,9 @@ fn valid_authority(a: &str) -> bool {
         None => (None, a),
     };
     if let Some(u) = userinfo
-        && !u.chars().all(|c| {
-            c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c) || !c.is_ascii()
-        })
+        && !u
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c) || !c.is_ascii())
     {
         return false;
     }
@@ -98,9 +98,9 @@ fn valid_authority(a: &str) -> bool {
     if !port.chars().all(|c| c.is_ascii_digit()) {
         return false;
     }
-    host.chars().all(|c| {
-        !c.is_ascii() || c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:%".contains(c)
-    }) && valid_escapes(host)
+    host.chars()
+        .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:%".contains(c))
+        && valid_escapes(host)
 }
 
 /// govalidator `IsURL`: a loose "looks like a web address" check.
@@ -136,7 +136,8 @@ pub(super) fn is_url(s: &str) -> bool {
     RE.get_or_init(|| {
         let scheme = r"(?:(?:ftp|tcp|udp|wss?|https?)://)?";
         let user = r"(?:\S+(?::\S*)?@)?";
-        let ipv4 = r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})";
+        let ipv4 =
+            r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})";
         let ipv6 = r"(?:\[[0-9a-fA-F:.]+\])";
         let label = r"[\p{L}\p{N}](?:[\p{L}\p{N}_-]*[\p{L}\p{N}])?";
         let host = format!(r"(?:{ipv4}|{ipv6}|(?:{label}\.)*{label})\.?");
