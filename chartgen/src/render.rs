@@ -14,7 +14,8 @@ use regex::Regex;
 use crate::chart::objects::{Capabilities, ChartV3, Files, HelmVersion, KubeVersion};
 use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
-use crate::chart::{Chart, schema, version};
+use crate::chart::{Chart, schema};
+use crate::funcs;
 use crate::template::{ExecEnv, LintNote, Lookup, OfflineLookup, TemplateSet};
 use crate::value::{Map, MapKind, MapRef, Value};
 
@@ -577,7 +578,11 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
 
 fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {
     let kv = &p.chart.metadata.kube_version;
-    if !kv.is_empty() && !version::is_compatible_range(kv, p.caps.kube_version.string()) {
+    let compatible = match p.helm {
+        HelmVersion::V4 => funcs::is_compatible_range,
+        HelmVersion::V3 => funcs::is_compatible_range_helm3,
+    };
+    if !kv.is_empty() && !compatible(kv, p.caps.kube_version.string()) {
         return Err(partial(format!(
             "chart requires kubeVersion: {kv} which is incompatible with Kubernetes {}",
             p.caps.kube_version.version

@@ -10,7 +10,6 @@ pub mod package;
 pub mod schema;
 pub mod strvals;
 pub mod values;
-pub mod version;
 
 use std::rc::Rc;
 

@@ -9,7 +9,7 @@ use regex::Regex;
 use super::urls::{is_email, is_request_url, is_url};
 use super::{Linted, Severity};
 use crate::chart::Metadata;
-use crate::chart::version::Version;
+use crate::funcs::SemverVersion;
 use crate::value::{Map, Value};
 
 const FILE: &str = "Chart.yaml";
@@ -209,29 +209,13 @@ fn check_version(md: &Metadata) -> Option<String> {
     if md.version.is_empty() {
         return Some("version is required".into());
     }
-    let Ok(v) = Version::parse(&md.version) else {
+    let Ok(v) = SemverVersion::parse(&md.version) else {
         return Some(format!("version '{}' is not a valid SemVer", md.version));
     };
     // The constraint `>0.0.0-0`: only 0.0.0-0 itself fails.
-    let floor = Version {
-        major: 0,
-        minor: 0,
-        patch: 0,
-        pre: "0".into(),
-        metadata: String::new(),
-    };
-    (v.compare(&floor) != std::cmp::Ordering::Greater).then(|| {
-        let mut s = format!("{}.{}.{}", v.major, v.minor, v.patch);
-        if !v.pre.is_empty() {
-            s.push('-');
-            s.push_str(&v.pre);
-        }
-        if !v.metadata.is_empty() {
-            s.push('+');
-            s.push_str(&v.metadata);
-        }
-        format!("version {s} is less than or equal to 0.0.0-0")
-    })
+    let floor = SemverVersion::parse("0.0.0-0").expect("a valid version");
+    (v.compare(&floor) != std::cmp::Ordering::Greater)
+        .then(|| format!("version {} is less than or equal to 0.0.0-0", v.string()))
 }
 
 /// Masterminds `StrictNewVersion`: exactly SemVer 2.0.0.
