@@ -156,15 +156,11 @@ fn duplicate_keys(text: &str) -> Option<String> {
 fn mapping_key(content: &str) -> Option<String> {
     if let Some(q) = content.strip_prefix('"') {
         let end = q.find('"')?;
-        return q[end + 1..]
-            .starts_with(':')
-            .then(|| q[..end].to_string());
+        return q[end + 1..].starts_with(':').then(|| q[..end].to_string());
     }
     if let Some(q) = content.strip_prefix('\'') {
         let end = q.find('\'')?;
-        return q[end + 1..]
-            .starts_with(':')
-            .then(|| q[..end].to_string());
+        return q[end + 1..].starts_with(':').then(|| q[..end].to_string());
     }
     if content.starts_with(['[', '{', '&', '*', '!', '|', '>', '%', '@', '`']) {
         return None;
@@ -382,10 +378,13 @@ mod tests {
     /// Repeated keys are found per mapping, with go-yaml's line numbers.
     #[test]
     fn duplicates() {
-        let t = "name: a\nmaintainers:\n  - name: x\n    email: y\n  - name: z\n    name: w\nname: b\n";
+        let t =
+            "name: a\nmaintainers:\n  - name: x\n    email: y\n  - name: z\n    name: w\nname: b\n";
         assert_eq!(
             duplicate_keys(t).as_deref(),
-            Some("yaml: unmarshal errors:\n  line 6: key \"name\" already set in map\n  line 7: key \"name\" already set in map")
+            Some(
+                "yaml: unmarshal errors:\n  line 6: key \"name\" already set in map\n  line 7: key \"name\" already set in map"
+            )
         );
         assert_eq!(duplicate_keys("a: |\n  a: 1\n  a: 2\nb: 1\n"), None);
     }

@@ -152,6 +152,9 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
         ..Options::default()
     };
     let out = lint_render(&chart, &ropts);
+    l.log
+        .extend(out.warnings.iter().map(|w| super::slog_warning(w)));
+    l.log.extend(out.notes.iter().map(super::slog_line));
     l.notes.extend(out.notes);
     let rendered = match out.files {
         Ok(Some(files)) => files,
