@@ -18,6 +18,8 @@ fn heads(text: &str) -> Result<Vec<Head>, (Vec<Head>, String)> {
     let mut json_err = None;
     if text.trim_start().starts_with('{') {
         let mut pos = 0;
+        // Values decoded so far (nulls included): past one, the stream is surely JSON.
+        let mut count = 0;
         loop {
             let mut it =
                 serde_json::Deserializer::from_str(&text[pos..]).into_iter::<serde_json::Value>();
@@ -28,6 +30,7 @@ fn heads(text: &str) -> Result<Vec<Head>, (Vec<Head>, String)> {
                     match head_of(&crate::yaml::from_serde_json(&v)) {
                         Ok(h) => {
                             out.extend(h);
+                            count += 1;
                             pos = end;
                             continue;
                         }
@@ -42,7 +45,7 @@ fn heads(text: &str) -> Result<Vec<Head>, (Vec<Head>, String)> {
                 }
                 Some(Err(e)) => go_json_error(&text[pos..], pos, &e),
             };
-            if out.len() > 1 {
+            if count > 1 {
                 return Err((out, raw));
             }
             json_err = Some(err);
