@@ -2,6 +2,7 @@
 //! template set in Helm's parse order, per-file execution, manifest splitting, hook
 //! separation, kind ordering and `---\n# Source:` framing.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -15,7 +16,7 @@ use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
 use crate::chart::{Chart, schema};
 use crate::funcs;
-use crate::template::{ExecEnv, Lookup, OfflineLookup, TemplateSet};
+use crate::template::{ExecEnv, LintNote, Lookup, OfflineLookup, TemplateSet};
 use crate::value::{Map, MapKind, MapRef, Value};
 
 /// `helm template` options; `Default` gives helm template's defaults.
@@ -44,6 +45,9 @@ pub struct Options {
     pub helm3: bool,
     /// Fixed clock for `now` (tests); None = the current time.
     pub now: Option<DateTime<FixedOffset>>,
+    /// Lint mode (`helm lint`): `fail`/`required` do not stop rendering, and the
+    /// install-time checks (chart type, missing dependencies, release name) are skipped.
+    pub lint: bool,
 }
 
 impl Default for Options {
@@ -69,6 +73,7 @@ impl Default for Options {
             skip_schema_validation: false,
             helm3: false,
             now: None,
+            lint: false,
         }
     }
 }
@@ -242,37 +247,17 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         _ => None,
     };
     let vals = user_values(opts)?;
-    match chart.metadata.chart_type.as_str() {
-        "" | "application" => {}
-        t => return Err(err(format!("{t} charts are not installable"))),
-    }
-    let missing: Vec<&str> = chart
-        .metadata
-        .deps()
-        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
-        .map(|r| r.name.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(err(format!(
-            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
-            missing.join(", ")
-        )));
-    }
-    if chart.metadata.api_version == "v3" {
-        return Err(err("invalid chart apiVersion"));
-    }
-    if let Err(e) = validate_release_name(&opts.release_name) {
-        return Err(err(format!(
-            "release name check failed: release name {}: {e}",
-            strvals::go_quote(&opts.release_name)
-        )));
+    if !opts.lint {
+        install_checks(chart, opts)?;
     }
     let mut log = Log::new(opts.helm3);
     let mut chart = chart.clone();
+    // In lint mode Helm gives up silently on these two (an empty message says so).
+    let quiet = |e: String| if opts.lint { err("") } else { err(e) };
     values::process_dependencies(&mut log, &mut chart, &vals)
-        .map_err(|e| err(format!("chart dependencies processing failed: {e}")))?;
+        .map_err(|e| quiet(format!("chart dependencies processing failed: {e}")))?;
     let caps = Rc::new(Capabilities::new(helm, kube, &opts.api_versions));
-    let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(err)?;
+    let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(quiet)?;
     if !opts.skip_schema_validation {
         let mut sb = String::new();
         validate_schemas(&chart, &coalesced, &mut sb);
@@ -300,6 +285,36 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         helm,
         log,
     })
+}
+
+/// The checks `helm template` makes before rendering that `helm lint` does not.
+fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
+    match chart.metadata.chart_type.as_str() {
+        "" | "application" => {}
+        t => return Err(err(format!("{t} charts are not installable"))),
+    }
+    let missing: Vec<&str> = chart
+        .metadata
+        .deps()
+        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(err(format!(
+            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            missing.join(", ")
+        )));
+    }
+    if chart.metadata.api_version == "v3" {
+        return Err(err("invalid chart apiVersion"));
+    }
+    if let Err(e) = validate_release_name(&opts.release_name) {
+        return Err(err(format!(
+            "release name check failed: release name {}: {e}",
+            strvals::go_quote(&opts.release_name)
+        )));
+    }
+    Ok(())
 }
 
 fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
@@ -449,6 +464,14 @@ fn base_name(p: &str) -> &str {
 
 /// Render every template file (Helm's `engine.Render`): path -> output, `<no value>` stripped.
 fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String>, RenderError> {
+    render_engine_with(p, opts, None)
+}
+
+fn render_engine_with(
+    p: &Prepared,
+    opts: &Options,
+    lint_log: Option<Rc<RefCell<Vec<LintNote>>>>,
+) -> Result<BTreeMap<String, String>, RenderError> {
     let mut tpls = BTreeMap::new();
     let top: MapRef = match &p.top {
         Value::Map(m) => m.clone(),
@@ -461,6 +484,9 @@ fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
     let mut set = TemplateSet::new();
+    if let Some(log) = lint_log {
+        set.set_lint_log(log);
+    }
     for k in &keys {
         let text = String::from_utf8_lossy(&tpls[*k].text);
         set.add(k, &text).map_err(|e| partial(e.helm_message()))?;
@@ -508,6 +534,46 @@ pub fn render_files(
         e.partial = false;
         e
     })
+}
+
+/// What `helm lint`'s template rule gets from Helm's engine in lint mode.
+#[derive(Debug, Clone)]
+pub struct LintRender {
+    /// `Ok(None)`: Helm gave up without a message (dependency or values processing);
+    /// `Err`: the message of a values-schema or template error; else path -> output.
+    pub files: Result<Option<BTreeMap<String, String>>, String>,
+    /// What `fail`/`required` logged instead of failing, in execution order.
+    pub notes: Vec<LintNote>,
+}
+
+/// Render `chart` as `helm lint` does (`opts.lint` is implied): every template file, with
+/// `fail`/`required` non-fatal.
+pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
+    let opts = Options {
+        lint: true,
+        ..opts.clone()
+    };
+    let p = match prepare(chart, &opts) {
+        Ok(p) => p,
+        Err(e) if e.message.is_empty() => {
+            return LintRender {
+                files: Ok(None),
+                notes: Vec::new(),
+            };
+        }
+        Err(e) => {
+            return LintRender {
+                files: Err(e.message),
+                notes: Vec::new(),
+            };
+        }
+    };
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let files = render_engine_with(&p, &opts, Some(log.clone()))
+        .map(Some)
+        .map_err(|e| e.message);
+    let notes = log.borrow().clone();
+    LintRender { files, notes }
 }
 
 fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {

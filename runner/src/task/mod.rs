@@ -7,6 +7,7 @@
 //! tasks count too), write.
 
 pub mod assess;
+pub mod custommetrics;
 pub mod http;
 pub mod run;
 
