@@ -1,5 +1,5 @@
-//! Chart authoring commands: `chartgen package` (like `helm package`) and `chartgen repo
-//! index` (like `helm repo index`). Files are written to a temporary name and renamed, so a
+//! Chart authoring commands: `chartgen package` (like `helm package`), `chartgen repo
+//! index` (like `helm repo index`) and `chartgen lint` (like `helm lint`). Files are written to a temporary name and renamed, so a
 //! failed run leaves nothing half-written.
 
 use std::path::{Path, PathBuf};
@@ -121,5 +121,96 @@ pub fn run_repo(cmd: RepoCommand) -> Result<(), String> {
             }
             write_atomic(&a.dir.join("index.yaml"), index.yaml.as_bytes())
         }
+    }
+}
+
+#[derive(Args)]
+pub struct LintArgs {
+    /// Chart directories or archives to lint.
+    #[arg(value_name = "PATH")]
+    paths: Vec<String>,
+    /// Specify values in a YAML file (can specify multiple).
+    #[arg(short = 'f', long = "values")]
+    values: Vec<String>,
+    /// Set values on the command line (key1=val1,key2=val2).
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Set STRING values on the command line.
+    #[arg(long = "set-string")]
+    set_string: Vec<String>,
+    /// Set values from files (key=path).
+    #[arg(long = "set-file")]
+    set_file: Vec<String>,
+    /// Set JSON values on the command line.
+    #[arg(long = "set-json")]
+    set_json: Vec<String>,
+    /// Set a literal STRING value on the command line.
+    #[arg(long = "set-literal")]
+    set_literal: Vec<String>,
+    /// Namespace scope for this request.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    namespace: String,
+    /// Fail on lint warnings.
+    #[arg(long = "strict")]
+    strict: bool,
+    /// Lint dependent charts.
+    #[arg(long = "with-subcharts")]
+    with_subcharts: bool,
+    /// Print only warnings and errors.
+    #[arg(long = "quiet")]
+    quiet: bool,
+    /// Disable JSON schema validation.
+    #[arg(long = "skip-schema-validation")]
+    skip_schema_validation: bool,
+    /// Kubernetes version used for capabilities and deprecation checks.
+    #[arg(long = "kube-version")]
+    kube_version: Option<String>,
+}
+
+pub fn run_lint(a: LintArgs) -> Result<(), String> {
+    use chartgen::chart::objects::{HelmVersion, KubeVersion};
+    use chartgen::lint::{LintOptions, lint_paths, subchart_paths};
+    if a.paths.is_empty() {
+        return Err(
+            "\"chartgen lint\" requires at least 1 argument\n\nUsage:  chartgen lint PATH [flags]"
+                .into(),
+        );
+    }
+    let kube_version = a.kube_version.filter(|k| !k.is_empty());
+    if let Some(k) = &kube_version {
+        KubeVersion::parse(k, HelmVersion::V4)
+            .map_err(|e| format!("invalid kube version '{k}': {e}"))?;
+    }
+    let mut paths = a.paths.clone();
+    if a.with_subcharts {
+        for p in &a.paths {
+            paths.extend(subchart_paths(p));
+        }
+    }
+    let ropts = chartgen::render::Options {
+        values_files: a.values.iter().map(PathBuf::from).collect(),
+        set: a.set,
+        set_string: a.set_string,
+        set_file: a.set_file,
+        set_json: a.set_json,
+        set_literal: a.set_literal,
+        ..Default::default()
+    };
+    let values = chartgen::render::user_values(&ropts).map_err(|e| e.to_string())?;
+    let opts = LintOptions {
+        namespace: a.namespace,
+        kube_version,
+        skip_schema_validation: a.skip_schema_validation,
+        strict: a.strict,
+        quiet: a.quiet,
+    };
+    let report = lint_paths(&paths, &values, &opts);
+    for line in &report.log {
+        eprintln!("{line}");
+    }
+    print!("{}", report.stdout);
+    match report.failure {
+        Some(summary) => Err(summary),
+        None => Ok(()),
     }
 }

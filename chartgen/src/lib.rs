@@ -8,6 +8,7 @@
 
 pub mod chart;
 pub mod funcs;
+pub mod lint;
 pub mod render;
 pub mod repo;
 pub mod template;

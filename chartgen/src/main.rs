@@ -31,6 +31,8 @@ enum Command {
     /// Chart repository tools.
     #[command(subcommand)]
     Repo(author::RepoCommand),
+    /// Examine charts for possible issues (like `helm lint`).
+    Lint(Box<author::LintArgs>),
     /// Print the chartgen version.
     Version,
 }
@@ -235,6 +237,7 @@ fn main() -> ExitCode {
         }
         Command::Package(a) => report(author::run_package(a)),
         Command::Repo(c) => report(author::run_repo(c)),
+        Command::Lint(a) => report(author::run_lint(*a)),
         Command::Template(a) => match run_template(*a) {
             Ok(out) => {
                 use std::io::Write;

@@ -2,6 +2,7 @@
 //! template set in Helm's parse order, per-file execution, manifest splitting, hook
 //! separation, kind ordering and `---\n# Source:` framing.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -13,8 +14,9 @@ use regex::Regex;
 use crate::chart::objects::{Capabilities, ChartV3, Files, HelmVersion, KubeVersion};
 use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
-use crate::chart::{Chart, schema, version};
-use crate::template::{ExecEnv, Lookup, OfflineLookup, TemplateSet};
+use crate::chart::{Chart, schema};
+use crate::funcs;
+use crate::template::{ExecEnv, LintNote, Lookup, OfflineLookup, TemplateSet};
 use crate::value::{Map, MapKind, MapRef, Value};
 
 /// `helm template` options; `Default` gives helm template's defaults.
@@ -43,6 +45,9 @@ pub struct Options {
     pub helm3: bool,
     /// Fixed clock for `now` (tests); None = the current time.
     pub now: Option<DateTime<FixedOffset>>,
+    /// Lint mode (`helm lint`): `fail`/`required` do not stop rendering, and the
+    /// install-time checks (chart type, missing dependencies, release name) are skipped.
+    pub lint: bool,
 }
 
 impl Default for Options {
@@ -68,6 +73,7 @@ impl Default for Options {
             skip_schema_validation: false,
             helm3: false,
             now: None,
+            lint: false,
         }
     }
 }
@@ -241,37 +247,17 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         _ => None,
     };
     let vals = user_values(opts)?;
-    match chart.metadata.chart_type.as_str() {
-        "" | "application" => {}
-        t => return Err(err(format!("{t} charts are not installable"))),
-    }
-    let missing: Vec<&str> = chart
-        .metadata
-        .deps()
-        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
-        .map(|r| r.name.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(err(format!(
-            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
-            missing.join(", ")
-        )));
-    }
-    if chart.metadata.api_version == "v3" {
-        return Err(err("invalid chart apiVersion"));
-    }
-    if let Err(e) = validate_release_name(&opts.release_name) {
-        return Err(err(format!(
-            "release name check failed: release name {}: {e}",
-            strvals::go_quote(&opts.release_name)
-        )));
+    if !opts.lint {
+        install_checks(chart, opts)?;
     }
     let mut log = Log::new(opts.helm3);
     let mut chart = chart.clone();
+    // In lint mode Helm gives up silently on these two (an empty message says so).
+    let quiet = |e: String| if opts.lint { err("") } else { err(e) };
     values::process_dependencies(&mut log, &mut chart, &vals)
-        .map_err(|e| err(format!("chart dependencies processing failed: {e}")))?;
+        .map_err(|e| quiet(format!("chart dependencies processing failed: {e}")))?;
     let caps = Rc::new(Capabilities::new(helm, kube, &opts.api_versions));
-    let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(err)?;
+    let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(quiet)?;
     if !opts.skip_schema_validation {
         let mut sb = String::new();
         validate_schemas(&chart, &coalesced, &mut sb);
@@ -299,6 +285,36 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         helm,
         log,
     })
+}
+
+/// The checks `helm template` makes before rendering that `helm lint` does not.
+fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
+    match chart.metadata.chart_type.as_str() {
+        "" | "application" => {}
+        t => return Err(err(format!("{t} charts are not installable"))),
+    }
+    let missing: Vec<&str> = chart
+        .metadata
+        .deps()
+        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(err(format!(
+            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            missing.join(", ")
+        )));
+    }
+    if chart.metadata.api_version == "v3" {
+        return Err(err("invalid chart apiVersion"));
+    }
+    if let Err(e) = validate_release_name(&opts.release_name) {
+        return Err(err(format!(
+            "release name check failed: release name {}: {e}",
+            strvals::go_quote(&opts.release_name)
+        )));
+    }
+    Ok(())
 }
 
 fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
@@ -447,10 +463,15 @@ fn base_name(p: &str) -> &str {
 }
 
 /// Render every template file (Helm's `engine.Render`): path -> output, `<no value>` stripped.
+fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String>, RenderError> {
+    render_engine_with(p, opts, None, &mut |_, _| {})
+}
+
 /// `on_rendered` sees each file's output as soon as it is rendered.
-fn render_engine(
+fn render_engine_with(
     p: &Prepared,
     opts: &Options,
+    lint_log: Option<Rc<RefCell<Vec<LintNote>>>>,
     on_rendered: &mut dyn FnMut(&str, &str),
 ) -> Result<BTreeMap<String, String>, RenderError> {
     let mut tpls = BTreeMap::new();
@@ -465,6 +486,9 @@ fn render_engine(
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
     let mut set = TemplateSet::new();
+    if let Some(log) = lint_log {
+        set.set_lint_log(log);
+    }
     for k in &keys {
         let text = String::from_utf8_lossy(&tpls[*k].text);
         set.add(k, &text).map_err(|e| partial(e.helm_message()))?;
@@ -509,15 +533,59 @@ pub fn render_files(
 ) -> Result<BTreeMap<String, String>, RenderError> {
     let p = prepare(chart, opts)?;
     check_kube_version(&p)?;
-    render_engine(&p, opts, &mut |_, _| {}).map_err(|mut e| {
+    render_engine(&p, opts).map_err(|mut e| {
         e.partial = false;
         e
     })
 }
 
+/// What `helm lint`'s template rule gets from Helm's engine in lint mode.
+#[derive(Debug, Clone)]
+pub struct LintRender {
+    /// `Ok(None)`: Helm gave up without a message (dependency or values processing);
+    /// `Err`: the message of a values-schema or template error; else path -> output.
+    pub files: Result<Option<BTreeMap<String, String>>, String>,
+    /// What `fail`/`required` logged instead of failing, in execution order.
+    pub notes: Vec<LintNote>,
+}
+
+/// Render `chart` as `helm lint` does (`opts.lint` is implied): every template file, with
+/// `fail`/`required` non-fatal.
+pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
+    let opts = Options {
+        lint: true,
+        ..opts.clone()
+    };
+    let p = match prepare(chart, &opts) {
+        Ok(p) => p,
+        Err(e) if e.message.is_empty() => {
+            return LintRender {
+                files: Ok(None),
+                notes: Vec::new(),
+            };
+        }
+        Err(e) => {
+            return LintRender {
+                files: Err(e.message),
+                notes: Vec::new(),
+            };
+        }
+    };
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let files = render_engine_with(&p, &opts, Some(log.clone()), &mut |_, _| {})
+        .map(Some)
+        .map_err(|e| e.message);
+    let notes = log.borrow().clone();
+    LintRender { files, notes }
+}
+
 fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {
     let kv = &p.chart.metadata.kube_version;
-    if !kv.is_empty() && !version::is_compatible_range(kv, p.caps.kube_version.string()) {
+    let compatible = match p.helm {
+        HelmVersion::V4 => funcs::is_compatible_range,
+        HelmVersion::V3 => funcs::is_compatible_range_helm3,
+    };
+    if !kv.is_empty() && !compatible(kv, p.caps.kube_version.string()) {
         return Err(partial(format!(
             "chart requires kubeVersion: {kv} which is incompatible with Kubernetes {}",
             p.caps.kube_version.version
@@ -880,7 +948,7 @@ fn render_and_parse_heads(
 ) {
     const PARALLEL_FROM_BYTES: usize = 40_000;
     if template_bytes(&p.chart) < PARALLEL_FROM_BYTES {
-        return (render_engine(p, opts, &mut |_, _| {}), HashMap::new());
+        return (render_engine(p, opts), HashMap::new());
     }
     let helm = p.helm;
     std::thread::scope(|s| {
@@ -900,7 +968,7 @@ fn render_and_parse_heads(
                 let _ = tx.send((path.to_string(), out.to_string()));
             }
         };
-        let files = render_engine(p, opts, &mut send);
+        let files = render_engine_with(p, opts, None, &mut send);
         drop(tx);
         let heads = worker.ok().and_then(|w| w.join().ok()).unwrap_or_default();
         (files, heads)

@@ -36,9 +36,13 @@ pub fn execute_with(
     let progress = Progress::new(progress && log::stderr_is_tty());
     let on_event = |e: &Event| progress.event(e);
     let ready = iter8_k8s::ReadyTask::new(kube.clone());
+    let custom_metrics = runner::task::custommetrics::CustomMetricsTask::new(&GoTemplates);
     let mut tasks: std::collections::BTreeMap<String, &dyn runner::task::Task> =
         std::collections::BTreeMap::new();
     tasks.insert("ready".to_string(), &ready);
+    tasks.insert("custommetrics".to_string(), &custom_metrics);
+    let notify = runner::task::notify::NotifyTask::new(&GoTemplates);
+    tasks.insert("notify".to_string(), &notify);
     let opts = RunOptions {
         reuse_result,
         on_event: Some(&on_event),
@@ -49,6 +53,20 @@ pub fn execute_with(
     match result {
         Ok(_) => Ok(()),
         Err(e) => Err(anyhow::anyhow!(runner::task::error_chain(&e))),
+    }
+}
+
+/// Provider templates of `custommetrics` and payload templates of `notify` are Go templates
+/// with Sprig, rendered by chartgen (plain text/template: `<no value>` is kept, as Iter8 did).
+struct GoTemplates;
+
+impl runner::task::custommetrics::TemplateRenderer for GoTemplates {
+    fn render(&self, name: &str, text: &str, values: &serde_json::Value) -> Result<String, String> {
+        let mut set = chartgen::template::TemplateSet::new();
+        set.add(name, text).map_err(|e| e.helm_message())?;
+        let data = chartgen::yaml::from_serde_json(values);
+        set.execute(name, &data, &chartgen::template::ExecEnv::offline())
+            .map_err(|e| e.helm_message())
     }
 }
 

@@ -80,16 +80,28 @@ fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
 /// The files of a chart directory as Helm's loader sees them: `.helmignore` applied,
 /// symlinks followed, chart-relative `/` paths in walk order, UTF-8 BOMs stripped.
 pub fn dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
+    dir_files_checked(dir, true)
+}
+
+/// Load a chart directory with Helm's v2 loader, which (unlike the version-dispatching
+/// loader `helm template` uses) does not refuse unknown Chart.yaml apiVersions (`helm lint`).
+pub fn load_dir_v2(dir: &Path) -> Result<Chart, ChartError> {
+    load_files(dir_files_checked(dir, false)?)
+}
+
+fn dir_files_checked(dir: &Path, check: bool) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
     let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let chart_yaml = top.join("Chart.yaml");
-    let data = std::fs::read(&chart_yaml).map_err(|e| {
-        let p = chart_yaml.display().to_string();
-        ChartError::msg(format!(
-            "unable to detect chart at {p}: {}",
-            go_io_error("open", &p, &e)
-        ))
-    })?;
-    check_api_version(&api_version_of(&data)?)?;
+    if check {
+        let chart_yaml = top.join("Chart.yaml");
+        let data = std::fs::read(&chart_yaml).map_err(|e| {
+            let p = chart_yaml.display().to_string();
+            ChartError::msg(format!(
+                "unable to detect chart at {p}: {}",
+                go_io_error("open", &p, &e)
+            ))
+        })?;
+        check_api_version(&api_version_of(&data)?)?;
+    }
 
     let mut rules = Rules::default();
     let ifile = top.join(".helmignore");

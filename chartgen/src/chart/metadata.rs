@@ -1,6 +1,5 @@
 //! Chart.yaml: the `Metadata` and `Dependency` records, their validation and `.Chart` shape.
 
-use super::version;
 use crate::value::{Map, Value};
 
 /// One maintainer entry.
@@ -466,7 +465,7 @@ impl Metadata {
         if self.version.is_empty() {
             return Err("chart.metadata.version is required".into());
         }
-        if version::Version::parse(&self.version).is_err() {
+        if crate::funcs::SemverVersion::parse(&self.version).is_err() {
             return Err(format!(
                 "chart.metadata.version {} is invalid",
                 super::strvals::go_quote(&self.version)

@@ -10,12 +10,11 @@ pub mod package;
 pub mod schema;
 pub mod strvals;
 pub mod values;
-pub mod version;
 
 use std::rc::Rc;
 
 pub(crate) use load::go_io_error as load_go_io_error;
-pub use load::{archive_files, dir_files, load, load_archive, load_from_files};
+pub use load::{archive_files, dir_files, load, load_archive, load_dir_v2, load_from_files};
 pub use metadata::{Dependency, Metadata};
 
 use crate::value::Value;

@@ -196,7 +196,7 @@ impl KubeVersion {
         };
         match helm {
             HelmVersion::V3 => {
-                let v = super::version::Version::parse(s)?;
+                let v = crate::funcs::SemverVersion::parse_helm3(s)?;
                 Ok(KubeVersion {
                     normalized: version.clone(),
                     version,
@@ -224,7 +224,13 @@ impl KubeVersion {
                 let mut comps = Vec::new();
                 for p in &parts {
                     let n: u64 = p.parse().map_err(|_| {
-                        format!("illegal version string {}", super::strvals::go_quote(s))
+                        // The regex leaves only digits: the number is out of range.
+                        format!(
+                            "illegal non-numeric version component {} in {}: strconv.ParseUint: parsing {}: value out of range",
+                            super::strvals::go_quote(p),
+                            super::strvals::go_quote(s),
+                            super::strvals::go_quote(p)
+                        )
                     })?;
                     comps.push(n.to_string());
                 }

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use super::Chart;
-use super::version::is_compatible_range;
+use crate::funcs::is_compatible_range;
 use crate::value::{Map, MapRef, Value};
 
 /// Coalescing context: which Helm's rules apply, and the warnings Helm logs on stderr.

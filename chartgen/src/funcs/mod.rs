@@ -106,7 +106,7 @@ mod yamlv3;
 
 pub use certs::Certificate;
 pub use dates::GoTime;
-pub use semver::SemverVersion;
+pub use semver::{Constraints, SemverVersion, is_compatible_range, is_compatible_range_helm3};
 
 /// Look up a Helm/Sprig function by name (Go built-ins are handled by the executor first).
 /// Returns `None` for unknown names, which the parser reports as `function "x" not defined`.

@@ -2,6 +2,12 @@
 //! parsing (`v1`, `1.2` are accepted and coerced), constraint syntax (`>=`, `~`, `^`, `x`
 //! wildcards, hyphen ranges, `,`/space AND, `||` OR) and its prerelease rule: a prerelease
 //! version only satisfies a constraint group that itself names a prerelease.
+//!
+//! This is the one semver implementation of the crate: chart versions, dependency ranges and
+//! Chart.yaml's `kubeVersion` use it too ([`SemverVersion::parse`], [`Constraints`],
+//! [`is_compatible_range`]). Helm v4.1.4 builds with Masterminds/semver v3.4.0; Helm v3.11
+//! (`--helm3`) built with v3.2.0, whose differences are kept behind `helm3` variants
+//! ([`SemverVersion::parse_helm3`], [`Constraints::check_helm3`]).
 
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_str, def};
 use crate::value::{Object, Value};
@@ -34,27 +40,36 @@ const CV: &str = r"v?([0-9|xX*]+)(\.[0-9|xX*]+)?(\.[0-9|xX*]+)?(-([0-9A-Za-z\-]+
 const LOOSE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 
-struct Patterns {
-    loose: Regex,
-    constraint: Regex,
-    range: Regex,
-    find: Regex,
-    valid: Regex,
+/// Each pattern is compiled on first use only (regex-lite: microseconds each), so loading a
+/// chart, which only parses its version, builds just `loose`.
+fn lazy_re(cell: &'static OnceLock<Regex>, pattern: impl FnOnce() -> String) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(&pattern()).expect("semver patterns are valid"))
 }
 
-fn patterns() -> &'static Patterns {
-    static P: OnceLock<Patterns> = OnceLock::new();
-    P.get_or_init(|| {
-        let re = |s: String| Regex::new(&s).expect("semver patterns are valid");
-        Patterns {
-            loose: re(LOOSE.to_string()),
-            constraint: re(format!(r"^\s*({OPS})\s*({CV})\s*$")),
-            range: re(format!(r"\s*({CV})\s+-\s+({CV})\s*")),
-            find: re(format!(r"({OPS})\s*({CV})")),
-            valid: re(format!(
-                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
-            )),
-        }
+fn loose_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || LOOSE.to_string())
+}
+
+fn constraint_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || format!(r"^\s*({OPS})\s*({CV})\s*$"))
+}
+
+fn range_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || format!(r"\s*({CV})\s+-\s+({CV})\s*"))
+}
+
+fn find_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || format!(r"({OPS})\s*({CV})"))
+}
+
+fn valid_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy_re(&R, || {
+        format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")
     })
 }
 
@@ -109,9 +124,33 @@ fn segment(s: Option<regex_lite::Match<'_>>) -> Result<u64, String> {
 }
 
 impl SemverVersion {
+    /// Masterminds v3.2.0's `NewVersion` (Helm v3.11): the same versions as [`Self::parse`],
+    /// with that release's capitalised error texts (`Invalid Semantic Version`).
+    pub fn parse_helm3(v: &str) -> Result<SemverVersion, String> {
+        SemverVersion::parse(v).map_err(|e| {
+            const OLD_TEXTS: [(&str, &str); 5] = [
+                ("invalid semantic version", "Invalid Semantic Version"),
+                ("invalid prerelease string", "Invalid Prerelease string"),
+                ("invalid metadata string", "Invalid Metadata string"),
+                (
+                    "version segment starts with 0",
+                    "Version segment starts with 0",
+                ),
+                (
+                    "error parsing version segment",
+                    "Error parsing version segment",
+                ),
+            ];
+            match OLD_TEXTS.iter().find(|(new, _)| e.starts_with(new)) {
+                Some((new, old)) => format!("{old}{}", &e[new.len()..]),
+                None => e,
+            }
+        })
+    }
+
     /// Masterminds `NewVersion` (coercing mode).
     pub fn parse(v: &str) -> Result<SemverVersion, String> {
-        let Some(m) = patterns().loose.captures(v) else {
+        let Some(m) = loose_re().captures(v) else {
             return Err("invalid semantic version".into());
         };
         let sv = SemverVersion {
@@ -131,7 +170,8 @@ impl SemverVersion {
         Ok(sv)
     }
 
-    fn string(&self) -> String {
+    /// The canonical text (`1.2.0` for `v1.2`), Masterminds `String()`.
+    pub fn string(&self) -> String {
         let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
         if !self.pre.is_empty() {
             s.push('-');
@@ -144,7 +184,8 @@ impl SemverVersion {
         s
     }
 
-    fn compare(&self, o: &SemverVersion) -> Ordering {
+    /// Precedence order (metadata ignored), Masterminds `Compare`.
+    pub fn compare(&self, o: &SemverVersion) -> Ordering {
         self.major
             .cmp(&o.major)
             .then(self.minor.cmp(&o.minor))
@@ -341,6 +382,7 @@ impl Object for SemverVersion {
 }
 
 /// One parsed constraint such as `>=1.2` or `~1.x`.
+#[derive(Debug)]
 struct Constraint {
     op: String,
     con: SemverVersion,
@@ -349,8 +391,10 @@ struct Constraint {
     dirty: bool,
 }
 
-/// OR-groups of AND-ed constraints, and whether each group names a prerelease.
-struct Constraints {
+/// A parsed constraint such as `>=1.20.0-0 <2`, `^1.2`, `~1.2.x || 3.x` (Masterminds
+/// `Constraints`): OR-groups of AND-ed constraints, and whether each group names a prerelease.
+#[derive(Debug)]
+pub struct Constraints {
     groups: Vec<(Vec<Constraint>, bool)>,
 }
 
@@ -359,15 +403,15 @@ fn is_x(s: &str) -> bool {
 }
 
 impl Constraints {
-    fn parse(text: &str) -> Result<Constraints, String> {
-        let p = patterns();
+    /// Masterminds `NewConstraint`.
+    pub fn parse(text: &str) -> Result<Constraints, String> {
         let rewritten = rewrite_range(text);
         let mut groups = Vec::new();
         for part in rewritten.split("||") {
-            if !p.valid.is_match(part) {
+            if !valid_re().is_match(part) {
                 return Err(format!("improper constraint: {part}"));
             }
-            let mut found: Vec<&str> = p.find.find_iter(part).map(|m| m.as_str()).collect();
+            let mut found: Vec<&str> = find_re().find_iter(part).map(|m| m.as_str()).collect();
             if found.is_empty() {
                 found.push(part);
             }
@@ -383,18 +427,55 @@ impl Constraints {
         Ok(Constraints { groups })
     }
 
-    fn check(&self, v: &SemverVersion) -> bool {
+    /// True if `v` satisfies any `||` group (v3.4.0: a prerelease version is only considered
+    /// by a group that names a prerelease somewhere).
+    pub fn check(&self, v: &SemverVersion) -> bool {
         self.groups
             .iter()
             .any(|(cs, has_pre)| cs.iter().all(|c| c.check(v, *has_pre)))
+    }
+
+    /// Masterminds v3.2.0's `Check` (Helm v3.11): each constraint decides on its own whether
+    /// a prerelease version is considered (only if that constraint names a prerelease; `!=`
+    /// only refuses prereleases when it has a wildcard).
+    pub fn check_helm3(&self, v: &SemverVersion) -> bool {
+        self.groups.iter().any(|(cs, _)| {
+            cs.iter().all(|c| {
+                let consider =
+                    v.pre.is_empty() || !c.con.pre.is_empty() || (c.op == "!=" && !c.dirty);
+                consider && c.check(v, true)
+            })
+        })
+    }
+}
+
+/// Helm's `IsCompatibleRange`: whether `version` satisfies `constraint`; false when either
+/// does not parse.
+pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
+    match (
+        Constraints::parse(constraint),
+        SemverVersion::parse(version),
+    ) {
+        (Ok(c), Ok(v)) => c.check(&v),
+        _ => false,
+    }
+}
+
+/// [`is_compatible_range`] with Helm v3.11's prerelease rule ([`Constraints::check_helm3`]).
+pub fn is_compatible_range_helm3(constraint: &str, version: &str) -> bool {
+    match (
+        Constraints::parse(constraint),
+        SemverVersion::parse(version),
+    ) {
+        (Ok(c), Ok(v)) => c.check_helm3(&v),
+        _ => false,
     }
 }
 
 /// `A - B` becomes `>= A, <= B`.
 fn rewrite_range(text: &str) -> String {
-    let p = patterns();
     let mut out = text.to_string();
-    for m in p.range.captures_iter(text) {
+    for m in range_re().captures_iter(text) {
         let whole = m.get(0).map(|x| x.as_str()).unwrap_or("");
         let lo = m.get(1).map(|x| x.as_str()).unwrap_or("");
         let hi = m.get(11).map(|x| x.as_str()).unwrap_or("");
@@ -404,7 +485,6 @@ fn rewrite_range(text: &str) -> String {
 }
 
 fn parse_constraint(s: &str) -> Result<Constraint, String> {
-    let p = patterns();
     if s.is_empty() {
         return Ok(Constraint {
             op: String::new(),
@@ -414,8 +494,7 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
             dirty: true,
         });
     }
-    let m = p
-        .constraint
+    let m = constraint_re()
         .captures(s)
         .ok_or_else(|| format!("improper constraint: {s}"))?;
     let g = |i: usize| m.get(i).map(|x| x.as_str()).unwrap_or("");
@@ -534,5 +613,77 @@ impl Constraint {
             return false;
         }
         v.minor == c.minor || self.minor_dirty
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Constraint forms Helm charts use (kubeVersion, dependency ranges) match Masterminds
+    /// v3.4.0, including its group-level prerelease rule.
+    #[test]
+    fn constraints() {
+        assert!(is_compatible_range(">=1.20.0-0", "v1.35.0"));
+        assert!(!is_compatible_range(">=1.20", "1.35.0-gke.1"));
+        assert!(is_compatible_range(">=1.20-0", "v1.35.0-gke.1"));
+        assert!(is_compatible_range(">=1.20.0-0 <2.0.0", "1.25.0-gke.1"));
+        assert!(is_compatible_range("^1.2", "1.9.0"));
+        assert!(!is_compatible_range("~1.2", "1.3.0"));
+        assert!(is_compatible_range("1.x", "1.3.0"));
+        assert!(is_compatible_range("*", "1.3.0"));
+        assert!(is_compatible_range("1.0 - 2.0", "1.5.0"));
+        assert!(!is_compatible_range(">=1.0.0 <1.5.0", "1.5.0"));
+        assert!(is_compatible_range("~1.2.x || 3.x", "3.1.0"));
+        assert!(!is_compatible_range("not a range", "1.0.0"));
+        assert!(!is_compatible_range(">=1.0", "not a version"));
+    }
+
+    /// Helm v3.11 (Masterminds v3.2.0) decides prereleases per constraint: `<2.0.0` refuses
+    /// `1.25.0-gke.1` even when the other constraint of its group names a prerelease;
+    /// a plain `!=` accepts prereleases.
+    #[test]
+    fn helm3_prerelease_rule() {
+        assert!(!is_compatible_range_helm3(
+            ">=1.20.0-0 <2.0.0",
+            "1.25.0-gke.1"
+        ));
+        assert!(is_compatible_range_helm3(">=1.20.0-0 <2.0.0", "1.25.0"));
+        assert!(is_compatible_range_helm3("!=1.25.0", "1.25.0-gke.1"));
+        assert!(!is_compatible_range("!=1.25.0", "1.25.0-gke.1"));
+        assert!(!is_compatible_range_helm3("!=1.25.x", "1.24.0-x"));
+    }
+
+    /// `NewVersion` coerces (`v1.2`, `01.2.3`) and reports each Masterminds release's error
+    /// text (v3.4.0 lowercase, v3.2.0 capitalised).
+    #[test]
+    fn version_parsing() {
+        let v = SemverVersion::parse("v1.2").expect("coerced");
+        assert_eq!(
+            (v.string(), v.original.as_str()),
+            ("1.2.0".to_string(), "v1.2")
+        );
+        assert_eq!(SemverVersion::parse("01.2.3").expect("coerced").major, 1);
+        assert_eq!(
+            SemverVersion::parse("1.x").expect_err("invalid"),
+            "invalid semantic version"
+        );
+        assert_eq!(
+            SemverVersion::parse_helm3("1.x").expect_err("invalid"),
+            "Invalid Semantic Version"
+        );
+        assert_eq!(
+            SemverVersion::parse_helm3("99999999999999999999999.1").expect_err("invalid"),
+            "Error parsing version segment: strconv.ParseUint: parsing \"99999999999999999999999\": value out of range"
+        );
+        assert_eq!(
+            SemverVersion::parse("1.2.3-01").expect_err("invalid"),
+            "version segment starts with 0"
+        );
+        let (a, b) = (
+            SemverVersion::parse("1.2.3-alpha.10").expect("valid"),
+            SemverVersion::parse("1.2.3-alpha.9").expect("valid"),
+        );
+        assert_eq!(a.compare(&b), Ordering::Greater);
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::chart::version::Version;
+use crate::funcs::SemverVersion as Version;
 use crate::value::{Map, Value};
 
 /// How to build the index.

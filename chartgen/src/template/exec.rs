@@ -1071,6 +1071,11 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         };
         let a = self.eval_call_args(dot, name, &sig, args, fin)?;
         let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
+        if let Some(log) = &self.set.lint_log
+            && let Some(v) = super::lint_mode_call(log, name, &vals)
+        {
+            return Ok(Ev::dynamic(v));
+        }
         let result = {
             let mut ctx = Ctx { st: self };
             (def.call)(&mut ctx, vals)

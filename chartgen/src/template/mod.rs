@@ -22,6 +22,7 @@ pub mod fmt;
 mod lexer;
 mod parser;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -82,6 +83,37 @@ impl ExecEnv<'static> {
 #[derive(Clone, Default)]
 pub struct TemplateSet {
     templates: HashMap<Rc<str>, Rc<parser::Tree>>,
+    /// Lint mode (`helm lint`): `fail` and `required` log here instead of failing.
+    lint_log: Option<Rc<RefCell<Vec<LintNote>>>>,
+}
+
+/// What Helm's engine logs (via `slog`) instead of failing when `fail` or `required` trip
+/// in lint mode: `level=WARN msg="missing required value" message="..."`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LintNote {
+    /// `WARN` (`required`) or `INFO` (`fail`).
+    pub level: &'static str,
+    /// The fixed log message.
+    pub msg: &'static str,
+    /// The template's own message.
+    pub message: String,
+}
+
+/// Lint mode's `fail`/`required`: `Some("")` (and a note) where they would fail.
+fn lint_mode_call(log: &RefCell<Vec<LintNote>>, name: &str, args: &[Value]) -> Option<Value> {
+    let text = |i: usize| args.get(i).and_then(|v| v.as_str()).unwrap_or_default();
+    let (level, msg) = match (name, args.get(1)) {
+        ("fail", _) => ("INFO", "funcMap fail"),
+        ("required", Some(Value::Nil)) => ("WARN", "missing required value"),
+        ("required", Some(Value::String(s))) if s.is_empty() => ("WARN", "missing required values"),
+        _ => return None,
+    };
+    log.borrow_mut().push(LintNote {
+        level,
+        msg,
+        message: text(0).to_string(),
+    });
+    Some(Value::from(""))
 }
 
 impl TemplateSet {
@@ -121,6 +153,11 @@ impl TemplateSet {
         env: &ExecEnv,
     ) -> Result<String, TemplateError> {
         exec::execute(self, name, data, env)
+    }
+
+    /// Lint mode: `fail` and `required` return "" and record a [`LintNote`] in `log`.
+    pub fn set_lint_log(&mut self, log: Rc<RefCell<Vec<LintNote>>>) {
+        self.lint_log = Some(log);
     }
 
     fn get(&self, name: &str) -> Option<&Rc<parser::Tree>> {

@@ -747,6 +747,32 @@ pub fn run(
 /// One blocking GET of `url` returning the body (used to download `payloadURL`); non-2xx
 /// statuses are errors. Starts its own runtime, so it may be called from any thread.
 pub fn get(url: &str, insecure_skip_verify: bool, timeout: Duration) -> Result<Bytes, String> {
+    request("GET", url, &[], Bytes::new(), insecure_skip_verify, timeout)
+}
+
+/// One blocking request (`method`, extra `headers`, `body`) returning the body of a 2xx
+/// response (used by `custommetrics`). Starts its own runtime, so it may be called from any
+/// thread.
+pub fn fetch(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+    timeout: Duration,
+) -> Result<Bytes, String> {
+    request(method, url, headers, body, false, timeout)
+}
+
+fn request(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+    insecure_skip_verify: bool,
+    timeout: Duration,
+) -> Result<Bytes, String> {
+    let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("invalid method {method:?}"))?;
     let target = parse_target(url).map_err(|e| e.to_string())?;
     let tls = if target.https {
         let cfg = tls_config(insecure_skip_verify, false).map_err(|e| e.to_string())?;
@@ -756,9 +782,9 @@ pub fn get(url: &str, insecure_skip_verify: bool, timeout: Duration) -> Result<B
     };
     let spec = LoadSpec {
         url: url.to_string(),
-        method: Method::GET,
-        headers: Vec::new(),
-        body: Bytes::new(),
+        method: method.clone(),
+        headers: headers.to_vec(),
+        body: body.clone(),
         stop: Stop::Requests(1),
         pace: Pace::Max,
         connections: 1,
@@ -774,10 +800,10 @@ pub fn get(url: &str, insecure_skip_verify: bool, timeout: Duration) -> Result<B
         target,
         raw_h1: false,
         raw_request: Vec::new(),
-        method: Method::GET,
+        method,
         headers_h1,
         headers_h2,
-        body: Bytes::new(),
+        body,
         timeout,
         http2: false,
         tls,

@@ -7,7 +7,9 @@
 //! tasks count too), write.
 
 pub mod assess;
+pub mod custommetrics;
 pub mod http;
+pub mod notify;
 pub mod run;
 
 use std::collections::BTreeMap;
