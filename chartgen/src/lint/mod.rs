@@ -181,9 +181,14 @@ pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linte
         let tmp = TempDir::new()
             .map_err(|e| format!("unable to create temp dir to extract tarball: {e}"))?;
         let raw = std::fs::read(path).map_err(|e| {
+            // Go opens a directory fine and fails on the first read.
+            let (what, op) = match e.kind() {
+                std::io::ErrorKind::IsADirectory => ("extract", "read"),
+                _ => ("open", "open"),
+            };
             format!(
-                "unable to open tarball: {}",
-                crate::chart::load_go_io_error("open", path, &e)
+                "unable to {what} tarball: {}",
+                crate::chart::load_go_io_error(op, path, &e)
             )
         })?;
         let dir =
@@ -202,7 +207,16 @@ pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linte
 
 /// Helm's `chartutil.Expand`: write the archive's files under `dest/<chart name>/`.
 fn expand(raw: &[u8], dest: &Path) -> Result<PathBuf, String> {
-    let files = crate::chart::archive_files(raw).map_err(|e| e.to_string())?;
+    let files = crate::chart::archive_files(raw).map_err(|e| {
+        // Go's gzip and tar readers word these failures differently.
+        match e.to_string().as_str() {
+            "invalid gzip header" => "gzip: invalid header".to_string(),
+            "unexpected end of file" | "failed to read entire block" => {
+                "unexpected EOF".to_string()
+            }
+            other => other.to_string(),
+        }
+    })?;
     let name = files
         .iter()
         .find(|(n, _)| n == "Chart.yaml")
