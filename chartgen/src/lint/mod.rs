@@ -217,19 +217,26 @@ fn expand(raw: &[u8], dest: &Path) -> Result<PathBuf, String> {
             other => other.to_string(),
         }
     })?;
-    let name = files
-        .iter()
-        .find(|(n, _)| n == "Chart.yaml")
-        .and_then(|(_, d)| crate::yaml::parse_values(&String::from_utf8_lossy(d)).ok())
-        .and_then(|v| match v {
-            Value::Map(m) => m
-                .borrow()
-                .get("name")
-                .and_then(|n| n.as_str().map(String::from)),
-            _ => None,
-        })
-        .filter(|n| !n.is_empty() && !n.contains('/') && n != "." && n != "..")
-        .ok_or_else(|| "chart name is missing or invalid".to_string())?;
+    let mut name = String::new();
+    for (n, d) in &files {
+        if n == "Chart.yaml" {
+            let v = crate::yaml::parse_values(&String::from_utf8_lossy(d))
+                .map_err(|e| format!("cannot load Chart.yaml: {}", e.helm_message()))?;
+            let md = crate::chart::Metadata::from_value(&v)
+                .map_err(|e| format!("cannot load Chart.yaml: {e}"))?;
+            name = md.name;
+        }
+    }
+    if name.is_empty() {
+        return Err("chart name not specified".into());
+    }
+    let q = crate::chart::strvals::go_quote(&name);
+    if name == "." || name == ".." {
+        return Err(format!("chart name {q} is not allowed"));
+    }
+    if name.contains('/') {
+        return Err(format!("chart name {q} must not contain path separators"));
+    }
     let top = dest.join(&name);
     for (n, data) in &files {
         let p = top.join(n);
