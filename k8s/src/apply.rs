@@ -38,7 +38,7 @@ pub enum ApplyError {
         api_version: String,
         kind: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error(
         "{object} exists and cannot be imported into the current release: invalid ownership metadata; {detail}"
@@ -49,7 +49,7 @@ pub enum ApplyError {
         action: &'static str,
         object: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -253,7 +253,7 @@ impl Applier {
                     .map_err(|source| ApplyError::UnknownKind {
                         api_version: r.api_version.clone(),
                         kind: r.kind.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 let found = (ar, caps.scope == Scope::Namespaced);
                 self.resolved.insert(key, found.clone());
@@ -296,7 +296,7 @@ impl Applier {
                 .map_err(|source| ApplyError::Api {
                     action: "reading",
                     object: shown.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             if let Some(existing) = existing {
                 let v = serde_json::to_value(&existing).unwrap_or(Value::Null);
@@ -316,7 +316,7 @@ impl Applier {
                 .map_err(|source| ApplyError::Api {
                     action: "validating",
                     object: shown,
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(())
@@ -350,7 +350,7 @@ impl Applier {
                 .map_err(|source| ApplyError::Api {
                     action: "applying",
                     object: self.display(&r, t.namespaced),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(())
@@ -376,7 +376,7 @@ impl Applier {
                     return Err(ApplyError::Api {
                         action: "deleting",
                         object: self.display(r, t.namespaced),
-                        source,
+                        source: Box::new(source),
                     });
                 }
             }

@@ -15,14 +15,14 @@ pub enum LogError {
     Pods {
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("error in opening log stream of pod {pod} in namespace {namespace}")]
     Log {
         pod: String,
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -38,7 +38,7 @@ pub async fn group_logs(
         .await
         .map_err(|source| LogError::Pods {
             namespace: namespace.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     let mut out = Vec::new();
     for p in list.items {
@@ -49,7 +49,7 @@ pub async fn group_logs(
             .map_err(|source| LogError::Log {
                 pod: name.clone(),
                 namespace: namespace.to_string(),
-                source,
+                source: Box::new(source),
             })?;
         out.push((name, log));
     }

@@ -166,7 +166,7 @@ pub enum ReleaseError {
         name: String,
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("release {name} v{version} already exists in namespace {namespace}")]
     Exists {
@@ -336,7 +336,7 @@ impl ReleaseStore {
             action,
             name: name.to_string(),
             namespace: self.namespace.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -85,9 +85,12 @@ fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("chart {source} has no experiment template output"))
 }
 
+/// A chart's files: path relative to the chart root, and bytes.
+pub type ChartFiles = Vec<(String, Vec<u8>)>;
+
 /// Files of the chart `--chartName` names (a directory or `.tgz`), else of the built-in
 /// `charts/iter8`, and a description of where they came from.
-pub fn chart_source(chart_name: Option<&str>) -> anyhow::Result<(Vec<(String, Vec<u8>)>, String)> {
+pub fn chart_source(chart_name: Option<&str>) -> anyhow::Result<(ChartFiles, String)> {
     match chart_name {
         None => {
             if embedded::CHART_FILES.is_empty() {
