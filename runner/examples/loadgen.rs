@@ -30,6 +30,7 @@ fn main() {
         insecure_skip_verify: false,
         initial_fetch: false,
         allow_initial_errors: true,
+        io: runner::load::IoMode::from_env(),
     };
     let r = run(&spec, &mut |_| {}).expect("load run");
     println!(
@@ -47,4 +48,5 @@ fn main() {
         r.uncorrected.percentile_ms(99.0).unwrap_or(0.0),
         r.uncorrected.percentile_ms(50.0).unwrap_or(0.0),
     );
+    println!("io {}", r.io);
 }

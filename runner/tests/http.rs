@@ -370,3 +370,151 @@ fn http1_framing() {
         );
     }
 }
+
+/// The I/O paths that can run here: epoll always, io_uring when the kernel allows it.
+fn io_modes() -> Vec<runner::load::IoMode> {
+    use runner::load::IoMode;
+    match runner::load::uring::available() {
+        Ok(()) => vec![IoMode::Epoll, IoMode::Uring],
+        Err(why) => {
+            eprintln!("io_uring unavailable here ({why}); testing epoll only");
+            vec![IoMode::Epoll]
+        }
+    }
+}
+
+/// A load spec for `url` with `n` requests on `connections` connections at full speed.
+fn load(url: &str, n: u64, connections: usize, io: runner::load::IoMode) -> runner::load::LoadSpec {
+    runner::load::LoadSpec {
+        url: url.to_string(),
+        method: http::Method::GET,
+        headers: Vec::new(),
+        body: bytes::Bytes::new(),
+        stop: runner::load::Stop::Requests(n),
+        pace: runner::load::Pace::Max,
+        connections,
+        threads: 2,
+        timeout: std::time::Duration::from_secs(5),
+        http2: false,
+        insecure_skip_verify: false,
+        initial_fetch: false,
+        allow_initial_errors: true,
+        io,
+    }
+}
+
+fn codes(r: &runner::load::LoadReport) -> Vec<(i32, u64)> {
+    r.codes.iter().collect()
+}
+
+/// Both I/O paths send exactly the requested number of requests, closed-loop and paced, and
+/// count statuses and transport failures the same way; `io` reports the path used.
+#[test]
+fn io_paths_count_exactly() {
+    use runner::load::{IoMode, IoPath, Pace, http::run};
+    for io in io_modes() {
+        let want = if io == IoMode::Uring {
+            IoPath::Uring
+        } else {
+            IoPath::Epoll
+        };
+        let s = start(Proto::H1);
+        let r = run(&load(&s.url("/"), 1000, 5, io), &mut |_| {}).expect("run");
+        assert_eq!(r.io, want);
+        assert_eq!(codes(&r), vec![(200, 1000)], "{io:?}");
+        assert_eq!(r.uncorrected.count(), 1000);
+        assert_eq!(s.hits(), 1000, "{io:?}");
+        let mut paced = load(&s.url("/"), 40, 3, io);
+        paced.pace = Pace::Rate(400.0);
+        let r = run(&paced, &mut |_| {}).expect("paced run");
+        assert_eq!(codes(&r), vec![(200, 40)], "{io:?}");
+        assert_eq!(r.corrected.count(), 40);
+        assert_eq!(s.hits(), 1040, "{io:?}");
+        let r = run(&load(&s.url("/status/503"), 30, 2, io), &mut |_| {}).expect("run");
+        assert_eq!(codes(&r), vec![(503, 30)], "{io:?}");
+        let dead = dead_addr();
+        let r = run(&load(&format!("http://{dead}/"), 7, 3, io), &mut |_| {}).expect("run");
+        assert_eq!(codes(&r), vec![(-1, 7)], "{io:?}");
+    }
+}
+
+/// Both I/O paths frame chunked, `Connection: close` and close-delimited responses, and
+/// reconnect without counting an error when the server silently closes a kept-alive
+/// connection (one response per connection, no `Connection: close`).
+#[test]
+fn io_paths_framing_and_reconnect() {
+    let cases: [(&'static [u8], bool, u64); 4] = [
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
+            false,
+            2,
+        ),
+        (
+            b"HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+            true,
+            12,
+        ),
+        (b"HTTP/1.0 202 Accepted\r\n\r\nbody until close", true, 12),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true, 12),
+    ];
+    for io in io_modes() {
+        for (resp, close, conns) in cases {
+            let (addr, accepted) = canned_server(resp, close);
+            let r =
+                runner::load::http::run(&load(&format!("http://{addr}/"), 12, 2, io), &mut |_| {})
+                    .expect("run");
+            let text = String::from_utf8_lossy(resp);
+            let status: i32 = text[9..12].parse().expect("status in canned response");
+            assert_eq!(codes(&r), vec![(status, 12)], "{io:?} {text}");
+            assert_eq!(
+                accepted.load(std::sync::atomic::Ordering::SeqCst),
+                conns,
+                "{io:?} {text}"
+            );
+        }
+    }
+}
+
+/// A server that accepts but never answers: every request times out (status -1) on both I/O
+/// paths, and the run ends.
+#[test]
+fn io_paths_time_out() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut keep = Vec::new();
+        for s in l.incoming() {
+            keep.push(s);
+        }
+    });
+    for io in io_modes() {
+        let mut spec = load(&format!("http://{addr}/"), 4, 2, io);
+        spec.timeout = std::time::Duration::from_millis(150);
+        let r = runner::load::http::run(&spec, &mut |_| {}).expect("run");
+        assert_eq!(codes(&r), vec![(-1, 4)], "{io:?}");
+    }
+}
+
+/// `auto` uses io_uring for plain HTTP/1.1 when available (else epoll, saying why), never for
+/// h2c; forcing io_uring where it is unavailable fails the run with a clear error.
+#[test]
+fn io_path_choice() {
+    use runner::load::{IoMode, IoPath, LoadError, http::run};
+    let s = start(Proto::H1);
+    let r = run(&load(&s.url("/"), 3, 1, IoMode::Auto), &mut |_| {}).expect("run");
+    match runner::load::uring::available() {
+        Ok(()) => assert_eq!((r.io, r.io_note), (IoPath::Uring, None)),
+        Err(why) => {
+            assert_eq!((r.io, r.io_note), (IoPath::Epoll, Some(why.clone())));
+            let e = run(&load(&s.url("/"), 3, 1, IoMode::Uring), &mut |_| {})
+                .expect_err("forced io_uring must fail");
+            assert!(matches!(e, LoadError::UringUnavailable(_)), "{e}");
+        }
+    }
+    let h2 = start(Proto::H2c);
+    let mut spec = load(&h2.url("/"), 3, 1, IoMode::Uring);
+    spec.http2 = true;
+    let r = run(&spec, &mut |_| {}).expect("h2c run");
+    assert_eq!(r.io, IoPath::Hyper);
+    assert_eq!(codes(&r), vec![(200, 3)]);
+}

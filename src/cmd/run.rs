@@ -111,6 +111,7 @@ impl Progress {
                 log::error_trace(&format!("task {index}: {name}: failure"), error);
             }
             Event::Warning { message, .. } => log::warn(message),
+            Event::Debug { message, .. } => log::debug(message),
             Event::Output { text, .. } => {
                 log::log(
                     log::Level::Trace,

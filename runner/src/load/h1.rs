@@ -1,8 +1,12 @@
-//! Fast path for plain-text HTTP/1.1: a pre-serialised request written straight to the socket
-//! and the response parsed in place (httparse), one request in flight per connection.
+//! Plain-text HTTP/1.1: the request serialised once, an incremental (sans-I/O) response parser,
+//! and the epoll connection that drives it (one request in flight per connection).
 //!
-//! This is what keeps CPU per request low: no per-request allocation, no task hand-off between
-//! a request sender and a connection task (as hyper's client does), and no wasted `read` that
+//! The parser ([`ResponseParser`]) is fed whatever bytes arrived and says how many it consumed
+//! and whether the response is complete, so the same framing serves the epoll connection here
+//! and the io_uring one (`uring.rs`).
+//!
+//! [`H1Conn`] keeps CPU per request low: no per-request allocation, no task hand-off between a
+//! request sender and a connection task (as hyper's client does), and no wasted `read` that
 //! returns `EAGAIN`: after a read that drained the socket (fewer bytes than the buffer), the
 //! readiness flag is cleared so the next response is awaited through epoll directly. Syscalls
 //! per request: one `write`, one `read` (plus the shared `epoll_wait`), as in wrk.
@@ -16,19 +20,14 @@ use std::net::TcpStream as StdTcpStream;
 
 use tokio::io::unix::AsyncFd;
 
-const BUF: usize = 16 * 1024;
+/// Initial receive buffer per connection (grows only for larger response heads).
+pub const BUF: usize = 16 * 1024;
 
-/// One HTTP/1.1 connection.
-pub struct H1Conn {
-    fd: AsyncFd<StdTcpStream>,
-    buf: Vec<u8>,
-    /// Bytes of `buf` holding unread data, from `start` to `end`.
-    start: usize,
-    end: usize,
-    head: bool,
-}
+/// Longest chunk-size or trailer line accepted.
+const MAX_LINE: usize = 4096;
 
 /// Outcome of one exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct H1Response {
     /// Final status code.
     pub status: u16,
@@ -38,6 +37,278 @@ pub struct H1Response {
 
 fn bad(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
+}
+
+/// Where the parser is within the current response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for a complete status line and headers.
+    Head,
+    /// This many body bytes left.
+    Length(u64),
+    /// Waiting for a chunk-size line.
+    ChunkSize,
+    /// This many bytes of chunk data plus its CRLF left.
+    ChunkData(u64),
+    /// Trailer lines until an empty one.
+    Trailers,
+    /// Body delimited by the end of the connection.
+    UntilClose,
+}
+
+/// What a call to [`ResponseParser::feed`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parsed {
+    /// The response is not complete: feed the unconsumed bytes again with more appended.
+    More,
+    /// The response is complete.
+    Done(H1Response),
+}
+
+/// Incremental parser of one HTTP/1.1 response (status, framing, body skipped).
+#[derive(Debug, Clone)]
+pub struct ResponseParser {
+    head_request: bool,
+    state: State,
+    status: u16,
+    close: bool,
+}
+
+impl ResponseParser {
+    /// A parser for responses to a request with this method (`HEAD` responses have no body).
+    pub fn new(head_request: bool) -> Self {
+        ResponseParser {
+            head_request,
+            state: State::Head,
+            status: 0,
+            close: false,
+        }
+    }
+
+    /// Start on the next response.
+    pub fn reset(&mut self) {
+        self.state = State::Head;
+        self.status = 0;
+        self.close = false;
+    }
+
+    /// Consume what it can of `data` (the bytes received and not yet consumed). Returns the
+    /// number of bytes consumed and whether the response is complete; after `Done` the parser
+    /// is ready for the next response.
+    pub fn feed(&mut self, data: &[u8]) -> io::Result<(usize, Parsed)> {
+        let mut pos = 0;
+        loop {
+            let rest = &data[pos..];
+            match self.state {
+                State::Head => {
+                    let Some(hlen) = self.parse_head(rest)? else {
+                        return Ok((pos, Parsed::More));
+                    };
+                    pos += hlen;
+                }
+                State::Length(n) => {
+                    let take = (rest.len() as u64).min(n);
+                    pos += take as usize;
+                    if take < n {
+                        self.state = State::Length(n - take);
+                        return Ok((pos, Parsed::More));
+                    }
+                    return Ok((pos, self.done()));
+                }
+                State::ChunkSize => {
+                    let Some(len) = line_len(rest)? else {
+                        return Ok((pos, Parsed::More));
+                    };
+                    let hex = rest[..len].split(|&b| b == b';').next().unwrap_or(&[]);
+                    let size = std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
+                        .ok_or_else(|| bad("invalid chunk size"))?;
+                    pos += len + 2;
+                    self.state = if size == 0 {
+                        State::Trailers
+                    } else {
+                        State::ChunkData(size + 2)
+                    };
+                }
+                State::ChunkData(n) => {
+                    let take = (rest.len() as u64).min(n);
+                    pos += take as usize;
+                    if take < n {
+                        self.state = State::ChunkData(n - take);
+                        return Ok((pos, Parsed::More));
+                    }
+                    self.state = State::ChunkSize;
+                }
+                State::Trailers => {
+                    let Some(len) = line_len(rest)? else {
+                        return Ok((pos, Parsed::More));
+                    };
+                    pos += len + 2;
+                    if len == 0 {
+                        return Ok((pos, self.done()));
+                    }
+                }
+                State::UntilClose => return Ok((data.len(), Parsed::More)),
+            }
+        }
+    }
+
+    /// The peer closed the connection: completes a close-delimited body, anything else is an
+    /// unexpected end of file.
+    pub fn eof(&mut self) -> io::Result<H1Response> {
+        if self.state == State::UntilClose {
+            self.close = true;
+            match self.done() {
+                Parsed::Done(r) => Ok(r),
+                Parsed::More => Err(io::ErrorKind::UnexpectedEof.into()),
+            }
+        } else {
+            Err(io::ErrorKind::UnexpectedEof.into())
+        }
+    }
+
+    fn done(&mut self) -> Parsed {
+        let r = H1Response {
+            status: self.status,
+            close: self.close,
+        };
+        self.reset();
+        Parsed::Done(r)
+    }
+
+    /// Parse a response head; `None` until it is complete. Sets the state for the body.
+    fn parse_head(&mut self, data: &[u8]) -> io::Result<Option<usize>> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut resp = httparse::Response::new(&mut headers);
+        let hlen = match resp.parse(data) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(bad("invalid HTTP response")),
+        };
+        let status = resp.code.unwrap_or(0);
+        let mut close = resp.version == Some(0);
+        let mut chunked = false;
+        let mut length = None;
+        for h in resp.headers.iter() {
+            let name = h.name.as_bytes();
+            // Compare lengths first: most headers are none of the three.
+            match name.len() {
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    let v = std::str::from_utf8(h.value)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .ok_or_else(|| bad("invalid content-length"))?;
+                    length = Some(v);
+                }
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    let v = h.value.trim_ascii_end();
+                    if v.len() >= 7 && v[v.len() - 7..].eq_ignore_ascii_case(b"chunked") {
+                        chunked = true;
+                    }
+                }
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    if contains_ci(h.value, b"close") {
+                        close = true;
+                    } else if contains_ci(h.value, b"keep-alive") {
+                        close = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if (100..200).contains(&status) {
+            // Interim response; the real one follows.
+            return Ok(Some(hlen));
+        }
+        self.status = status;
+        self.close = close;
+        self.state = if self.head_request || status == 204 || status == 304 {
+            State::Length(0)
+        } else if chunked {
+            State::ChunkSize
+        } else if let Some(n) = length {
+            State::Length(n)
+        } else {
+            State::UntilClose
+        };
+        Ok(Some(hlen))
+    }
+}
+
+/// Length of the CRLF-terminated line at the start of `data` (without the CRLF), or `None`
+/// while it is incomplete.
+fn line_len(data: &[u8]) -> io::Result<Option<usize>> {
+    match data.windows(2).position(|w| w == b"\r\n") {
+        Some(p) => Ok(Some(p)),
+        None if data.len() > MAX_LINE => Err(bad("chunk line too long")),
+        None => Ok(None),
+    }
+}
+
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Receive buffer: bytes `start..end` are received and not yet consumed.
+#[derive(Debug)]
+pub struct RecvBuf {
+    /// Storage (`Box` so it can be lent to an io_uring operation and given back).
+    pub buf: Box<[u8]>,
+    /// First unconsumed byte.
+    pub start: usize,
+    /// End of received bytes.
+    pub end: usize,
+}
+
+impl RecvBuf {
+    /// An empty buffer of `BUF` bytes.
+    pub fn new() -> Self {
+        RecvBuf {
+            buf: vec![0; BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Unconsumed bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Make room after `end` for the next read: drop consumed bytes, or grow a buffer full
+    /// of one unfinished response head.
+    pub fn make_room(&mut self) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                let mut v = std::mem::take(&mut self.buf).into_vec();
+                v.resize(v.len() * 2, 0);
+                self.buf = v.into_boxed_slice();
+            }
+        }
+    }
+}
+
+impl Default for RecvBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One HTTP/1.1 connection on epoll (tokio's reactor).
+pub struct H1Conn {
+    fd: AsyncFd<StdTcpStream>,
+    rb: RecvBuf,
+    parser: ResponseParser,
 }
 
 impl H1Conn {
@@ -52,10 +323,8 @@ impl H1Conn {
         let fd = AsyncFd::new(stream)?;
         Ok(H1Conn {
             fd,
-            buf: vec![0; BUF],
-            start: 0,
-            end: 0,
-            head,
+            rb: RecvBuf::new(),
+            parser: ResponseParser::new(head),
         })
     }
 
@@ -80,26 +349,12 @@ impl H1Conn {
 
     /// Read more bytes into the buffer; returns the number read (0 = EOF).
     async fn fill(&mut self) -> io::Result<usize> {
-        if self.start > 0 && self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        }
-        if self.end == self.buf.len() {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else {
-                // Headers larger than the buffer: grow (rare).
-                let n = self.buf.len();
-                self.buf.resize(n * 2, 0);
-            }
-        }
+        self.rb.make_room();
         loop {
             let mut guard = self.fd.readable().await?;
-            let spare = self.buf.len() - self.end;
-            let end = self.end;
-            let buf = &mut self.buf[end..];
+            let end = self.rb.end;
+            let buf = &mut self.rb.buf[end..];
+            let spare = buf.len();
             match guard.try_io(|s| s.get_ref().read(buf)) {
                 Ok(Ok(n)) => {
                     if n > 0 && n < spare {
@@ -107,7 +362,7 @@ impl H1Conn {
                         // would only return EAGAIN.
                         guard.clear_ready();
                     }
-                    self.end += n;
+                    self.rb.end += n;
                     return Ok(n);
                 }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -119,148 +374,24 @@ impl H1Conn {
 
     /// Send `request` (complete bytes) and read the response, discarding its body.
     pub async fn exchange(&mut self, request: &[u8]) -> io::Result<H1Response> {
-        if self.start != self.end {
+        if self.rb.start != self.rb.end {
             return Err(bad("unexpected bytes before the response"));
         }
-        self.start = 0;
-        self.end = 0;
+        self.rb.start = 0;
+        self.rb.end = 0;
+        self.parser.reset();
         self.write_all(request).await?;
         loop {
-            let (status, close, framing, hlen) = loop {
-                let mut headers = [httparse::EMPTY_HEADER; 64];
-                let mut resp = httparse::Response::new(&mut headers);
-                match resp.parse(&self.buf[self.start..self.end]) {
-                    Ok(httparse::Status::Complete(hlen)) => {
-                        let status = resp.code.unwrap_or(0);
-                        let http10 = resp.version == Some(0);
-                        let mut close = http10;
-                        let mut framing = Framing::Close;
-                        for h in resp.headers.iter() {
-                            if h.name.eq_ignore_ascii_case("content-length") {
-                                let v = std::str::from_utf8(h.value)
-                                    .ok()
-                                    .and_then(|s| s.trim().parse::<u64>().ok())
-                                    .ok_or_else(|| bad("invalid content-length"))?;
-                                if !matches!(framing, Framing::Chunked) {
-                                    framing = Framing::Length(v);
-                                }
-                            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                                let v = h.value.trim_ascii_end();
-                                if v.len() >= 7 && v[v.len() - 7..].eq_ignore_ascii_case(b"chunked")
-                                {
-                                    framing = Framing::Chunked;
-                                }
-                            } else if h.name.eq_ignore_ascii_case("connection") {
-                                if contains_ci(h.value, b"close") {
-                                    close = true;
-                                } else if contains_ci(h.value, b"keep-alive") {
-                                    close = false;
-                                }
-                            }
-                        }
-                        break (status, close, framing, hlen);
-                    }
-                    Ok(httparse::Status::Partial) => {
-                        if self.fill().await? == 0 {
-                            return Err(io::ErrorKind::UnexpectedEof.into());
-                        }
-                    }
-                    Err(_) => return Err(bad("invalid HTTP response")),
-                }
-            };
-            self.start += hlen;
-            if (100..200).contains(&status) {
-                continue; // interim response; the real one follows
-            }
-            let no_body = self.head || status == 204 || status == 304;
-            let framing = if no_body { Framing::Length(0) } else { framing };
-            let close = match framing {
-                Framing::Length(n) => {
-                    self.skip(n).await?;
-                    close
-                }
-                Framing::Chunked => {
-                    self.skip_chunked().await?;
-                    close
-                }
-                Framing::Close => {
-                    while self.fill().await? > 0 {
-                        self.start = self.end;
-                    }
-                    true
-                }
-            };
-            return Ok(H1Response { status, close });
-        }
-    }
-
-    async fn skip(&mut self, mut n: u64) -> io::Result<()> {
-        loop {
-            let avail = (self.end - self.start) as u64;
-            if avail >= n {
-                self.start += n as usize;
-                return Ok(());
-            }
-            n -= avail;
-            self.start = self.end;
-            if self.fill().await? == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-        }
-    }
-
-    async fn line(&mut self) -> io::Result<usize> {
-        // Returns the length of the next CRLF-terminated line (without CRLF), consuming it.
-        loop {
-            if let Some(pos) = self.buf[self.start..self.end]
-                .windows(2)
-                .position(|w| w == b"\r\n")
-            {
-                return Ok(pos);
-            }
-            if self.end - self.start > 4096 {
-                return Err(bad("chunk line too long"));
+            let (used, parsed) = self.parser.feed(self.rb.data())?;
+            self.rb.start += used;
+            if let Parsed::Done(r) = parsed {
+                return Ok(r);
             }
             if self.fill().await? == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+                return self.parser.eof();
             }
         }
     }
-
-    async fn skip_chunked(&mut self) -> io::Result<()> {
-        loop {
-            let len = self.line().await?;
-            let line = &self.buf[self.start..self.start + len];
-            let hex = line.split(|&b| b == b';').next().unwrap_or(&[]);
-            let size = std::str::from_utf8(hex)
-                .ok()
-                .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
-                .ok_or_else(|| bad("invalid chunk size"))?;
-            self.start += len + 2;
-            if size == 0 {
-                // trailers until an empty line
-                loop {
-                    let l = self.line().await?;
-                    self.start += l + 2;
-                    if l == 0 {
-                        return Ok(());
-                    }
-                }
-            }
-            self.skip(size + 2).await?;
-        }
-    }
-}
-
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-enum Framing {
-    Length(u64),
-    Chunked,
-    Close,
 }
 
 /// Serialise a request once: request line, headers, body.
@@ -284,4 +415,143 @@ pub fn serialize_request(
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feed `wire` in pieces of `step` bytes, as reads would deliver it, keeping unconsumed
+    /// bytes; returns the responses and the bytes left over.
+    fn parse_all(wire: &[u8], step: usize, head: bool) -> io::Result<(Vec<H1Response>, usize)> {
+        let mut p = ResponseParser::new(head);
+        let mut pending: Vec<u8> = Vec::new();
+        let mut out = Vec::new();
+        for piece in wire.chunks(step) {
+            pending.extend_from_slice(piece);
+            loop {
+                let (used, parsed) = p.feed(&pending)?;
+                pending.drain(..used);
+                match parsed {
+                    Parsed::Done(r) => out.push(r),
+                    Parsed::More => break,
+                }
+            }
+        }
+        Ok((out, pending.len()))
+    }
+
+    const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n";
+
+    /// Framing is the same whether bytes arrive at once or one at a time.
+    #[test]
+    fn any_split_gives_the_same_responses() {
+        let mut wire = Vec::new();
+        wire.extend_from_slice(CHUNKED);
+        wire.extend_from_slice(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 3\r\n\r\nabc",
+        );
+        wire.extend_from_slice(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+        wire.extend_from_slice(
+            b"HTTP/1.1 503 Unavailable\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno",
+        );
+        let want = vec![
+            H1Response {
+                status: 200,
+                close: false,
+            },
+            H1Response {
+                status: 404,
+                close: false,
+            },
+            H1Response {
+                status: 204,
+                close: false,
+            },
+            H1Response {
+                status: 503,
+                close: true,
+            },
+        ];
+        for step in [1, 2, 3, 7, 64, wire.len()] {
+            let (got, left) = parse_all(&wire, step, false).expect("valid responses");
+            assert_eq!(got, want, "step {step}");
+            assert_eq!(left, 0, "step {step}");
+        }
+    }
+
+    /// A body without length or chunking ends with the connection; HTTP/1.0 closes unless
+    /// keep-alive is asked for.
+    #[test]
+    fn close_delimited_and_http10() {
+        let mut p = ResponseParser::new(false);
+        let wire = b"HTTP/1.0 200 OK\r\n\r\nbody until close";
+        let (used, parsed) = p.feed(wire).expect("head parses");
+        assert_eq!((used, parsed), (wire.len(), Parsed::More));
+        assert_eq!(
+            p.eof().expect("close ends the body"),
+            H1Response {
+                status: 200,
+                close: true
+            }
+        );
+        let ka = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx";
+        let (got, _) = parse_all(ka, 5, false).expect("valid");
+        assert_eq!(
+            got,
+            vec![H1Response {
+                status: 200,
+                close: false
+            }]
+        );
+    }
+
+    /// HEAD responses have no body even with a Content-Length.
+    #[test]
+    fn head_has_no_body() {
+        let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+        let (got, left) = parse_all(wire, 10, true).expect("valid");
+        assert_eq!(got.len(), 2);
+        assert_eq!(left, 0);
+    }
+
+    /// Truncated responses are an unexpected end of file; garbage is invalid data.
+    #[test]
+    fn errors() {
+        let mut p = ResponseParser::new(false);
+        let (_, parsed) = p
+            .feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab")
+            .expect("partial body");
+        assert_eq!(parsed, Parsed::More);
+        assert_eq!(
+            p.eof().expect_err("truncated").kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        let mut p = ResponseParser::new(false);
+        assert_eq!(
+            p.feed(b"SSH-2.0-OpenSSH\r\n\r\n")
+                .expect_err("not HTTP")
+                .kind(),
+            io::ErrorKind::InvalidData
+        );
+        let mut p = ResponseParser::new(false);
+        let bad_chunk = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+        assert_eq!(
+            p.feed(bad_chunk).expect_err("bad size").kind(),
+            io::ErrorKind::InvalidData
+        );
+    }
+
+    /// The receive buffer drops consumed bytes before growing.
+    #[test]
+    fn recv_buf_room() {
+        let mut rb = RecvBuf::new();
+        rb.end = BUF;
+        rb.start = BUF - 10;
+        rb.make_room();
+        assert_eq!((rb.start, rb.end, rb.buf.len()), (0, 10, BUF));
+        rb.end = BUF;
+        rb.make_room();
+        assert_eq!((rb.start, rb.end, rb.buf.len()), (0, BUF, 2 * BUF));
+    }
 }

@@ -2,9 +2,13 @@
 //! or h2c with prior knowledge), one request in flight per connection, paced or at full speed.
 //!
 //! Threads: connections are spread over `threads` OS threads, each running a current-thread
-//! tokio runtime (no work stealing, no cross-thread wakeups on the hot path). Each connection
-//! owns two latency recorders (corrected and uncorrected) and a status-code table; they are
-//! merged once at the end, so memory does not grow with the number of requests.
+//! runtime (no work stealing, no cross-thread wakeups on the hot path). Each connection owns
+//! two latency recorders (corrected and uncorrected) and a status-code table; they are merged
+//! once at the end, so memory does not grow with the number of requests.
+//!
+//! I/O paths ([`IoMode`]): plain-text HTTP/1.1 runs on io_uring (`uring.rs`) where the kernel
+//! allows it, else on tokio's epoll reactor with the fast path of `h1.rs`; TLS, HTTP/2 and h2c
+//! always run on tokio + hyper. `ITER8_IO=epoll|uring` forces a path.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -20,8 +24,56 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 use crate::load::h1::{H1Conn, serialize_request};
-use crate::load::pacing::{Pace, Schedule, corrected_start, split_requests};
+use crate::load::pacing::{Pace, Schedule, split_requests};
+use crate::load::worker::{Fetch, Plan, WorkerOut, measure};
 use crate::metrics::{LatencyRecorder, StatusCounts};
+
+/// Which I/O path carries plain-text HTTP/1.1 load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoMode {
+    /// io_uring when the kernel allows it, else epoll.
+    #[default]
+    Auto,
+    /// Always epoll (tokio's reactor).
+    Epoll,
+    /// Always io_uring; the run fails when it is unavailable.
+    Uring,
+}
+
+impl IoMode {
+    /// The mode set by the `ITER8_IO` environment variable (`epoll`, `uring` or `auto`; unset
+    /// or anything else is `auto`).
+    pub fn from_env() -> IoMode {
+        match std::env::var("ITER8_IO").as_deref().map(str::trim) {
+            Ok(v) if v.eq_ignore_ascii_case("epoll") => IoMode::Epoll,
+            Ok(v) if v.eq_ignore_ascii_case("uring") || v.eq_ignore_ascii_case("io_uring") => {
+                IoMode::Uring
+            }
+            _ => IoMode::Auto,
+        }
+    }
+}
+
+/// The I/O path a run used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoPath {
+    /// Plain HTTP/1.1 on io_uring.
+    Uring,
+    /// Plain HTTP/1.1 on epoll (fast path).
+    Epoll,
+    /// hyper on tokio (TLS, HTTP/2, h2c).
+    Hyper,
+}
+
+impl std::fmt::Display for IoPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IoPath::Uring => "io_uring",
+            IoPath::Epoll => "epoll",
+            IoPath::Hyper => "hyper on epoll",
+        })
+    }
+}
 
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,6 +113,8 @@ pub struct LoadSpec {
     pub initial_fetch: bool,
     /// Do not fail the run when an initial fetch gets a non-2xx status.
     pub allow_initial_errors: bool,
+    /// I/O path for plain-text HTTP/1.1.
+    pub io: IoMode,
 }
 
 /// Live progress, reported about every 100 ms.
@@ -92,6 +146,10 @@ pub struct LoadReport {
     /// Achieved rate: paced runs measure the send schedule actually kept
     /// (`(n-1)/(last send - start)`), closed runs `n/elapsed`.
     pub achieved_qps: f64,
+    /// The I/O path used.
+    pub io: IoPath,
+    /// Why io_uring was not used, when it was wanted (`auto` on a plain HTTP/1.1 URL).
+    pub io_note: Option<String>,
 }
 
 /// Why a load run could not be done.
@@ -128,6 +186,9 @@ pub enum LoadError {
     /// A worker thread panicked.
     #[error("load generator worker panicked")]
     WorkerPanic,
+    /// `ITER8_IO=uring` was set but io_uring cannot run here.
+    #[error("io_uring was requested (ITER8_IO=uring) but is unavailable: {0}")]
+    UringUnavailable(String),
 }
 
 struct Target {
@@ -260,7 +321,7 @@ pub fn tls_config(
     Ok(Arc::new(cfg))
 }
 
-struct Shared {
+pub(crate) struct Shared {
     target: Target,
     /// Use the plain-text HTTP/1.1 fast path (`h1.rs`) instead of hyper.
     raw_h1: bool,
@@ -273,15 +334,15 @@ struct Shared {
     timeout: Duration,
     http2: bool,
     tls: Option<tokio_rustls::TlsConnector>,
-    done: AtomicU64,
+    done: Arc<AtomicU64>,
     abort: AtomicBool,
     abort_code: AtomicI32,
-    start: OnceLock<Instant>,
+    pub(crate) start: OnceLock<Instant>,
     barrier: tokio::sync::Barrier,
     pace: Pace,
     stop: Stop,
     connections: usize,
-    initial_fetch: bool,
+    pub(crate) initial_fetch: bool,
     allow_initial_errors: bool,
 }
 
@@ -293,6 +354,40 @@ enum Sender {
 }
 
 impl Shared {
+    /// Note the status of an initial fetch; a failure aborts the run unless allowed.
+    pub(crate) fn initial_result(&self, code: i32) {
+        if !initial_ok(code) && !self.allow_initial_errors {
+            self.abort_code.store(code, Ordering::Relaxed);
+            self.abort.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// An initial fetch failed: no load is generated.
+    pub(crate) fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+
+    /// The progress counter.
+    pub(crate) fn done_counter(&self) -> Arc<AtomicU64> {
+        self.done.clone()
+    }
+
+    /// Start/stop plan of connection `k` (of all connections), with its request quota.
+    pub(crate) fn plan(&self, start: Instant, k: usize, quota: Option<u64>) -> Plan {
+        Plan {
+            start,
+            deadline: match self.stop {
+                Stop::Duration(d) => Some(start + d),
+                Stop::Requests(_) => None,
+            },
+            schedule: match self.pace {
+                Pace::Rate(qps) => Some(Schedule::new(start, qps, self.connections, k)),
+                Pace::Max => None,
+            },
+            quota,
+        }
+    }
+
     async fn connect(&self) -> Option<Sender> {
         let tcp = TcpStream::connect((self.target.host.as_str(), self.target.port))
             .await
@@ -448,98 +543,48 @@ where
     }
 }
 
-struct WorkerOut {
-    corrected: LatencyRecorder,
-    uncorrected: LatencyRecorder,
-    codes: StatusCounts,
-    last_send: Option<Instant>,
-    last_done: Option<Instant>,
-}
-
 fn initial_ok(code: i32) -> bool {
     (200..300).contains(&code) || code == 418
 }
 
+/// A connection on tokio (epoll fast path or hyper).
+struct TokioFetch {
+    sh: Arc<Shared>,
+    conn: Option<Sender>,
+}
+
+impl Fetch for TokioFetch {
+    async fn fetch(&mut self) -> i32 {
+        self.sh.fetch_with_timeout(&mut self.conn).await
+    }
+
+    async fn sleep_until(&mut self, t: Instant) {
+        tokio::time::sleep_until(t.into()).await;
+    }
+}
+
 async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
-    let mut out = WorkerOut {
-        corrected: LatencyRecorder::new(),
-        uncorrected: LatencyRecorder::new(),
-        codes: StatusCounts::default(),
-        last_send: None,
-        last_done: None,
+    let mut f = TokioFetch {
+        sh: sh.clone(),
+        conn: None,
     };
-    let mut conn: Option<Sender> = None;
     if sh.initial_fetch {
-        let code = sh.fetch_with_timeout(&mut conn).await;
-        if !initial_ok(code) && !sh.allow_initial_errors {
-            sh.abort_code.store(code, Ordering::Relaxed);
-            sh.abort.store(true, Ordering::Relaxed);
-        }
+        let code = f.fetch().await;
+        sh.initial_result(code);
     }
     if sh.barrier.wait().await.is_leader() {
         let _ = sh.start.set(Instant::now());
     }
     sh.barrier.wait().await;
-    if sh.abort.load(Ordering::Relaxed) {
-        return out;
+    if sh.aborted() {
+        return WorkerOut::new();
     }
     let start = *sh
         .start
         .get()
         .expect("the barrier leader set the start time");
-    let deadline = match sh.stop {
-        Stop::Duration(d) => Some(start + d),
-        Stop::Requests(_) => None,
-    };
-    let schedule = match sh.pace {
-        Pace::Rate(qps) => Some(Schedule::new(start, qps, sh.connections, k)),
-        Pace::Max => None,
-    };
-    let mut prev_done = start;
-    let mut prev_sent = start;
-    let mut i: u64 = 0;
-    loop {
-        if let Some(q) = quota
-            && i >= q
-        {
-            break;
-        }
-        let intended = match &schedule {
-            Some(s) => {
-                let t = s.intended(i);
-                if deadline.is_some_and(|d| t >= d) {
-                    break;
-                }
-                if Instant::now() < t {
-                    tokio::time::sleep_until(t.into()).await;
-                }
-                t
-            }
-            None => {
-                let now = Instant::now();
-                if deadline.is_some_and(|d| now >= d) {
-                    break;
-                }
-                now
-            }
-        };
-        let sent = Instant::now();
-        let code = sh.fetch_with_timeout(&mut conn).await;
-        let end = Instant::now();
-        out.uncorrected.record(end - sent);
-        if schedule.is_some() {
-            out.corrected
-                .record(end - corrected_start(intended, prev_sent, prev_done, sent));
-        }
-        out.codes.add(code);
-        out.last_send = Some(sent);
-        prev_sent = sent;
-        prev_done = end;
-        sh.done.fetch_add(1, Ordering::Relaxed);
-        i += 1;
-    }
-    out.last_done = Some(prev_done);
-    out
+    let plan = sh.plan(start, k, quota);
+    measure(&mut f, &plan, &sh.done).await
 }
 
 fn header_maps(spec: &LoadSpec, target: &Target) -> Result<(HeaderMap, HeaderMap), LoadError> {
@@ -623,7 +668,7 @@ pub fn run(
         timeout: spec.timeout,
         http2: spec.http2,
         tls,
-        done: AtomicU64::new(0),
+        done: Arc::new(AtomicU64::new(0)),
         abort: AtomicBool::new(false),
         abort_code: AtomicI32::new(0),
         start: OnceLock::new(),
@@ -635,6 +680,14 @@ pub fn run(
         allow_initial_errors: spec.allow_initial_errors,
     });
 
+    let plain_h1 = !shared.target.https && !spec.http2;
+    let (io, io_note) = choose_io(spec.io, plain_h1)?;
+    let uring = if io == IoPath::Uring {
+        uring_setup(&shared, threads)?
+    } else {
+        None
+    };
+
     let mut handles = Vec::with_capacity(threads);
     for t in 0..threads {
         let sh = shared.clone();
@@ -642,6 +695,15 @@ pub fn run(
             .step_by(threads)
             .map(|k| (k, quotas[k]))
             .collect();
+        if let Some((setup, sync)) = &uring {
+            let (setup, sync) = (setup.clone(), sync.clone());
+            let h = std::thread::Builder::new()
+                .name(format!("iter8-load-{t}"))
+                .spawn(move || uring_thread(&sh, setup, &sync, mine))
+                .map_err(LoadError::Runtime)?;
+            handles.push(h);
+            continue;
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -689,6 +751,14 @@ pub fn run(
     let mut outs = Vec::new();
     for h in handles {
         outs.extend(h.join().map_err(|_| LoadError::WorkerPanic)?);
+    }
+    if let Some((_, sync)) = &uring
+        && let Some(e) = sync.failed.get()
+    {
+        return Err(LoadError::Runtime(std::io::Error::new(
+            e.kind(),
+            e.to_string(),
+        )));
     }
     if shared.abort.load(Ordering::Relaxed) {
         return Err(LoadError::InitialFetch {
@@ -741,7 +811,89 @@ pub fn run(
         elapsed,
         requested_qps,
         achieved_qps,
+        io,
+        io_note,
     })
+}
+
+/// The I/O path for a run: io_uring only carries plain-text HTTP/1.1.
+fn choose_io(mode: IoMode, plain_h1: bool) -> Result<(IoPath, Option<String>), LoadError> {
+    if !plain_h1 {
+        return Ok((IoPath::Hyper, None));
+    }
+    match mode {
+        IoMode::Epoll => Ok((IoPath::Epoll, None)),
+        IoMode::Uring => match uring_available() {
+            Ok(()) => Ok((IoPath::Uring, None)),
+            Err(why) => Err(LoadError::UringUnavailable(why)),
+        },
+        IoMode::Auto => match uring_available() {
+            Ok(()) => Ok((IoPath::Uring, None)),
+            Err(why) => Ok((IoPath::Epoll, Some(why))),
+        },
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn uring_available() -> Result<(), String> {
+    crate::load::uring::available()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn uring_available() -> Result<(), String> {
+    Err("io_uring is Linux only".into())
+}
+
+#[cfg(target_os = "linux")]
+type UringRun = (
+    Arc<crate::load::uring::Setup>,
+    Arc<crate::load::uring::Sync>,
+);
+#[cfg(not(target_os = "linux"))]
+type UringRun = ((), ());
+
+/// What the io_uring threads share: resolved addresses, the request, the start barrier.
+#[cfg(target_os = "linux")]
+fn uring_setup(sh: &Shared, threads: usize) -> Result<Option<UringRun>, LoadError> {
+    use crate::load::uring::{Setup, Sync, resolve};
+    // A name that does not resolve makes every request fail, as a refused connection does.
+    let addrs = resolve(&sh.target.host, sh.target.port).unwrap_or_default();
+    let setup = Setup {
+        addrs,
+        request: sh.raw_request.clone(),
+        head: sh.method == Method::HEAD,
+        timeout: sh.timeout,
+    };
+    let sync = Sync {
+        barrier: std::sync::Barrier::new(threads),
+        failed: OnceLock::new(),
+    };
+    Ok(Some((Arc::new(setup), Arc::new(sync))))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn uring_setup(_sh: &Shared, _threads: usize) -> Result<Option<UringRun>, LoadError> {
+    Ok(None)
+}
+
+#[cfg(target_os = "linux")]
+fn uring_thread(
+    sh: &Shared,
+    setup: Arc<crate::load::uring::Setup>,
+    sync: &crate::load::uring::Sync,
+    mine: Vec<(usize, Option<u64>)>,
+) -> Vec<WorkerOut> {
+    crate::load::uring::thread_main(sh, setup, sync, mine)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn uring_thread(
+    _sh: &Shared,
+    _setup: (),
+    _sync: &(),
+    _mine: Vec<(usize, Option<u64>)>,
+) -> Vec<WorkerOut> {
+    Vec::new()
 }
 
 /// One blocking GET of `url` returning the body (used to download `payloadURL`); non-2xx
@@ -794,6 +946,7 @@ fn request(
         insecure_skip_verify,
         initial_fetch: false,
         allow_initial_errors: true,
+        io: IoMode::Epoll,
     };
     let (headers_h1, headers_h2) = header_maps(&spec, &target).map_err(|e| e.to_string())?;
     let sh = Shared {
@@ -807,7 +960,7 @@ fn request(
         timeout,
         http2: false,
         tls,
-        done: AtomicU64::new(0),
+        done: Arc::new(AtomicU64::new(0)),
         abort: AtomicBool::new(false),
         abort_code: AtomicI32::new(0),
         start: OnceLock::new(),

@@ -1,8 +1,12 @@
-//! Load generators: open-model pacing and the HTTP/1.1 + HTTP/2 client on tokio + hyper.
+//! Load generators: open-model pacing, the request loop, and the HTTP/1.1 + HTTP/2 client
+//! (io_uring or epoll for plain HTTP/1.1; tokio + hyper for TLS, HTTP/2 and h2c).
 
 pub mod h1;
 pub mod http;
 pub mod pacing;
+#[cfg(target_os = "linux")]
+pub mod uring;
+mod worker;
 
-pub use http::{LoadError, LoadProgress, LoadReport, LoadSpec, Stop};
+pub use http::{IoMode, IoPath, LoadError, LoadProgress, LoadReport, LoadSpec, Stop};
 pub use pacing::Pace;

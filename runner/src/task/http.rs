@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::{
     Experiment, Insights, MetricMeta, MetricType, MetricValue, Shape, format_go_float, parse_inputs,
 };
-use crate::load::{self, LoadReport, LoadSpec, Pace, Stop};
+use crate::load::{self, IoMode, LoadReport, LoadSpec, Pace, Stop};
 use crate::task::{Event, TaskContext, TaskError};
 
 /// Fortio's default per-request timeout.
@@ -411,6 +411,7 @@ pub fn load_spec(e: &EndpointInputs) -> Result<LoadSpec, TaskError> {
         insecure_skip_verify: e.insecure_skip_verify.unwrap_or(false),
         initial_fetch,
         allow_initial_errors: e.allow_initial_errors.unwrap_or(false),
+        io: IoMode::from_env(),
     })
 }
 
@@ -440,6 +441,16 @@ fn run_load(
             elapsed: p.elapsed,
             duration: p.duration,
         })
+    })
+    .inspect(|r| {
+        let message = match &r.io_note {
+            Some(why) => format!(
+                "{provider}: io_uring unavailable ({why}); load ran on {}",
+                r.io
+            ),
+            None => format!("{provider}: load ran on {}", r.io),
+        };
+        events(&Event::Debug { index, message });
     })
     .map_err(|source| TaskError::Load {
         provider: provider.to_string(),

@@ -68,6 +68,13 @@ pub enum Event {
         /// Message.
         message: String,
     },
+    /// A detail worth a debug-level line (e.g. which I/O path the load generator used).
+    Debug {
+        /// 1-based index.
+        index: usize,
+        /// Message.
+        message: String,
+    },
     /// Output of a run task (Iter8 logs it at trace level).
     Output {
         /// 1-based index.
