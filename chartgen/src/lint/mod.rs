@@ -174,33 +174,43 @@ fn go_join(a: &str, b: &str) -> String {
     }
 }
 
+/// Why a path could not be linted at all; `Display` is what Helm prints after `Error `.
+#[derive(Debug, thiserror::Error)]
+pub enum LintPathError {
+    /// The directory has no readable Chart.yaml (Go's stat error text).
+    #[error("unable to check Chart.yaml file in chart: {0}")]
+    NoChartYaml(String),
+    #[error("unable to create temp dir to extract tarball: {0}")]
+    TempDir(#[source] std::io::Error),
+    /// The archive could not be opened (Go's open error text).
+    #[error("unable to open tarball: {0}")]
+    Open(String),
+    /// The archive could not be read or unpacked (Go's error text).
+    #[error("unable to extract tarball: {0}")]
+    Extract(String),
+}
+
 /// Lint one path as `helm lint` does: a chart directory or a `.tgz`/`.tar.gz` archive.
-/// `Err` is the message Helm prints as `Error <message>` (the chart could not be linted).
-pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linted, String> {
+pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linted, LintPathError> {
     if path.ends_with(".tgz") || path.ends_with(".tar.gz") {
-        let tmp = TempDir::new()
-            .map_err(|e| format!("unable to create temp dir to extract tarball: {e}"))?;
-        let raw = std::fs::read(path).map_err(|e| {
+        let tmp = TempDir::new().map_err(LintPathError::TempDir)?;
+        let raw = std::fs::read(path).map_err(|e| match e.kind() {
             // Go opens a directory fine and fails on the first read.
-            let (what, op) = match e.kind() {
-                std::io::ErrorKind::IsADirectory => ("extract", "read"),
-                _ => ("open", "open"),
-            };
-            format!(
-                "unable to {what} tarball: {}",
-                crate::chart::load_go_io_error(op, path, &e)
-            )
+            std::io::ErrorKind::IsADirectory => {
+                LintPathError::Extract(crate::chart::load_go_io_error("read", path, &e))
+            }
+            _ => LintPathError::Open(crate::chart::load_go_io_error("open", path, &e)),
         })?;
-        let dir =
-            expand(&raw, tmp.path()).map_err(|e| format!("unable to extract tarball: {e}"))?;
+        let dir = expand(&raw, tmp.path()).map_err(LintPathError::Extract)?;
         return Ok(run_all(&dir, values, opts));
     }
     let chart_yaml = go_join(path, "Chart.yaml");
     if let Err(e) = std::fs::metadata(&chart_yaml) {
-        return Err(format!(
-            "unable to check Chart.yaml file in chart: {}",
-            crate::chart::load_go_io_error("stat", &chart_yaml, &e)
-        ));
+        return Err(LintPathError::NoChartYaml(crate::chart::load_go_io_error(
+            "stat",
+            &chart_yaml,
+            &e,
+        )));
     }
     Ok(run_all(Path::new(path), values, opts))
 }
@@ -323,7 +333,7 @@ pub fn lint_paths(paths: &[String], values: &Value, opts: &LintOptions) -> Repor
     let mut flagged = 0;
     for path in paths {
         let (messages, errors): (Vec<Message>, Vec<String>) = match lint_path(path, values, opts) {
-            Err(e) => (Vec::new(), vec![e]),
+            Err(e) => (Vec::new(), vec![e.to_string()]),
             Ok(l) => {
                 log.extend(l.log.iter().cloned());
                 let worst = if opts.strict {
