@@ -368,8 +368,8 @@ pub fn slog_line(n: &LintNote) -> String {
     )
 }
 
-/// A values-pipeline warning as Helm prints it: the ones Helm logs through slog
-/// (`returned non-bool value path=a.b chart=c`) as slog text lines, others unchanged.
+/// A values-pipeline warning as Helm v4 prints it through slog: `returned non-bool value
+/// path=a.b chart=c` at WARN with its attributes, Go `log.Printf` texts at INFO.
 pub fn slog_warning(w: &str) -> String {
     const SLOG: &[&str] = &["returned non-bool value"];
     for msg in SLOG {
@@ -384,7 +384,12 @@ pub fn slog_warning(w: &str) -> String {
             return format!("level=WARN msg={} {}", slog_value(msg), attrs.join(" "));
         }
     }
-    w.to_string()
+    let level = if w.starts_with("ImportValues missing table") {
+        "WARN"
+    } else {
+        "INFO"
+    };
+    format!("level={level} msg={}", slog_value(w))
 }
 
 /// slog's text quoting: bare unless empty or holding spaces, `=`, `"` or unprintables.
