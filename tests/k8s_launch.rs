@@ -68,7 +68,23 @@ async fn k(ns: &str, args: &[&str]) -> Out {
 }
 
 async fn helm(args: &[&str]) -> Out {
-    let helm = testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)");
+    run_helm(
+        testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)"),
+        args,
+    )
+    .await
+}
+
+/// Helm v3.11 (`.tools/bin/helm3`), the Helm that Iter8 v0.13 was built with.
+async fn helm3(args: &[&str]) -> Out {
+    run_helm(
+        testsupport::tools::tool("helm3").expect("helm3 (tools/fetch-helm.sh)"),
+        args,
+    )
+    .await
+}
+
+async fn run_helm(helm: std::path::PathBuf, args: &[&str]) -> Out {
     let mut cmd = tokio::process::Command::new(helm);
     cmd.args(args)
         .arg("--kubeconfig")
@@ -284,8 +300,9 @@ async fn launch_run_upgrade_delete() -> TestResult {
     Ok(())
 }
 
-/// What k launch writes is Helm's: helm get values/manifest read it, an upgrade with no
-/// values reuses the previous values (Helm's rule), and helm uninstall removes everything.
+/// What k launch writes is Helm's: helm (v4 and v3.11) list and get values/manifest read it,
+/// an upgrade with no values reuses the previous values (Helm's rule), helm upgrade takes it
+/// over, and helm uninstall removes everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_reads_upgrades_and_uninstalls_a_k_launch_release() -> TestResult {
     let env = env();
@@ -314,6 +331,17 @@ async fn helm_reads_upgrades_and_uninstalls_a_k_launch_release() -> TestResult {
     assert_eq!(
         values,
         serde_json::json!({"tasks": ["http"], "http": {"url": "http://127.0.0.1:9/get"}, "runner": "job"})
+    );
+    let list3 = helm3(&["list", "-n", ns, "-o", "json"]).await;
+    assert_eq!(list3.code, 0, "helm3 list: {}", list3.stderr);
+    let list3: serde_json::Value = serde_json::from_str(&list3.stdout)?;
+    assert_eq!(list3[0]["name"], "hx", "{list3}");
+    assert_eq!(list3[0]["status"], "deployed", "{list3}");
+    let values3 = helm3(&["get", "values", "hx", "-n", ns, "-o", "json"]).await;
+    assert_eq!(values3.code, 0, "helm3 get values: {}", values3.stderr);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&values3.stdout)?,
+        values
     );
     let manifest = helm(&["get", "manifest", "hx", "-n", ns]).await;
     assert_eq!(manifest.code, 0, "helm get manifest: {}", manifest.stderr);

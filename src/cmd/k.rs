@@ -148,6 +148,8 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         set: args.values.set.clone(),
         set_string: args.values.set_string.clone(),
         set_file: args.values.set_file.clone(),
+        // The release manifest has no hooks (Helm keeps them apart; they are not run here).
+        no_hooks: true,
         ..Default::default()
     };
     // Helm's message without `helm template`'s hint about --debug.
