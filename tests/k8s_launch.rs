@@ -68,7 +68,23 @@ async fn k(ns: &str, args: &[&str]) -> Out {
 }
 
 async fn helm(args: &[&str]) -> Out {
-    let helm = testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)");
+    run_helm(
+        testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)"),
+        args,
+    )
+    .await
+}
+
+/// Helm v3.11 (`.tools/bin/helm3`), the Helm that Iter8 v0.13 was built with.
+async fn helm3(args: &[&str]) -> Out {
+    run_helm(
+        testsupport::tools::tool("helm3").expect("helm3 (tools/fetch-helm.sh)"),
+        args,
+    )
+    .await
+}
+
+async fn run_helm(helm: std::path::PathBuf, args: &[&str]) -> Out {
     let mut cmd = tokio::process::Command::new(helm);
     cmd.args(args)
         .arg("--kubeconfig")
@@ -284,8 +300,9 @@ async fn launch_run_upgrade_delete() -> TestResult {
     Ok(())
 }
 
-/// What k launch writes is Helm's: helm get values/manifest read it, an upgrade with no
-/// values reuses the previous values (Helm's rule), and helm uninstall removes everything.
+/// What k launch writes is Helm's: helm (v4 and v3.11) list and get values/manifest read it,
+/// an upgrade with no values reuses the previous values (Helm's rule), helm upgrade takes it
+/// over, and helm uninstall removes everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_reads_upgrades_and_uninstalls_a_k_launch_release() -> TestResult {
     let env = env();
@@ -315,6 +332,17 @@ async fn helm_reads_upgrades_and_uninstalls_a_k_launch_release() -> TestResult {
         values,
         serde_json::json!({"tasks": ["http"], "http": {"url": "http://127.0.0.1:9/get"}, "runner": "job"})
     );
+    let list3 = helm3(&["list", "-n", ns, "-o", "json"]).await;
+    assert_eq!(list3.code, 0, "helm3 list: {}", list3.stderr);
+    let list3: serde_json::Value = serde_json::from_str(&list3.stdout)?;
+    assert_eq!(list3[0]["name"], "hx", "{list3}");
+    assert_eq!(list3[0]["status"], "deployed", "{list3}");
+    let values3 = helm3(&["get", "values", "hx", "-n", ns, "-o", "json"]).await;
+    assert_eq!(values3.code, 0, "helm3 get values: {}", values3.stderr);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&values3.stdout)?,
+        values
+    );
     let manifest = helm(&["get", "manifest", "hx", "-n", ns]).await;
     assert_eq!(manifest.code, 0, "helm get manifest: {}", manifest.stderr);
     assert!(
@@ -327,6 +355,13 @@ async fn helm_reads_upgrades_and_uninstalls_a_k_launch_release() -> TestResult {
     let again = k(ns, &["launch", "-g", "hx"]).await;
     assert_eq!(again.code, 0, "k launch (no values): {}", again.stderr);
     assert_eq!(job_names(ns).await, vec!["hx-2-job".to_string()]);
+
+    // Real helm upgrades the release k launch wrote, keeping its values.
+    let chart = chart_dir();
+    let upgrade = helm(&["upgrade", "hx", &chart, "-n", ns, "--reuse-values"]).await;
+    assert_eq!(upgrade.code, 0, "helm upgrade: {}", upgrade.stderr);
+    assert_eq!(job_names(ns).await, vec!["hx-3-job".to_string()]);
+    assert_eq!(release_records(ns, "hx").await.len(), 3);
 
     let uninstall = helm(&["uninstall", "hx", "-n", ns]).await;
     assert_eq!(uninstall.code, 0, "helm uninstall: {}", uninstall.stderr);
@@ -462,14 +497,28 @@ async fn dry_launch_writes_the_manifest_and_creates_nothing() -> TestResult {
     Ok(())
 }
 
-/// Bad values (a render failure, a schema violation) and a bad group name: one Error line,
-/// exit 1, nothing created.
+/// Bad values (a bad http input caught by the experiment check, render failures) and a bad
+/// group name: one Error line, exit 1, nothing created.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_values_fail_with_one_error_line_and_create_nothing() -> TestResult {
     let env = env();
     let ns = env.namespace("kbadv").await?;
     let ns = ns.name();
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "launch",
+                "-g",
+                "bv",
+                "--set",
+                "tasks={http}",
+                "--set",
+                "http.url=ftp://x/",
+                "--set",
+                "runner=job",
+            ],
+            "task 1: http: invalid input url: \"ftp://x/\" must start with http:// or https://",
+        ),
         (
             &[
                 "launch",
@@ -567,6 +616,57 @@ async fn k_log_lists_group_pods() -> TestResult {
         errors[0].starts_with("Error: unable to get experiment pod(s) in namespace "),
         "{}",
         denied.stderr
+    );
+    Ok(())
+}
+
+/// An object of the release's name that something else owns: k launch refuses before writing
+/// anything (no release record, no ServiceAccount, the foreign Secret untouched), with one
+/// Error line naming the object, as Helm does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_object_stops_launch_before_any_write() -> TestResult {
+    let env = env();
+    let ns = env.namespace("kforeign").await?;
+    let ns = ns.name();
+    let secrets: Api<Secret> = Api::namespaced(env.admin_client()?, ns);
+    let foreign: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "fg"},
+        "stringData": {"owner": "someone else"}
+    }))?;
+    let created = secrets.create(&PostParams::default(), &foreign).await?;
+    let chart = chart_dir();
+    let out = k(
+        ns,
+        &[
+            "launch",
+            "-g",
+            "fg",
+            "-c",
+            &chart,
+            "--set",
+            "tasks={http}",
+            "--set",
+            "http.url=http://127.0.0.1:9/",
+            "--set",
+            "runner=job",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let errors = out.error_lines();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].contains("Secret \"fg\"")
+            && errors[0].contains("exists and cannot be imported into the current release"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(leftovers(ns).await, vec!["secret/fg".to_string()]);
+    assert_eq!(release_records(ns, "fg").await, Vec::<String>::new());
+    let after = secrets.get("fg").await?;
+    assert_eq!(
+        after.metadata.resource_version,
+        created.metadata.resource_version
     );
     Ok(())
 }

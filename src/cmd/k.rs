@@ -74,10 +74,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Connect and set up Helm actions in the namespace in use (logs `inited Helm config`).
 fn helm(rt: &tokio::runtime::Runtime, k: &KubeArgs) -> anyhow::Result<Helm> {
-    let (client, namespace) = rt.block_on(connect_client(&kube_options(k))).map_err(|e| {
-        log::error(&e.to_string());
-        anyhow::anyhow!("{e} (hint: pass --kubeconfig or set KUBECONFIG)")
-    })?;
+    let (client, namespace) = rt
+        .block_on(connect_client(&kube_options(k)))
+        .map_err(|e| anyhow::anyhow!("{e} (hint: pass --kubeconfig or set KUBECONFIG)"))?;
     log::info("inited Helm config");
     Ok(Helm::new(client, &namespace))
 }
@@ -149,6 +148,8 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         set: args.values.set.clone(),
         set_string: args.values.set_string.clone(),
         set_file: args.values.set_file.clone(),
+        // The release manifest has no hooks (Helm keeps them apart; they are not run here).
+        no_hooks: true,
         ..Default::default()
     };
     // Helm's message without `helm template`'s hint about --debug.
@@ -169,6 +170,9 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         config = previous.config.clone();
     }
     let manifest = chartgen::render::template(&chart, &opts).map_err(render_failed)?;
+    check_experiment(&manifest, &group).inspect_err(|e| {
+        log::error_trace("experiment launch failed", &super::error_chain(e));
+    })?;
 
     if args.dry {
         let path = Path::new(MANIFEST_FILE);
@@ -206,6 +210,24 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         })?;
     log::info("experiment launched. Happy Iter8ing!");
     Ok(())
+}
+
+/// Check the experiment in the manifest's Secret `<group>` as the local launch does (task
+/// names, http inputs, ready inputs), so bad input fails before anything is created.
+fn check_experiment(manifest: &str, group: &str) -> anyhow::Result<()> {
+    let objects = iter8_k8s::apply::parse_manifest(manifest)
+        .map_err(|e| anyhow::anyhow!("the chart rendered an invalid manifest: {}", chain(&e)))?;
+    let experiment = objects.iter().find_map(|o| {
+        (o["kind"] == "Secret" && o["metadata"]["name"] == group)
+            .then(|| o["stringData"][iter8_k8s::secret_driver::EXPERIMENT_KEY].as_str())
+            .flatten()
+    });
+    let Some(text) = experiment else {
+        return Ok(());
+    };
+    let exp = runner::Experiment::from_yaml(text)
+        .map_err(|e| anyhow::anyhow!("the chart rendered an invalid experiment: {e}"))?;
+    super::launch::preflight(&exp, Path::new(&format!("experiment in Secret {group}")))
 }
 
 fn chart_files(fs: &[chartgen::chart::File]) -> Vec<ChartFile<'_>> {
