@@ -41,6 +41,8 @@ pub fn execute_with(
         std::collections::BTreeMap::new();
     tasks.insert("ready".to_string(), &ready);
     tasks.insert("custommetrics".to_string(), &custom_metrics);
+    let notify = runner::task::notify::NotifyTask::new(&GoTemplates);
+    tasks.insert("notify".to_string(), &notify);
     let opts = RunOptions {
         reuse_result,
         on_event: Some(&on_event),
@@ -54,8 +56,8 @@ pub fn execute_with(
     }
 }
 
-/// Provider templates of `custommetrics` are Go templates with Sprig, rendered by chartgen
-/// (plain text/template: `<no value>` is kept, as Iter8 did).
+/// Provider templates of `custommetrics` and payload templates of `notify` are Go templates
+/// with Sprig, rendered by chartgen (plain text/template: `<no value>` is kept, as Iter8 did).
 struct GoTemplates;
 
 impl runner::task::custommetrics::TemplateRenderer for GoTemplates {

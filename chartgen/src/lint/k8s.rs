@@ -54,7 +54,12 @@ fn string_field(v: Option<&Value>, path: &str) -> Result<String, String> {
 /// Decode one YAML document into the stub; `Ok(None)` for an empty document.
 pub(super) fn decode_head(doc: &str) -> Result<Option<Head>, String> {
     let v = crate::yaml::parse_typed(doc).map_err(|e| e.helm_message())?;
-    let m = match &v {
+    head_of(&v)
+}
+
+/// The stub of an already decoded document; `Ok(None)` for null.
+pub(super) fn head_of(v: &Value) -> Result<Option<Head>, String> {
+    let m = match v {
         Value::Nil => return Ok(None),
         Value::Map(m) => m.borrow().clone(),
         other => {
@@ -70,8 +75,11 @@ pub(super) fn decode_head(doc: &str) -> Result<Option<Head>, String> {
         None | Some(Value::Nil) => String::new(),
         Some(Value::Map(md)) => {
             let md = md.borrow();
-            string_field(field(&md, "Namespace"), "k8sYamlStruct.Metadata.Namespace")?;
-            string_field(field(&md, "Name"), "k8sYamlStruct.Metadata.Name")?
+            string_field(
+                field(&md, "Namespace"),
+                "k8sYamlMetadata.Metadata.Namespace",
+            )?;
+            string_field(field(&md, "Name"), "k8sYamlMetadata.Metadata.Name")?
         }
         Some(other) => {
             return Err(format!(
@@ -236,10 +244,15 @@ pub(super) fn check_deprecation(h: &Head, major: u32, minor: u32) -> Option<Stri
     Some(msg)
 }
 
-/// Generated from k8s.io/api v0.35.1 `zz_generated.prerelease-lifecycle.go` for the groups
-/// client-go's scheme registers (types whose deprecated release is set).
+/// Generated from k8s.io/api v0.35.1 `zz_generated.prerelease-lifecycle.go` (and the
+/// hand-written core/v1 `lifecycle.go`) for the groups client-go's scheme registers (types
+/// whose deprecated release is set).
 #[rustfmt::skip]
 static DEPRECATED: &[Deprecated] = &[
+    dep("v1", "ComponentStatus", (1, 19), (0, 0), "", ""),
+    dep("v1", "ComponentStatusList", (1, 19), (0, 0), "", ""),
+    dep("v1", "Endpoints", (1, 33), (0, 0), "discovery.k8s.io/v1", "EndpointSlice"),
+    dep("v1", "EndpointsList", (1, 33), (0, 0), "discovery.k8s.io/v1", "EndpointSliceList"),
     dep("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicy", (1, 35), (1, 38), "", ""),
     dep("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicyBinding", (1, 35), (1, 38), "", ""),
     dep("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicyBindingList", (1, 35), (1, 38), "", ""),

@@ -2,50 +2,149 @@
 
 use std::path::Path;
 
-use super::k8s::{Head, check_deprecation, check_name, decode_head};
+use super::k8s::{Head, check_deprecation, check_name, decode_head, head_of};
 use super::{LintOptions, Linted, Severity};
 use crate::chart::objects::{HelmVersion, KubeVersion};
 use crate::render::{Options, lint_render};
-use crate::value::{Map, Value};
+use crate::value::Value;
 
-/// Split a manifest stream like apimachinery's `YAMLReader`; `Err` is its error text.
-fn documents(text: &str) -> Result<Vec<String>, String> {
-    crate::yaml::split_documents(text).map_err(|e| match e {
-        crate::yaml::LoadValuesError::Separator(s) => {
-            format!("invalid Yaml document separator: {s}")
-        }
-        other => other.to_string(),
-    })
-}
-
-/// Helm's `CoalesceTables(dst, src)`: `src` fills what `dst` lacks; a null in `dst`
-/// deletes the key.
-fn coalesce_tables(dst: &mut Map, src: &Map) {
-    for (k, sv) in src {
-        match dst.get_mut(k) {
-            Some(Value::Nil) => {
-                dst.remove(k);
-            }
-            None => {
-                dst.insert(k.clone(), sv.clone());
-            }
-            Some(Value::Map(dm)) => {
-                if let Value::Map(sm) = sv {
-                    let mut d = dm.borrow().clone();
-                    coalesce_tables(&mut d, &sm.borrow());
-                    *dm = crate::value::MapRef::new(d);
+/// Decode every document of a manifest stream like apimachinery's `YAMLOrJSONDecoder`:
+/// a stream starting with `{` is read as JSON values; if the first or second value fails,
+/// the rest is read as YAML documents (reporting the JSON error if that fails too). Stops
+/// at the first error (`Err` holds the heads decoded before it).
+fn heads(text: &str) -> Result<Vec<Head>, (Vec<Head>, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    let mut json_err = None;
+    if text.trim_start().starts_with('{') {
+        let mut pos = 0;
+        // Values decoded so far (nulls included): past one, the stream is surely JSON.
+        let mut count = 0;
+        loop {
+            let mut it =
+                serde_json::Deserializer::from_str(&text[pos..]).into_iter::<serde_json::Value>();
+            let (err, raw) = match it.next() {
+                None => return Ok(out),
+                Some(Ok(v)) => {
+                    let end = pos + it.byte_offset();
+                    match head_of(&crate::yaml::from_serde_json(&v)) {
+                        Ok(h) => {
+                            out.extend(h);
+                            count += 1;
+                            pos = end;
+                            continue;
+                        }
+                        Err(e) => {
+                            let e = e
+                                .strip_prefix("error unmarshaling JSON: while decoding JSON: ")
+                                .unwrap_or(&e)
+                                .to_string();
+                            (e.clone(), e)
+                        }
+                    }
                 }
+                Some(Err(e)) => go_json_error(&text[pos..], pos, &e),
+            };
+            if count > 1 {
+                return Err((out, raw));
             }
-            Some(_) => {}
+            json_err = Some(err);
+            rest = skip_to_line_end(&text[pos..]);
+            break;
+        }
+    }
+    let (docs, bad_separator) = documents(rest);
+    for doc in docs {
+        match decode_head(&doc) {
+            Ok(Some(h)) => out.push(h),
+            Ok(None) => {}
+            Err(e) => return Err((out, json_err.take().unwrap_or(e))),
+        }
+        json_err = None;
+    }
+    match bad_separator {
+        Some(e) => Err((out, json_err.take().unwrap_or(e))),
+        None => Ok(out),
+    }
+}
+
+/// apimachinery's `consumeWhitespace`: drop leading whitespace up to and including the
+/// first newline.
+fn skip_to_line_end(s: &str) -> &str {
+    for (i, c) in s.char_indices() {
+        if c == '\n' {
+            return &s[i + 1..];
+        }
+        if !c.is_whitespace() {
+            return &s[i..];
+        }
+    }
+    ""
+}
+
+/// encoding/json's error for a bad streamed value: (as the decoder reports it with its
+/// offset, as Go's json package prints it).
+fn go_json_error(text: &str, base: usize, e: &serde_json::Error) -> (String, String) {
+    if e.is_eof() {
+        return ("unexpected EOF".into(), "unexpected EOF".into());
+    }
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let at = line_start + e.column().saturating_sub(1);
+    let Some(c) = text.get(at..).and_then(|s| s.chars().next()) else {
+        return (e.to_string(), e.to_string());
+    };
+    let prev = text[..at].chars().next_back();
+    let what = if prev == Some('-') {
+        "in numeric literal"
+    } else {
+        "looking for beginning of value"
+    };
+    let msg = format!("invalid character {} {what}", go_char(c));
+    (format!("json: offset {}: {msg}", base + at + 1), msg)
+}
+
+/// Go's `quoteChar`: `'x'`, with `'\''` and `'\"'` escaped.
+fn go_char(c: char) -> String {
+    match c {
+        '\'' => "'\\''".into(),
+        '"' => "'\\\"'".into(),
+        c => {
+            let q = crate::chart::strvals::go_quote(&c.to_string());
+            format!("'{}'", &q[1..q.len() - 1])
         }
     }
 }
 
-fn as_map(v: &Value) -> Map {
-    match v {
-        Value::Map(m) => m.borrow().clone(),
-        _ => Map::new(),
+/// Split a manifest stream like apimachinery's `YAMLReader`: on lines starting with
+/// `---` followed by nothing but a comment. The documents before a bad separator, and the
+/// reader's error text for it.
+fn documents(text: &str) -> (Vec<String>, Option<String>) {
+    let mut docs = Vec::new();
+    let mut buf = String::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(after) = line.strip_prefix("---") {
+            let rest = after.trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return (
+                    docs,
+                    Some(format!("invalid Yaml document separator: {rest}")),
+                );
+            }
+            if !buf.is_empty() {
+                docs.push(std::mem::take(&mut buf));
+            }
+            continue;
+        }
+        buf.push_str(line);
     }
+    if !buf.is_empty() {
+        docs.push(buf);
+    }
+    (docs, None)
 }
 
 /// The values.yaml rule: it parses, and with the user's values on top it satisfies
@@ -61,11 +160,10 @@ pub(super) fn values(l: &mut Linted, dir: &Path, overrides: &Value, opts: &LintO
     ) {
         return;
     }
-    l.rule(
-        Severity::Error,
-        FILE,
-        check_values_file(dir, &path, overrides, opts).err(),
-    );
+    let mut warnings = Vec::new();
+    let res = check_values_file(dir, &path, overrides, opts, &mut warnings);
+    l.log.extend(warnings);
+    l.rule(Severity::Error, FILE, res.err());
 }
 
 fn check_values_file(
@@ -73,6 +171,7 @@ fn check_values_file(
     path: &Path,
     overrides: &Value,
     opts: &LintOptions,
+    warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| {
         format!(
@@ -90,14 +189,16 @@ fn check_values_file(
         );
         format!("unable to parse YAML: {m}")
     })?;
-    let mut merged = Map::new();
-    coalesce_tables(&mut merged, &as_map(overrides));
-    coalesce_tables(&mut merged, &as_map(&vals));
+    let mut log = crate::chart::values::Log::new(false);
+    let merged =
+        crate::chart::values::coalesce_tables_copy(&mut log, &Value::empty_map(), overrides);
+    let merged = crate::chart::values::coalesce_tables_copy(&mut log, &merged, &vals);
+    warnings.extend(log.warnings.iter().map(|w| super::slog_warning(w)));
     let schema = std::fs::read(dir.join("values.schema.json")).unwrap_or_default();
     if schema.is_empty() || opts.skip_schema_validation {
         return Ok(());
     }
-    crate::chart::schema::validate(&Value::map(merged), &schema)
+    crate::chart::schema::validate(&merged, &schema)
 }
 
 /// The major and minor of the cluster version the deprecation checks use.
@@ -152,6 +253,9 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
         ..Options::default()
     };
     let out = lint_render(&chart, &ropts);
+    l.log
+        .extend(out.warnings.iter().map(|w| super::slog_warning(w)));
+    l.log.extend(out.notes.iter().map(super::slog_line));
     l.notes.extend(out.notes);
     let rendered = match out.files {
         Ok(Some(files)) => files,
@@ -175,30 +279,11 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
             continue;
         }
         l.rule(Severity::Warning, name, check_top_indent(content));
-        let docs = match documents(content) {
-            Ok(d) => d,
-            Err(e) => {
-                l.rule(
-                    Severity::Error,
-                    name,
-                    Some(format!("unable to parse YAML: {e}")),
-                );
-                return;
-            }
+        let (found, error) = match heads(content) {
+            Ok(h) => (h, None),
+            Err((h, e)) => (h, Some(e)),
         };
-        for doc in docs {
-            let head = match decode_head(&doc) {
-                Ok(h) => h,
-                Err(e) => {
-                    l.rule(
-                        Severity::Error,
-                        name,
-                        Some(format!("unable to parse YAML: {e}")),
-                    );
-                    return;
-                }
-            };
-            let Some(head) = head else { continue };
+        for head in found {
             l.rule(Severity::Warning, name, check_name(&head));
             l.rule(
                 Severity::Warning,
@@ -211,6 +296,14 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
                 name,
                 check_list_annotations(&head, content),
             );
+        }
+        if let Some(e) = error {
+            l.rule(
+                Severity::Error,
+                name,
+                Some(format!("unable to parse YAML: {e}")),
+            );
+            return;
         }
     }
 }
@@ -403,30 +496,11 @@ pub(super) fn crds(l: &mut Linted, dir: &Path) {
     crd_files(&chart, &mut files);
     for (name, data) in files {
         let text = String::from_utf8_lossy(&data);
-        let docs = match documents(&text) {
-            Ok(d) => d,
-            Err(e) => {
-                l.rule(
-                    Severity::Error,
-                    &name,
-                    Some(format!("unable to parse YAML: {e}")),
-                );
-                return;
-            }
+        let (found, error) = match heads(&text) {
+            Ok(h) => (h, None),
+            Err((h, e)) => (h, Some(e)),
         };
-        for doc in docs {
-            let head: Head = match decode_head(&doc) {
-                Ok(Some(h)) => h,
-                Ok(None) => continue,
-                Err(e) => {
-                    l.rule(
-                        Severity::Error,
-                        &name,
-                        Some(format!("unable to parse YAML: {e}")),
-                    );
-                    return;
-                }
-            };
+        for head in found {
             l.rule(
                 Severity::Error,
                 &name,
@@ -439,6 +513,14 @@ pub(super) fn crds(l: &mut Linted, dir: &Path) {
                 (head.kind != "CustomResourceDefinition")
                     .then(|| "object kind is not 'CustomResourceDefinition'".to_string()),
             );
+        }
+        if let Some(e) = error {
+            l.rule(
+                Severity::Error,
+                &name,
+                Some(format!("unable to parse YAML: {e}")),
+            );
+            return;
         }
     }
 }

@@ -127,7 +127,7 @@ fn merge(a: &Map<String, Value>, b: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
-fn fetch_template(url: &str) -> Result<String, TaskError> {
+pub(crate) fn fetch_template(url: &str) -> Result<String, TaskError> {
     let bytes = if url.starts_with("http://") || url.starts_with("https://") {
         crate::load::http::get(url, false, Duration::from_secs(30))
             .map_err(|e| fail(format!("unable to fetch template {url}: {e}")))?
@@ -187,7 +187,7 @@ pub fn jq_number(expr: &str, body: &[u8]) -> Result<f64, String> {
     Ok(x)
 }
 
-fn query_url(url: &str, params: &[Param]) -> String {
+pub(crate) fn query_url(url: &str, params: &[(String, String)]) -> String {
     if params.is_empty() {
         return url.to_string();
     }
@@ -204,7 +204,7 @@ fn query_url(url: &str, params: &[Param]) -> String {
     };
     let q: Vec<String> = params
         .iter()
-        .map(|p| format!("{}={}", enc(&p.name), enc(&p.value)))
+        .map(|(name, value)| format!("{}={}", enc(name), enc(value)))
         .collect();
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{}", q.join("&"))
@@ -307,9 +307,14 @@ fn request(spec: &Provider, m: &Metric) -> Result<Bytes, String> {
         "application/json;charset=utf-8".into(),
     ));
     let body = m.body.clone().unwrap_or_default();
+    let params: Vec<(String, String)> = m
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
     crate::load::http::fetch(
         &method,
-        &query_url(&spec.url, &m.params),
+        &query_url(&spec.url, &params),
         &headers,
         Bytes::from(body),
         Duration::from_secs(30),
@@ -361,10 +366,7 @@ mod tests {
     /// Query parameters are percent-encoded and appended.
     #[test]
     fn query() {
-        let p = |n: &str, v: &str| Param {
-            name: n.into(),
-            value: v.into(),
-        };
+        let p = |n: &str, v: &str| (n.to_string(), v.to_string());
         assert_eq!(
             query_url("http://h/api/v1/query", &[p("query", "sum(x{a=\"b\"})")]),
             "http://h/api/v1/query?query=sum%28x%7Ba%3D%22b%22%7D%29"

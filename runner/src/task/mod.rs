@@ -9,6 +9,7 @@
 pub mod assess;
 pub mod custommetrics;
 pub mod http;
+pub mod notify;
 pub mod run;
 
 use std::collections::BTreeMap;
