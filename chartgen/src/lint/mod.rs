@@ -181,9 +181,14 @@ pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linte
         let tmp = TempDir::new()
             .map_err(|e| format!("unable to create temp dir to extract tarball: {e}"))?;
         let raw = std::fs::read(path).map_err(|e| {
+            // Go opens a directory fine and fails on the first read.
+            let (what, op) = match e.kind() {
+                std::io::ErrorKind::IsADirectory => ("extract", "read"),
+                _ => ("open", "open"),
+            };
             format!(
-                "unable to open tarball: {}",
-                crate::chart::load_go_io_error("open", path, &e)
+                "unable to {what} tarball: {}",
+                crate::chart::load_go_io_error(op, path, &e)
             )
         })?;
         let dir =
@@ -202,20 +207,36 @@ pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linte
 
 /// Helm's `chartutil.Expand`: write the archive's files under `dest/<chart name>/`.
 fn expand(raw: &[u8], dest: &Path) -> Result<PathBuf, String> {
-    let files = crate::chart::archive_files(raw).map_err(|e| e.to_string())?;
-    let name = files
-        .iter()
-        .find(|(n, _)| n == "Chart.yaml")
-        .and_then(|(_, d)| crate::yaml::parse_values(&String::from_utf8_lossy(d)).ok())
-        .and_then(|v| match v {
-            Value::Map(m) => m
-                .borrow()
-                .get("name")
-                .and_then(|n| n.as_str().map(String::from)),
-            _ => None,
-        })
-        .filter(|n| !n.is_empty() && !n.contains('/') && n != "." && n != "..")
-        .ok_or_else(|| "chart name is missing or invalid".to_string())?;
+    let files = crate::chart::archive_files(raw).map_err(|e| {
+        // Go's gzip and tar readers word these failures differently.
+        match e.to_string().as_str() {
+            "invalid gzip header" => "gzip: invalid header".to_string(),
+            "unexpected end of file" | "failed to read entire block" => {
+                "unexpected EOF".to_string()
+            }
+            other => other.to_string(),
+        }
+    })?;
+    let mut name = String::new();
+    for (n, d) in &files {
+        if n == "Chart.yaml" {
+            let v = crate::yaml::parse_values(&String::from_utf8_lossy(d))
+                .map_err(|e| format!("cannot load Chart.yaml: {}", e.helm_message()))?;
+            let md = crate::chart::Metadata::from_value(&v)
+                .map_err(|e| format!("cannot load Chart.yaml: {e}"))?;
+            name = md.name;
+        }
+    }
+    if name.is_empty() {
+        return Err("chart name not specified".into());
+    }
+    let q = crate::chart::strvals::go_quote(&name);
+    if name == "." || name == ".." {
+        return Err(format!("chart name {q} is not allowed"));
+    }
+    if name.contains('/') {
+        return Err(format!("chart name {q} must not contain path separators"));
+    }
     let top = dest.join(&name);
     for (n, data) in &files {
         let p = top.join(n);
