@@ -207,7 +207,8 @@ async fn runner_kubeconfig(ns: &str, release: &str, dir: &Path) -> String {
 
 /// k launch → helm list sees revision 1 → k run as the chart's ServiceAccount → k assert →
 /// a second k launch with other values upgrades to revision 2 (old Job gone, new Job present,
-/// helm history shows both) → k delete removes the objects and every release record.
+/// helm history shows both; the Secret taken back even without Helm's metadata) → k delete
+/// removes the objects and every release record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_run_upgrade_delete() -> TestResult {
     let env = env();
@@ -259,6 +260,17 @@ async fn launch_run_upgrade_delete() -> TestResult {
     )
     .await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+
+    // Iter8 v0.13's runner rewrites the Secret without Helm's label and annotations; the
+    // upgrade still takes it (it is in the release's manifest), as Helm does.
+    let secrets: Api<Secret> = Api::namespaced(env.admin_client()?, ns);
+    let mut stripped = secrets.get("exp").await?;
+    stripped.metadata.labels = None;
+    stripped.metadata.annotations = None;
+    stripped.metadata.managed_fields = None;
+    secrets
+        .replace("exp", &PostParams::default(), &stripped)
+        .await?;
 
     // Upgrade with other values: revision 2, a fresh experiment, the old Job replaced.
     let v2 = values(7);

@@ -284,9 +284,19 @@ impl Applier {
 
     /// Check every object before anything is written: its kind is served, it passes a
     /// server-side dry run, and an existing object with the same name belongs to this release.
-    pub async fn check(&mut self, objects: &[Value]) -> Result<(), ApplyError> {
+    /// Objects of the release's current manifest (`current`) are the release's already and are
+    /// not checked for ownership metadata (as Helm; Iter8 v0.13's runner strips it from the
+    /// Secret).
+    pub async fn check(
+        &mut self,
+        objects: &[Value],
+        current: &[ObjectRef],
+    ) -> Result<(), ApplyError> {
+        let known: std::collections::HashSet<_> =
+            current.iter().map(|r| r.key(&self.namespace)).collect();
         for (i, obj) in objects.iter().enumerate() {
             let r = ObjectRef::of(obj, i + 1)?;
+            let ours = known.contains(&r.key(&self.namespace));
             let t = self.target(&r).await?;
             let shown = self.display(&r, t.namespaced);
             let existing = t
@@ -298,7 +308,7 @@ impl Applier {
                     object: shown.clone(),
                     source: Box::new(source),
                 })?;
-            if let Some(existing) = existing {
+            if let Some(existing) = existing.filter(|_| !ours) {
                 let v = serde_json::to_value(&existing).unwrap_or(Value::Null);
                 if let Some(detail) = ownership_problem(&v, &self.release, &self.namespace) {
                     return Err(ApplyError::NotOwned {

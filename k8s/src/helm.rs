@@ -148,7 +148,7 @@ impl Helm {
         };
 
         let mut applier = Applier::new(self.client.clone(), name, &self.namespace);
-        applier.check(&objects).await?;
+        applier.check(&objects, &old_refs).await?;
 
         let now = go_time(chrono::Utc::now());
         let first_deployed = previous
