@@ -547,6 +547,8 @@ pub struct LintRender {
     pub files: Result<Option<BTreeMap<String, String>>, String>,
     /// What `fail`/`required` logged instead of failing, in execution order.
     pub notes: Vec<LintNote>,
+    /// What the values pipeline logged before rendering (Helm's slog lines).
+    pub warnings: Vec<String>,
 }
 
 /// Render `chart` as `helm lint` does (`opts.lint` is implied): every template file, with
@@ -562,12 +564,14 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
             return LintRender {
                 files: Ok(None),
                 notes: Vec::new(),
+                warnings: Vec::new(),
             };
         }
         Err(e) => {
             return LintRender {
                 files: Err(e.message),
                 notes: Vec::new(),
+                warnings: Vec::new(),
             };
         }
     };
@@ -576,7 +580,11 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
         .map(Some)
         .map_err(|e| e.message);
     let notes = log.borrow().clone();
-    LintRender { files, notes }
+    LintRender {
+        files,
+        notes,
+        warnings: p.log.warnings.clone(),
+    }
 }
 
 fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {

@@ -573,11 +573,16 @@ fn render_value(expr: &str) -> Value {
 
 /// Render `text` with `dot` as the data, returning the output bytes as Go wrote them.
 fn render_bytes(text: &str, dot: &Value) -> Result<Vec<u8>, String> {
+    render_bytes_as(text, dot, false)
+}
+
+/// [`render_bytes`] as Helm v4 or, with `helm3`, as Helm v3.11.
+fn render_bytes_as(text: &str, dot: &Value, helm3: bool) -> Result<Vec<u8>, String> {
     use chartgen::template::{ExecEnv, OfflineLookup, TemplateSet};
     let env = ExecEnv {
         lookup: &OfflineLookup,
         now: TestCtx.now(),
-        helm3: false,
+        helm3,
     };
     let mut set = TemplateSet::new();
     set.add("c/templates/t.yaml", text)
@@ -646,5 +651,26 @@ fn strings_hold_invalid_utf8() {
     assert_eq!(
         out.as_deref(),
         Ok(&b"\"h\\xc3\" 1 \"\\ufffd\" aMM= \"h\\xc3\" h\xc3"[..])
+    );
+}
+
+/// Rendering as Helm v3.11 uses its libraries' rules: Masterminds/semver v3.2.0 (prereleases
+/// per constraint, capitalised errors) and `tpl` data typed `chartutil.Values` (outputs
+/// recorded from Helm v3.11.1 and v4.1.4).
+#[test]
+fn helm3_library_differences() {
+    let text = r#"{{ semverCompare ">=1.20.0-0 <2.0.0" "1.25.0-gke.1" }} {{ tpl "{{ typeOf . }}" (dict "Template" (dict "BasePath" "x" "Name" "y")) }}"#;
+    assert_eq!(
+        render_bytes_as(text, &dot(), true).as_deref(),
+        Ok(&b"false chartutil.Values"[..])
+    );
+    assert_eq!(
+        render_bytes_as(text, &dot(), false).as_deref(),
+        Ok(&b"true map[string]interface {}"[..])
+    );
+    let err = render_bytes_as(r#"{{ semver "1.x" }}"#, &dot(), true).expect_err("invalid");
+    assert!(
+        err.ends_with("error calling semver: Invalid Semantic Version"),
+        "{err}"
     );
 }

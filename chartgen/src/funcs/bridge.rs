@@ -24,8 +24,9 @@ pub(crate) fn to_raw_json(v: &Value) -> Result<String, String> {
 }
 
 /// `encoding/json.Unmarshal` into `interface{}` (numbers become float64).
+/// Bytes of invalid UTF-8 in strings decode as U+FFFD, as Go's decoder does.
 pub(crate) fn from_json(text: &str) -> Result<Value, String> {
-    crate::yaml::from_json(text)
+    crate::yaml::from_json(&crate::value::go_lossy(text))
 }
 
 /// `sigs.k8s.io/yaml.Marshal`, with its trailing newline.

@@ -63,6 +63,11 @@ pub trait CallCtx {
     fn lookup(&mut self, api_version: &str, kind: &str, namespace: &str, name: &str) -> FuncResult;
     /// The current time (Sprig `now`); fixed in tests for reproducible output.
     fn now(&self) -> chrono::DateTime<chrono::FixedOffset>;
+    /// True when rendering as Helm v3.11 (`--helm3`), whose libraries differ in places
+    /// (Masterminds/semver v3.2.0, `tpl` data typed `chartutil.Values`).
+    fn helm3(&self) -> bool {
+        false
+    }
 }
 
 /// Signature of a function body. `args` already match `FuncDef::params`/`variadic`.

@@ -17,8 +17,8 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 pub(super) const FUNCS: &[FuncDef] = &[
-    def("semver", &[Param::String], |_, a| {
-        let v = SemverVersion::parse(arg_str(&a[0])).map_err(FuncError::call)?;
+    def("semver", &[Param::String], |ctx, a| {
+        let v = parse_for(ctx, arg_str(&a[0])).map_err(FuncError::call)?;
         Ok(Value::Object(Rc::new(v)))
     }),
     def(
@@ -28,10 +28,23 @@ pub(super) const FUNCS: &[FuncDef] = &[
     ),
 ];
 
-fn semver_compare(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
+/// `NewVersion` of the Masterminds release the rendering Helm was built with.
+fn parse_for(ctx: &dyn CallCtx, v: &str) -> Result<SemverVersion, String> {
+    if ctx.helm3() {
+        SemverVersion::parse_helm3(v)
+    } else {
+        SemverVersion::parse(v)
+    }
+}
+
+fn semver_compare(ctx: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
     let constraint = Constraints::parse(arg_str(&a[0])).map_err(FuncError::call)?;
-    let version = SemverVersion::parse(arg_str(&a[1])).map_err(FuncError::call)?;
-    Ok(Value::Bool(constraint.check(&version)))
+    let version = parse_for(ctx, arg_str(&a[1])).map_err(FuncError::call)?;
+    Ok(Value::Bool(if ctx.helm3() {
+        constraint.check_helm3(&version)
+    } else {
+        constraint.check(&version)
+    }))
 }
 
 /// Version pattern shared by versions and constraints (numbers may be `x`, `X`, `*` in

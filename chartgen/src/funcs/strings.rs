@@ -5,7 +5,7 @@ use super::bridge::format_v;
 use super::conv::{go_is_space, strslice, strval};
 use super::crypto::random_below;
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_int, arg_str, def, ok_str, var};
-use crate::value::{Map, Value, go_bytes, go_len, go_string, raw_byte_of};
+use crate::value::{Map, Value, go_bytes, go_len, go_lossy, go_string, raw_byte_of};
 
 pub(super) const FUNCS: &[FuncDef] = &[
     def("hello", &[], |_, _| ok_str("Hello!")),
@@ -19,11 +19,12 @@ pub(super) const FUNCS: &[FuncDef] = &[
     def("trim", &[Param::String], |_, a| {
         ok_str(arg_str(&a[0]).trim_matches(go_is_space))
     }),
+    // Go's strings.ToUpper/ToLower rewrite each byte of invalid UTF-8 as U+FFFD.
     def("upper", &[Param::String], |_, a| {
-        ok_str(go_upper(arg_str(&a[0])))
+        ok_str(go_upper(&go_lossy(arg_str(&a[0]))))
     }),
     def("lower", &[Param::String], |_, a| {
-        ok_str(arg_str(&a[0]).to_lowercase())
+        ok_str(go_lossy(arg_str(&a[0])).to_lowercase())
     }),
     def("title", &[Param::String], |_, a| {
         ok_str(title(arg_str(&a[0])))

@@ -33,14 +33,16 @@ pub(super) fn chartfile(l: &mut Linted, dir: &Path) {
             return;
         }
     };
+    let text = std::fs::read(&path).unwrap_or_default();
+    let strict = match duplicate_keys(&String::from_utf8_lossy(&text)) {
+        Some(e) => Some(format!("error converting YAML to JSON: {e}")),
+        None => strict_unknown_field(&raw)
+            .map(|e| format!("error unmarshaling JSON: while decoding JSON: {e}")),
+    };
     l.rule(
         Severity::Warning,
         FILE,
-        strict_unknown_field(&raw).map(|e| {
-            format!(
-                "failed to strictly parse chart metadata file\n\terror unmarshaling JSON: while decoding JSON: {e}"
-            )
-        }),
+        strict.map(|e| format!("failed to strictly parse chart metadata file\n\t{e}")),
     );
     let e = Severity::Error;
     l.rule(e, FILE, check_name(&md));
@@ -86,6 +88,88 @@ fn load(path: &Path) -> Result<(Metadata, Map), String> {
         _ => Map::new(),
     };
     Ok((md, raw))
+}
+
+/// go-yaml's strict decoding errors for keys repeated within one block mapping
+/// (`yaml: unmarshal errors:\n  line 4: key "name" already set in map`). A line-based
+/// scan: enough for Chart.yaml's block style; flow mappings are not examined.
+fn duplicate_keys(text: &str) -> Option<String> {
+    // Open mappings: (indent of their keys, keys seen).
+    let mut stack: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut errs = Vec::new();
+    let mut block_scalar: Option<usize> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim_end();
+        let content = line.trim_start();
+        let indent = line.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if let Some(min) = block_scalar {
+            if indent > min {
+                continue;
+            }
+            block_scalar = None;
+        }
+        if content == "---" || content == "..." {
+            stack.clear();
+            continue;
+        }
+        // A list item opens a new mapping two columns in.
+        let (indent, content) = match content.strip_prefix("- ") {
+            Some(rest) => {
+                let rest_trim = rest.trim_start();
+                let ind = indent + 2 + (rest.len() - rest_trim.len());
+                stack.retain(|(d, _)| *d < ind);
+                stack.push((ind, Vec::new()));
+                (ind, rest_trim)
+            }
+            None => (indent, content),
+        };
+        let Some(key) = mapping_key(content) else {
+            continue;
+        };
+        stack.retain(|(d, _)| *d <= indent);
+        match stack.last_mut() {
+            Some((d, keys)) if *d == indent => {
+                if keys.contains(&key) {
+                    errs.push(format!(
+                        "  line {}: key {} already set in map",
+                        i + 1,
+                        go_q(&key)
+                    ));
+                } else {
+                    keys.push(key);
+                }
+            }
+            _ => stack.push((indent, vec![key])),
+        }
+        let after = content.split_once(':').map_or("", |(_, v)| v).trim();
+        if after.starts_with('|') || after.starts_with('>') {
+            block_scalar = Some(indent);
+        }
+    }
+    (!errs.is_empty()).then(|| format!("yaml: unmarshal errors:\n{}", errs.join("\n")))
+}
+
+/// The key of a `key: value` line (plain or quoted), if it is one.
+fn mapping_key(content: &str) -> Option<String> {
+    if let Some(q) = content.strip_prefix('"') {
+        let end = q.find('"')?;
+        return q[end + 1..].starts_with(':').then(|| q[..end].to_string());
+    }
+    if let Some(q) = content.strip_prefix('\'') {
+        let end = q.find('\'')?;
+        return q[end + 1..].starts_with(':').then(|| q[..end].to_string());
+    }
+    if content.starts_with(['[', '{', '&', '*', '!', '|', '>', '%', '@', '`']) {
+        return None;
+    }
+    let b = content.as_bytes();
+    (0..b.len())
+        .find(|&i| b[i] == b':' && (i + 1 == b.len() || b[i + 1] == b' ' || b[i + 1] == b'\t'))
+        .map(|i| content[..i].trim_end().to_string())
+        .filter(|k| !k.contains(" #"))
 }
 
 /// The first field `json.Decoder.DisallowUnknownFields` rejects (keys in sorted order, as
@@ -289,6 +373,20 @@ mod tests {
         assert!(!is_strict_semver("v1.2.3"));
         assert!(!is_strict_semver("1.2"));
         assert!(!is_strict_semver("01.2.3"));
+    }
+
+    /// Repeated keys are found per mapping, with go-yaml's line numbers.
+    #[test]
+    fn duplicates() {
+        let t =
+            "name: a\nmaintainers:\n  - name: x\n    email: y\n  - name: z\n    name: w\nname: b\n";
+        assert_eq!(
+            duplicate_keys(t).as_deref(),
+            Some(
+                "yaml: unmarshal errors:\n  line 6: key \"name\" already set in map\n  line 7: key \"name\" already set in map"
+            )
+        );
+        assert_eq!(duplicate_keys("a: |\n  a: 1\n  a: 2\nb: 1\n"), None);
     }
 
     /// filepath.Base as Go computes it.

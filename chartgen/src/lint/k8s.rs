@@ -54,7 +54,12 @@ fn string_field(v: Option<&Value>, path: &str) -> Result<String, String> {
 /// Decode one YAML document into the stub; `Ok(None)` for an empty document.
 pub(super) fn decode_head(doc: &str) -> Result<Option<Head>, String> {
     let v = crate::yaml::parse_typed(doc).map_err(|e| e.helm_message())?;
-    let m = match &v {
+    head_of(&v)
+}
+
+/// The stub of an already decoded document; `Ok(None)` for null.
+pub(super) fn head_of(v: &Value) -> Result<Option<Head>, String> {
+    let m = match v {
         Value::Nil => return Ok(None),
         Value::Map(m) => m.borrow().clone(),
         other => {
@@ -70,8 +75,11 @@ pub(super) fn decode_head(doc: &str) -> Result<Option<Head>, String> {
         None | Some(Value::Nil) => String::new(),
         Some(Value::Map(md)) => {
             let md = md.borrow();
-            string_field(field(&md, "Namespace"), "k8sYamlStruct.Metadata.Namespace")?;
-            string_field(field(&md, "Name"), "k8sYamlStruct.Metadata.Name")?
+            string_field(
+                field(&md, "Namespace"),
+                "k8sYamlMetadata.Metadata.Namespace",
+            )?;
+            string_field(field(&md, "Name"), "k8sYamlMetadata.Metadata.Name")?
         }
         Some(other) => {
             return Err(format!(

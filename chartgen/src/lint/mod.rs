@@ -87,8 +87,11 @@ impl Default for LintOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Linted {
     pub messages: Vec<Message>,
-    /// `fail`/`required` calls that would have stopped a real render (Helm logs them).
+    /// `fail`/`required` calls that would have stopped a real render.
     pub notes: Vec<LintNote>,
+    /// Every line Helm's logger prints on stderr while linting, in order: the values
+    /// pipeline's warnings, then the notes.
+    pub log: Vec<String>,
 }
 
 impl Linted {
@@ -301,7 +304,7 @@ pub fn lint_paths(paths: &[String], values: &Value, opts: &LintOptions) -> Repor
         let (messages, errors): (Vec<Message>, Vec<String>) = match lint_path(path, values, opts) {
             Err(e) => (Vec::new(), vec![e]),
             Ok(l) => {
-                log.extend(l.notes.iter().map(slog_line));
+                log.extend(l.log.iter().cloned());
                 let worst = if opts.strict {
                     Severity::Warning
                 } else {
@@ -363,6 +366,25 @@ pub fn slog_line(n: &LintNote) -> String {
         slog_value(n.msg),
         slog_value(&n.message)
     )
+}
+
+/// A values-pipeline warning as Helm prints it: the ones Helm logs through slog
+/// (`returned non-bool value path=a.b chart=c`) as slog text lines, others unchanged.
+pub fn slog_warning(w: &str) -> String {
+    const SLOG: &[&str] = &["returned non-bool value"];
+    for msg in SLOG {
+        if let Some(rest) = w.strip_prefix(msg).and_then(|r| r.strip_prefix(' ')) {
+            let attrs: Vec<String> = rest
+                .split(' ')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => format!("{k}={}", slog_value(v)),
+                    None => kv.to_string(),
+                })
+                .collect();
+            return format!("level=WARN msg={} {}", slog_value(msg), attrs.join(" "));
+        }
+    }
+    w.to_string()
 }
 
 /// slog's text quoting: bare unless empty or holding spaces, `=`, `"` or unprintables.

@@ -2,20 +2,149 @@
 
 use std::path::Path;
 
-use super::k8s::{Head, check_deprecation, check_name, decode_head};
+use super::k8s::{Head, check_deprecation, check_name, decode_head, head_of};
 use super::{LintOptions, Linted, Severity};
 use crate::chart::objects::{HelmVersion, KubeVersion};
 use crate::render::{Options, lint_render};
 use crate::value::{Map, Value};
 
-/// Split a manifest stream like apimachinery's `YAMLReader`; `Err` is its error text.
-fn documents(text: &str) -> Result<Vec<String>, String> {
-    crate::yaml::split_documents(text).map_err(|e| match e {
-        crate::yaml::LoadValuesError::Separator(s) => {
-            format!("invalid Yaml document separator: {s}")
+/// Decode every document of a manifest stream like apimachinery's `YAMLOrJSONDecoder`:
+/// a stream starting with `{` is read as JSON values; if the first or second value fails,
+/// the rest is read as YAML documents (reporting the JSON error if that fails too). Stops
+/// at the first error (`Err` holds the heads decoded before it).
+fn heads(text: &str) -> Result<Vec<Head>, (Vec<Head>, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    let mut json_err = None;
+    if text.trim_start().starts_with('{') {
+        let mut pos = 0;
+        // Values decoded so far (nulls included): past one, the stream is surely JSON.
+        let mut count = 0;
+        loop {
+            let mut it =
+                serde_json::Deserializer::from_str(&text[pos..]).into_iter::<serde_json::Value>();
+            let (err, raw) = match it.next() {
+                None => return Ok(out),
+                Some(Ok(v)) => {
+                    let end = pos + it.byte_offset();
+                    match head_of(&crate::yaml::from_serde_json(&v)) {
+                        Ok(h) => {
+                            out.extend(h);
+                            count += 1;
+                            pos = end;
+                            continue;
+                        }
+                        Err(e) => {
+                            let e = e
+                                .strip_prefix("error unmarshaling JSON: while decoding JSON: ")
+                                .unwrap_or(&e)
+                                .to_string();
+                            (e.clone(), e)
+                        }
+                    }
+                }
+                Some(Err(e)) => go_json_error(&text[pos..], pos, &e),
+            };
+            if count > 1 {
+                return Err((out, raw));
+            }
+            json_err = Some(err);
+            rest = skip_to_line_end(&text[pos..]);
+            break;
         }
-        other => other.to_string(),
-    })
+    }
+    let (docs, bad_separator) = documents(rest);
+    for doc in docs {
+        match decode_head(&doc) {
+            Ok(Some(h)) => out.push(h),
+            Ok(None) => {}
+            Err(e) => return Err((out, json_err.take().unwrap_or(e))),
+        }
+        json_err = None;
+    }
+    match bad_separator {
+        Some(e) => Err((out, json_err.take().unwrap_or(e))),
+        None => Ok(out),
+    }
+}
+
+/// apimachinery's `consumeWhitespace`: drop leading whitespace up to and including the
+/// first newline.
+fn skip_to_line_end(s: &str) -> &str {
+    for (i, c) in s.char_indices() {
+        if c == '\n' {
+            return &s[i + 1..];
+        }
+        if !c.is_whitespace() {
+            return &s[i..];
+        }
+    }
+    ""
+}
+
+/// encoding/json's error for a bad streamed value: (as the decoder reports it with its
+/// offset, as Go's json package prints it).
+fn go_json_error(text: &str, base: usize, e: &serde_json::Error) -> (String, String) {
+    if e.is_eof() {
+        return ("unexpected EOF".into(), "unexpected EOF".into());
+    }
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let at = line_start + e.column().saturating_sub(1);
+    let Some(c) = text.get(at..).and_then(|s| s.chars().next()) else {
+        return (e.to_string(), e.to_string());
+    };
+    let prev = text[..at].chars().next_back();
+    let what = if prev == Some('-') {
+        "in numeric literal"
+    } else {
+        "looking for beginning of value"
+    };
+    let msg = format!("invalid character {} {what}", go_char(c));
+    (format!("json: offset {}: {msg}", base + at + 1), msg)
+}
+
+/// Go's `quoteChar`: `'x'`, with `'\''` and `'\"'` escaped.
+fn go_char(c: char) -> String {
+    match c {
+        '\'' => "'\\''".into(),
+        '"' => "'\\\"'".into(),
+        c => {
+            let q = crate::chart::strvals::go_quote(&c.to_string());
+            format!("'{}'", &q[1..q.len() - 1])
+        }
+    }
+}
+
+/// Split a manifest stream like apimachinery's `YAMLReader`: on lines starting with
+/// `---` followed by nothing but a comment. The documents before a bad separator, and the
+/// reader's error text for it.
+fn documents(text: &str) -> (Vec<String>, Option<String>) {
+    let mut docs = Vec::new();
+    let mut buf = String::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(after) = line.strip_prefix("---") {
+            let rest = after.trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return (
+                    docs,
+                    Some(format!("invalid Yaml document separator: {rest}")),
+                );
+            }
+            if !buf.is_empty() {
+                docs.push(std::mem::take(&mut buf));
+            }
+            continue;
+        }
+        buf.push_str(line);
+    }
+    if !buf.is_empty() {
+        docs.push(buf);
+    }
+    (docs, None)
 }
 
 /// Helm's `CoalesceTables(dst, src)`: `src` fills what `dst` lacks; a null in `dst`
@@ -152,6 +281,9 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
         ..Options::default()
     };
     let out = lint_render(&chart, &ropts);
+    l.log
+        .extend(out.warnings.iter().map(|w| super::slog_warning(w)));
+    l.log.extend(out.notes.iter().map(super::slog_line));
     l.notes.extend(out.notes);
     let rendered = match out.files {
         Ok(Some(files)) => files,
@@ -175,30 +307,11 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
             continue;
         }
         l.rule(Severity::Warning, name, check_top_indent(content));
-        let docs = match documents(content) {
-            Ok(d) => d,
-            Err(e) => {
-                l.rule(
-                    Severity::Error,
-                    name,
-                    Some(format!("unable to parse YAML: {e}")),
-                );
-                return;
-            }
+        let (found, error) = match heads(content) {
+            Ok(h) => (h, None),
+            Err((h, e)) => (h, Some(e)),
         };
-        for doc in docs {
-            let head = match decode_head(&doc) {
-                Ok(h) => h,
-                Err(e) => {
-                    l.rule(
-                        Severity::Error,
-                        name,
-                        Some(format!("unable to parse YAML: {e}")),
-                    );
-                    return;
-                }
-            };
-            let Some(head) = head else { continue };
+        for head in found {
             l.rule(Severity::Warning, name, check_name(&head));
             l.rule(
                 Severity::Warning,
@@ -211,6 +324,14 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
                 name,
                 check_list_annotations(&head, content),
             );
+        }
+        if let Some(e) = error {
+            l.rule(
+                Severity::Error,
+                name,
+                Some(format!("unable to parse YAML: {e}")),
+            );
+            return;
         }
     }
 }
@@ -403,30 +524,11 @@ pub(super) fn crds(l: &mut Linted, dir: &Path) {
     crd_files(&chart, &mut files);
     for (name, data) in files {
         let text = String::from_utf8_lossy(&data);
-        let docs = match documents(&text) {
-            Ok(d) => d,
-            Err(e) => {
-                l.rule(
-                    Severity::Error,
-                    &name,
-                    Some(format!("unable to parse YAML: {e}")),
-                );
-                return;
-            }
+        let (found, error) = match heads(&text) {
+            Ok(h) => (h, None),
+            Err((h, e)) => (h, Some(e)),
         };
-        for doc in docs {
-            let head: Head = match decode_head(&doc) {
-                Ok(Some(h)) => h,
-                Ok(None) => continue,
-                Err(e) => {
-                    l.rule(
-                        Severity::Error,
-                        &name,
-                        Some(format!("unable to parse YAML: {e}")),
-                    );
-                    return;
-                }
-            };
+        for head in found {
             l.rule(
                 Severity::Error,
                 &name,
@@ -439,6 +541,14 @@ pub(super) fn crds(l: &mut Linted, dir: &Path) {
                 (head.kind != "CustomResourceDefinition")
                     .then(|| "object kind is not 'CustomResourceDefinition'".to_string()),
             );
+        }
+        if let Some(e) = error {
+            l.rule(
+                Severity::Error,
+                &name,
+                Some(format!("unable to parse YAML: {e}")),
+            );
+            return;
         }
     }
 }

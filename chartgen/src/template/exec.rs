@@ -1156,7 +1156,13 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             }
         };
         let main = trees[0].clone();
-        let dot = Ev::dynamic(data.clone());
+        let dot = Ev::dynamic(match data {
+            // Helm 3's tpl parameter is a `chartutil.Values`: a plain map becomes one.
+            Value::Map(m) if self.sh.env.helm3 && m.kind() == MapKind::Interface => {
+                Value::Map(m.with_kind(MapKind::ValuesV3))
+            }
+            other => other.clone(),
+        });
         let sh = &mut *self.sh;
         let r = if trees.len() == 1 {
             stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
@@ -1263,6 +1269,9 @@ impl CallCtx for Ctx<'_, '_, '_, '_> {
 
     fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
         self.st.sh.env.now
+    }
+    fn helm3(&self) -> bool {
+        self.st.sh.env.helm3
     }
 }
 
