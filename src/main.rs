@@ -3,8 +3,10 @@
 //! Local (file-based) experiments as in Iter8 v0.13.0: `launch` renders the experiment chart
 //! into `experiment.yaml` and runs it, `run` runs an existing `experiment.yaml`, `assert` checks
 //! conditions on the result, `report` prints a text or HTML report. `target` serves a sample
-//! HTTP app to test against. `k run|assert|report` work on experiments stored in a Kubernetes
-//! Secret (the runner Job of the experiment chart runs `iter8 k run`). Logs go to stderr in Iter8's format; reports go to stdout; errors
+//! HTTP app to test against. `k launch|delete` install, upgrade and uninstall the experiment
+//! chart as a Helm-compatible release; `k run|assert|report` work on the experiment stored in
+//! its Secret (the runner Job of the experiment chart runs `iter8 k run`); `k log` prints the
+//! runner pods' logs. Logs go to stderr in Iter8's format; reports go to stdout; errors
 //! print one `Error: ...` line and exit 1.
 
 mod cmd;
@@ -79,6 +81,23 @@ with code 1 and logs one line per failing clause.
 
 #[derive(Subcommand, Debug)]
 enum KCommand {
+    /// Launch an experiment in Kubernetes (install or upgrade the experiment group's release)
+    #[command(
+        long_about = "Launch an experiment in Kubernetes: render the experiment chart \
+as Helm release <group> (revision = previous + 1) and apply it; the release is Helm-compatible \
+(helm list, helm get, helm uninstall work on it).
+
+    iter8 k launch -g hello --set \"tasks={http,assess}\" \\
+      --set http.url=http://httpbin.default/get \\
+      --set assess.SLOs.upper.http/latency-mean=50 --set runner=job
+
+Use --dry to only write the Kubernetes manifest into manifest.yaml."
+    )]
+    Launch(KLaunchArgs),
+    /// Delete an experiment group (uninstall its release and everything it created)
+    Delete(KDeleteArgs),
+    /// Fetch logs of the experiment group's runner pods
+    Log(KLogArgs),
     /// Run the experiment stored in Secret <group> (the command of the runner Job)
     #[command(hide = true)]
     Run(KRunArgs),
@@ -103,6 +122,35 @@ pub struct KubeArgs {
     /// name of the kubeconfig context to use
     #[arg(long = "kube-context")]
     pub kube_context: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KLaunchArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// simulate an experiment launch; outputs manifest.yaml file
+    #[arg(long = "dry", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub dry: bool,
+    /// path of the experiment chart (directory or .tgz); default: the iter8 chart built into this binary
+    #[arg(short = 'c', long = "chartName")]
+    pub chart_name: Option<String>,
+    /// accepted for compatibility with Iter8 v0.13; requires --chartName
+    #[arg(long = "localChart", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub local_chart: bool,
+    #[command(flatten)]
+    pub values: ValueArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct KDeleteArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct KLogArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -246,6 +294,9 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Version(a) => cmd::version::run(a),
         Command::Target(a) => cmd::target::run(a),
+        Command::K(KCommand::Launch(a)) => cmd::k::launch(a),
+        Command::K(KCommand::Delete(a)) => cmd::k::delete(a),
+        Command::K(KCommand::Log(a)) => cmd::k::log(a),
         Command::K(KCommand::Run(a)) => cmd::k::run(a),
         Command::K(KCommand::Assert(a)) => cmd::k::assert(a),
         Command::K(KCommand::Report(a)) => cmd::k::report(a),

@@ -4,7 +4,8 @@
 //! parses and executes Go templates over the [`value`] model with the [`funcs`] table;
 //! [`yaml`] reads and writes YAML and JSON exactly as Helm's Go libraries do; [`render`]
 //! assembles the output stream as `helm template` prints it; [`chart::package`] and [`repo`]
-//! build chart archives and repository indexes for chart authors.
+//! build chart archives and repository indexes for chart authors, and [`lint`] checks
+//! charts as `helm lint` does.
 
 pub mod chart;
 pub mod funcs;

@@ -1,6 +1,7 @@
 //! The `chartgen` command line for chart authors: `chartgen template [NAME] CHART` prints
 //! exactly what `helm template` prints, with the same flags and error messages;
-//! `chartgen package` and `chartgen repo index` build chart archives and repositories.
+//! `chartgen package` and `chartgen repo index` build chart archives and repositories;
+//! `chartgen lint` examines charts as `helm lint` does.
 
 mod author;
 

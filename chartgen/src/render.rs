@@ -577,10 +577,19 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
         .map(Some)
         .map_err(|e| e.message);
     let notes = log.borrow().clone();
+    // `helm lint` coalesces once more than `helm template` (before ToRenderValues), so the
+    // coalescing warnings appear twice.
+    let mut warnings = p.log.warnings.clone();
+    if let Ok(vals) = user_values(&opts) {
+        let mut again = Log::new(opts.helm3);
+        if values::coalesce_values(&mut again, &p.chart, &vals).is_ok() {
+            warnings.extend(again.warnings);
+        }
+    }
     LintRender {
         files,
         notes,
-        warnings: p.log.warnings.clone(),
+        warnings,
     }
 }
 

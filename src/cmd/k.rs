@@ -1,12 +1,21 @@
-//! `iter8 k`: experiments stored in Kubernetes. The experiment chart installs Secret
-//! `<group>` (key `experiment.yaml`) and a Job or CronJob whose pod runs `iter8 k run`; that
-//! reads the experiment from the Secret and writes results back after every step.
-//! `iter8 k assert` and `iter8 k report` read the same Secret.
+//! `iter8 k`: experiments stored in Kubernetes. `iter8 k launch` installs (or upgrades) the
+//! experiment chart as Helm release `<group>`: Secret `<group>` (key `experiment.yaml`) and a
+//! Job or CronJob whose pod runs `iter8 k run`; that reads the experiment from the Secret and
+//! writes results back after every step. `iter8 k assert` and `iter8 k report` read the same
+//! Secret; `iter8 k log` prints the runner pods' logs; `iter8 k delete` uninstalls the release.
 
-use iter8_k8s::{KubeOptions, SecretDriver};
+use std::path::Path;
+
+use iter8_k8s::helm::{current, next_revision};
+use iter8_k8s::release::{ChartFile, chart_json};
+use iter8_k8s::{Helm, KubeOptions, Rendered, SecretDriver, connect_client};
 use runner::Driver;
 
-use crate::{KAssertArgs, KReportArgs, KRunArgs, KubeArgs};
+use crate::log;
+use crate::{KAssertArgs, KDeleteArgs, KLaunchArgs, KLogArgs, KReportArgs, KRunArgs, KubeArgs};
+
+/// The file `iter8 k launch --dry` writes.
+const MANIFEST_FILE: &str = "manifest.yaml";
 
 fn kube_options(k: &KubeArgs) -> KubeOptions {
     KubeOptions {
@@ -54,4 +63,220 @@ pub fn assert(args: KAssertArgs) -> anyhow::Result<()> {
 pub fn report(args: KReportArgs) -> anyhow::Result<()> {
     let mut driver = connect(&args.kube)?;
     super::report::print(&args.output_format, &mut || read(&mut driver))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("unable to start the Kubernetes client runtime: {e}"))
+}
+
+/// Connect and set up Helm actions in the namespace in use (logs `inited Helm config`).
+fn helm(rt: &tokio::runtime::Runtime, k: &KubeArgs) -> anyhow::Result<Helm> {
+    let (client, namespace) = rt
+        .block_on(connect_client(&kube_options(k)))
+        .map_err(|e| anyhow::anyhow!("{e} (hint: pass --kubeconfig or set KUBECONFIG)"))?;
+    log::info("inited Helm config");
+    Ok(Helm::new(client, &namespace))
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    runner::task::error_chain(e)
+}
+
+/// `iter8 k launch`: render the chart as release `<group>` and install or upgrade it.
+pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
+    if args.local_chart && args.chart_name.is_none() {
+        anyhow::bail!("localChart specified; 'chartName' is required");
+    }
+    let group = args.kube.group.clone();
+    chartgen::render::validate_release_name(&group)
+        .map_err(|e| anyhow::anyhow!("invalid --group {group:?}: {e}"))?;
+    let (files, source) = super::launch::chart_source(args.chart_name.as_deref())?;
+    let chart = chartgen::chart::load_from_files(files).map_err(|e| {
+        log::error_trace("unable to load chart", &e.to_string());
+        anyhow::anyhow!(
+            "unable to load chart {source}: {}",
+            super::launch::one_line(&e.to_string())
+        )
+    })?;
+
+    // The release's history decides the revision; a dry run works without a cluster.
+    let rt = runtime()?;
+    let connected = helm(&rt, &args.kube).and_then(|helm| {
+        let history = rt
+            .block_on(helm.history(&group))
+            .map_err(|e| anyhow::anyhow!("{}", chain(&e)))?;
+        let kube_version = rt
+            .block_on(helm.client().apiserver_version())
+            .ok()
+            .map(|v| v.git_version);
+        Ok((helm, history, kube_version))
+    });
+    let (helm, history, kube_version) = match connected {
+        Ok((helm, history, kv)) => (Some(helm), history, kv),
+        Err(e) if args.dry => {
+            log::warn(&format!(
+                "cluster not reachable; rendering as a first install: {}",
+                super::error_chain(&e)
+            ));
+            (None, Vec::new(), None)
+        }
+        Err(e) => {
+            log::error_trace("experiment launch failed", &super::error_chain(&e));
+            return Err(e);
+        }
+    };
+    let namespace = match &helm {
+        Some(h) => h.namespace().to_string(),
+        None => args
+            .kube
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+    };
+
+    let (revision, upgrade) = next_revision(&history);
+    let mut opts = chartgen::render::Options {
+        release_name: group.clone(),
+        namespace: namespace.clone(),
+        revision,
+        is_upgrade: upgrade,
+        kube_version,
+        values_files: args.values.values.iter().map(Into::into).collect(),
+        set: args.values.set.clone(),
+        set_string: args.values.set_string.clone(),
+        set_file: args.values.set_file.clone(),
+        // The release manifest has no hooks (Helm keeps them apart; they are not run here).
+        no_hooks: true,
+        ..Default::default()
+    };
+    // Helm's message without `helm template`'s hint about --debug.
+    let render_failed = |e: chartgen::render::RenderError| {
+        log::error_trace("experiment launch failed", &e.message);
+        anyhow::anyhow!("{}", super::launch::one_line(&e.message))
+    };
+    let mut config = chartgen::yaml::to_serde_json(
+        &chartgen::render::user_values(&opts).map_err(render_failed)?,
+    );
+    // Helm's rule: an upgrade given no values at all reuses the previous release's values.
+    if upgrade
+        && config.as_object().is_none_or(|m| m.is_empty())
+        && let Some(previous) = current(&history)
+        && previous.config.as_object().is_some_and(|m| !m.is_empty())
+    {
+        opts.base_values = Some(chartgen::yaml::from_serde_json(&previous.config));
+        config = previous.config.clone();
+    }
+    let manifest = chartgen::render::template(&chart, &opts).map_err(render_failed)?;
+    check_experiment(&manifest, &group).inspect_err(|e| {
+        log::error_trace("experiment launch failed", &super::error_chain(e));
+    })?;
+
+    if args.dry {
+        let path = Path::new(MANIFEST_FILE);
+        super::write_atomic(path, manifest.as_bytes())
+            .map_err(|e| anyhow::anyhow!("unable to write {MANIFEST_FILE}: {e}"))?;
+        log::info("wrote kubernetes manifest into manifest.yaml");
+        log::info("dry run complete");
+        return Ok(());
+    }
+    let helm = helm.expect("connected unless --dry");
+    let notes = chartgen::render::render_files(&chart, &opts)
+        .map_err(render_failed)?
+        .into_iter()
+        .find(|(k, _)| k == &format!("{}/templates/NOTES.txt", chart.name()))
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let chart_value = chart_json(
+        chartgen::yaml::to_serde_json(&chart.metadata.to_json_value()),
+        &chart_files(&chart.templates),
+        chartgen::yaml::to_serde_json(&chart.values),
+        chart.schema.as_deref(),
+        &chart_files(&chart.files),
+    );
+    let rendered = Rendered {
+        chart: chart_value,
+        config,
+        manifest,
+        notes,
+    };
+    rt.block_on(helm.install_or_upgrade(&group, &history, rendered))
+        .map_err(|e| {
+            let c = chain(&e);
+            log::error_trace("experiment launch failed", &c);
+            anyhow::anyhow!(c)
+        })?;
+    log::info("experiment launched. Happy Iter8ing!");
+    Ok(())
+}
+
+/// Check the experiment in the manifest's Secret `<group>` as the local launch does (task
+/// names, http inputs, ready inputs), so bad input fails before anything is created.
+fn check_experiment(manifest: &str, group: &str) -> anyhow::Result<()> {
+    let objects = iter8_k8s::apply::parse_manifest(manifest)
+        .map_err(|e| anyhow::anyhow!("the chart rendered an invalid manifest: {}", chain(&e)))?;
+    let experiment = objects.iter().find_map(|o| {
+        (o["kind"] == "Secret" && o["metadata"]["name"] == group)
+            .then(|| o["stringData"][iter8_k8s::secret_driver::EXPERIMENT_KEY].as_str())
+            .flatten()
+    });
+    let Some(text) = experiment else {
+        return Ok(());
+    };
+    let exp = runner::Experiment::from_yaml(text)
+        .map_err(|e| anyhow::anyhow!("the chart rendered an invalid experiment: {e}"))?;
+    super::launch::preflight(&exp, Path::new(&format!("experiment in Secret {group}")))
+}
+
+fn chart_files(fs: &[chartgen::chart::File]) -> Vec<ChartFile<'_>> {
+    fs.iter()
+        .map(|f| ChartFile {
+            name: &f.name,
+            data: &f.data,
+        })
+        .collect()
+}
+
+/// `iter8 k delete`: uninstall release `<group>` and every record of it.
+pub fn delete(args: KDeleteArgs) -> anyhow::Result<()> {
+    let group = &args.kube.group;
+    let rt = runtime()?;
+    let helm = helm(&rt, &args.kube)?;
+    match rt.block_on(helm.uninstall(group)) {
+        Ok(_) => {
+            log::info(&format!("experiment group {group} deleted"));
+            Ok(())
+        }
+        Err(e) => {
+            let c = chain(&e);
+            log::error_trace(&format!("deletion of experiment group {group} failed"), &c);
+            anyhow::bail!("deletion of experiment group {group} failed: {c}")
+        }
+    }
+}
+
+/// `iter8 k log`: logs of the pods labelled `iter8.tools/group=<group>`.
+pub fn log(args: KLogArgs) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    let helm = helm(&rt, &args.kube)?;
+    let logs = rt
+        .block_on(iter8_k8s::logs::group_logs(
+            helm.client().clone(),
+            helm.namespace(),
+            &args.kube.group,
+        ))
+        .map_err(|e| {
+            let c = chain(&e);
+            log::error_trace("unable to fetch experiment logs", &c);
+            anyhow::anyhow!(c)
+        })?;
+    let joined = iter8_k8s::logs::join_logs(&logs);
+    log::log(
+        log::Level::Info,
+        "experiment logs from Kubernetes cluster",
+        &[("indented-trace", &joined)],
+    );
+    Ok(())
 }

@@ -52,21 +52,7 @@ pub fn run(args: LaunchArgs) -> anyhow::Result<()> {
 
 /// Render the chart's `experiment` template with the value flags, in memory.
 fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
-    let (mut files, source) = match &args.chart_name {
-        None => {
-            if embedded::CHART_FILES.is_empty() {
-                anyhow::bail!(
-                    "this iter8 binary was built without charts/iter8 (hint: pass a chart with -c <path>)"
-                );
-            }
-            let files = embedded::CHART_FILES
-                .iter()
-                .map(|(name, data)| (name.to_string(), data.to_vec()))
-                .collect::<Vec<_>>();
-            (files, "built-in iter8 chart".to_string())
-        }
-        Some(name) => (chart_files(Path::new(name))?, name.clone()),
-    };
+    let (mut files, source) = chart_source(args.chart_name.as_deref())?;
     files.retain(|(name, _)| name != EXPERIMENT_TEMPLATE);
     files.push((
         EXPERIMENT_TEMPLATE.to_string(),
@@ -97,6 +83,29 @@ fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
         .find(|(k, _)| k.ends_with(EXPERIMENT_TEMPLATE) && k.split('/').count() == 3)
         .map(|(_, v)| v.clone())
         .ok_or_else(|| anyhow::anyhow!("chart {source} has no experiment template output"))
+}
+
+/// A chart's files: path relative to the chart root, and bytes.
+pub type ChartFiles = Vec<(String, Vec<u8>)>;
+
+/// Files of the chart `--chartName` names (a directory or `.tgz`), else of the built-in
+/// `charts/iter8`, and a description of where they came from.
+pub fn chart_source(chart_name: Option<&str>) -> anyhow::Result<(ChartFiles, String)> {
+    match chart_name {
+        None => {
+            if embedded::CHART_FILES.is_empty() {
+                anyhow::bail!(
+                    "this iter8 binary was built without charts/iter8 (hint: pass a chart with -c <path>)"
+                );
+            }
+            let files = embedded::CHART_FILES
+                .iter()
+                .map(|(name, data)| (name.to_string(), data.to_vec()))
+                .collect::<Vec<_>>();
+            Ok((files, "built-in iter8 chart".to_string()))
+        }
+        Some(name) => Ok((chart_files(Path::new(name))?, name.to_string())),
+    }
 }
 
 /// Files of a chart directory or `.tgz`, relative to the chart root.
@@ -171,7 +180,7 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> anyhow::Re
 }
 
 /// Collapse a multi-line message (e.g. a schema report) into one line.
-fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

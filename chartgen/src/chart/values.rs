@@ -381,6 +381,12 @@ fn coalesce_tables_v3(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str) {
     }
 }
 
+/// Helm's exported `CoalesceTables(dst, src)`: `src` fills what `dst` lacks, a null in `dst`
+/// deletes the key; both are deep-copied first. Warnings go to `log` (`helm lint`).
+pub fn coalesce_tables_copy(log: &mut Log, dst: &Value, src: &Value) -> Value {
+    tables(log, &dst.deep_copy(), &src.deep_copy(), false)
+}
+
 /// `CoalesceTables(dst, src)` on fresh handles (`merge` = keep nulls).
 fn tables(log: &mut Log, dst: &Value, src: &Value, merge: bool) -> Value {
     match (dst, src) {

@@ -30,10 +30,21 @@ pub(super) const FUNCS: &[FuncDef] = &[
     var("mustMergeOverwrite", &[Param::Map], Param::Map, |_, a| {
         merge_all(a, true)
     }),
-    def("deepCopy", &[Param::Any], |_, a| Ok(a[0].deep_copy())),
-    def("mustDeepCopy", &[Param::Any], |_, a| Ok(a[0].deep_copy())),
+    def("deepCopy", &[Param::Any], deep_copy),
+    def("mustDeepCopy", &[Param::Any], deep_copy),
     var("dig", &[], Param::Any, dig),
 ];
+
+/// `deepCopy`/`mustDeepCopy`: copystructure panics on nil (both functions), and Helm
+/// reports the recovered panic.
+fn deep_copy(_: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
+    if matches!(a[0], Value::Nil) {
+        return Err(FuncError::call(
+            "reflect: call of reflect.Value.Type on zero Value",
+        ));
+    }
+    Ok(a[0].deep_copy())
+}
 
 /// The map behind a `Param::Map` argument; `None` for a nil map.
 fn map_arg(v: &Value) -> Option<&MapRef> {

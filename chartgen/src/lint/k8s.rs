@@ -244,10 +244,15 @@ pub(super) fn check_deprecation(h: &Head, major: u32, minor: u32) -> Option<Stri
     Some(msg)
 }
 
-/// Generated from k8s.io/api v0.35.1 `zz_generated.prerelease-lifecycle.go` for the groups
-/// client-go's scheme registers (types whose deprecated release is set).
+/// Generated from k8s.io/api v0.35.1 `zz_generated.prerelease-lifecycle.go` (and the
+/// hand-written core/v1 `lifecycle.go`) for the groups client-go's scheme registers (types
+/// whose deprecated release is set).
 #[rustfmt::skip]
 static DEPRECATED: &[Deprecated] = &[
+    dep("v1", "ComponentStatus", (1, 19), (0, 0), "", ""),
+    dep("v1", "ComponentStatusList", (1, 19), (0, 0), "", ""),
+    dep("v1", "Endpoints", (1, 33), (0, 0), "discovery.k8s.io/v1", "EndpointSlice"),
+    dep("v1", "EndpointsList", (1, 33), (0, 0), "discovery.k8s.io/v1", "EndpointSliceList"),
     dep("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicy", (1, 35), (1, 38), "", ""),
     dep("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicyBinding", (1, 35), (1, 38), "", ""),
     dep("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicyBindingList", (1, 35), (1, 38), "", ""),

@@ -174,48 +174,79 @@ fn go_join(a: &str, b: &str) -> String {
     }
 }
 
+/// Why a path could not be linted at all; `Display` is what Helm prints after `Error `.
+#[derive(Debug, thiserror::Error)]
+pub enum LintPathError {
+    /// The directory has no readable Chart.yaml (Go's stat error text).
+    #[error("unable to check Chart.yaml file in chart: {0}")]
+    NoChartYaml(String),
+    #[error("unable to create temp dir to extract tarball: {0}")]
+    TempDir(#[source] std::io::Error),
+    /// The archive could not be opened (Go's open error text).
+    #[error("unable to open tarball: {0}")]
+    Open(String),
+    /// The archive could not be read or unpacked (Go's error text).
+    #[error("unable to extract tarball: {0}")]
+    Extract(String),
+}
+
 /// Lint one path as `helm lint` does: a chart directory or a `.tgz`/`.tar.gz` archive.
-/// `Err` is the message Helm prints as `Error <message>` (the chart could not be linted).
-pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linted, String> {
+pub fn lint_path(path: &str, values: &Value, opts: &LintOptions) -> Result<Linted, LintPathError> {
     if path.ends_with(".tgz") || path.ends_with(".tar.gz") {
-        let tmp = TempDir::new()
-            .map_err(|e| format!("unable to create temp dir to extract tarball: {e}"))?;
-        let raw = std::fs::read(path).map_err(|e| {
-            format!(
-                "unable to open tarball: {}",
-                crate::chart::load_go_io_error("open", path, &e)
-            )
+        let tmp = TempDir::new().map_err(LintPathError::TempDir)?;
+        let raw = std::fs::read(path).map_err(|e| match e.kind() {
+            // Go opens a directory fine and fails on the first read.
+            std::io::ErrorKind::IsADirectory => {
+                LintPathError::Extract(crate::chart::load_go_io_error("read", path, &e))
+            }
+            _ => LintPathError::Open(crate::chart::load_go_io_error("open", path, &e)),
         })?;
-        let dir =
-            expand(&raw, tmp.path()).map_err(|e| format!("unable to extract tarball: {e}"))?;
+        let dir = expand(&raw, tmp.path()).map_err(LintPathError::Extract)?;
         return Ok(run_all(&dir, values, opts));
     }
     let chart_yaml = go_join(path, "Chart.yaml");
     if let Err(e) = std::fs::metadata(&chart_yaml) {
-        return Err(format!(
-            "unable to check Chart.yaml file in chart: {}",
-            crate::chart::load_go_io_error("stat", &chart_yaml, &e)
-        ));
+        return Err(LintPathError::NoChartYaml(crate::chart::load_go_io_error(
+            "stat",
+            &chart_yaml,
+            &e,
+        )));
     }
     Ok(run_all(Path::new(path), values, opts))
 }
 
 /// Helm's `chartutil.Expand`: write the archive's files under `dest/<chart name>/`.
 fn expand(raw: &[u8], dest: &Path) -> Result<PathBuf, String> {
-    let files = crate::chart::archive_files(raw).map_err(|e| e.to_string())?;
-    let name = files
-        .iter()
-        .find(|(n, _)| n == "Chart.yaml")
-        .and_then(|(_, d)| crate::yaml::parse_values(&String::from_utf8_lossy(d)).ok())
-        .and_then(|v| match v {
-            Value::Map(m) => m
-                .borrow()
-                .get("name")
-                .and_then(|n| n.as_str().map(String::from)),
-            _ => None,
-        })
-        .filter(|n| !n.is_empty() && !n.contains('/') && n != "." && n != "..")
-        .ok_or_else(|| "chart name is missing or invalid".to_string())?;
+    let files = crate::chart::archive_files(raw).map_err(|e| {
+        // Go's gzip and tar readers word these failures differently.
+        match e.to_string().as_str() {
+            "invalid gzip header" => "gzip: invalid header".to_string(),
+            "unexpected end of file" | "failed to read entire block" => {
+                "unexpected EOF".to_string()
+            }
+            other => other.to_string(),
+        }
+    })?;
+    let mut name = String::new();
+    for (n, d) in &files {
+        if n == "Chart.yaml" {
+            let v = crate::yaml::parse_values(&String::from_utf8_lossy(d))
+                .map_err(|e| format!("cannot load Chart.yaml: {}", e.helm_message()))?;
+            let md = crate::chart::Metadata::from_value(&v)
+                .map_err(|e| format!("cannot load Chart.yaml: {e}"))?;
+            name = md.name;
+        }
+    }
+    if name.is_empty() {
+        return Err("chart name not specified".into());
+    }
+    let q = crate::chart::strvals::go_quote(&name);
+    if name == "." || name == ".." {
+        return Err(format!("chart name {q} is not allowed"));
+    }
+    if name.contains('/') {
+        return Err(format!("chart name {q} must not contain path separators"));
+    }
     let top = dest.join(&name);
     for (n, data) in &files {
         let p = top.join(n);
@@ -302,7 +333,7 @@ pub fn lint_paths(paths: &[String], values: &Value, opts: &LintOptions) -> Repor
     let mut flagged = 0;
     for path in paths {
         let (messages, errors): (Vec<Message>, Vec<String>) = match lint_path(path, values, opts) {
-            Err(e) => (Vec::new(), vec![e]),
+            Err(e) => (Vec::new(), vec![e.to_string()]),
             Ok(l) => {
                 log.extend(l.log.iter().cloned());
                 let worst = if opts.strict {
@@ -368,8 +399,8 @@ pub fn slog_line(n: &LintNote) -> String {
     )
 }
 
-/// A values-pipeline warning as Helm prints it: the ones Helm logs through slog
-/// (`returned non-bool value path=a.b chart=c`) as slog text lines, others unchanged.
+/// A values-pipeline warning as Helm v4 prints it through slog: `returned non-bool value
+/// path=a.b chart=c` at WARN with its attributes, Go `log.Printf` texts at INFO.
 pub fn slog_warning(w: &str) -> String {
     const SLOG: &[&str] = &["returned non-bool value"];
     for msg in SLOG {
@@ -384,7 +415,12 @@ pub fn slog_warning(w: &str) -> String {
             return format!("level=WARN msg={} {}", slog_value(msg), attrs.join(" "));
         }
     }
-    w.to_string()
+    let level = if w.starts_with("ImportValues missing table") {
+        "WARN"
+    } else {
+        "INFO"
+    };
+    format!("level={level} msg={}", slog_value(w))
 }
 
 /// slog's text quoting: bare unless empty or holding spaces, `=`, `"` or unprintables.

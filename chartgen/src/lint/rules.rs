@@ -6,7 +6,7 @@ use super::k8s::{Head, check_deprecation, check_name, decode_head, head_of};
 use super::{LintOptions, Linted, Severity};
 use crate::chart::objects::{HelmVersion, KubeVersion};
 use crate::render::{Options, lint_render};
-use crate::value::{Map, Value};
+use crate::value::Value;
 
 /// Decode every document of a manifest stream like apimachinery's `YAMLOrJSONDecoder`:
 /// a stream starting with `{` is read as JSON values; if the first or second value fails,
@@ -147,36 +147,6 @@ fn documents(text: &str) -> (Vec<String>, Option<String>) {
     (docs, None)
 }
 
-/// Helm's `CoalesceTables(dst, src)`: `src` fills what `dst` lacks; a null in `dst`
-/// deletes the key.
-fn coalesce_tables(dst: &mut Map, src: &Map) {
-    for (k, sv) in src {
-        match dst.get_mut(k) {
-            Some(Value::Nil) => {
-                dst.remove(k);
-            }
-            None => {
-                dst.insert(k.clone(), sv.clone());
-            }
-            Some(Value::Map(dm)) => {
-                if let Value::Map(sm) = sv {
-                    let mut d = dm.borrow().clone();
-                    coalesce_tables(&mut d, &sm.borrow());
-                    *dm = crate::value::MapRef::new(d);
-                }
-            }
-            Some(_) => {}
-        }
-    }
-}
-
-fn as_map(v: &Value) -> Map {
-    match v {
-        Value::Map(m) => m.borrow().clone(),
-        _ => Map::new(),
-    }
-}
-
 /// The values.yaml rule: it parses, and with the user's values on top it satisfies
 /// values.schema.json.
 pub(super) fn values(l: &mut Linted, dir: &Path, overrides: &Value, opts: &LintOptions) {
@@ -190,11 +160,10 @@ pub(super) fn values(l: &mut Linted, dir: &Path, overrides: &Value, opts: &LintO
     ) {
         return;
     }
-    l.rule(
-        Severity::Error,
-        FILE,
-        check_values_file(dir, &path, overrides, opts).err(),
-    );
+    let mut warnings = Vec::new();
+    let res = check_values_file(dir, &path, overrides, opts, &mut warnings);
+    l.log.extend(warnings);
+    l.rule(Severity::Error, FILE, res.err());
 }
 
 fn check_values_file(
@@ -202,6 +171,7 @@ fn check_values_file(
     path: &Path,
     overrides: &Value,
     opts: &LintOptions,
+    warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| {
         format!(
@@ -219,14 +189,16 @@ fn check_values_file(
         );
         format!("unable to parse YAML: {m}")
     })?;
-    let mut merged = Map::new();
-    coalesce_tables(&mut merged, &as_map(overrides));
-    coalesce_tables(&mut merged, &as_map(&vals));
+    let mut log = crate::chart::values::Log::new(false);
+    let merged =
+        crate::chart::values::coalesce_tables_copy(&mut log, &Value::empty_map(), overrides);
+    let merged = crate::chart::values::coalesce_tables_copy(&mut log, &merged, &vals);
+    warnings.extend(log.warnings.iter().map(|w| super::slog_warning(w)));
     let schema = std::fs::read(dir.join("values.schema.json")).unwrap_or_default();
     if schema.is_empty() || opts.skip_schema_validation {
         return Ok(());
     }
-    crate::chart::schema::validate(&Value::map(merged), &schema)
+    crate::chart::schema::validate(&merged, &schema)
 }
 
 /// The major and minor of the cluster version the deprecation checks use.

@@ -136,11 +136,15 @@ pub(super) fn is_url(s: &str) -> bool {
     RE.get_or_init(|| {
         let scheme = r"(?:(?:ftp|tcp|udp|wss?|https?)://)?";
         let user = r"(?:\S+(?::\S*)?@)?";
-        let ipv4 =
-            r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})";
-        let ipv6 = r"(?:\[[0-9a-fA-F:.]+\])";
-        let label = r"[\p{L}\p{N}](?:[\p{L}\p{N}_-]*[\p{L}\p{N}])?";
-        let host = format!(r"(?:{ipv4}|{ipv6}|(?:{label}\.)*{label})\.?");
+        let ipv4 = r"(?:[1-9]\d?|1\d\d|2[01]\d|22[0-3]|24\d|25[0-5])(?:\.(?:\d{1,2}|1\d\d|2[0-4]\d|25[0-5])){2}\.(?:[0-9]\d?|1\d\d|2[0-4]\d|25[0-5])";
+        let ipv6 = r"\[[0-9a-fA-F:.]+\]";
+        // Dotted labels (two characters at least), or a `www.`/`x.y` prefix, then a name
+        // without dots and an optional alphabetic top-level label.
+        let labels = r"[a-zA-Z0-9][a-zA-Z0-9_-]*[a-zA-Z0-9](?:[-.][a-zA-Z0-9]+)*";
+        let prefix = r"www\.|[a-zA-Z0-9]+(?:[-_.]?[a-zA-Z0-9])*[a-zA-Z0-9]\.[a-zA-Z0-9]+";
+        let name = r"(?:[a-zA-Z\x{a1}-\x{ffff}0-9]+-?-?)*[a-zA-Z\x{a1}-\x{ffff}0-9]+";
+        let tld = r"(?:\.[a-zA-Z\x{a1}-\x{ffff}]+)?";
+        let host = format!(r"(?:{ipv4}|{ipv6}|(?:{labels}|{prefix})?{name}{tld})\.?");
         let port = r"(?::\d{1,5})?";
         let path = r"(?:[/?#]\S*)?";
         Regex::new(&format!("^{scheme}{user}{host}{port}{path}$")).expect("valid regex")
@@ -148,15 +152,20 @@ pub(super) fn is_url(s: &str) -> bool {
     .is_match(s)
 }
 
-/// govalidator `IsEmail`: `local@domain.tld` with RFC 5322 atom characters.
+/// govalidator `IsEmail`: a dot-atom local part, `@`, dotted labels and an alphabetic
+/// top-level label (non-ASCII letters from the BMP allowed throughout).
 pub(super) fn is_email(s: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        let atom = r"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+";
-        let local = format!(r#"(?:{atom}(?:\.{atom})*|"[^"\\]*")"#);
-        let label = r"[\p{L}\p{N}](?:[\p{L}\p{N}._~-]*[\p{L}\p{N}])?";
-        let tld = r"\p{L}(?:[\p{L}\p{N}._~-]*\p{L})?";
-        Regex::new(&format!(r"^{local}@(?:{label}\.)+{tld}\.?$")).expect("valid regex")
+        const U: &str = r"\x{a0}-\x{d7ff}\x{f900}-\x{fdcf}\x{fdf0}-\x{ffef}";
+        let atom = format!(r"[-a-zA-Z0-9!#$%&'*+/=?^_`{{|}}~{U}]+");
+        let local = format!(r"{atom}(?:\.{atom})*");
+        let x = format!("[a-zA-Z0-9{U}]");
+        let y = format!("[-a-zA-Z0-9._~{U}]");
+        let t = format!("[a-zA-Z{U}]");
+        let label = format!("(?:{x}|{x}{y}*{x})");
+        let top = format!("(?:{t}|{t}{y}*{t})");
+        Regex::new(&format!(r"^{local}@(?:{label}\.)+{top}\.?$")).expect("valid regex")
     })
     .is_match(s)
 }

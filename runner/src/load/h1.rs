@@ -179,9 +179,15 @@ impl ResponseParser {
 
     /// Parse a response head; `None` until it is complete. Sets the state for the body.
     fn parse_head(&mut self, data: &[u8]) -> io::Result<Option<usize>> {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut resp = httparse::Response::new(&mut headers);
-        let hlen = match resp.parse(data) {
+        // Uninitialised header slots: no 2 KiB of zeroing per response.
+        let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut resp,
+            data,
+            &mut headers,
+        );
+        let hlen = match parsed {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(_) => return Err(bad("invalid HTTP response")),

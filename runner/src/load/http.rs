@@ -510,8 +510,8 @@ impl Shared {
         status
     }
 
-    async fn fetch_with_timeout(&self, conn: &mut Option<Sender>) -> i32 {
-        match tokio::time::timeout(self.timeout, self.fetch(conn)).await {
+    async fn fetch_with_timeout(&self, conn: &mut Option<Sender>, sent: Instant) -> i32 {
+        match tokio::time::timeout_at((sent + self.timeout).into(), self.fetch(conn)).await {
             Ok(code) => code,
             Err(_) => {
                 *conn = None;
@@ -554,8 +554,8 @@ struct TokioFetch {
 }
 
 impl Fetch for TokioFetch {
-    async fn fetch(&mut self) -> i32 {
-        self.sh.fetch_with_timeout(&mut self.conn).await
+    async fn fetch(&mut self, sent: Instant) -> i32 {
+        self.sh.fetch_with_timeout(&mut self.conn, sent).await
     }
 
     async fn sleep_until(&mut self, t: Instant) {
@@ -569,7 +569,7 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
         conn: None,
     };
     if sh.initial_fetch {
-        let code = f.fetch().await;
+        let code = f.fetch(Instant::now()).await;
         sh.initial_result(code);
     }
     if sh.barrier.wait().await.is_leader() {

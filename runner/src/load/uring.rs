@@ -18,6 +18,7 @@ use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use std::future::Future;
+use std::pin::Pin;
 use std::task::Poll;
 
 use monoio::buf::IoBufMut;
@@ -158,17 +159,20 @@ impl Conn {
         rb.start = 0;
         rb.end = 0;
         parser.reset();
-        let mut send = Some(async { wh.write_all(request.clone()).await.0.map(drop) });
+        let mut first = true;
         loop {
             rb.make_room();
             // The buffer is lent to the kernel for the receive and given back with its result;
             // a receive cut short by the timeout takes it along, and the connection with it.
             let end = rb.end;
             let buf = std::mem::take(&mut rb.buf);
-            let recv = rh.read(buf.slice_mut(end..));
-            let (res, slice) = match send.take() {
-                Some(send) => send_then_recv(send, recv).await?,
-                None => recv.await,
+            let (res, slice) = if first {
+                first = false;
+                let send = std::pin::pin!(async { wh.write_all(request.clone()).await.0 });
+                let recv = std::pin::pin!(rh.read(buf.slice_mut(end..)));
+                send_then_recv(send, recv).await?
+            } else {
+                rh.read(buf.slice_mut(end..)).await
             };
             rb.buf = slice.into_inner();
             let n = res?;
@@ -188,19 +192,17 @@ impl Conn {
 /// Drive a send and a receive together: both operations are queued before the thread next
 /// enters the kernel. Returns the receive's output once the send is done too; a failed send
 /// ends it at once (dropping the receive cancels it).
-async fn send_then_recv<S, R, T>(send: S, recv: R) -> io::Result<T>
+async fn send_then_recv<S, R, T>(mut send: Pin<&mut S>, mut recv: Pin<&mut R>) -> io::Result<T>
 where
-    S: Future<Output = io::Result<()>>,
+    S: Future<Output = io::Result<usize>>,
     R: Future<Output = T>,
 {
-    let mut send = std::pin::pin!(send);
-    let mut recv = std::pin::pin!(recv);
     let mut sent = false;
     let mut got: Option<T> = None;
     std::future::poll_fn(move |cx| {
         if !sent {
             match send.as_mut().poll(cx) {
-                Poll::Ready(Ok(())) => sent = true,
+                Poll::Ready(Ok(_)) => sent = true,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {}
             }
@@ -267,15 +269,26 @@ impl Slot {
 }
 
 impl Fetch for Slot {
-    async fn fetch(&mut self) -> i32 {
-        match monoio::time::timeout(self.setup.timeout, self.fetch_once()).await {
-            Ok(code) => code,
-            Err(_) => {
-                // Dropping the connection cancels its pending operation.
-                self.conn = None;
-                -1
-            }
-        }
+    async fn fetch(&mut self, sent: Instant) -> i32 {
+        let deadline = monoio::time::Instant::from_std(sent + self.setup.timeout);
+        let code = {
+            // Both futures stay where they are created (no copy of the exchange's state into
+            // a timeout wrapper), and the deadline needs no clock read.
+            let mut work = std::pin::pin!(self.fetch_once());
+            let mut timer = std::pin::pin!(monoio::time::sleep_until(deadline));
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(code) = work.as_mut().poll(cx) {
+                    return Poll::Ready(Some(code));
+                }
+                timer.as_mut().poll(cx).map(|()| None)
+            })
+            .await
+        };
+        code.unwrap_or_else(|| {
+            // Timed out: dropping the connection cancels its pending operation.
+            self.conn = None;
+            -1
+        })
     }
 
     async fn sleep_until(&mut self, t: Instant) {
@@ -322,7 +335,7 @@ pub(crate) fn thread_main(
                 .drain(..)
                 .map(|mut s| {
                     monoio::spawn(async move {
-                        let code = s.fetch().await;
+                        let code = s.fetch(Instant::now()).await;
                         (s, code)
                     })
                 })

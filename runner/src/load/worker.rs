@@ -14,9 +14,10 @@ const DONE_BATCH: u64 = 64;
 
 /// What a connection does per request; implemented by each I/O path.
 pub(crate) trait Fetch {
-    /// One request (connecting or reconnecting as needed, within the per-request timeout):
-    /// the status code, or `-1` for a transport failure or timeout.
-    async fn fetch(&mut self) -> i32;
+    /// One request sent at `sent` (connecting or reconnecting as needed, within the
+    /// per-request timeout counted from `sent`): the status code, or `-1` for a transport
+    /// failure or timeout.
+    async fn fetch(&mut self, sent: Instant) -> i32;
     /// Wait until `t` (open model).
     async fn sleep_until(&mut self, t: Instant);
 }
@@ -90,7 +91,7 @@ pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) 
                 (now, now)
             }
         };
-        let code = f.fetch().await;
+        let code = f.fetch(sent).await;
         let end = Instant::now();
         out.uncorrected.record(end - sent);
         if plan.schedule.is_some() {
