@@ -3,7 +3,7 @@
 //! separation, kind ordering and `---\n# Source:` framing.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -464,15 +464,13 @@ fn base_name(p: &str) -> &str {
 
 /// Render every template file (Helm's `engine.Render`): path -> output, `<no value>` stripped.
 fn render_engine(p: &Prepared, opts: &Options) -> Result<BTreeMap<String, String>, RenderError> {
-    render_engine_with(p, opts, None, &mut |_, _| {})
+    render_engine_with(p, opts, None)
 }
 
-/// `on_rendered` sees each file's output as soon as it is rendered.
 fn render_engine_with(
     p: &Prepared,
     opts: &Options,
     lint_log: Option<Rc<RefCell<Vec<LintNote>>>>,
-    on_rendered: &mut dyn FnMut(&str, &str),
 ) -> Result<BTreeMap<String, String>, RenderError> {
     let mut tpls = BTreeMap::new();
     let top: MapRef = match &p.top {
@@ -519,7 +517,6 @@ fn render_engine_with(
         } else {
             out
         };
-        on_rendered(k, &out);
         rendered.insert(k.clone(), out);
     }
     Ok(rendered)
@@ -576,7 +573,7 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
         }
     };
     let log = Rc::new(RefCell::new(Vec::new()));
-    let files = render_engine_with(&p, &opts, Some(log.clone()), &mut |_, _| {})
+    let files = render_engine_with(&p, &opts, Some(log.clone()))
         .map(Some)
         .map_err(|e| e.message);
     let notes = log.borrow().clone();
@@ -845,46 +842,18 @@ fn debug_blob(files: &BTreeMap<String, String>) -> String {
     b
 }
 
-/// One rendered file's documents, each with its head (kind, annotations) or the error that
-/// stops sorting (nothing after it is parsed).
-type FileHeads = Vec<(String, Result<(String, Vec<(String, String)>), String>)>;
-
-fn file_heads(content: &str, helm: HelmVersion) -> FileHeads {
-    let mut out = Vec::new();
-    for doc in split_manifests(content) {
-        let head = simple_head(&doc, helm);
-        let failed = head.is_err();
-        out.push((doc, head));
-        if failed {
-            break;
-        }
-    }
-    out
-}
-
-/// True for rendered files whose documents are sorted into the output.
-fn is_manifest_file(path: &str, content: &str) -> bool {
-    !base_name(path).starts_with('_') && !content.trim().is_empty()
-}
-
-/// Split and classify every manifest; `heads` holds files already parsed (by the thread
-/// beside the renderer), the rest are parsed here.
 fn sort_manifests(
     files: &BTreeMap<String, String>,
     helm: HelmVersion,
-    mut heads: HashMap<String, FileHeads>,
 ) -> Result<(Vec<Hook>, Vec<Manifest>), RenderError> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
     for (path, content) in files {
-        if !is_manifest_file(path, content) {
+        if base_name(path).starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        let docs = heads
-            .remove(path)
-            .unwrap_or_else(|| file_heads(content, helm));
-        for (doc, head) in docs {
-            let (kind, annotations) = head.map_err(|e| {
+        for doc in split_manifests(content) {
+            let (kind, annotations) = simple_head(&doc, helm).map_err(|e| {
                 let mut e = partial(format!("YAML parse error on {path}: {e}"));
                 e.manifest = debug_blob(files);
                 e
@@ -947,51 +916,6 @@ fn source_re() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"# Source: [^/]+/(.+)").expect("valid regex"))
 }
 
-fn template_bytes(chart: &Chart) -> usize {
-    chart.templates.iter().map(|t| t.data.len()).sum::<usize>()
-        + chart.dependencies.iter().map(template_bytes).sum::<usize>()
-}
-
-/// Render every file and, for big charts, parse the manifest heads of each rendered file
-/// on a second thread while the next files render (parsing the output as YAML is a tenth
-/// of the work). Outputs cross threads as plain strings; values never do.
-#[allow(clippy::type_complexity)]
-fn render_and_parse_heads(
-    p: &Prepared,
-    opts: &Options,
-) -> (
-    Result<BTreeMap<String, String>, RenderError>,
-    HashMap<String, FileHeads>,
-) {
-    const PARALLEL_FROM_BYTES: usize = 40_000;
-    if template_bytes(&p.chart) < PARALLEL_FROM_BYTES {
-        return (render_engine(p, opts), HashMap::new());
-    }
-    let helm = p.helm;
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
-        let worker = std::thread::Builder::new().spawn_scoped(s, move || {
-            rx.into_iter()
-                .map(|(path, out)| {
-                    let heads = file_heads(&out, helm);
-                    (path, heads)
-                })
-                .collect::<HashMap<_, _>>()
-        });
-        let parallel = worker.is_ok();
-        let mut send = |path: &str, out: &str| {
-            if parallel && !path.ends_with("NOTES.txt") && is_manifest_file(path, out) {
-                // A send fails only if the worker is gone; sorting then parses the file.
-                let _ = tx.send((path.to_string(), out.to_string()));
-            }
-        };
-        let files = render_engine_with(p, opts, None, &mut send);
-        drop(tx);
-        let heads = worker.ok().and_then(|w| w.join().ok()).unwrap_or_default();
-        (files, heads)
-    })
-}
-
 /// Render a chart exactly as `helm template` prints it on stdout.
 pub fn template(chart: &Chart, opts: &Options) -> Result<String, RenderError> {
     template_with_warnings(chart, opts).map(|(s, _)| s)
@@ -1008,10 +932,9 @@ pub fn template_with_warnings(
         e
     };
     check_kube_version(&p).map_err(with_log)?;
-    let (files, heads) = render_and_parse_heads(&p, opts);
-    let mut files = files.map_err(with_log)?;
+    let mut files = render_engine(&p, opts).map_err(with_log)?;
     files.retain(|k, _| !k.ends_with("NOTES.txt"));
-    let (hooks, manifests) = sort_manifests(&files, p.helm, heads).map_err(with_log)?;
+    let (hooks, manifests) = sort_manifests(&files, p.helm).map_err(with_log)?;
 
     let mut b = String::new();
     if opts.include_crds {
@@ -1133,57 +1056,5 @@ mod tests {
         ] {
             assert_eq!(is_release_name(n), re.is_match(n), "{n}");
         }
-    }
-
-    fn chart_with(padding: usize) -> Chart {
-        let files = vec![
-            (
-                "Chart.yaml".to_string(),
-                b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec(),
-            ),
-            (
-                "templates/a.yaml".to_string(),
-                format!(
-                    "{{{{/* {} */}}}}\nkind: ConfigMap\n---\nkind: Pod\n",
-                    "x".repeat(padding)
-                )
-                .into_bytes(),
-            ),
-            (
-                "templates/b.yaml".to_string(),
-                b"kind: Secret\nmetadata:\n  annotations:\n    helm.sh/hook: test\n".to_vec(),
-            ),
-            ("templates/c.yaml".to_string(), b"a: [\n".to_vec()),
-            ("templates/d.yaml".to_string(), b"kind: Service\n".to_vec()),
-        ];
-        crate::chart::load_from_files(files).expect("chart loads")
-    }
-
-    /// Big charts parse manifest heads on a second thread; output and the first YAML error
-    /// are the same as when one thread does everything.
-    #[test]
-    fn head_parsing_thread_changes_nothing() {
-        let small = chart_with(10);
-        let big = chart_with(50_000);
-        assert!(template_bytes(&small) < 40_000 && template_bytes(&big) >= 40_000);
-        let opts = Options::default();
-        let e_small = template(&small, &opts).expect_err("c.yaml is not YAML");
-        let e_big = template(&big, &opts).expect_err("c.yaml is not YAML");
-        assert!(
-            e_small
-                .message
-                .starts_with("YAML parse error on c/templates/c.yaml: ")
-        );
-        assert_eq!(e_small.message, e_big.message);
-        let fix = |mut c: Chart| {
-            c.templates.retain(|t| t.name != "templates/c.yaml");
-            template(&c, &opts).expect("renders")
-        };
-        let (out_small, out_big) = (fix(small), fix(big));
-        assert_eq!(
-            out_small,
-            "---\n# Source: c/templates/a.yaml\nkind: ConfigMap\n---\n# Source: c/templates/d.yaml\nkind: Service\n---\n# Source: c/templates/a.yaml\nkind: Pod\n---\n# Source: c/templates/b.yaml\nkind: Secret\nmetadata:\n  annotations:\n    helm.sh/hook: test\n"
-        );
-        assert_eq!(out_small, out_big);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use super::ignore::Rules;
@@ -112,63 +112,17 @@ fn dir_files_checked(dir: &Path, check: bool) -> Result<Vec<(String, Vec<u8>)>, 
     }
     rules.add_defaults();
 
-    let mut found = Vec::new();
-    let walked = walk(&top, "", &rules, &mut found);
-    // The walk stops at its first error, so a read error of any file it found comes first.
-    let mut files = Vec::with_capacity(found.len());
-    for read in read_all(&found) {
-        files.push(read?);
-    }
-    walked?;
+    let mut files = Vec::new();
+    walk(&top, "", &rules, &mut files)?;
     Ok(files)
 }
 
-/// A regular file the walk kept: chart-relative path, base name, location.
-struct Found {
-    rel: String,
-    name: String,
-    path: PathBuf,
-}
-
-/// Read the files in walk order. Big charts (ingress-nginx has 240 files, most of them
-/// docs only `.Files` could see) are read by two threads: the time is in system calls.
-fn read_all(found: &[Found]) -> Vec<Result<(String, Vec<u8>), ChartError>> {
-    const PARALLEL_FROM: usize = 64;
-    if found.len() >= PARALLEL_FROM {
-        let (first, second) = found.split_at(found.len() / 2);
-        let read = std::thread::scope(|s| {
-            let other = std::thread::Builder::new()
-                .spawn_scoped(s, || second.iter().map(read_found).collect::<Vec<_>>())
-                .ok()?;
-            let mut out: Vec<_> = first.iter().map(read_found).collect();
-            out.extend(other.join().ok()?);
-            Some(out)
-        });
-        if let Some(read) = read {
-            return read;
-        }
-    }
-    found.iter().map(read_found).collect()
-}
-
-fn read_found(f: &Found) -> Result<(String, Vec<u8>), ChartError> {
-    let read_err = |e: std::io::Error| ChartError::msg(format!("error reading {}: {e}", f.rel));
-    let mut file = std::fs::File::open(&f.path).map_err(read_err)?;
-    let len = file.metadata().map_err(read_err)?.len();
-    if len > MAX_FILE_SIZE {
-        return Err(ChartError::msg(format!(
-            "chart file \"{}\" is larger than the maximum file size {MAX_FILE_SIZE}",
-            f.name
-        )));
-    }
-    let mut data = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut data).map_err(read_err)?;
-    Ok((f.rel.clone(), strip_bom(data)))
-}
-
-/// List the chart's files (Helm's walk: sorted, `.helmignore` applied, symlinks followed);
-/// stops at the first entry Helm would refuse.
-fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<Found>) -> Result<(), ChartError> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    rules: &Rules,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), ChartError> {
     let rd = std::fs::read_dir(dir)
         .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
     let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
@@ -213,7 +167,17 @@ fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<Found>) -> Result<()
                 path.display()
             )));
         }
-        out.push(Found { rel: n, name, path });
+        let read_err = |e: std::io::Error| ChartError::msg(format!("error reading {n}: {e}"));
+        let mut file = std::fs::File::open(&path).map_err(read_err)?;
+        let len = file.metadata().map_err(read_err)?.len();
+        if len > MAX_FILE_SIZE {
+            return Err(ChartError::msg(format!(
+                "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
+            )));
+        }
+        let mut data = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut data).map_err(read_err)?;
+        out.push((n, strip_bom(data)));
     }
     Ok(())
 }

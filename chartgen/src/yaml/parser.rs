@@ -5,6 +5,7 @@
 use super::load::{Event, EventSource};
 use super::{ErrorKind, YamlError};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 #[derive(Clone, Copy, Default, Debug)]
 struct Mark {
@@ -121,6 +122,30 @@ fn reader_allows(c: char) -> bool {
     matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
 }
 
+/// Token number -> index of its possible simple key (go-yaml's `simple_keys_by_tok`). It is
+/// looked up for every token, so it hashes a `usize` with one multiplication, not SipHash.
+type KeysByToken = HashMap<usize, usize, BuildHasherDefault<TokenHasher>>;
+
+#[derive(Default)]
+struct TokenHasher(u64);
+
+impl Hasher for TokenHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 struct Scanner<'a> {
     text: &'a str,
     chars: Vec<char>,
@@ -141,7 +166,7 @@ struct Scanner<'a> {
     indents: Vec<i64>,
     simple_key_allowed: bool,
     simple_keys: Vec<SimpleKey>,
-    simple_keys_by_tok: HashMap<usize, usize>,
+    simple_keys_by_tok: KeysByToken,
 }
 
 impl<'a> Scanner<'a> {
@@ -165,7 +190,7 @@ impl<'a> Scanner<'a> {
             indents: Vec::new(),
             simple_key_allowed: false,
             simple_keys: Vec::new(),
-            simple_keys_by_tok: HashMap::new(),
+            simple_keys_by_tok: KeysByToken::default(),
         }
     }
 
