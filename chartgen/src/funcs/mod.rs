@@ -147,12 +147,17 @@ pub fn registry() -> &'static [FuncDef] {
             // Helm's functions come last: they override Sprig's of the same name.
             helm::FUNCS,
         ];
-        let mut all: Vec<FuncDef> = Vec::new();
+        let mut all: Vec<FuncDef> = Vec::with_capacity(256);
+        let mut at: std::collections::HashMap<&'static str, usize> =
+            std::collections::HashMap::with_capacity(256);
         for family in families {
             for def in family {
-                match all.iter_mut().find(|f| f.name == def.name) {
-                    Some(existing) => *existing = *def,
-                    None => all.push(*def),
+                match at.get(def.name) {
+                    Some(&i) => all[i] = *def,
+                    None => {
+                        at.insert(def.name, all.len());
+                        all.push(*def);
+                    }
                 }
             }
         }
