@@ -223,7 +223,7 @@ pub fn archive_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
         if n.starts_with('/') {
             return Err(ChartError::msg("chart illegally contains absolute paths"));
         }
-        let n = clean_path(&n);
+        let n = crate::funcs::go_path_clean(&n);
         if n == "." {
             return Err(ChartError::msg(format!(
                 "chart illegally contains content outside the base directory: \"{hname}\""
@@ -259,29 +259,6 @@ pub fn archive_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
         return Err(ChartError::msg("no files in chart archive"));
     }
     Ok(files)
-}
-
-/// Go's `path.Clean` for relative slash paths.
-fn clean_path(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if matches!(out.last(), Some(s) if *s != "..") {
-                    out.pop();
-                } else {
-                    out.push("..");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    if out.is_empty() {
-        ".".into()
-    } else {
-        out.join("/")
-    }
 }
 
 /// Load a chart from the bytes of a `.tgz` archive.

@@ -109,6 +109,9 @@ mod strings;
 mod toml;
 mod yamlv3;
 
+/// Go's `path.Clean` (lexical `.`/`..`/`//` normalisation), shared with chart loading and lint.
+pub(crate) use paths::clean as go_path_clean;
+
 pub use certs::Certificate;
 pub use dates::GoTime;
 pub use semver::{Constraints, SemverVersion, is_compatible_range, is_compatible_range_helm3};

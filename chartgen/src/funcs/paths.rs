@@ -36,7 +36,7 @@ pub(super) const FUNCS: &[FuncDef] = &[
 ];
 
 /// Go `path.Clean`: lexical normalisation of `.`/`..`/`//`.
-pub(super) fn clean(p: &str) -> String {
+pub(crate) fn clean(p: &str) -> String {
     if p.is_empty() {
         return ".".into();
     }

@@ -151,27 +151,7 @@ fn go_join(a: &str, b: &str) -> String {
     } else {
         format!("{a}/{b}")
     };
-    let rooted = joined.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in joined.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
+    crate::funcs::go_path_clean(&joined)
 }
 
 /// Why a path could not be linted at all; `Display` is what Helm prints after `Error `.
