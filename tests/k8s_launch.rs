@@ -9,54 +9,12 @@ use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Api;
 use kube::api::{ListParams, PostParams};
-use testsupport::kube_env::TestEnv;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn env() -> &'static TestEnv {
-    match TestEnv::shared() {
-        Ok(env) => env,
-        Err(e) => panic!("the test control plane is required: {e}"),
-    }
-}
+mod support;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<std::process::Output> for Out {
-    fn from(out: std::process::Output) -> Out {
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-impl Out {
-    fn error_lines(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| l.starts_with("Error: "))
-            .collect()
-    }
-}
-
-async fn iter8_in(dir: Option<&Path>, args: &[&str]) -> Out {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_iter8"));
-    cmd.args(args);
-    if let Some(d) = dir {
-        cmd.current_dir(d);
-    }
-    cmd.output().await.expect("run iter8").into()
-}
-
-async fn iter8(args: &[&str]) -> Out {
-    iter8_in(None, args).await
-}
+use support::kube::{Out, env, helm, helm3, iter8, iter8_in};
 
 /// `iter8 k <args> -n <ns> --kubeconfig <admin>`.
 async fn k(ns: &str, args: &[&str]) -> Out {
@@ -65,31 +23,6 @@ async fn k(ns: &str, args: &[&str]) -> Out {
     all.extend_from_slice(args);
     all.extend_from_slice(&["-n", ns, "--kubeconfig", &admin]);
     iter8(&all).await
-}
-
-async fn helm(args: &[&str]) -> Out {
-    run_helm(
-        testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)"),
-        args,
-    )
-    .await
-}
-
-/// Helm v3.11 (`.tools/bin/helm3`), the Helm that Iter8 v0.13 was built with.
-async fn helm3(args: &[&str]) -> Out {
-    run_helm(
-        testsupport::tools::tool("helm3").expect("helm3 (tools/fetch-helm.sh)"),
-        args,
-    )
-    .await
-}
-
-async fn run_helm(helm: std::path::PathBuf, args: &[&str]) -> Out {
-    let mut cmd = tokio::process::Command::new(helm);
-    cmd.args(args)
-        .arg("--kubeconfig")
-        .arg(env().kubeconfig_path());
-    cmd.output().await.expect("run helm").into()
 }
 
 fn chart_dir() -> String {

@@ -11,44 +11,12 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
-use testsupport::kube_env::TestEnv;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn env() -> &'static TestEnv {
-    match TestEnv::shared() {
-        Ok(env) => env,
-        Err(e) => panic!("the test control plane is required: {e}"),
-    }
-}
+mod support;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<std::process::Output> for Out {
-    fn from(out: std::process::Output) -> Out {
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-async fn iter8(args: &[&str]) -> Out {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_iter8"));
-    cmd.args(args).output().await.expect("run iter8").into()
-}
-
-async fn helm(args: &[&str], kubeconfig: &Path) -> Out {
-    let helm = testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)");
-    let mut cmd = tokio::process::Command::new(helm);
-    cmd.args(args).arg("--kubeconfig").arg(kubeconfig);
-    cmd.output().await.expect("run helm").into()
-}
+use support::kube::{env, helm, iter8};
 
 fn experiment_of(secret: &Secret) -> runner::Experiment {
     let text = secret
@@ -70,28 +38,25 @@ async fn helm_installed_experiment_runs_in_the_cluster() -> TestResult {
     let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
     let url = format!("{}/echo", target.url());
     let chart = testsupport::repo_root().join("charts/iter8");
-    let install = helm(
-        &[
-            "install",
-            "exp",
-            chart.to_str().expect("utf8"),
-            "--namespace",
-            ns.name(),
-            "--set",
-            "tasks={http,assess}",
-            "--set",
-            &format!("http.url={url}"),
-            "--set",
-            "http.numRequests=40",
-            "--set",
-            "assess.SLOs.upper.http/error-count=0",
-            "--set",
-            "assess.SLOs.upper.http/latency-mean=500",
-            "--set",
-            "runner=job",
-        ],
-        admin_kc,
-    )
+    let install = helm(&[
+        "install",
+        "exp",
+        chart.to_str().expect("utf8"),
+        "--namespace",
+        ns.name(),
+        "--set",
+        "tasks={http,assess}",
+        "--set",
+        &format!("http.url={url}"),
+        "--set",
+        "http.numRequests=40",
+        "--set",
+        "assess.SLOs.upper.http/error-count=0",
+        "--set",
+        "assess.SLOs.upper.http/latency-mean=500",
+        "--set",
+        "runner=job",
+    ])
     .await;
     assert_eq!(install.code, 0, "helm install: {}", install.stderr);
 
@@ -177,7 +142,7 @@ async fn helm_installed_experiment_runs_in_the_cluster() -> TestResult {
         report.stdout
     );
 
-    let uninstall = helm(&["uninstall", "exp", "--namespace", ns.name()], admin_kc).await;
+    let uninstall = helm(&["uninstall", "exp", "--namespace", ns.name()]).await;
     assert_eq!(uninstall.code, 0, "helm uninstall: {}", uninstall.stderr);
     assert!(
         secrets.get_opt("exp").await?.is_none(),
@@ -300,7 +265,7 @@ async fn install(ns: &str, release: &str, sets: &[String]) {
         args.push(s.clone());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = helm(&args, env().kubeconfig_path()).await;
+    let out = helm(&args).await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
 }
 

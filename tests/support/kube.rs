@@ -1,0 +1,83 @@
+//! Support for the tests against the real kube-apiserver of `tools/k8s-testenv`: the shared
+//! control plane, and `iter8` / real `helm` run as child processes (async, so servers in the
+//! test's runtime keep answering while they run).
+
+use std::path::{Path, PathBuf};
+
+use testsupport::kube_env::TestEnv;
+
+/// The control plane shared by the whole test process.
+pub fn env() -> &'static TestEnv {
+    match TestEnv::shared() {
+        Ok(env) => env,
+        Err(e) => panic!("the test control plane is required: {e}"),
+    }
+}
+
+/// Exit code and output of a child process.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Out {
+    fn from(out: std::process::Output) -> Out {
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Out {
+    /// The `Error: ` lines on stderr.
+    pub fn error_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("Error: "))
+            .collect()
+    }
+}
+
+/// `iter8 <args>`, in `dir` if given.
+pub async fn iter8_in(dir: Option<&Path>, args: &[&str]) -> Out {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_iter8"));
+    cmd.args(args);
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    cmd.output().await.expect("run iter8").into()
+}
+
+/// `iter8 <args>`.
+pub async fn iter8(args: &[&str]) -> Out {
+    iter8_in(None, args).await
+}
+
+/// Real Helm v4 with the admin kubeconfig.
+pub async fn helm(args: &[&str]) -> Out {
+    run_helm(
+        testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)"),
+        args,
+    )
+    .await
+}
+
+/// Helm v3.11 (`.tools/bin/helm3`), the Helm that Iter8 v0.13 was built with.
+pub async fn helm3(args: &[&str]) -> Out {
+    run_helm(
+        testsupport::tools::tool("helm3").expect("helm3 (tools/fetch-helm.sh)"),
+        args,
+    )
+    .await
+}
+
+async fn run_helm(helm: PathBuf, args: &[&str]) -> Out {
+    let mut cmd = tokio::process::Command::new(helm);
+    cmd.args(args)
+        .arg("--kubeconfig")
+        .arg(env().kubeconfig_path());
+    cmd.output().await.expect("run helm").into()
+}
