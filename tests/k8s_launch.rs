@@ -2,8 +2,6 @@
 //! real `helm` on the other side: releases written by `iter8 k launch` are listed, read,
 //! upgraded and uninstalled by Helm, and `iter8 k delete` uninstalls what Helm installed.
 
-use std::path::Path;
-
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -14,7 +12,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 mod support;
 
-use support::kube::{Out, env, helm, helm3, iter8, iter8_in};
+use support::kube::{Out, env, helm, helm3, iter8, iter8_in, runner_kubeconfig};
 
 /// `iter8 k <args> -n <ns> --kubeconfig <admin>`.
 async fn k(ns: &str, args: &[&str]) -> Out {
@@ -126,16 +124,6 @@ async fn leftovers(ns: &str) -> Vec<String> {
         out.push(format!("job/{j}"));
     }
     out
-}
-
-async fn runner_kubeconfig(ns: &str, release: &str, dir: &Path) -> String {
-    let token = env()
-        .service_account_token(ns, &format!("{release}-iter8-sa"))
-        .await
-        .expect("token");
-    let path = dir.join(format!("{release}.kubeconfig"));
-    std::fs::write(&path, env().kubeconfig_yaml_for_token(&token, ns)).expect("write");
-    path.to_str().expect("utf8").to_string()
 }
 
 /// k launch → helm list sees revision 1 → k run as the chart's ServiceAccount → k assert →

@@ -5,7 +5,6 @@
 //! results from the Secret; Helm still owns the release afterwards.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -16,7 +15,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 mod support;
 
-use support::kube::{env, helm, iter8};
+use support::kube::{env, helm, iter8, runner_kubeconfig};
 
 fn experiment_of(secret: &Secret) -> runner::Experiment {
     let text = secret
@@ -267,16 +266,6 @@ async fn install(ns: &str, release: &str, sets: &[String]) {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = helm(&args).await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
-}
-
-async fn runner_kubeconfig(ns: &str, release: &str, dir: &Path) -> String {
-    let token = env()
-        .service_account_token(ns, &format!("{release}-iter8-sa"))
-        .await
-        .expect("token");
-    let path = dir.join(format!("{release}.kubeconfig"));
-    std::fs::write(&path, env().kubeconfig_yaml_for_token(&token, ns)).expect("write");
-    path.to_str().expect("utf8").to_string()
 }
 
 /// The `ready` tasks wait (retrying about once a second) until the Service exists and the

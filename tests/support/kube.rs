@@ -81,3 +81,15 @@ async fn run_helm(helm: PathBuf, args: &[&str]) -> Out {
         .arg(env().kubeconfig_path());
     cmd.output().await.expect("run helm").into()
 }
+
+/// A kubeconfig file in `dir` for the chart's runner ServiceAccount `<release>-iter8-sa`
+/// (a TokenRequest token, so only the chart's RBAC applies), as the runner pod would be.
+pub async fn runner_kubeconfig(ns: &str, release: &str, dir: &Path) -> String {
+    let token = env()
+        .service_account_token(ns, &format!("{release}-iter8-sa"))
+        .await
+        .expect("token");
+    let path = dir.join(format!("{release}.kubeconfig"));
+    std::fs::write(&path, env().kubeconfig_yaml_for_token(&token, ns)).expect("write");
+    path.to_str().expect("utf8").to_string()
+}
