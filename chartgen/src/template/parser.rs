@@ -248,7 +248,10 @@ enum Parsed {
 }
 
 struct Parser<'a> {
-    items: Vec<Item<'a>>,
+    input: &'a str,
+    items: Vec<Item>,
+    /// The message of a final `Error` token.
+    lex_error: String,
     /// Index of the next token to return.
     idx: usize,
     /// Highest token index handed out (Go's `token[0]`, for error line numbers).
@@ -257,7 +260,8 @@ struct Parser<'a> {
     is_func: &'a dyn Fn(&str) -> bool,
     vars: Vec<String>,
     range_depth: usize,
-    action_line: usize,
+    /// Where the action being parsed started (for "in action started at" errors).
+    action_pos: Option<usize>,
     /// Trees of `define`/`block` found so far, in order.
     defined: Vec<Tree>,
 }
@@ -274,15 +278,18 @@ pub(crate) fn parse(
         parse_name: name.to_string(),
         text: text.to_string(),
     });
+    let lexed = lexer::lex(text);
     let mut p = Parser {
-        items: lexer::lex(text),
+        input: text,
+        items: lexed.items,
+        lex_error: lexed.error,
         idx: 0,
         high: 0,
         source: source.clone(),
         is_func,
         vars: vec!["$".to_string()],
         range_depth: 0,
-        action_line: 0,
+        action_pos: None,
         defined: Vec::new(),
     };
     match p.parse_top() {
@@ -300,33 +307,38 @@ pub(crate) fn parse(
 }
 
 impl<'a> Parser<'a> {
-    fn next(&mut self) -> &Item<'a> {
+    fn next(&mut self) -> Item {
         let i = self.idx.min(self.items.len() - 1);
         self.idx = i + 1;
         self.high = self.high.max(i);
-        &self.items[i]
+        self.items[i]
     }
 
-    fn peek(&mut self) -> &Item<'a> {
+    fn peek(&mut self) -> Item {
         let i = self.idx.min(self.items.len() - 1);
         self.high = self.high.max(i);
-        &self.items[i]
+        self.items[i]
+    }
+
+    /// A token's text (empty for the error token).
+    fn val(&self, it: Item) -> &'a str {
+        &self.input[it.pos()..it.end()]
     }
 
     fn backup(&mut self) {
         self.idx -= 1;
     }
 
-    fn next_non_space(&mut self) -> Item<'a> {
+    fn next_non_space(&mut self) -> Item {
         loop {
             let it = self.next();
             if it.typ != Tok::Space {
-                return it.clone();
+                return it;
             }
         }
     }
 
-    fn peek_non_space(&mut self) -> Item<'a> {
+    fn peek_non_space(&mut self) -> Item {
         let it = self.next_non_space();
         self.backup();
         it
@@ -334,34 +346,43 @@ impl<'a> Parser<'a> {
 
     /// Go's `errorf`: `template: NAME:LINE: MSG`, LINE from the last lexed token.
     fn err<T>(&self, msg: impl std::fmt::Display) -> PResult<T> {
-        let line = self.items[self.high.min(self.items.len() - 1)].line;
+        let last = self.items[self.high.min(self.items.len() - 1)];
+        let line = lexer::line_of(self.input, last.pos());
         Err(format!(
             "template: {}:{}: {}",
             self.source.parse_name, line, msg
         ))
     }
 
-    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, item: Item, context: &str) -> PResult<T> {
         if item.typ == Tok::Error {
+            let msg = &self.lex_error;
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != item.line {
-                extra = format!(
-                    " in action started at {}:{}",
-                    self.source.parse_name, self.action_line
-                );
-                if item.val.ends_with(" action") {
-                    extra = extra[" in action".len()..].to_string();
+            if let Some(action_pos) = self.action_pos {
+                let action_line = lexer::line_of(self.input, action_pos);
+                if action_line != lexer::line_of(self.input, item.pos()) {
+                    extra = format!(
+                        " in action started at {}:{}",
+                        self.source.parse_name, action_line
+                    );
+                    if msg.ends_with(" action") {
+                        extra = extra[" in action".len()..].to_string();
+                    }
                 }
             }
-            return self.err(format!("{}{}", item.val, extra));
+            return self.err(format!("{msg}{extra}"));
         }
-        self.err(format!("unexpected {} in {}", item.describe(), context))
+        self.err(format!(
+            "unexpected {} in {}",
+            item.describe(self.val(item)),
+            context
+        ))
     }
 
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
         let it = self.next_non_space();
         if it.typ != typ {
-            return self.unexpected(&it, context);
+            return self.unexpected(it, context);
         }
         Ok(it)
     }
@@ -391,9 +412,9 @@ impl<'a> Parser<'a> {
         let context = "define clause";
         let tok = self.next_non_space();
         if tok.typ != Tok::String && tok.typ != Tok::RawString {
-            return self.unexpected(&tok, context);
+            return self.unexpected(tok, context);
         }
-        let name = self.unquote(&tok)?;
+        let name = self.unquote(tok)?;
         self.expect(Tok::RightDelim, context)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let (list, end) = self.item_list()?;
@@ -442,15 +463,15 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let tok = self.next_non_space();
         match tok.typ {
-            Tok::Text => Ok(Parsed::Node(Node::Text(Box::from(&*tok.val)))),
+            Tok::Text => Ok(Parsed::Node(Node::Text(Box::from(self.val(tok))))),
             Tok::LeftDelim => {
-                self.action_line = tok.line;
+                self.action_pos = Some(tok.pos());
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             Tok::Comment => Ok(Parsed::Node(Node::Comment)),
-            _ => self.unexpected(&tok, "input"),
+            _ => self.unexpected(tok, "input"),
         }
     }
 
@@ -492,7 +513,7 @@ impl<'a> Parser<'a> {
         };
         let tok = self.next_non_space();
         if tok.typ != Tok::RightDelim {
-            return self.unexpected(&tok, word);
+            return self.unexpected(tok, word);
         }
         if self.range_depth == 0 {
             return self.err(format!("{word} outside {{{{range}}}}"));
@@ -563,7 +584,7 @@ impl<'a> Parser<'a> {
     fn block_control(&mut self) -> PResult<Node> {
         let context = "block clause";
         let tok = self.next_non_space();
-        let name = self.template_name(&tok, context)?;
+        let name = self.template_name(tok, context)?;
         let pipe = self.pipeline(context, Tok::RightDelim)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
@@ -576,7 +597,7 @@ impl<'a> Parser<'a> {
         }
         self.add_tree(name.clone(), list)?;
         Ok(Node::Template {
-            pos: tok.pos,
+            pos: tok.pos(),
             name,
             pipe: Some(pipe),
         })
@@ -585,28 +606,28 @@ impl<'a> Parser<'a> {
     fn template_control(&mut self) -> PResult<Node> {
         let context = "template clause";
         let tok = self.next_non_space();
-        let name = self.template_name(&tok, context)?;
+        let name = self.template_name(tok, context)?;
         let mut pipe = None;
         if self.next_non_space().typ != Tok::RightDelim {
             self.backup();
             pipe = Some(self.pipeline(context, Tok::RightDelim)?);
         }
         Ok(Node::Template {
-            pos: tok.pos,
+            pos: tok.pos(),
             name,
             pipe,
         })
     }
 
-    fn template_name(&mut self, tok: &Item, context: &str) -> PResult<String> {
+    fn template_name(&mut self, tok: Item, context: &str) -> PResult<String> {
         match tok.typ {
             Tok::String | Tok::RawString => self.unquote(tok),
             _ => self.unexpected(tok, context),
         }
     }
 
-    fn unquote(&self, tok: &Item) -> PResult<String> {
-        match unquote(&tok.val) {
+    fn unquote(&self, tok: Item) -> PResult<String> {
+        match unquote(self.val(tok)) {
             Some(s) => Ok(s),
             None => self.err("invalid syntax"),
         }
@@ -615,7 +636,7 @@ impl<'a> Parser<'a> {
     fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
         let start = self.peek_non_space();
         let mut pipe = Pipe {
-            pos: start.pos,
+            pos: start.pos(),
             is_assign: false,
             decl: Vec::new(),
             cmds: Vec::new(),
@@ -634,13 +655,13 @@ impl<'a> Parser<'a> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.typ == Tok::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    pipe.decl.push(self.val(v).to_string());
+                    self.vars.push(self.val(v).to_string());
                 }
-                Tok::Char if next.val == "," => {
+                Tok::Char if self.val(next) == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    pipe.decl.push(self.val(v).to_string());
+                    self.vars.push(self.val(v).to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -679,7 +700,7 @@ impl<'a> Parser<'a> {
                     let cmd = self.command()?;
                     pipe.cmds.push(cmd);
                 }
-                _ => return self.unexpected(&tok, context),
+                _ => return self.unexpected(tok, context),
             }
         }
     }
@@ -707,7 +728,7 @@ impl<'a> Parser<'a> {
     }
 
     fn command(&mut self) -> PResult<Command> {
-        let pos = self.peek_non_space().pos;
+        let pos = self.peek_non_space().pos();
         let mut cmd = Command {
             pos,
             args: Vec::new(),
@@ -717,12 +738,12 @@ impl<'a> Parser<'a> {
             if let Some(op) = self.operand()? {
                 cmd.args.push(op);
             }
-            let tok = self.next().clone();
+            let tok = self.next();
             match tok.typ {
                 Tok::Space => continue,
                 Tok::RightDelim | Tok::RightParen => self.backup(),
                 Tok::Pipe => {}
-                _ => return self.unexpected(&tok, "operand"),
+                _ => return self.unexpected(tok, "operand"),
             }
             break;
         }
@@ -737,11 +758,11 @@ impl<'a> Parser<'a> {
             return Ok(None);
         };
         if self.peek().typ == Tok::Field {
-            let pos = self.peek().pos;
+            let pos = self.peek().pos();
             let mut fields = Vec::new();
             while self.peek().typ == Tok::Field {
-                let f = self.next().val.to_string();
-                fields.push(f[1..].to_string());
+                let f = self.next();
+                fields.push(self.val(f)[1..].to_string());
             }
             return match node {
                 Arg::Field { mut idents, .. } => {
@@ -772,24 +793,22 @@ impl<'a> Parser<'a> {
 
     fn term(&mut self) -> PResult<Option<Arg>> {
         let tok = self.next_non_space();
-        let pos = tok.pos;
+        let pos = tok.pos();
+        let val = self.val(tok);
         Ok(Some(match tok.typ {
             Tok::Identifier => {
-                if !(self.is_func)(&tok.val) {
-                    return self.err(format!(
-                        "function {} not defined",
-                        lexer::go_quote(&tok.val)
-                    ));
+                if !(self.is_func)(val) {
+                    return self.err(format!("function {} not defined", lexer::go_quote(val)));
                 }
                 Arg::Identifier {
                     pos,
-                    name: tok.val.to_string(),
+                    name: val.to_string(),
                 }
             }
             Tok::Dot => Arg::Dot { pos },
             Tok::Nil => Arg::Nil { pos },
             Tok::Variable => {
-                let idents: Vec<String> = split_var(&tok.val);
+                let idents: Vec<String> = split_var(val);
                 if !self.vars.iter().any(|v| *v == idents[0]) {
                     return self.err(format!(
                         "undefined variable {}",
@@ -800,14 +819,13 @@ impl<'a> Parser<'a> {
             }
             Tok::Field => Arg::Field {
                 pos,
-                idents: vec![tok.val[1..].to_string()],
+                idents: vec![val[1..].to_string()],
             },
             Tok::Bool => Arg::Bool {
                 pos,
-                value: tok.val == "true",
+                value: val == "true",
             },
-            Tok::CharConstant | Tok::Complex | Tok::Number => match parse_number(&tok.val, tok.typ)
-            {
+            Tok::CharConstant | Tok::Complex | Tok::Number => match parse_number(val, tok.typ) {
                 Ok(num) => Arg::Number {
                     pos,
                     num: Box::new(num),
@@ -818,10 +836,10 @@ impl<'a> Parser<'a> {
                 self.pipeline("parenthesized pipeline", Tok::RightParen)?,
             )),
             Tok::String | Tok::RawString => {
-                let s = self.unquote(&tok)?;
+                let s = self.unquote(tok)?;
                 Arg::String {
                     pos,
-                    quoted: tok.val.to_string(),
+                    quoted: val.to_string(),
                     value: Rc::from(s),
                 }
             }
