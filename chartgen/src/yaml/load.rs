@@ -6,6 +6,7 @@ use super::resolve::{Resolved, resolve_plain, resolve_with};
 use super::{ErrorKind, YamlError};
 use crate::value::{Map, Value};
 use base64::Engine;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 pub(crate) const STR_TAG: &str = "tag:yaml.org,2002:str";
@@ -19,7 +20,7 @@ const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
 
 /// A parser event as go-yaml's decoder consumes it.
 #[derive(Debug)]
-pub(crate) enum Event {
+pub(crate) enum Event<'a> {
     DocumentStart,
     DocumentEnd,
     StreamEnd,
@@ -29,7 +30,7 @@ pub(crate) enum Event {
     },
     /// `implicit`: a plain scalar without tag (or with the non-specific `!`).
     Scalar {
-        value: String,
+        value: Cow<'a, str>,
         tag: String,
         implicit: bool,
         anchor: Option<String>,
@@ -48,13 +49,13 @@ pub(crate) enum Event {
 }
 
 /// Where events come from.
-pub(crate) trait EventSource {
-    fn next(&mut self) -> Result<Event, YamlError>;
+pub(crate) trait EventSource<'a> {
+    fn next(&mut self) -> Result<Event<'a>, YamlError>;
 }
 
-enum Kind {
+enum Kind<'a> {
     Scalar {
-        value: String,
+        value: Cow<'a, str>,
         tag: String,
         implicit: bool,
     },
@@ -67,28 +68,28 @@ enum Kind {
 }
 
 #[allow(dead_code)] // `line` feeds go-yaml type errors
-struct Node {
-    kind: Kind,
+struct Node<'a> {
+    kind: Kind<'a>,
     line: usize,
 }
 
 /// Builds the node tree of one document (decode.go's `parser`).
-struct TreeBuilder<'a> {
-    src: &'a mut dyn EventSource,
-    peeked: Option<Event>,
-    nodes: Vec<Node>,
+struct TreeBuilder<'a, 's> {
+    src: &'s mut dyn EventSource<'a>,
+    peeked: Option<Event<'a>>,
+    nodes: Vec<Node<'a>>,
     anchors: HashMap<String, usize>,
 }
 
-impl TreeBuilder<'_> {
-    fn peek(&mut self) -> Result<&Event, YamlError> {
+impl<'a> TreeBuilder<'a, '_> {
+    fn peek(&mut self) -> Result<&Event<'a>, YamlError> {
         if self.peeked.is_none() {
             self.peeked = Some(self.src.next()?);
         }
         Ok(self.peeked.as_ref().expect("just filled"))
     }
 
-    fn take(&mut self) -> Result<Event, YamlError> {
+    fn take(&mut self) -> Result<Event<'a>, YamlError> {
         match self.peeked.take() {
             Some(e) => Ok(e),
             None => self.src.next(),
@@ -186,10 +187,10 @@ enum Key {
     Invalid(String),
 }
 
-struct Decoder<'a> {
+struct Decoder<'n, 'a> {
     /// Keep go-yaml's number types (int, uint64, float64) instead of JSON's float64.
     typed: bool,
-    nodes: &'a [Node],
+    nodes: &'n [Node<'a>],
     active_aliases: Vec<usize>,
     decode_count: usize,
     alias_count: usize,
@@ -242,7 +243,7 @@ fn go_quote(s: &str) -> String {
     out
 }
 
-impl Decoder<'_> {
+impl Decoder<'_, '_> {
     fn count(&mut self) -> Result<(), YamlError> {
         self.decode_count += 1;
         if self.alias_depth > 0 {
@@ -325,11 +326,12 @@ impl Decoder<'_> {
 
     fn value(&mut self, id: usize) -> Result<Value, YamlError> {
         self.count()?;
-        if let Kind::Alias { name, target } = &self.nodes[id].kind {
-            let (name, target) = (name.clone(), *target);
-            return self.follow_alias(id, target, &name, |d, t| d.value(t));
+        // The node slice outlives `self`'s borrow: walk it without copying child lists.
+        let nodes = self.nodes;
+        if let Kind::Alias { name, target } = &nodes[id].kind {
+            return self.follow_alias(id, *target, name, |d, t| d.value(t));
         }
-        match &self.nodes[id].kind {
+        match &nodes[id].kind {
             Kind::Scalar {
                 value,
                 tag,
@@ -366,15 +368,14 @@ impl Decoder<'_> {
                             // json.Marshal replaces invalid UTF-8 with U+FFFD.
                             Value::from(String::from_utf8_lossy(&bytes).into_owned())
                         } else {
-                            Value::from(value.as_str())
+                            Value::from(&**value)
                         }
                     }
                 })
             }
             Kind::Seq(children) => {
-                let children = children.clone();
                 let mut items = Vec::with_capacity(children.len());
-                for c in children {
+                for &c in children {
                     items.push(self.value(c)?);
                 }
                 Ok(Value::list(items))
@@ -457,7 +458,7 @@ impl Decoder<'_> {
                             let v = self.value(id)?;
                             Key::Str(v.as_str().unwrap_or_default().to_string())
                         } else {
-                            Key::Str(value.clone())
+                            Key::Str(value.to_string())
                         }
                     }
                 })
@@ -518,12 +519,12 @@ impl Decoder<'_> {
     }
 
     fn mapping_into(&mut self, id: usize, out: &mut Map) -> Result<(), YamlError> {
-        let Kind::Map(children) = &self.nodes[id].kind else {
+        let nodes = self.nodes;
+        let Kind::Map(children) = &nodes[id].kind else {
             return Err(YamlError::decode(
                 "map merge requires map or sequence of maps as the value".into(),
             ));
         };
-        let children = children.clone();
         for pair in children.chunks(2) {
             let (k, v) = (pair[0], pair[1]);
             if self.is_merge(k) {
@@ -610,8 +611,8 @@ fn short_tag(tag: &str) -> String {
 
 /// Decode the first document of an event stream (go-yaml v2 `Unmarshal`), then apply
 /// sigs.k8s.io/yaml's JSON conversion. `Ok(None)`: the stream has no document.
-pub(crate) fn decode_first(
-    src: &mut dyn EventSource,
+pub(crate) fn decode_first<'a>(
+    src: &mut dyn EventSource<'a>,
     typed: bool,
 ) -> Result<Option<Value>, YamlError> {
     let mut b = TreeBuilder {
@@ -652,7 +653,7 @@ pub(crate) fn decode_first(
 }
 
 /// Decode every document of the stream in order (for multi-document readers).
-pub(crate) fn decode_all(src: &mut dyn EventSource) -> Result<Vec<Value>, YamlError> {
+pub(crate) fn decode_all<'a>(src: &mut dyn EventSource<'a>) -> Result<Vec<Value>, YamlError> {
     let mut out = Vec::new();
     let mut b = TreeBuilder {
         src,
