@@ -449,7 +449,7 @@ fn all_templates(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: t.data.clone(),
+                text: t.data.bytes().clone(),
                 vals: next.with_kind(values_kind(helm)),
                 base_path: format!("{full_path}/templates"),
             },
@@ -903,7 +903,7 @@ fn crd_objects(chart: &Chart, full_path: &str, out: &mut Vec<(String, Rc<[u8]>)>
         if f.name.starts_with("crds/")
             && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
         {
-            out.push((format!("{full_path}/{}", f.name), f.data.clone()));
+            out.push((format!("{full_path}/{}", f.name), f.data.bytes().clone()));
         }
     }
     for d in &chart.dependencies {

@@ -8,17 +8,6 @@ use super::exec::Ev;
 use super::fmt::{sprint, sprintf};
 use crate::value::{ElemType, Value, go_bytes, go_len};
 
-/// Names of Go's predefined functions that Helm keeps (Sprig replaces `slice`).
-const BUILTINS: &[&str] = &[
-    "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "index", "len", "print", "printf",
-    "println", "html", "js", "urlquery", "call",
-];
-
-/// True if `name` is one of Go's built-in template functions.
-pub(crate) fn is_builtin(name: &str) -> bool {
-    BUILTINS.contains(&name)
-}
-
 /// Go's "basic kind" classes for comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -8,14 +8,15 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::OnceLock;
 
 use super::builtins;
 use super::error::{ErrorKind, TemplateError, WARN_END, WARN_START};
 use super::lexer::go_quote;
-use super::parser::{self, Arg, Branch, Command, Node, Pipe, Tree, template_node_string};
+use super::parser::{
+    self, Arg, Branch, Builtin, Command, Func, Node, Pipe, Tree, template_node_string,
+};
 use super::{ExecEnv, TemplateSet};
-use crate::funcs::{self, CallCtx, FuncDef, FuncError, FuncResult, Param};
+use crate::funcs::{CallCtx, FuncDef, FuncError, FuncResult, Param};
 use crate::value::{ElemType, MapKind, MapRef, Value};
 
 /// Go's `maxExecDepth` for nested `{{template}}` calls.
@@ -159,19 +160,6 @@ fn no_template(name: &str) -> String {
     )
 }
 
-/// Names the parser accepts as functions.
-pub(crate) fn is_function(name: &str) -> bool {
-    builtins::is_builtin(name)
-        || name == "include"
-        || name == "tpl"
-        || func_table().contains_key(name)
-}
-
-fn func_table() -> &'static HashMap<&'static str, &'static FuncDef> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static FuncDef>> = OnceLock::new();
-    TABLE.get_or_init(|| funcs::registry().iter().map(|f| (f.name, f)).collect())
-}
-
 fn param_name(p: Param) -> &'static str {
     match p {
         Param::Any => "interface {}",
@@ -245,14 +233,20 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         Ctl::Err(chain)
     }
 
+    /// The source text of the tree being executed (every node of this state is from it).
+    fn src(&self) -> &'t str {
+        self.tree.src()
+    }
+
     fn at_info(&self) -> Option<(usize, String)> {
+        let src = self.src();
         match self.at {
             At::None => None,
-            At::Arg(a) => Some((a.pos(), a.to_string())),
-            At::Cmd(c) => Some((c.pos, c.to_string())),
-            At::Pipe(p) => Some((p.pos, p.to_string())),
+            At::Arg(a) => Some((a.pos(), a.show(src))),
+            At::Cmd(c) => Some((c.pos, c.show(src))),
+            At::Pipe(p) => Some((p.pos, p.show(src))),
             At::Node(Node::Template { pos, name, pipe }) => {
-                Some((*pos, template_node_string(name, pipe.as_ref())))
+                Some((*pos, template_node_string(name, pipe.as_ref(), src)))
             }
             At::Node(_) => None,
         }
@@ -290,7 +284,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
 
     fn walk(&mut self, dot: &Ev, node: &'t Node, out: &mut String) -> R<()> {
         match node {
-            Node::Text(t) => out.push_str(t),
+            Node::Text(t) => out.push_str(t.of(self.src())),
             Node::Comment => {}
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
@@ -573,7 +567,10 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
 
     fn not_a_function(&self, args: &'t [Arg], fin: &Option<Ev>) -> R<()> {
         if args.len() > 1 || fin.is_some() {
-            return Err(self.errorf(format!("can't give argument to non-function {}", args[0])));
+            return Err(self.errorf(format!(
+                "can't give argument to non-function {}",
+                args[0].show(self.src())
+            )));
         }
         Ok(())
     }
@@ -581,13 +578,14 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     fn eval_command(&mut self, dot: &Ev, cmd: &'t Command, fin: Option<Ev>) -> R<Ev> {
         let first = &cmd.args[0];
         match first {
-            Arg::Field { idents, .. } => {
+            Arg::Field { path, .. } => {
                 self.at = At::Arg(first);
+                let idents = &path.of(self.src())[1..];
                 self.eval_field_chain(dot, dot.clone(), At::Arg(first), idents, &cmd.args, fin)
             }
             Arg::Chain { .. } => self.eval_chain_node(dot, first, &cmd.args, fin),
-            Arg::Identifier { name, .. } => {
-                self.eval_function(dot, first, name, At::Cmd(cmd), &cmd.args[1..], fin)
+            Arg::Identifier { func, .. } => {
+                self.eval_function(dot, first, *func, At::Cmd(cmd), &cmd.args[1..], fin)
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &fin)?;
@@ -605,7 +603,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                     Arg::String { value, .. } => Ok(Ev::dynamic(Value::String(value.clone()))),
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
-                        go_quote(&first.to_string())
+                        go_quote(&first.show(self.src()))
                     ))),
                 }
             }
@@ -645,15 +643,17 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         fin: Option<Ev>,
     ) -> R<Ev> {
         self.at = At::Arg(var);
-        let Arg::Variable { idents, .. } = var else {
+        let Arg::Variable { path, .. } = var else {
             unreachable!("variable node")
         };
-        let value = self.var_value(&idents[0])?;
-        if idents.len() == 1 {
+        let path = path.of(self.src());
+        let Some((name, idents)) = path.split_once('.') else {
+            let value = self.var_value(path)?;
             self.not_a_function(args, &fin)?;
             return Ok(value);
-        }
-        self.eval_field_chain(dot, value, At::Arg(var), &idents[1..], args, fin)
+        };
+        let value = self.var_value(name)?;
+        self.eval_field_chain(dot, value, At::Arg(var), idents, args, fin)
     }
 
     fn eval_chain_node(
@@ -668,9 +668,13 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             unreachable!("chain node")
         };
         if let Arg::Nil { .. } = **node {
-            return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
+            return Err(self.errorf(format!(
+                "indirection through explicit nil in {}",
+                chain.show(self.src())
+            )));
         }
         let recv = self.eval_arg_untyped(dot, node)?;
+        let fields = &fields.of(self.src())[1..];
         self.eval_field_chain(dot, recv, At::Arg(chain), fields, args, fin)
     }
 
@@ -679,15 +683,17 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         dot: &Ev,
         mut recv: Ev,
         node: At<'t>,
-        idents: &'t [String],
+        idents: &'t str,
         args: &'t [Arg],
         fin: Option<Ev>,
     ) -> R<Ev> {
-        let n = idents.len();
-        for ident in &idents[..n - 1] {
+        // `idents` is `A.B.C`: every field but the last is evaluated without arguments.
+        let mut rest = idents;
+        while let Some((ident, tail)) = rest.split_once('.') {
             recv = self.eval_field(dot, ident, node, &[], None, recv)?;
+            rest = tail;
         }
-        self.eval_field(dot, &idents[n - 1], node, args, fin, recv)
+        self.eval_field(dot, rest, node, args, fin, recv)
     }
 
     fn eval_field(
@@ -766,14 +772,14 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         match arg {
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Pipe(p) => self.eval_pipeline(dot, p),
-            Arg::Identifier { name, .. } => {
-                self.eval_function(dot, arg, name, At::Arg(arg), &[], None)
+            Arg::Identifier { func, .. } => {
+                self.eval_function(dot, arg, *func, At::Arg(arg), &[], None)
             }
-            Arg::Field { idents, .. } => self.eval_field_chain(
+            Arg::Field { path, .. } => self.eval_field_chain(
                 dot,
                 dot.clone(),
                 At::Arg(arg),
-                idents,
+                &path.of(self.src())[1..],
                 std::slice::from_ref(arg),
                 None,
             ),
@@ -794,18 +800,18 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 }
                 return Err(self.errorf(format!("cannot assign nil to {}", param_name(t))));
             }
-            Arg::Field { idents, .. } => self.eval_field_chain(
+            Arg::Field { path, .. } => self.eval_field_chain(
                 dot,
                 dot.clone(),
                 At::Arg(arg),
-                idents,
+                &path.of(self.src())[1..],
                 std::slice::from_ref(arg),
                 None,
             )?,
             Arg::Variable { .. } => self.eval_variable_node(dot, arg, &[], None)?,
             Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
-            Arg::Identifier { name, .. } => {
-                self.eval_function(dot, arg, name, At::Arg(arg), &[], None)?
+            Arg::Identifier { func, .. } => {
+                self.eval_function(dot, arg, *func, At::Arg(arg), &[], None)?
             }
             Arg::Chain { .. } => self.eval_chain_node(dot, arg, &[], None)?,
             Arg::Bool { value, .. } => {
@@ -840,6 +846,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     }
 
     fn const_mismatch(&self, t: Param, arg: &Arg) -> Ctl {
+        let arg = arg.show(self.src());
         match t {
             Param::Bool => self.errorf(format!("expected bool; found {arg}")),
             Param::Int | Param::Int64 => self.errorf(format!("expected integer; found {arg}")),
@@ -939,15 +946,20 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         &mut self,
         dot: &Ev,
         ident: &'t Arg,
-        name: &str,
+        func: Func,
         node: At<'t>,
         args: &'t [Arg],
         fin: Option<Ev>,
     ) -> R<Ev> {
         self.at = At::Arg(ident);
-        match name {
-            "and" | "or" => {
-                let is_or = name == "or";
+        let name = func.name();
+        let b = match func {
+            Func::Builtin(b) => b,
+            Func::Def(def) => return self.call_def(dot, def, node, args, fin),
+        };
+        match b {
+            Builtin::And | Builtin::Or => {
+                let is_or = b == Builtin::Or;
                 if args.is_empty() && fin.is_none() {
                     return Err(self.errorf(format!(
                         "wrong number of args for {name}: want at least 1 got 0"
@@ -963,108 +975,116 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 if let Some(f) = fin {
                     v = self.validate_type(f, Param::Any)?;
                 }
-                return Ok(v);
+                Ok(v)
             }
-            "not" => {
+            Builtin::Not => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY1, args, fin)?;
-                return Ok(Ev::dynamic(Value::Bool(!a[0].v.truthy())));
+                Ok(Ev::dynamic(Value::Bool(!a[0].v.truthy())))
             }
-            "eq" => {
+            Builtin::Eq => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY1_VAR, args, fin)?;
                 let r = builtins::eq(&a[0].v, &a[1..]);
-                return self.bool_result(node, name, r);
+                self.bool_result(node, name, r)
             }
-            "ne" | "lt" | "le" | "gt" | "ge" => {
+            Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY2, args, fin)?;
-                let r = match name {
-                    "ne" => builtins::eq(&a[0].v, &a[1..]).map(|b| !b),
-                    "lt" => builtins::lt(&a[0].v, &a[1].v),
-                    "le" => builtins::le(&a[0].v, &a[1].v),
-                    "gt" => builtins::le(&a[0].v, &a[1].v).map(|b| !b),
+                let r = match b {
+                    Builtin::Ne => builtins::eq(&a[0].v, &a[1..]).map(|b| !b),
+                    Builtin::Lt => builtins::lt(&a[0].v, &a[1].v),
+                    Builtin::Le => builtins::le(&a[0].v, &a[1].v),
+                    Builtin::Gt => builtins::le(&a[0].v, &a[1].v).map(|b| !b),
                     _ => builtins::lt(&a[0].v, &a[1].v).map(|b| !b),
                 };
-                return self.bool_result(node, name, r);
+                self.bool_result(node, name, r)
             }
-            "index" => {
+            Builtin::Index => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY1_VAR, args, fin)?;
-                return match builtins::index(&a[0], &a[1..]) {
+                match builtins::index(&a[0], &a[1..]) {
                     Ok(v) => Ok(v),
                     Err(e) => Err(self.call_error(node, name, FuncError::Call(e))),
-                };
+                }
             }
-            "len" => {
+            Builtin::Len => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY1, args, fin)?;
-                return match builtins::len(&a[0]) {
+                match builtins::len(&a[0]) {
                     Ok(n) => Ok(Ev::dynamic(Value::Int(n as i64))),
                     Err(e) => Err(self.call_error(node, name, FuncError::Call(e))),
-                };
+                }
             }
-            "print" | "println" => {
+            Builtin::Print | Builtin::Println => {
                 let a = self.eval_call_args(dot, name, &SIG_VAR, args, fin)?;
                 let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
-                let s = if name == "print" {
+                let s = if b == Builtin::Print {
                     super::fmt::sprint(&vals)
                 } else {
                     super::fmt::sprintln(&vals)
                 };
-                return Ok(Ev::dynamic(Value::from(s)));
+                Ok(Ev::dynamic(Value::from(s)))
             }
-            "printf" => {
+            Builtin::Printf => {
                 let a = self.eval_call_args(dot, name, &SIG_PRINTF, args, fin)?;
                 let format = a[0].v.as_str().unwrap_or_default().to_string();
                 let vals: Vec<Value> = a.into_iter().skip(1).map(|e| e.v).collect();
-                return Ok(Ev::dynamic(Value::from(super::fmt::sprintf(
+                Ok(Ev::dynamic(Value::from(super::fmt::sprintf(
                     &format, &vals,
-                ))));
+                ))))
             }
-            "html" | "js" | "urlquery" => {
+            Builtin::Html | Builtin::Js | Builtin::Urlquery => {
                 let a = self.eval_call_args(dot, name, &SIG_VAR, args, fin)?;
                 let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
                 let s = builtins::eval_args(&vals);
-                let r = match name {
-                    "html" => builtins::html_escape(&s),
-                    "js" => builtins::js_escape(&s),
+                let r = match b {
+                    Builtin::Html => builtins::html_escape(&s),
+                    Builtin::Js => builtins::js_escape(&s),
                     _ => builtins::query_escape(&s),
                 };
-                return Ok(Ev::dynamic(Value::from(r)));
+                Ok(Ev::dynamic(Value::from(r)))
             }
-            "call" => {
+            Builtin::Call => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY1_VAR, args, fin)?;
-                let callee = args.first().map(|x| x.to_string()).unwrap_or_default();
+                let callee = args.first().map(|x| x.show(self.src())).unwrap_or_default();
                 let msg = if a[0].v.is_nil() {
                     "call of nil".to_string()
                 } else {
                     format!("non-function {callee} of type {}", a[0].v.type_name())
                 };
-                return Err(self.call_error(node, name, FuncError::Call(msg)));
+                Err(self.call_error(node, name, FuncError::Call(msg)))
             }
-            "include" => {
+            Builtin::Include => {
                 let a = self.eval_call_args(dot, name, &SIG_STR_ANY, args, fin)?;
                 let tname = a[0].v.as_str().unwrap_or_default().to_string();
-                return match self.include(&tname, &a[1].v) {
+                match self.include(&tname, &a[1].v) {
                     Ok(s) => Ok(Ev::dynamic(Value::from(s))),
                     Err(chain) => {
                         self.at = node;
                         Err(self.error_chain(format!("error calling include: {}", chain[0]), chain))
                     }
-                };
+                }
             }
-            "tpl" => {
+            Builtin::Tpl => {
                 let a = self.eval_call_args(dot, name, &SIG_STR_ANY, args, fin)?;
                 let text = a[0].v.as_str().unwrap_or_default().to_string();
-                return match self.tpl(&text, &a[1].v) {
+                match self.tpl(&text, &a[1].v) {
                     Ok(s) => Ok(Ev::dynamic(Value::from(s))),
                     Err(chain) => {
                         self.at = node;
                         Err(self.error_chain(format!("error calling tpl: {}", chain[0]), chain))
                     }
-                };
+                }
             }
-            _ => {}
         }
-        let Some(def) = func_table().get(name).copied() else {
-            return Err(self.errorf(format!("{} is not a defined function", go_quote(name))));
-        };
+    }
+
+    /// Call a Sprig/Helm function.
+    fn call_def(
+        &mut self,
+        dot: &Ev,
+        def: &'static FuncDef,
+        node: At<'t>,
+        args: &'t [Arg],
+        fin: Option<Ev>,
+    ) -> R<Ev> {
+        let name = def.name;
         let sig = Sig {
             fixed: def.params,
             variadic: def.variadic,
@@ -1139,7 +1159,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         let parsed = match self.sh.tpl_cache.get(text) {
             Some(p) => p.clone(),
             None => {
-                let p = parser::parse("gotpl", text, &is_function)
+                let p = parser::parse("gotpl", text)
                     .map(|trees| Rc::new(trees.into_iter().map(Rc::new).collect::<Vec<_>>()))
                     .map_err(|e| e.go_message().to_string());
                 self.sh.tpl_cache.insert(text.to_string(), p.clone());

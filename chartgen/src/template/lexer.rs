@@ -1,9 +1,8 @@
 //! Lexer: splits template text into text runs and action tokens, as Go's `text/template/parse` lexer does.
 //!
-//! The whole input is tokenized up front; a lexical error becomes a final [`Tok::Error`] token
-//! so the parser reports it exactly where Go's parser would meet it.
-
-use std::borrow::Cow;
+//! The whole input is tokenized up front into compact tokens (kind plus a byte range of the
+//! input; line numbers are computed only when an error needs one); a lexical error becomes a
+//! final [`Tok::Error`] token so the parser reports it exactly where Go's parser would meet it.
 
 /// Token kinds (Go's `itemType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,32 +64,58 @@ impl Tok {
     }
 }
 
-/// One token: kind, byte offset, text (for text tokens: after trimming), line of its start.
-#[derive(Debug, Clone)]
-pub(crate) struct Item<'a> {
+/// One token: kind and byte range of its text in the input (for text tokens: after
+/// trimming; for the error token: where the error was found, its message is in [`Lexed`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Item {
     pub typ: Tok,
-    pub pos: usize,
-    pub val: Cow<'a, str>,
-    pub line: usize,
+    pos: u32,
+    end: u32,
 }
 
-impl Item<'_> {
-    /// Go's `item.String()`, used in "unexpected X in Y" messages.
-    pub fn describe(&self) -> String {
+impl Item {
+    /// Byte offset of the token's start.
+    pub fn pos(self) -> usize {
+        self.pos as usize
+    }
+
+    /// Byte offset just past the token's text.
+    pub fn end(self) -> usize {
+        self.end as usize
+    }
+
+    /// Go's `item.String()`, used in "unexpected X in Y" messages; `val` is the token's text
+    /// (the message for an error token).
+    pub fn describe(self, val: &str) -> String {
         match self.typ {
             Tok::Eof => "EOF".to_string(),
-            Tok::Error => self.val.to_string(),
-            t if t.is_keyword() => format!("<{}>", self.val),
+            Tok::Error => val.to_string(),
+            t if t.is_keyword() => format!("<{val}>"),
             _ => {
-                if self.val.chars().count() > 10 {
-                    let short: String = self.val.chars().take(10).collect();
+                if val.chars().count() > 10 {
+                    let short: String = val.chars().take(10).collect();
                     format!("{}...", go_quote(&short))
                 } else {
-                    go_quote(&self.val)
+                    go_quote(val)
                 }
             }
         }
     }
+}
+
+/// The tokens of one input; the last is always `Eof` or `Error`.
+pub(crate) struct Lexed {
+    pub items: Vec<Item>,
+    /// The message of the final `Error` token, if any.
+    pub error: String,
+}
+
+/// Go's line number of byte offset `pos`: 1 + the newlines before it.
+pub(crate) fn line_of(input: &str, pos: usize) -> usize {
+    1 + input.as_bytes()[..pos.min(input.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }
 
 /// Go's `strconv.Quote`.
@@ -161,20 +186,14 @@ struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
+    error: String,
     paren_depth: i32,
-    /// Newline offsets, for line numbers.
-    newlines: Vec<usize>,
 }
 
-/// Tokenize `input`; the result always ends with an `Eof` or `Error` token.
-pub(crate) fn lex(input: &str) -> Vec<Item<'_>> {
-    let newlines = input
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
+/// Tokenize `input` (at most `u32::MAX` bytes); the result always ends with an `Eof` or
+/// `Error` token.
+pub(crate) fn lex(input: &str) -> Lexed {
     let mut l = Lexer {
         input,
         pos: 0,
@@ -182,11 +201,14 @@ pub(crate) fn lex(input: &str) -> Vec<Item<'_>> {
         // Templates average a token per 6-10 bytes; sizing up front avoids regrowing (and
         // copying) the list a dozen times per file.
         items: Vec::with_capacity(input.len() / 8 + 4),
+        error: String::new(),
         paren_depth: 0,
-        newlines,
     };
     l.run();
-    l.items
+    Lexed {
+        items: l.items,
+        error: l.error,
+    }
 }
 
 fn has_left_trim(s: &[u8]) -> bool {
@@ -198,38 +220,26 @@ fn has_right_trim(s: &[u8]) -> bool {
 }
 
 impl<'a> Lexer<'a> {
-    fn line_of(&self, pos: usize) -> usize {
-        1 + self.newlines.partition_point(|&n| n < pos)
-    }
-
     fn bytes(&self) -> &'a [u8] {
         self.input.as_bytes()
     }
 
     fn emit(&mut self, typ: Tok) {
-        let val = &self.input[self.start..self.pos];
-        self.emit_val(typ, self.start, Cow::Borrowed(val));
+        self.emit_range(typ, self.start, self.pos);
         self.start = self.pos;
     }
 
-    fn emit_val(&mut self, typ: Tok, pos: usize, val: Cow<'a, str>) {
-        let line = self.line_of(pos);
+    fn emit_range(&mut self, typ: Tok, pos: usize, end: usize) {
         self.items.push(Item {
             typ,
-            pos,
-            val,
-            line,
+            pos: pos as u32,
+            end: end as u32,
         });
     }
 
     fn error(&mut self, msg: String) {
-        let line = self.line_of(self.start);
-        self.items.push(Item {
-            typ: Tok::Error,
-            pos: self.start,
-            val: Cow::Owned(msg),
-            line,
-        });
+        self.error = msg;
+        self.emit_range(Tok::Error, self.start, self.start);
     }
 
     fn peek_char(&self) -> Option<char> {
@@ -251,11 +261,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn at_terminator(&self) -> bool {
-        match self.peek_char() {
+        let rest = &self.bytes()[self.pos..];
+        match rest.first() {
             None => true,
-            Some(c) if c.is_ascii() && is_space(c as u8) => true,
-            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            _ => self.input[self.pos..].starts_with(RIGHT),
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
+            _ => rest.starts_with(RIGHT.as_bytes()),
         }
     }
 
@@ -269,7 +279,7 @@ impl<'a> Lexer<'a> {
                     if self.pos > self.start {
                         self.emit(Tok::Text);
                     }
-                    self.emit_val(Tok::Eof, self.pos, Cow::Borrowed(""));
+                    self.emit_range(Tok::Eof, self.pos, self.pos);
                     return;
                 }
                 Some(x) => {
@@ -282,8 +292,7 @@ impl<'a> Lexer<'a> {
                         text_end -= trimmed;
                     }
                     if text_end > self.start {
-                        let val = &self.input[self.start..text_end];
-                        self.emit_val(Tok::Text, self.start, Cow::Borrowed(val));
+                        self.emit_range(Tok::Text, self.start, text_end);
                     }
                     self.start = self.pos;
                     if !self.left_delim() {
@@ -304,7 +313,7 @@ impl<'a> Lexer<'a> {
             self.start = self.pos;
             return self.comment();
         }
-        self.emit_val(Tok::LeftDelim, self.start, Cow::Borrowed(LEFT));
+        self.emit_range(Tok::LeftDelim, self.start, self.start + LEFT.len());
         self.pos += after;
         self.start = self.pos;
         self.paren_depth = 0;
@@ -467,13 +476,28 @@ impl<'a> Lexer<'a> {
         self.emit(Tok::Space);
     }
 
-    fn identifier(&mut self) -> bool {
-        while let Some(c) = self.peek_char() {
-            if !is_alnum(c) {
-                break;
+    /// Advance over letters, digits and underscores (ASCII fast path); returns the first
+    /// character after them.
+    fn skip_alnum(&mut self) -> Option<char> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                self.pos += 1;
+            } else if b.is_ascii() {
+                return Some(b as char);
+            } else {
+                let c = self.peek_char()?;
+                if !is_alnum(c) {
+                    return Some(c);
+                }
+                self.pos += c.len_utf8();
             }
-            self.pos += c.len_utf8();
         }
+        None
+    }
+
+    fn identifier(&mut self) -> bool {
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek_char().unwrap_or('\0');
             self.error(format!("bad character {}", go_char_u(c)));
@@ -516,16 +540,7 @@ impl<'a> Lexer<'a> {
             });
             return true;
         }
-        let bad;
-        loop {
-            match self.peek_char() {
-                Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
-                other => {
-                    bad = other;
-                    break;
-                }
-            }
-        }
+        let bad = self.skip_alnum();
         if !self.at_terminator() {
             self.error(format!("bad character {}", go_char_u(bad.unwrap_or('\0'))));
             return false;

@@ -124,7 +124,7 @@ impl TemplateSet {
     /// Parse one file; its defines join the shared namespace (a later add replaces an existing
     /// define unless the new body is empty/whitespace).
     pub fn add(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
-        let trees = parser::parse(name, text, &exec::is_function)?;
+        let trees = parser::parse(name, text)?;
         for tree in trees {
             self.associate_rc(Rc::new(tree));
         }

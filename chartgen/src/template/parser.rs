@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use super::error::{ErrorKind, TemplateError};
 use super::lexer::{self, Item, Tok};
+use crate::funcs::{self, FuncDef};
 
 /// Source text shared by every node of a parse, for error locations.
 #[derive(Debug)]
@@ -27,6 +28,28 @@ impl Source {
     }
 }
 
+/// A byte range of a template's source text (identifiers, quoted strings, text runs are kept
+/// as ranges instead of copies).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// The text of this range in `src`.
+    pub fn of(self, src: &str) -> &str {
+        &src[self.start as usize..self.end as usize]
+    }
+}
+
 /// One parsed template.
 #[derive(Debug)]
 pub(crate) struct Tree {
@@ -38,18 +61,27 @@ pub(crate) struct Tree {
 impl Tree {
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty_tree(&self) -> bool {
-        self.root.iter().all(|n| match n {
-            Node::Text(t) => t.trim_ascii().is_empty(),
-            Node::Comment => true,
-            _ => false,
-        })
+        is_empty_list(&self.root, &self.source.text)
     }
+
+    /// The source text the tree's spans refer to.
+    pub fn src(&self) -> &str {
+        &self.source.text
+    }
+}
+
+fn is_empty_list(root: &[Node], src: &str) -> bool {
+    root.iter().all(|n| match n {
+        Node::Text(t) => t.of(src).trim_ascii().is_empty(),
+        Node::Comment => true,
+        _ => false,
+    })
 }
 
 /// A statement-level node.
 #[derive(Debug)]
 pub(crate) enum Node {
-    Text(Box<str>),
+    Text(Span),
     Comment,
     Action(Pipe),
     If(Branch),
@@ -100,29 +132,136 @@ pub(crate) struct Number {
     pub is_char: bool,
 }
 
-/// An operand.
+/// A function an identifier names, resolved when parsing: one of Go's built-ins (with Helm's
+/// `include` and `tpl`, which the executor runs itself) or a Sprig/Helm function.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Func {
+    Builtin(Builtin),
+    Def(&'static FuncDef),
+}
+
+impl Func {
+    /// Resolve `name` as the executor would: Go's built-ins and `include`/`tpl` first, then
+    /// the function registry.
+    pub fn lookup(name: &str) -> Option<Func> {
+        if let Some(b) = Builtin::from_name(name) {
+            return Some(Func::Builtin(b));
+        }
+        funcs::lookup(name).map(Func::Def)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Builtin(b) => b.name(),
+            Func::Def(d) => d.name,
+        }
+    }
+}
+
+/// Go's predefined template functions that Helm keeps (Sprig replaces `slice`), plus Helm's
+/// `include` and `tpl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Builtin {
+    And,
+    Or,
+    Not,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Index,
+    Len,
+    Print,
+    Printf,
+    Println,
+    Html,
+    Js,
+    Urlquery,
+    Call,
+    Include,
+    Tpl,
+}
+
+impl Builtin {
+    const ALL: [Builtin; 20] = [
+        Builtin::And,
+        Builtin::Or,
+        Builtin::Not,
+        Builtin::Eq,
+        Builtin::Ne,
+        Builtin::Lt,
+        Builtin::Le,
+        Builtin::Gt,
+        Builtin::Ge,
+        Builtin::Index,
+        Builtin::Len,
+        Builtin::Print,
+        Builtin::Printf,
+        Builtin::Println,
+        Builtin::Html,
+        Builtin::Js,
+        Builtin::Urlquery,
+        Builtin::Call,
+        Builtin::Include,
+        Builtin::Tpl,
+    ];
+
+    fn from_name(name: &str) -> Option<Builtin> {
+        Builtin::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::And => "and",
+            Builtin::Or => "or",
+            Builtin::Not => "not",
+            Builtin::Eq => "eq",
+            Builtin::Ne => "ne",
+            Builtin::Lt => "lt",
+            Builtin::Le => "le",
+            Builtin::Gt => "gt",
+            Builtin::Ge => "ge",
+            Builtin::Index => "index",
+            Builtin::Len => "len",
+            Builtin::Print => "print",
+            Builtin::Printf => "printf",
+            Builtin::Println => "println",
+            Builtin::Html => "html",
+            Builtin::Js => "js",
+            Builtin::Urlquery => "urlquery",
+            Builtin::Call => "call",
+            Builtin::Include => "include",
+            Builtin::Tpl => "tpl",
+        }
+    }
+}
+
+/// An operand. Names are source ranges: `path` of a field is `.A.B`, of a variable `$x.A.B`,
+/// `fields` of a chain `.A.B`.
 #[derive(Debug)]
 pub(crate) enum Arg {
     /// `.A.B` (fields after dot).
     Field {
         pos: usize,
-        idents: Vec<String>,
+        path: Span,
     },
-    /// `$x.A.B` (`idents[0]` is the variable name).
+    /// `$x.A.B` (the variable name, then fields).
     Variable {
         pos: usize,
-        idents: Vec<String>,
+        path: Span,
     },
     /// `(pipe).A.B` or `func.A` (`ChainNode`).
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Vec<String>,
+        fields: Span,
     },
     /// A function name.
     Identifier {
         pos: usize,
-        name: String,
+        func: Func,
     },
     Dot {
         pos: usize,
@@ -141,7 +280,7 @@ pub(crate) enum Arg {
     /// `quoted` is the source text, `value` the unquoted string.
     String {
         pos: usize,
-        quoted: String,
+        quoted: Span,
         value: Rc<str>,
     },
     Pipe(Box<Pipe>),
@@ -162,78 +301,90 @@ impl Arg {
             Arg::Pipe(p) => p.pos,
         }
     }
+
+    /// Go's `String()` of this node; `src` is the source text of its tree.
+    pub fn show(&self, src: &str) -> String {
+        let mut out = String::new();
+        write_arg(&mut out, self, src);
+        out
+    }
+}
+
+impl Command {
+    /// Go's `String()` of this node; `src` is the source text of its tree.
+    pub fn show(&self, src: &str) -> String {
+        let mut out = String::new();
+        write_command(&mut out, self, src);
+        out
+    }
+}
+
+impl Pipe {
+    /// Go's `String()` of this node; `src` is the source text of its tree.
+    pub fn show(&self, src: &str) -> String {
+        let mut out = String::new();
+        write_pipe(&mut out, self, src);
+        out
+    }
 }
 
 // ---- Go's node String() forms, used in error contexts ----
 
-impl std::fmt::Display for Arg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Arg::Field { idents, .. } => {
-                for i in idents {
-                    write!(f, ".{i}")?;
-                }
-                Ok(())
-            }
-            Arg::Variable { idents, .. } => f.write_str(&idents.join(".")),
-            Arg::Chain { node, fields, .. } => {
-                if let Arg::Pipe(_) = **node {
-                    write!(f, "({node})")?;
-                } else {
-                    write!(f, "{node}")?;
-                }
-                for i in fields {
-                    write!(f, ".{i}")?;
-                }
-                Ok(())
-            }
-            Arg::Identifier { name, .. } => f.write_str(name),
-            Arg::Dot { .. } => f.write_str("."),
-            Arg::Nil { .. } => f.write_str("nil"),
-            Arg::Bool { value, .. } => write!(f, "{value}"),
-            Arg::Number { num, .. } => f.write_str(&num.text),
-            Arg::String { quoted, .. } => f.write_str(quoted),
-            Arg::Pipe(p) => write!(f, "{p}"),
-        }
-    }
-}
-
-impl std::fmt::Display for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, a) in self.args.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            if let Arg::Pipe(_) = a {
-                write!(f, "({a})")?;
+fn write_arg(out: &mut String, a: &Arg, src: &str) {
+    match a {
+        Arg::Field { path, .. } | Arg::Variable { path, .. } => out.push_str(path.of(src)),
+        Arg::Chain { node, fields, .. } => {
+            if let Arg::Pipe(_) = **node {
+                out.push('(');
+                write_arg(out, node, src);
+                out.push(')');
             } else {
-                write!(f, "{a}")?;
+                write_arg(out, node, src);
             }
+            out.push_str(fields.of(src));
         }
-        Ok(())
+        Arg::Identifier { func, .. } => out.push_str(func.name()),
+        Arg::Dot { .. } => out.push('.'),
+        Arg::Nil { .. } => out.push_str("nil"),
+        Arg::Bool { value, .. } => out.push_str(if *value { "true" } else { "false" }),
+        Arg::Number { num, .. } => out.push_str(&num.text),
+        Arg::String { quoted, .. } => out.push_str(quoted.of(src)),
+        Arg::Pipe(p) => write_pipe(out, p, src),
     }
 }
 
-impl std::fmt::Display for Pipe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if !self.decl.is_empty() {
-            f.write_str(&self.decl.join(", "))?;
-            f.write_str(if self.is_assign { " = " } else { " := " })?;
+fn write_command(out: &mut String, c: &Command, src: &str) {
+    for (i, a) in c.args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
         }
-        for (i, c) in self.cmds.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{c}")?;
+        if let Arg::Pipe(_) = a {
+            out.push('(');
+            write_arg(out, a, src);
+            out.push(')');
+        } else {
+            write_arg(out, a, src);
         }
-        Ok(())
+    }
+}
+
+fn write_pipe(out: &mut String, p: &Pipe, src: &str) {
+    if !p.decl.is_empty() {
+        out.push_str(&p.decl.join(", "));
+        out.push_str(if p.is_assign { " = " } else { " := " });
+    }
+    for (i, c) in p.cmds.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" | ");
+        }
+        write_command(out, c, src);
     }
 }
 
 /// Describe a template node the way Go prints it (`{{template "x" .}}`).
-pub(crate) fn template_node_string(name: &str, pipe: Option<&Pipe>) -> String {
+pub(crate) fn template_node_string(name: &str, pipe: Option<&Pipe>, src: &str) -> String {
     match pipe {
-        Some(p) => format!("{{{{template {} {p}}}}}", lexer::go_quote(name)),
+        Some(p) => format!("{{{{template {} {}}}}}", lexer::go_quote(name), p.show(src)),
         None => format!("{{{{template {}}}}}", lexer::go_quote(name)),
     }
 }
@@ -248,16 +399,19 @@ enum Parsed {
 }
 
 struct Parser<'a> {
-    items: Vec<Item<'a>>,
+    input: &'a str,
+    items: Vec<Item>,
+    /// The message of a final `Error` token.
+    lex_error: String,
     /// Index of the next token to return.
     idx: usize,
     /// Highest token index handed out (Go's `token[0]`, for error line numbers).
     high: usize,
     source: Rc<Source>,
-    is_func: &'a dyn Fn(&str) -> bool,
-    vars: Vec<String>,
+    vars: Vec<&'a str>,
     range_depth: usize,
-    action_line: usize,
+    /// Where the action being parsed started (for "in action started at" errors).
+    action_pos: Option<usize>,
     /// Trees of `define`/`block` found so far, in order.
     defined: Vec<Tree>,
 }
@@ -265,24 +419,29 @@ struct Parser<'a> {
 type PResult<T> = Result<T, String>;
 
 /// Parse `text` as template `name`; returns the file's tree followed by its defines.
-pub(crate) fn parse(
-    name: &str,
-    text: &str,
-    is_func: &dyn Fn(&str) -> bool,
-) -> Result<Vec<Tree>, TemplateError> {
+pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Tree>, TemplateError> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(TemplateError::new(
+            ErrorKind::Parse,
+            name,
+            vec![format!("template: {name}: template text larger than 4 GiB")],
+        ));
+    }
     let source = Rc::new(Source {
         parse_name: name.to_string(),
         text: text.to_string(),
     });
+    let lexed = lexer::lex(text);
     let mut p = Parser {
-        items: lexer::lex(text),
+        input: text,
+        items: lexed.items,
+        lex_error: lexed.error,
         idx: 0,
         high: 0,
         source: source.clone(),
-        is_func,
-        vars: vec!["$".to_string()],
+        vars: vec!["$"],
         range_depth: 0,
-        action_line: 0,
+        action_pos: None,
         defined: Vec::new(),
     };
     match p.parse_top() {
@@ -300,33 +459,38 @@ pub(crate) fn parse(
 }
 
 impl<'a> Parser<'a> {
-    fn next(&mut self) -> &Item<'a> {
+    fn next(&mut self) -> Item {
         let i = self.idx.min(self.items.len() - 1);
         self.idx = i + 1;
         self.high = self.high.max(i);
-        &self.items[i]
+        self.items[i]
     }
 
-    fn peek(&mut self) -> &Item<'a> {
+    fn peek(&mut self) -> Item {
         let i = self.idx.min(self.items.len() - 1);
         self.high = self.high.max(i);
-        &self.items[i]
+        self.items[i]
+    }
+
+    /// A token's text (empty for the error token).
+    fn val(&self, it: Item) -> &'a str {
+        &self.input[it.pos()..it.end()]
     }
 
     fn backup(&mut self) {
         self.idx -= 1;
     }
 
-    fn next_non_space(&mut self) -> Item<'a> {
+    fn next_non_space(&mut self) -> Item {
         loop {
             let it = self.next();
             if it.typ != Tok::Space {
-                return it.clone();
+                return it;
             }
         }
     }
 
-    fn peek_non_space(&mut self) -> Item<'a> {
+    fn peek_non_space(&mut self) -> Item {
         let it = self.next_non_space();
         self.backup();
         it
@@ -334,34 +498,43 @@ impl<'a> Parser<'a> {
 
     /// Go's `errorf`: `template: NAME:LINE: MSG`, LINE from the last lexed token.
     fn err<T>(&self, msg: impl std::fmt::Display) -> PResult<T> {
-        let line = self.items[self.high.min(self.items.len() - 1)].line;
+        let last = self.items[self.high.min(self.items.len() - 1)];
+        let line = lexer::line_of(self.input, last.pos());
         Err(format!(
             "template: {}:{}: {}",
             self.source.parse_name, line, msg
         ))
     }
 
-    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, item: Item, context: &str) -> PResult<T> {
         if item.typ == Tok::Error {
+            let msg = &self.lex_error;
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != item.line {
-                extra = format!(
-                    " in action started at {}:{}",
-                    self.source.parse_name, self.action_line
-                );
-                if item.val.ends_with(" action") {
-                    extra = extra[" in action".len()..].to_string();
+            if let Some(action_pos) = self.action_pos {
+                let action_line = lexer::line_of(self.input, action_pos);
+                if action_line != lexer::line_of(self.input, item.pos()) {
+                    extra = format!(
+                        " in action started at {}:{}",
+                        self.source.parse_name, action_line
+                    );
+                    if msg.ends_with(" action") {
+                        extra = extra[" in action".len()..].to_string();
+                    }
                 }
             }
-            return self.err(format!("{}{}", item.val, extra));
+            return self.err(format!("{msg}{extra}"));
         }
-        self.err(format!("unexpected {} in {}", item.describe(), context))
+        self.err(format!(
+            "unexpected {} in {}",
+            item.describe(self.val(item)),
+            context
+        ))
     }
 
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
         let it = self.next_non_space();
         if it.typ != typ {
-            return self.unexpected(&it, context);
+            return self.unexpected(it, context);
         }
         Ok(it)
     }
@@ -391,11 +564,11 @@ impl<'a> Parser<'a> {
         let context = "define clause";
         let tok = self.next_non_space();
         if tok.typ != Tok::String && tok.typ != Tok::RawString {
-            return self.unexpected(&tok, context);
+            return self.unexpected(tok, context);
         }
-        let name = self.unquote(&tok)?;
+        let name = self.unquote(tok)?;
         self.expect(Tok::RightDelim, context)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
         if !matches!(end, Parsed::End) {
@@ -442,15 +615,15 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let tok = self.next_non_space();
         match tok.typ {
-            Tok::Text => Ok(Parsed::Node(Node::Text(Box::from(&*tok.val)))),
+            Tok::Text => Ok(Parsed::Node(Node::Text(Span::new(tok.pos(), tok.end())))),
             Tok::LeftDelim => {
-                self.action_line = tok.line;
+                self.action_pos = Some(tok.pos());
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             Tok::Comment => Ok(Parsed::Node(Node::Comment)),
-            _ => self.unexpected(&tok, "input"),
+            _ => self.unexpected(tok, "input"),
         }
     }
 
@@ -492,7 +665,7 @@ impl<'a> Parser<'a> {
         };
         let tok = self.next_non_space();
         if tok.typ != Tok::RightDelim {
-            return self.unexpected(&tok, word);
+            return self.unexpected(tok, word);
         }
         if self.range_depth == 0 {
             return self.err(format!("{word} outside {{{{range}}}}"));
@@ -563,9 +736,9 @@ impl<'a> Parser<'a> {
     fn block_control(&mut self) -> PResult<Node> {
         let context = "block clause";
         let tok = self.next_non_space();
-        let name = self.template_name(&tok, context)?;
+        let name = self.template_name(tok, context)?;
         let pipe = self.pipeline(context, Tok::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let r = self.item_list();
         self.vars = saved_vars;
@@ -576,7 +749,7 @@ impl<'a> Parser<'a> {
         }
         self.add_tree(name.clone(), list)?;
         Ok(Node::Template {
-            pos: tok.pos,
+            pos: tok.pos(),
             name,
             pipe: Some(pipe),
         })
@@ -585,28 +758,28 @@ impl<'a> Parser<'a> {
     fn template_control(&mut self) -> PResult<Node> {
         let context = "template clause";
         let tok = self.next_non_space();
-        let name = self.template_name(&tok, context)?;
+        let name = self.template_name(tok, context)?;
         let mut pipe = None;
         if self.next_non_space().typ != Tok::RightDelim {
             self.backup();
             pipe = Some(self.pipeline(context, Tok::RightDelim)?);
         }
         Ok(Node::Template {
-            pos: tok.pos,
+            pos: tok.pos(),
             name,
             pipe,
         })
     }
 
-    fn template_name(&mut self, tok: &Item, context: &str) -> PResult<String> {
+    fn template_name(&mut self, tok: Item, context: &str) -> PResult<String> {
         match tok.typ {
             Tok::String | Tok::RawString => self.unquote(tok),
             _ => self.unexpected(tok, context),
         }
     }
 
-    fn unquote(&self, tok: &Item) -> PResult<String> {
-        match unquote(&tok.val) {
+    fn unquote(&self, tok: Item) -> PResult<String> {
+        match unquote(self.val(tok)) {
             Some(s) => Ok(s),
             None => self.err("invalid syntax"),
         }
@@ -615,7 +788,7 @@ impl<'a> Parser<'a> {
     fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
         let start = self.peek_non_space();
         let mut pipe = Pipe {
-            pos: start.pos,
+            pos: start.pos(),
             is_assign: false,
             decl: Vec::new(),
             cmds: Vec::new(),
@@ -634,13 +807,13 @@ impl<'a> Parser<'a> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.typ == Tok::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    pipe.decl.push(self.val(v).to_string());
+                    self.vars.push(self.val(v));
                 }
-                Tok::Char if next.val == "," => {
+                Tok::Char if self.val(next) == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    pipe.decl.push(self.val(v).to_string());
+                    self.vars.push(self.val(v));
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -679,7 +852,7 @@ impl<'a> Parser<'a> {
                     let cmd = self.command()?;
                     pipe.cmds.push(cmd);
                 }
-                _ => return self.unexpected(&tok, context),
+                _ => return self.unexpected(tok, context),
             }
         }
     }
@@ -707,7 +880,7 @@ impl<'a> Parser<'a> {
     }
 
     fn command(&mut self) -> PResult<Command> {
-        let pos = self.peek_non_space().pos;
+        let pos = self.peek_non_space().pos();
         let mut cmd = Command {
             pos,
             args: Vec::new(),
@@ -717,12 +890,12 @@ impl<'a> Parser<'a> {
             if let Some(op) = self.operand()? {
                 cmd.args.push(op);
             }
-            let tok = self.next().clone();
+            let tok = self.next();
             match tok.typ {
                 Tok::Space => continue,
                 Tok::RightDelim | Tok::RightParen => self.backup(),
                 Tok::Pipe => {}
-                _ => return self.unexpected(&tok, "operand"),
+                _ => return self.unexpected(tok, "operand"),
             }
             break;
         }
@@ -737,28 +910,29 @@ impl<'a> Parser<'a> {
             return Ok(None);
         };
         if self.peek().typ == Tok::Field {
-            let pos = self.peek().pos;
-            let mut fields = Vec::new();
+            let pos = self.peek().pos();
+            // Fields follow their term without space, so the whole path is one source range.
+            let mut end = pos;
             while self.peek().typ == Tok::Field {
-                let f = self.next().val.to_string();
-                fields.push(f[1..].to_string());
+                end = self.next().end();
             }
+            let fields = Span::new(pos, end);
             return match node {
-                Arg::Field { mut idents, .. } => {
-                    idents.extend(fields);
-                    Ok(Some(Arg::Field { pos, idents }))
-                }
-                Arg::Variable { mut idents, .. } => {
-                    idents.extend(fields);
-                    Ok(Some(Arg::Variable { pos, idents }))
-                }
+                Arg::Field { path, .. } => Ok(Some(Arg::Field {
+                    pos,
+                    path: Span::new(path.start as usize, end),
+                })),
+                Arg::Variable { path, .. } => Ok(Some(Arg::Variable {
+                    pos,
+                    path: Span::new(path.start as usize, end),
+                })),
                 Arg::Bool { .. }
                 | Arg::String { .. }
                 | Arg::Number { .. }
                 | Arg::Nil { .. }
                 | Arg::Dot { .. } => self.err(format!(
                     "unexpected . after term {}",
-                    lexer::go_quote(&node.to_string())
+                    lexer::go_quote(&node.show(self.input))
                 )),
                 other => Ok(Some(Arg::Chain {
                     pos,
@@ -772,42 +946,36 @@ impl<'a> Parser<'a> {
 
     fn term(&mut self) -> PResult<Option<Arg>> {
         let tok = self.next_non_space();
-        let pos = tok.pos;
+        let pos = tok.pos();
+        let val = self.val(tok);
         Ok(Some(match tok.typ {
             Tok::Identifier => {
-                if !(self.is_func)(&tok.val) {
-                    return self.err(format!(
-                        "function {} not defined",
-                        lexer::go_quote(&tok.val)
-                    ));
-                }
-                Arg::Identifier {
-                    pos,
-                    name: tok.val.to_string(),
-                }
+                let Some(func) = Func::lookup(val) else {
+                    return self.err(format!("function {} not defined", lexer::go_quote(val)));
+                };
+                Arg::Identifier { pos, func }
             }
             Tok::Dot => Arg::Dot { pos },
             Tok::Nil => Arg::Nil { pos },
             Tok::Variable => {
-                let idents: Vec<String> = split_var(&tok.val);
-                if !self.vars.iter().any(|v| *v == idents[0]) {
-                    return self.err(format!(
-                        "undefined variable {}",
-                        lexer::go_quote(&idents[0])
-                    ));
+                // A variable token is just `$name` (a `.` ends it).
+                if !self.vars.contains(&val) {
+                    return self.err(format!("undefined variable {}", lexer::go_quote(val)));
                 }
-                Arg::Variable { pos, idents }
+                Arg::Variable {
+                    pos,
+                    path: Span::new(tok.pos(), tok.end()),
+                }
             }
             Tok::Field => Arg::Field {
                 pos,
-                idents: vec![tok.val[1..].to_string()],
+                path: Span::new(tok.pos(), tok.end()),
             },
             Tok::Bool => Arg::Bool {
                 pos,
-                value: tok.val == "true",
+                value: val == "true",
             },
-            Tok::CharConstant | Tok::Complex | Tok::Number => match parse_number(&tok.val, tok.typ)
-            {
+            Tok::CharConstant | Tok::Complex | Tok::Number => match parse_number(val, tok.typ) {
                 Ok(num) => Arg::Number {
                     pos,
                     num: Box::new(num),
@@ -818,10 +986,10 @@ impl<'a> Parser<'a> {
                 self.pipeline("parenthesized pipeline", Tok::RightParen)?,
             )),
             Tok::String | Tok::RawString => {
-                let s = self.unquote(&tok)?;
+                let s = self.unquote(tok)?;
                 Arg::String {
                     pos,
-                    quoted: tok.val.to_string(),
+                    quoted: Span::new(tok.pos(), tok.end()),
                     value: Rc::from(s),
                 }
             }
@@ -831,10 +999,6 @@ impl<'a> Parser<'a> {
             }
         }))
     }
-}
-
-fn split_var(v: &str) -> Vec<String> {
-    v.split('.').map(str::to_string).collect()
 }
 
 fn parsed_name(p: &Parsed) -> &'static str {
