@@ -761,7 +761,7 @@ fn json_kind(v: &Value) -> &'static str {
 /// `SimpleHead`; returns (kind, annotations).
 fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, String)>), String> {
     let v =
-        crate::yaml::parse_any(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+        crate::yaml::parse_head(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
     let head_type = match helm {
         HelmVersion::V4 => "util.SimpleHead",
         HelmVersion::V3 => "releaseutil.SimpleHead",
