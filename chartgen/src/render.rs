@@ -488,7 +488,7 @@ fn render_engine_with(
         set.set_lint_log(log);
     }
     for k in &keys {
-        let text = String::from_utf8_lossy(&tpls[*k].text);
+        let text = crate::chart::text_of(&tpls[*k].text);
         set.add(k, &text).map_err(|e| partial(e.helm_message()))?;
     }
     let lookup = OfflineLookup;
