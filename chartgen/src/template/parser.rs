@@ -1,6 +1,7 @@
 //! Parser: builds one tree per template (the file itself plus each `define`/`block`), with
 //! Go's parse rules and error texts.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::error::{ErrorKind, TemplateError};
@@ -566,7 +567,7 @@ impl<'a> Parser<'a> {
         if tok.typ != Tok::String && tok.typ != Tok::RawString {
             return self.unexpected(tok, context);
         }
-        let name = self.unquote(tok)?;
+        let name = self.unquote(tok)?.into_owned();
         self.expect(Tok::RightDelim, context)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let (list, end) = self.item_list()?;
@@ -773,12 +774,12 @@ impl<'a> Parser<'a> {
 
     fn template_name(&mut self, tok: Item, context: &str) -> PResult<String> {
         match tok.typ {
-            Tok::String | Tok::RawString => self.unquote(tok),
+            Tok::String | Tok::RawString => self.unquote(tok).map(Cow::into_owned),
             _ => self.unexpected(tok, context),
         }
     }
 
-    fn unquote(&self, tok: Item) -> PResult<String> {
+    fn unquote(&self, tok: Item) -> PResult<Cow<'a, str>> {
         match unquote(self.val(tok)) {
             Some(s) => Ok(s),
             None => self.err("invalid syntax"),
@@ -990,7 +991,7 @@ impl<'a> Parser<'a> {
                 Arg::String {
                     pos,
                     quoted: Span::new(tok.pos(), tok.end()),
-                    value: Rc::from(s),
+                    value: Rc::from(&*s),
                 }
             }
             _ => {
@@ -1009,8 +1010,9 @@ fn parsed_name(p: &Parsed) -> &'static str {
     }
 }
 
-/// Go's `strconv.Unquote` for `"..."` and `` `...` `` literals.
-pub(crate) fn unquote(s: &str) -> Option<String> {
+/// Go's `strconv.Unquote` for `"..."` and `` `...` `` literals (borrowed when nothing is
+/// escaped).
+pub(crate) fn unquote(s: &str) -> Option<Cow<'_, str>> {
     let b = s.as_bytes();
     if b.len() < 2 {
         return None;
@@ -1020,21 +1022,34 @@ pub(crate) fn unquote(s: &str) -> Option<String> {
             return None;
         }
         let inner = &s[1..s.len() - 1];
-        return Some(inner.replace('\r', ""));
+        if inner.contains('\r') {
+            return Some(Cow::Owned(inner.replace('\r', "")));
+        }
+        return Some(Cow::Borrowed(inner));
     }
     if b[0] != b'"' || b[b.len() - 1] != b'"' {
         return None;
     }
     let inner = &s[1..s.len() - 1];
+    if !inner.bytes().any(|c| c == b'\\' || c == b'"') {
+        return Some(Cow::Borrowed(inner));
+    }
     let mut out = Vec::with_capacity(inner.len());
     let mut rest = inner;
     while !rest.is_empty() {
+        // Plain characters stand for themselves; copy them a run at a time.
+        let plain = rest.find(['\\', '"']).unwrap_or(rest.len());
+        if plain > 0 {
+            out.extend_from_slice(&rest.as_bytes()[..plain]);
+            rest = &rest[plain..];
+            continue;
+        }
         let (bytes, tail) = unquote_char(rest, b'"')?;
         out.extend_from_slice(&bytes);
         rest = tail;
     }
     // Go strings may hold invalid UTF-8; chartgen's strings cannot, so such bytes become U+FFFD.
-    Some(String::from_utf8_lossy(&out).into_owned())
+    Some(Cow::Owned(String::from_utf8_lossy(&out).into_owned()))
 }
 
 /// Go's `strconv.UnquoteChar`: decode one (possibly escaped) character; returns its UTF-8
