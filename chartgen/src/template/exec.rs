@@ -145,7 +145,7 @@ pub(crate) fn execute(
         at: At::None,
         depth: 0,
     };
-    let mut out = String::new();
+    let mut out = String::with_capacity(tree.output_size_hint);
     match st.walk_list(&dot, &tree.root, &mut out) {
         Ok(()) => Ok(out),
         Err(Ctl::Err(chain)) => Err(TemplateError::new(ErrorKind::Exec, name, chain)),
@@ -611,7 +611,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     }
 
     fn ideal_constant(&self, num: &parser::Number) -> R<Ev> {
-        let t = &num.text;
+        let t = num.text.of(self.src());
         if let Some((re, im)) = num.complex {
             return Ok(Ev::dynamic(Value::Object(Rc::new(Complex { re, im }))));
         }
@@ -909,6 +909,34 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         args: &'t [Arg],
         fin: Option<Ev>,
     ) -> R<Vec<Ev>> {
+        let mut argv = Vec::with_capacity(args.len() + usize::from(fin.is_some()));
+        self.eval_call_args_each(dot, name, sig, args, fin, |v| argv.push(v))?;
+        Ok(argv)
+    }
+
+    /// [`Self::eval_call_args`] for a function that takes plain values.
+    fn eval_call_values(
+        &mut self,
+        dot: &Ev,
+        name: &str,
+        sig: &Sig,
+        args: &'t [Arg],
+        fin: Option<Ev>,
+    ) -> R<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len() + usize::from(fin.is_some()));
+        self.eval_call_args_each(dot, name, sig, args, fin, |v| argv.push(v.v))?;
+        Ok(argv)
+    }
+
+    fn eval_call_args_each(
+        &mut self,
+        dot: &Ev,
+        name: &str,
+        sig: &Sig,
+        args: &'t [Arg],
+        fin: Option<Ev>,
+        mut push: impl FnMut(Ev),
+    ) -> R<()> {
         let num_in = args.len() + usize::from(fin.is_some());
         let nfixed = sig.fixed.len();
         if sig.variadic.is_some() {
@@ -923,23 +951,22 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 "wrong number of args for {name}: want {nfixed} got {num_in}"
             )));
         }
-        let mut argv = Vec::with_capacity(num_in);
         for (i, a) in args.iter().enumerate() {
             let t = if i < nfixed {
                 sig.fixed[i]
             } else {
                 sig.variadic.unwrap_or(Param::Any)
             };
-            argv.push(self.eval_arg(dot, t, a)?);
+            push(self.eval_arg(dot, t, a)?);
         }
         if let Some(f) = fin {
             let t = match sig.variadic {
                 Some(v) if num_in > nfixed => v,
                 _ => sig.fixed[num_in - 1],
             };
-            argv.push(self.validate_type(f, t)?);
+            push(self.validate_type(f, t)?);
         }
-        Ok(argv)
+        Ok(())
     }
 
     fn eval_function(
@@ -1012,8 +1039,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 }
             }
             Builtin::Print | Builtin::Println => {
-                let a = self.eval_call_args(dot, name, &SIG_VAR, args, fin)?;
-                let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
+                let vals = self.eval_call_values(dot, name, &SIG_VAR, args, fin)?;
                 let s = if b == Builtin::Print {
                     super::fmt::sprint(&vals)
                 } else {
@@ -1022,16 +1048,15 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 Ok(Ev::dynamic(Value::from(s)))
             }
             Builtin::Printf => {
-                let a = self.eval_call_args(dot, name, &SIG_PRINTF, args, fin)?;
-                let format = a[0].v.as_str().unwrap_or_default().to_string();
-                let vals: Vec<Value> = a.into_iter().skip(1).map(|e| e.v).collect();
+                let vals = self.eval_call_values(dot, name, &SIG_PRINTF, args, fin)?;
+                let format = vals[0].as_str().unwrap_or_default();
                 Ok(Ev::dynamic(Value::from(super::fmt::sprintf(
-                    &format, &vals,
+                    format,
+                    &vals[1..],
                 ))))
             }
             Builtin::Html | Builtin::Js | Builtin::Urlquery => {
-                let a = self.eval_call_args(dot, name, &SIG_VAR, args, fin)?;
-                let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
+                let vals = self.eval_call_values(dot, name, &SIG_VAR, args, fin)?;
                 let s = builtins::eval_args(&vals);
                 let r = match b {
                     Builtin::Html => builtins::html_escape(&s),
@@ -1089,8 +1114,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             fixed: def.params,
             variadic: def.variadic,
         };
-        let a = self.eval_call_args(dot, name, &sig, args, fin)?;
-        let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
+        let vals = self.eval_call_values(dot, name, &sig, args, fin)?;
         if let Some(log) = &self.set.lint_log
             && let Some(v) = super::lint_mode_call(log, name, &vals)
         {
@@ -1235,7 +1259,7 @@ fn run_tree(
         at: At::None,
         depth: 0,
     };
-    let mut out = String::new();
+    let mut out = String::with_capacity(tree.output_size_hint);
     match st.walk_list(&dot, &tree.root, &mut out) {
         Ok(()) | Err(Ctl::Break | Ctl::Continue) => Ok(out),
         Err(Ctl::Err(chain)) => Err(chain),

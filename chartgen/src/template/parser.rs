@@ -57,9 +57,32 @@ pub(crate) struct Tree {
     pub name: String,
     pub root: Vec<Node>,
     pub source: Rc<Source>,
+    /// A guess at the output's size, to allocate it once: the length of all text in the tree
+    /// (branches not taken make it an overestimate) plus a little per action.
+    pub output_size_hint: usize,
 }
 
 impl Tree {
+    fn new(name: String, root: Vec<Node>, source: Rc<Source>) -> Tree {
+        fn size(list: &[Node]) -> usize {
+            list.iter()
+                .map(|n| match n {
+                    Node::Text(t) => (t.end - t.start) as usize,
+                    Node::If(b) | Node::With(b) | Node::Range(b) => {
+                        size(&b.list) + b.else_list.as_deref().map_or(0, size)
+                    }
+                    _ => 16,
+                })
+                .sum()
+        }
+        Tree {
+            name,
+            output_size_hint: size(&root),
+            root,
+            source,
+        }
+    }
+
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty_tree(&self) -> bool {
         is_empty_list(&self.root, &self.source.text)
@@ -124,7 +147,8 @@ pub(crate) struct Command {
 /// A numeric constant with Go's interpretations (`NumberNode`).
 #[derive(Debug, Clone)]
 pub(crate) struct Number {
-    pub text: String,
+    /// The constant as written.
+    pub text: Span,
     pub int: Option<i64>,
     pub uint: Option<u64>,
     pub float: Option<f64>,
@@ -348,7 +372,7 @@ fn write_arg(out: &mut String, a: &Arg, src: &str) {
         Arg::Dot { .. } => out.push('.'),
         Arg::Nil { .. } => out.push_str("nil"),
         Arg::Bool { value, .. } => out.push_str(if *value { "true" } else { "false" }),
-        Arg::Number { num, .. } => out.push_str(&num.text),
+        Arg::Number { num, .. } => out.push_str(num.text.of(src)),
         Arg::String { quoted, .. } => out.push_str(quoted.of(src)),
         Arg::Pipe(p) => write_pipe(out, p, src),
     }
@@ -447,11 +471,7 @@ pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Tree>, TemplateError> 
     };
     match p.parse_top() {
         Ok(root) => {
-            let mut trees = vec![Tree {
-                name: name.to_string(),
-                root,
-                source,
-            }];
+            let mut trees = vec![Tree::new(name.to_string(), root, source)];
             trees.append(&mut p.defined);
             Ok(trees)
         }
@@ -580,11 +600,7 @@ impl<'a> Parser<'a> {
 
     /// Go's `(*Tree).add`: a second non-empty definition in one parse is an error.
     fn add_tree(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
-        let tree = Tree {
-            name,
-            root,
-            source: self.source.clone(),
-        };
+        let tree = Tree::new(name, root, self.source.clone());
         if let Some(i) = self.defined.iter().position(|t| t.name == tree.name) {
             if self.defined[i].is_empty_tree() {
                 self.defined[i] = tree;
@@ -976,13 +992,15 @@ impl<'a> Parser<'a> {
                 pos,
                 value: val == "true",
             },
-            Tok::CharConstant | Tok::Complex | Tok::Number => match parse_number(val, tok.typ) {
-                Ok(num) => Arg::Number {
-                    pos,
-                    num: Box::new(num),
-                },
-                Err(e) => return self.err(e),
-            },
+            Tok::CharConstant | Tok::Complex | Tok::Number => {
+                match parse_number(val, tok.typ, Span::new(tok.pos(), tok.end())) {
+                    Ok(num) => Arg::Number {
+                        pos,
+                        num: Box::new(num),
+                    },
+                    Err(e) => return self.err(e),
+                }
+            }
             Tok::LeftParen => Arg::Pipe(Box::new(
                 self.pipeline("parenthesized pipeline", Tok::RightParen)?,
             )),
@@ -1154,15 +1172,29 @@ fn parse_complex(text: &str) -> Option<(f64, f64)> {
 }
 
 /// Go's `parse.newNumber`: interpret a numeric or character constant.
-fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
+fn parse_number(text: &str, typ: Tok, span: Span) -> Result<Number, String> {
     let mut n = Number {
-        text: text.to_string(),
+        text: span,
         int: None,
         uint: None,
         float: None,
         complex: None,
         is_char: false,
     };
+    // Fast path: a plain decimal that fits (no sign, base prefix, separator or leading zero).
+    let b = text.as_bytes();
+    if typ == Tok::Number
+        && !b.is_empty()
+        && b.len() <= 18
+        && b.iter().all(u8::is_ascii_digit)
+        && (b.len() == 1 || b[0] != b'0')
+    {
+        let v: u64 = b.iter().fold(0, |acc, d| acc * 10 + u64::from(d - b'0'));
+        n.uint = Some(v);
+        n.int = Some(v as i64);
+        n.float = Some(v as f64);
+        return Ok(n);
+    }
     if typ == Tok::CharConstant {
         let inner = &text[1..];
         let (bytes, tail) =
