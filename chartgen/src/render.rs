@@ -449,7 +449,7 @@ fn all_templates(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: t.data.clone(),
+                text: t.data.bytes().clone(),
                 vals: next.with_kind(values_kind(helm)),
                 base_path: format!("{full_path}/templates"),
             },
@@ -761,7 +761,7 @@ fn json_kind(v: &Value) -> &'static str {
 /// `SimpleHead`; returns (kind, annotations).
 fn simple_head(doc: &str, helm: HelmVersion) -> Result<(String, Vec<(String, String)>), String> {
     let v =
-        crate::yaml::parse_any(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+        crate::yaml::parse_head(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
     let head_type = match helm {
         HelmVersion::V4 => "util.SimpleHead",
         HelmVersion::V3 => "releaseutil.SimpleHead",
@@ -903,7 +903,7 @@ fn crd_objects(chart: &Chart, full_path: &str, out: &mut Vec<(String, Rc<[u8]>)>
         if f.name.starts_with("crds/")
             && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
         {
-            out.push((format!("{full_path}/{}", f.name), f.data.clone()));
+            out.push((format!("{full_path}/{}", f.name), f.data.bytes().clone()));
         }
     }
     for d in &chart.dependencies {

@@ -450,3 +450,73 @@ fn dependency_values_match_helm() {
         assert_eq!(got, want, "case {name}");
     }
 }
+
+/// Files only reachable through `.Files` are read on first use, with the bytes (byte-order
+/// mark dropped) an eager read gives; a file nobody may read still fails the load.
+#[test]
+fn lazily_read_files_have_their_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = dir.path();
+    std::fs::write(
+        c.join("Chart.yaml"),
+        "apiVersion: v2\nname: lazy\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(c.join("templates")).expect("mkdir");
+    std::fs::create_dir_all(c.join("conf")).expect("mkdir");
+    std::fs::write(
+        c.join("templates/cm.yaml"),
+        "a: {{ .Files.Get \"conf/a.txt\" | quote }}\nb: {{ .Files.Get \"README.md\" | quote }}\n",
+    )
+    .expect("write");
+    std::fs::write(c.join("conf/a.txt"), "\u{feff}first\nsecond").expect("write");
+    std::fs::write(c.join("README.md"), "readme").expect("write");
+    let loaded = chart::load(c).expect("loads");
+    let eager = chart::load_from_files(chart::dir_files(c).expect("files")).expect("loads");
+    for ch in [&loaded, &eager] {
+        let f = ch
+            .files
+            .iter()
+            .find(|f| f.name == "conf/a.txt")
+            .expect("listed");
+        assert_eq!(&f.data[..], b"first\nsecond");
+    }
+    let out = render::template(&loaded, &Options::default()).expect("renders");
+    assert!(
+        out.contains("a: \"first\\nsecond\"\nb: \"readme\""),
+        "{out}"
+    );
+    assert_eq!(
+        out,
+        render::template(&eager, &Options::default()).expect("renders")
+    );
+
+    // Unreadable for everyone but a privileged user: the loader opens it and reports the
+    // error Helm reports (root reads it, as Helm running as root would).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(c.join("README.md"), std::fs::Permissions::from_mode(0o000))
+        .expect("chmod");
+    let can_read = std::fs::read(c.join("README.md")).is_ok();
+    match chart::load(c) {
+        Ok(ch) => {
+            assert!(can_read, "an unreadable file was not reported");
+            let f = ch
+                .files
+                .iter()
+                .find(|f| f.name == "README.md")
+                .expect("listed");
+            assert_eq!(&f.data[..], b"readme");
+        }
+        Err(e) => {
+            assert!(!can_read);
+            let path = c.join("README.md");
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "error reading README.md: open {}: permission denied",
+                    path.display()
+                )
+            );
+        }
+    }
+}

@@ -280,3 +280,80 @@ fn typed_string_fields_match_helm() {
         .collect();
     assert_eq!(kws, vec!["true", "8", "1000"]);
 }
+
+/// A decoded document with only a map's `apiVersion`, `kind` and `metadata` kept.
+fn head_of(doc: Result<Value, yaml::YamlError>) -> Result<Value, yaml::YamlError> {
+    match doc? {
+        Value::Map(m) => {
+            let mut kept = chartgen::value::Map::new();
+            for (k, v) in m.borrow().iter() {
+                if matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    kept.insert(k.clone(), v.clone());
+                }
+            }
+            Ok(Value::map(kept))
+        }
+        other => Ok(other),
+    }
+}
+
+/// `parse_head` (manifest heads, skipping the rest) gives `parse_any`'s kept fields and
+/// exactly its errors, also when the error hides in a skipped part (bad tags, NaN, null or
+/// uint64 keys, aliases, merges, syntax errors) and for the golden cases' inputs.
+#[test]
+fn parse_head_matches_parse_any() {
+    let mut inputs: Vec<String> = [
+        "",
+        "# only a comment\n",
+        "null\n",
+        "~\n",
+        "- a\n- b\n",
+        "just a string\n",
+        "kind: A\nspec:\n  x: .nan\n",
+        "kind: A\nspec:\n  x: [1, -.inf]\n",
+        "kind: .inf\n",
+        "kind: A\nspec: !!int foo\n",
+        "kind: A\nspec: !!str 1\n",
+        "kind: A\nspec: !custom x\n",
+        "kind: A\nspec: !!binary '%%%'\n",
+        "kind: A\nspec:\n  ? [a]\n  : 1\n",
+        "kind: A\nspec:\n  ? {a: 1}\n  : 1\n",
+        "kind: A\nspec:\n  ~: 1\n",
+        "kind: A\nspec:\n  null: 1\n",
+        "kind: A\nspec:\n  18446744073709551615: 1\n",
+        "kind: A\nspec:\n  1.5: x\n  yes: y\n  0x10: z\n  .inf: w\n",
+        "kind: A\nspec: *x\n",
+        "kind: A\nspec: &x {a: 1}\nmetadata: *x\n",
+        "kind: A\nspec: &x {a: 1}\nother: *x\n",
+        "kind: A\nspec:\n  <<: {a: 1}\n",
+        "kind: A\nspec:\n  !!merge <<: {a: 1}\n",
+        "kind: A\nspec: [1, 2\n",
+        "kind: A\nspec: {a: 1\nmetadata: {}\n",
+        "kind: A\nspec:\n  - a\n  b: c\n",
+        "kind: A\nkind: B\n",
+        "? kind\n: A\n",
+        "\"kind\": A\n'metadata': {name: x}\n",
+        "kind: A\nspec: 1e400\n",
+        "kind: A\n---\nkind: B\n",
+        "kind: A\n---\nkind: [\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: b}\n  annotations:\n    helm.sh/hook: pre-install\n    n: 5\nspec:\n  containers:\n  - name: c\n    args: [\"a\", 'b', c]\n    env:\n    - {name: X, value: \"1\"}\n",
+        "metadata: 5\nkind: A\n",
+        "metadata:\n  annotations: [a]\n",
+        "kind: A\nspec:\n  a: 2001-12-14t21:59:43.10-05:00\n  b: 0o17\n  c: 0b101\n  d: 1_000\n",
+        "kind: A\nspec: |\n  text\n   more\nmetadata: {name: \"n\\u00e9\"}\n",
+        "kind: A\nspec:\n  y: 1\n  n: 2\n  on: 3\n",
+        "kind: A\r\nspec:\r\n  x: 1\r\n",
+        "kind: A\nspec:\n  x: \"\x01\"\n",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    inputs.extend(cases().into_iter().map(|(_, input, _)| input));
+    for input in &inputs {
+        assert_eq!(
+            head_of(yaml::parse_head(input)),
+            head_of(yaml::parse_any(input)),
+            "input {input:?}"
+        );
+    }
+}

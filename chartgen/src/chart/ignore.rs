@@ -190,9 +190,44 @@ fn get_esc(chunk: &[char], mut i: usize) -> Result<(char, usize), &'static str> 
 struct Pattern {
     /// The glob, decoded once (every file of a chart is matched against every rule).
     rule: Vec<char>,
+    /// A cheaper form of `rule` for the common shapes of `.helmignore` lines.
+    fast: Fast,
     negate: bool,
     must_dir: bool,
     kind: Kind,
+}
+
+/// How a rule is matched: most `.helmignore` lines are a plain name (`.git`) or `*` and a
+/// suffix (`*.swp`), which need no glob machinery.
+#[derive(Debug, Clone)]
+enum Fast {
+    /// No glob metacharacters: the name must equal it.
+    Literal(String),
+    /// `*` then no metacharacters: the name ends with it and has no `/` before the suffix.
+    StarSuffix(String),
+    /// Anything else: the full glob, after a cheap check of its literal prefix.
+    Glob { prefix: String },
+}
+
+fn is_glob_meta(c: char) -> bool {
+    matches!(c, '*' | '?' | '[' | '\\')
+}
+
+impl Fast {
+    fn of(rule: &str) -> Fast {
+        if !rule.chars().any(is_glob_meta) {
+            return Fast::Literal(rule.to_string());
+        }
+        if let Some(suffix) = rule.strip_prefix('*')
+            && !suffix.chars().any(is_glob_meta)
+        {
+            return Fast::StarSuffix(suffix.to_string());
+        }
+        let end = rule.find(is_glob_meta).unwrap_or(rule.len());
+        Fast::Glob {
+            prefix: rule[..end].to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -254,6 +289,7 @@ impl Rules {
         };
         self.patterns.push(Pattern {
             rule: rule.chars().collect(),
+            fast: Fast::of(rule),
             negate,
             must_dir,
             kind,
@@ -266,14 +302,34 @@ impl Rules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
-        let chars: Vec<char> = path.chars().collect();
-        let base_start = chars.iter().rposition(|c| *c == '/').map_or(0, |i| i + 1);
+        let base = &path[path.rfind('/').map_or(0, |i| i + 1)..];
+        // Decoded only when a rule needs the full glob matcher.
+        let mut chars: Option<Vec<char>> = None;
         for p in &self.patterns {
+            if p.must_dir && !is_dir && !p.negate {
+                continue;
+            }
             let target = match p.kind {
-                Kind::Base => &chars[base_start..],
-                _ => &chars[..],
+                Kind::Base => base,
+                _ => path,
             };
-            let matched = glob_match_chars(&p.rule, target).unwrap_or(false);
+            let matched = match &p.fast {
+                Fast::Literal(lit) => target == lit,
+                Fast::StarSuffix(suffix) => {
+                    target.ends_with(suffix.as_str())
+                        && !target[..target.len() - suffix.len()].contains('/')
+                }
+                Fast::Glob { prefix } => {
+                    target.starts_with(prefix.as_str()) && {
+                        let all = chars.get_or_insert_with(|| path.chars().collect());
+                        let from = match p.kind {
+                            Kind::Base => all.len() - base.chars().count(),
+                            _ => 0,
+                        };
+                        glob_match_chars(&p.rule, &all[from..]).unwrap_or(false)
+                    }
+                }
+            };
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;
@@ -281,9 +337,6 @@ impl Rules {
                 if !matched {
                     return true;
                 }
-                continue;
-            }
-            if p.must_dir && !is_dir {
                 continue;
             }
             if matched {
@@ -324,5 +377,69 @@ mod tests {
         assert!(!r.ignore("ci", false));
         assert!(r.ignore("templates/.x", false));
         assert!(!r.ignore("templates/x.yaml", false));
+    }
+
+    /// The fast forms (plain names, `*suffix`, literal prefixes) agree with the glob matcher.
+    #[test]
+    fn fast_forms_agree_with_glob() {
+        let rules = [
+            "*.swp",
+            ".git",
+            "*~",
+            "a/*.txt",
+            "ci/",
+            "*.tmproj",
+            "x[ab]",
+            "?.md",
+            "/top",
+            "a*b",
+            "*/y",
+            "\\*z",
+            "templates/.?*",
+        ];
+        let paths = [
+            "a.swp",
+            "d/a.swp",
+            ".git",
+            "d/.git",
+            "x~",
+            "d/x~",
+            "a/b.txt",
+            "a/c/b.txt",
+            "ci",
+            "xa",
+            "xc",
+            "d/xb",
+            "q.md",
+            "top",
+            "d/top",
+            "ab",
+            "axxb",
+            "d/y",
+            "d/e/y",
+            "*z",
+            "d/*z",
+            "templates/.h",
+            "templates/.",
+            "b.txt",
+        ];
+        for rule in rules {
+            let r = Rules::parse(rule).expect("parses");
+            let mut slow = r.clone();
+            for p in &mut slow.patterns {
+                p.fast = Fast::Glob {
+                    prefix: String::new(),
+                };
+            }
+            for path in paths {
+                for dir in [false, true] {
+                    assert_eq!(
+                        r.ignore(path, dir),
+                        slow.ignore(path, dir),
+                        "rule {rule:?} path {path:?} dir {dir}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use std::rc::Rc;
 
 use super::ignore::Rules;
 use super::metadata::Metadata;
 use super::values::load_values;
-use super::{Chart, ChartError, File};
+use super::{Blob, Chart, ChartError, File};
 use crate::value::Value;
 
 const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
@@ -33,7 +32,7 @@ pub(crate) fn go_io_error(op: &str, path: &str, e: &std::io::Error) -> String {
     format!("{op} {path}: {what}")
 }
 
-fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
+pub(crate) fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
     if data.starts_with(BOM) {
         data.drain(..3);
     }
@@ -74,22 +73,58 @@ fn check_api_version(api: &str) -> Result<(), ChartError> {
 }
 
 fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
-    load_files(dir_files(dir)?)
+    load_files(dir_files_checked(dir, true, true)?)
 }
 
 /// The files of a chart directory as Helm's loader sees them: `.helmignore` applied,
 /// symlinks followed, chart-relative `/` paths in walk order, UTF-8 BOMs stripped.
 pub fn dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
-    dir_files_checked(dir, true)
+    Ok(dir_files_checked(dir, true, false)?
+        .into_iter()
+        .map(|(n, b)| (n, b.bytes().to_vec()))
+        .collect())
 }
 
 /// Load a chart directory with Helm's v2 loader, which (unlike the version-dispatching
 /// loader `helm template` uses) does not refuse unknown Chart.yaml apiVersions (`helm lint`).
 pub fn load_dir_v2(dir: &Path) -> Result<Chart, ChartError> {
-    load_files(dir_files_checked(dir, false)?)
+    load_files(dir_files_checked(dir, false, true)?)
 }
 
-fn dir_files_checked(dir: &Path, check: bool) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
+/// True for the files the loader itself reads (metadata, values, templates, subcharts); any
+/// other file is only reachable through `.Files` and may be read on first use.
+fn loader_reads(rel: &str) -> bool {
+    rel.starts_with("templates/")
+        || rel.starts_with("charts/")
+        || matches!(
+            rel,
+            "Chart.yaml"
+                | "Chart.lock"
+                | "values.yaml"
+                | "values.schema.json"
+                | "requirements.yaml"
+                | "requirements.lock"
+        )
+}
+
+/// True if the mode bits let this process read the file (world-readable, or owned by us and
+/// owner-readable). Such files are read on first use; for any other file the loader opens it
+/// now so that a permission error fails the load, as in Helm.
+fn plainly_readable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mode = meta.mode();
+    if mode & 0o004 != 0 {
+        return true;
+    }
+    // The owner of /proc/self is the process's effective user.
+    mode & 0o400 != 0 && std::fs::metadata("/proc/self").is_ok_and(|me| me.uid() == meta.uid())
+}
+
+fn dir_files_checked(
+    dir: &Path,
+    check: bool,
+    lazy: bool,
+) -> Result<Vec<(String, Blob)>, ChartError> {
     let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     if check {
         let chart_yaml = top.join("Chart.yaml");
@@ -113,7 +148,7 @@ fn dir_files_checked(dir: &Path, check: bool) -> Result<Vec<(String, Vec<u8>)>, 
     rules.add_defaults();
 
     let mut files = Vec::new();
-    walk(&top, "", &rules, &mut files)?;
+    walk(&top, "", &rules, lazy, &mut files)?;
     Ok(files)
 }
 
@@ -121,7 +156,8 @@ fn walk(
     dir: &Path,
     rel: &str,
     rules: &Rules,
-    out: &mut Vec<(String, Vec<u8>)>,
+    lazy: bool,
+    out: &mut Vec<(String, Blob)>,
 ) -> Result<(), ChartError> {
     let rd = std::fs::read_dir(dir)
         .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
@@ -155,7 +191,7 @@ fn walk(
             if rules.ignore(&n, true) {
                 continue;
             }
-            walk(&path, &n, rules, out)?;
+            walk(&path, &n, rules, lazy, out)?;
             continue;
         }
         if rules.ignore(&n, false) {
@@ -167,17 +203,37 @@ fn walk(
                 path.display()
             )));
         }
-        let read_err = |e: std::io::Error| ChartError::msg(format!("error reading {n}: {e}"));
-        let mut file = std::fs::File::open(&path).map_err(read_err)?;
-        let len = file.metadata().map_err(read_err)?.len();
-        if len > MAX_FILE_SIZE {
-            return Err(ChartError::msg(format!(
+        // Go's os.ReadFile wording: `error reading x: open /abs/x: permission denied`.
+        let shown = path.display().to_string();
+        let io_err = |op: &str, e: std::io::Error| {
+            ChartError::msg(format!(
+                "error reading {n}: {}",
+                go_io_error(op, &shown, &e)
+            ))
+        };
+        let too_big = || {
+            ChartError::msg(format!(
                 "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
-            )));
+            ))
+        };
+        if lazy && !loader_reads(&n) {
+            let meta = std::fs::metadata(&path).map_err(|e| io_err("stat", e))?;
+            if meta.len() > MAX_FILE_SIZE {
+                return Err(too_big());
+            }
+            if plainly_readable(&meta) {
+                out.push((n, Blob::lazy(path)));
+                continue;
+            }
+        }
+        let mut file = std::fs::File::open(&path).map_err(|e| io_err("open", e))?;
+        let len = file.metadata().map_err(|e| io_err("stat", e))?.len();
+        if len > MAX_FILE_SIZE {
+            return Err(too_big());
         }
         let mut data = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut data).map_err(read_err)?;
-        out.push((n, strip_bom(data)));
+        file.read_to_end(&mut data).map_err(|e| io_err("read", e))?;
+        out.push((n, Blob::new(strip_bom(data))));
     }
     Ok(())
 }
@@ -278,17 +334,21 @@ pub fn load_archive(raw: &[u8]) -> Result<Chart, ChartError> {
         )),
         Some((_, data)) => {
             check_api_version(&api_version_of(data)?)?;
-            load_files(files)
+            load_files(in_memory(files))
         }
     }
 }
 
 /// Load a chart from (path, bytes) pairs with chart-relative `/` paths (Helm's `LoadFiles`).
 pub fn load_from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
-    load_files(files)
+    load_files(in_memory(files))
 }
 
-fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
+fn in_memory(files: Vec<(String, Vec<u8>)>) -> Vec<(String, Blob)> {
+    files.into_iter().map(|(n, d)| (n, Blob::new(d))).collect()
+}
+
+fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
     let mut metadata: Option<Metadata> = None;
     for (name, data) in &files {
         if name == "Chart.yaml" {
@@ -310,7 +370,7 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
     let mut chart_files = Vec::new();
     let mut values = Value::empty_map();
     let mut schema = None;
-    let mut subcharts: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    let mut subcharts: BTreeMap<String, Vec<(String, Blob)>> = BTreeMap::new();
     for (name, data) in files {
         match name.as_str() {
             "Chart.yaml" | "Chart.lock" => continue,
@@ -321,7 +381,7 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
                 continue;
             }
             "values.schema.json" => {
-                schema = Some(Rc::from(data));
+                schema = Some(data.bytes().clone());
                 continue;
             }
             "requirements.yaml" => {
@@ -340,36 +400,24 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
                     })?;
                 }
                 if md.api_version == "v1" {
-                    chart_files.push(File {
-                        name,
-                        data: Rc::from(data),
-                    });
+                    chart_files.push(File { name, data });
                 }
                 continue;
             }
             "requirements.lock" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
                 if md.api_version == "v1" {
-                    chart_files.push(File {
-                        name,
-                        data: Rc::from(data),
-                    });
+                    chart_files.push(File { name, data });
                 }
                 continue;
             }
             _ => {}
         }
         if name.starts_with("templates/") {
-            templates.push(File {
-                name,
-                data: Rc::from(data),
-            });
+            templates.push(File { name, data });
         } else if let Some(rest) = name.strip_prefix("charts/") {
             if name.ends_with(".prov") {
-                chart_files.push(File {
-                    name,
-                    data: Rc::from(data),
-                });
+                chart_files.push(File { name, data });
                 continue;
             }
             let cname = rest.split('/').next().unwrap_or("").to_string();
@@ -378,10 +426,7 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
                 .or_default()
                 .push((rest.to_string(), data));
         } else {
-            chart_files.push(File {
-                name,
-                data: Rc::from(data),
-            });
+            chart_files.push(File { name, data });
         }
     }
     let Some(mut metadata) = metadata else {
@@ -412,7 +457,7 @@ fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
             }
             load_archive(data)
         } else {
-            let buff: Vec<(String, Vec<u8>)> = files
+            let buff: Vec<(String, Blob)> = files
                 .into_iter()
                 .filter_map(|(f, d)| f.split_once('/').map(|(_, rest)| (rest.to_string(), d)))
                 .collect();

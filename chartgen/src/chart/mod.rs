@@ -11,6 +11,8 @@ pub mod schema;
 pub mod strvals;
 pub mod values;
 
+use std::cell::OnceCell;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 pub(crate) use load::go_io_error as load_go_io_error;
@@ -23,7 +25,66 @@ use crate::value::Value;
 #[derive(Debug, Clone)]
 pub struct File {
     pub name: String,
-    pub data: Rc<[u8]>,
+    pub data: Blob,
+}
+
+/// A chart file's bytes, cheap to clone. Files that templates only reach through `.Files`
+/// (READMEs, changelogs, test values) are opened when a chart directory is loaded, so an
+/// unreadable file still fails the load as in Helm, but read on first use: most charts never
+/// use most of them.
+#[derive(Clone)]
+pub struct Blob(Rc<BlobInner>);
+
+struct BlobInner {
+    bytes: OnceCell<Rc<[u8]>>,
+    path: Option<PathBuf>,
+}
+
+impl Blob {
+    /// Bytes already in memory.
+    pub fn new(bytes: impl Into<Rc<[u8]>>) -> Blob {
+        Blob(Rc::new(BlobInner {
+            bytes: OnceCell::from(bytes.into()),
+            path: None,
+        }))
+    }
+
+    /// A file read on first use (a UTF-8 byte-order mark is dropped, as on load).
+    pub(crate) fn lazy(path: PathBuf) -> Blob {
+        Blob(Rc::new(BlobInner {
+            bytes: OnceCell::new(),
+            path: Some(path),
+        }))
+    }
+
+    /// The file's bytes. A file that vanished or became unreadable after the chart was
+    /// loaded reads as empty.
+    pub fn bytes(&self) -> &Rc<[u8]> {
+        self.0.bytes.get_or_init(|| {
+            let data = match &self.0.path {
+                Some(p) => std::fs::read(p).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            Rc::from(load::strip_bom(data))
+        })
+    }
+}
+
+impl std::ops::Deref for Blob {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.0.bytes.get(), &self.0.path) {
+            (Some(b), _) => write!(f, "Blob({} bytes)", b.len()),
+            (None, Some(p)) => write!(f, "Blob(unread {})", p.display()),
+            (None, None) => write!(f, "Blob(empty)"),
+        }
+    }
 }
 
 /// A loaded chart and its subcharts.

@@ -497,7 +497,7 @@ impl Object for Capabilities {
 /// `.Files`: the chart's non-template files, with Helm's accessor methods.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    pub files: BTreeMap<String, Rc<[u8]>>,
+    pub files: BTreeMap<String, super::Blob>,
     /// Helm 3.11's `Lines` keeps the empty line after a trailing newline.
     pub helm3: bool,
 }
@@ -524,7 +524,7 @@ impl Files {
     fn get_bytes(&self, name: &str) -> Rc<[u8]> {
         self.files
             .get(name)
-            .cloned()
+            .map(|b| b.bytes().clone())
             .unwrap_or_else(|| Rc::from(Vec::new()))
     }
 
@@ -631,7 +631,7 @@ impl Object for Files {
     }
     fn field(&self, name: &str) -> Option<Value> {
         Some(match self.files.get(name) {
-            Some(b) => Value::Bytes(b.clone()),
+            Some(b) => Value::Bytes(b.bytes().clone()),
             None => Value::Bytes(Rc::from(Vec::new())),
         })
     }
@@ -705,7 +705,7 @@ impl Object for Files {
                 .map(|(k, v)| {
                     (
                         k.clone(),
-                        Value::str(base64::engine::general_purpose::STANDARD.encode(v)),
+                        Value::str(base64::engine::general_purpose::STANDARD.encode(v.bytes())),
                     )
                 })
                 .collect(),
@@ -715,7 +715,7 @@ impl Object for Files {
         Some(
             self.files
                 .iter()
-                .map(|(k, v)| (Value::str(k.as_str()), Value::Bytes(v.clone())))
+                .map(|(k, v)| (Value::str(k.as_str()), Value::Bytes(v.bytes().clone())))
                 .collect(),
         )
     }

@@ -47,23 +47,38 @@ fn new_map() -> MapRef {
 /// Split a multi-document YAML stream like k8s.io's YAMLReader: a line starting with `---`
 /// ends a document (only spaces or a comment may follow the separator).
 pub fn split_yaml_documents(text: &str) -> Result<Vec<String>, String> {
+    Ok(split_documents(text)?
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// [`split_yaml_documents`] without copying: each document is the run of lines between two
+/// separator lines, so a slice of `text`.
+fn split_documents(text: &str) -> Result<Vec<&str>, String> {
+    let bytes = text.as_bytes();
     let mut docs = Vec::new();
-    let mut cur = String::new();
-    for line in text.split_inclusive('\n') {
-        if let Some(rest) = line.strip_prefix("---") {
-            let trimmed = rest.trim();
-            if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(format!("invalid Yaml document separator: {trimmed}"));
-            }
-            if !cur.is_empty() {
-                docs.push(std::mem::take(&mut cur));
-            }
+    let mut start = 0;
+    let mut from = 0;
+    while let Some(k) = text[from..].find("---") {
+        let i = from + k;
+        from = i + 3;
+        if i != 0 && bytes[i - 1] != b'\n' {
             continue;
         }
-        cur.push_str(line);
+        let line_end = text[i..].find('\n').map_or(text.len(), |e| i + e + 1);
+        let trimmed = text[i + 3..line_end].trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            return Err(format!("invalid Yaml document separator: {trimmed}"));
+        }
+        if start < i {
+            docs.push(&text[start..i]);
+        }
+        start = line_end;
+        from = line_end;
     }
-    if !cur.is_empty() {
-        docs.push(cur);
+    if start < text.len() {
+        docs.push(&text[start..]);
     }
     Ok(docs)
 }
@@ -71,11 +86,10 @@ pub fn split_yaml_documents(text: &str) -> Result<Vec<String>, String> {
 /// Read a values file (`values.yaml`, `-f`): every document is a map, deep-merged in order.
 /// Errors are Helm's text after the file-specific prefix.
 pub fn load_values(text: &str) -> Result<Value, String> {
-    let mut values = Value::empty_map();
-    let docs =
-        split_yaml_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
+    let mut values: Option<Value> = None;
+    let docs = split_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
     for doc in docs {
-        let v = crate::yaml::parse_any(&doc).map_err(|e| {
+        let v = crate::yaml::parse_any(doc).map_err(|e| {
             format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}")
         })?;
         let v = match v {
@@ -94,9 +108,13 @@ pub fn load_values(text: &str) -> Result<Value, String> {
                 return Err("cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go value of type map[string]interface {}".into());
             }
         };
-        values = merge_maps(&values, &v);
+        // Merging the first document into an empty map would only copy it.
+        values = Some(match values {
+            None => v,
+            Some(acc) => merge_maps(&acc, &v),
+        });
     }
-    Ok(values)
+    Ok(values.unwrap_or_else(Value::empty_map))
 }
 
 /// Helm's `MergeMaps`: a new map with `b` deep-merged over `a` (maps merge, others replace).

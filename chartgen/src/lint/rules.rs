@@ -460,7 +460,7 @@ fn crd_files(chart: &crate::chart::Chart, out: &mut Vec<(String, std::rc::Rc<[u8
     for f in &chart.files {
         let ext = extension(&f.name);
         if f.name.starts_with("crds/") && [".yaml", ".yml", ".json"].contains(&ext) {
-            out.push((f.name.clone(), f.data.clone()));
+            out.push((f.name.clone(), f.data.bytes().clone()));
         }
     }
     for d in &chart.dependencies {

@@ -6,6 +6,7 @@ use super::resolve::{Resolved, resolve_plain, resolve_with};
 use super::{ErrorKind, YamlError};
 use crate::value::{Map, Value};
 use base64::Engine;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 pub(crate) const STR_TAG: &str = "tag:yaml.org,2002:str";
@@ -19,7 +20,7 @@ const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
 
 /// A parser event as go-yaml's decoder consumes it.
 #[derive(Debug)]
-pub(crate) enum Event {
+pub(crate) enum Event<'a> {
     DocumentStart,
     DocumentEnd,
     StreamEnd,
@@ -29,7 +30,7 @@ pub(crate) enum Event {
     },
     /// `implicit`: a plain scalar without tag (or with the non-specific `!`).
     Scalar {
-        value: String,
+        value: Cow<'a, str>,
         tag: String,
         implicit: bool,
         anchor: Option<String>,
@@ -48,13 +49,13 @@ pub(crate) enum Event {
 }
 
 /// Where events come from.
-pub(crate) trait EventSource {
-    fn next(&mut self) -> Result<Event, YamlError>;
+pub(crate) trait EventSource<'a> {
+    fn next(&mut self) -> Result<Event<'a>, YamlError>;
 }
 
-enum Kind {
+enum Kind<'a> {
     Scalar {
-        value: String,
+        value: Cow<'a, str>,
         tag: String,
         implicit: bool,
     },
@@ -67,28 +68,28 @@ enum Kind {
 }
 
 #[allow(dead_code)] // `line` feeds go-yaml type errors
-struct Node {
-    kind: Kind,
+struct Node<'a> {
+    kind: Kind<'a>,
     line: usize,
 }
 
 /// Builds the node tree of one document (decode.go's `parser`).
-struct TreeBuilder<'a> {
-    src: &'a mut dyn EventSource,
-    peeked: Option<Event>,
-    nodes: Vec<Node>,
+struct TreeBuilder<'a, 's> {
+    src: &'s mut dyn EventSource<'a>,
+    peeked: Option<Event<'a>>,
+    nodes: Vec<Node<'a>>,
     anchors: HashMap<String, usize>,
 }
 
-impl TreeBuilder<'_> {
-    fn peek(&mut self) -> Result<&Event, YamlError> {
+impl<'a> TreeBuilder<'a, '_> {
+    fn peek(&mut self) -> Result<&Event<'a>, YamlError> {
         if self.peeked.is_none() {
             self.peeked = Some(self.src.next()?);
         }
         Ok(self.peeked.as_ref().expect("just filled"))
     }
 
-    fn take(&mut self) -> Result<Event, YamlError> {
+    fn take(&mut self) -> Result<Event<'a>, YamlError> {
         match self.peeked.take() {
             Some(e) => Ok(e),
             None => self.src.next(),
@@ -186,10 +187,10 @@ enum Key {
     Invalid(String),
 }
 
-struct Decoder<'a> {
+struct Decoder<'n, 'a> {
     /// Keep go-yaml's number types (int, uint64, float64) instead of JSON's float64.
     typed: bool,
-    nodes: &'a [Node],
+    nodes: &'n [Node<'a>],
     active_aliases: Vec<usize>,
     decode_count: usize,
     alias_count: usize,
@@ -242,7 +243,50 @@ fn go_quote(s: &str) -> String {
     out
 }
 
-impl Decoder<'_> {
+/// Scalar resolution for an `interface{}` target (decode.go `scalar` + `resolve`).
+fn resolve_scalar(value: &str, tag: &str, implicit: bool) -> Result<Resolved, YamlError> {
+    if tag.is_empty() && !implicit {
+        return Ok(Resolved::Str);
+    }
+    if tag.is_empty() {
+        return Ok(resolve_plain(value));
+    }
+    match tag {
+        STR_TAG => Ok(Resolved::Str),
+        BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG => {
+            let r = resolve_with(value, tag == TIMESTAMP_TAG);
+            let rtag = match &r {
+                Resolved::Null => NULL_TAG,
+                Resolved::Bool(_) => BOOL_TAG,
+                Resolved::Int(_) | Resolved::Uint(_) => INT_TAG,
+                Resolved::Float(_) => FLOAT_TAG,
+                Resolved::Timestamp => TIMESTAMP_TAG,
+                Resolved::Merge => MERGE_TAG,
+                Resolved::Str => STR_TAG,
+            };
+            if rtag == tag {
+                return Ok(r);
+            }
+            if tag == FLOAT_TAG {
+                match r {
+                    Resolved::Int(i) => return Ok(Resolved::Float(i as f64)),
+                    Resolved::Uint(u) if u <= i64::MAX as u64 => {
+                        return Ok(Resolved::Float(u as f64));
+                    }
+                    _ => {}
+                }
+            }
+            Err(YamlError::decode(format!(
+                "cannot decode {} `{value}` as a {}",
+                short_tag(rtag),
+                short_tag(tag)
+            )))
+        }
+        _ => Ok(Resolved::Str),
+    }
+}
+
+impl Decoder<'_, '_> {
     fn count(&mut self) -> Result<(), YamlError> {
         self.decode_count += 1;
         if self.alias_depth > 0 {
@@ -280,56 +324,18 @@ impl Decoder<'_> {
         r
     }
 
-    /// Scalar resolution for an `interface{}` target (decode.go `scalar` + `resolve`).
     fn scalar(&self, value: &str, tag: &str, implicit: bool) -> Result<Resolved, YamlError> {
-        if tag.is_empty() && !implicit {
-            return Ok(Resolved::Str);
-        }
-        if tag.is_empty() {
-            return Ok(resolve_plain(value));
-        }
-        match tag {
-            STR_TAG => Ok(Resolved::Str),
-            BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG => {
-                let r = resolve_with(value, tag == TIMESTAMP_TAG);
-                let rtag = match &r {
-                    Resolved::Null => NULL_TAG,
-                    Resolved::Bool(_) => BOOL_TAG,
-                    Resolved::Int(_) | Resolved::Uint(_) => INT_TAG,
-                    Resolved::Float(_) => FLOAT_TAG,
-                    Resolved::Timestamp => TIMESTAMP_TAG,
-                    Resolved::Merge => MERGE_TAG,
-                    Resolved::Str => STR_TAG,
-                };
-                if rtag == tag {
-                    return Ok(r);
-                }
-                if tag == FLOAT_TAG {
-                    match r {
-                        Resolved::Int(i) => return Ok(Resolved::Float(i as f64)),
-                        Resolved::Uint(u) if u <= i64::MAX as u64 => {
-                            return Ok(Resolved::Float(u as f64));
-                        }
-                        _ => {}
-                    }
-                }
-                Err(YamlError::decode(format!(
-                    "cannot decode {} `{value}` as a {}",
-                    short_tag(rtag),
-                    short_tag(tag)
-                )))
-            }
-            _ => Ok(Resolved::Str),
-        }
+        resolve_scalar(value, tag, implicit)
     }
 
     fn value(&mut self, id: usize) -> Result<Value, YamlError> {
         self.count()?;
-        if let Kind::Alias { name, target } = &self.nodes[id].kind {
-            let (name, target) = (name.clone(), *target);
-            return self.follow_alias(id, target, &name, |d, t| d.value(t));
+        // The node slice outlives `self`'s borrow: walk it without copying child lists.
+        let nodes = self.nodes;
+        if let Kind::Alias { name, target } = &nodes[id].kind {
+            return self.follow_alias(id, *target, name, |d, t| d.value(t));
         }
-        match &self.nodes[id].kind {
+        match &nodes[id].kind {
             Kind::Scalar {
                 value,
                 tag,
@@ -366,15 +372,14 @@ impl Decoder<'_> {
                             // json.Marshal replaces invalid UTF-8 with U+FFFD.
                             Value::from(String::from_utf8_lossy(&bytes).into_owned())
                         } else {
-                            Value::from(value.as_str())
+                            Value::from(&**value)
                         }
                     }
                 })
             }
             Kind::Seq(children) => {
-                let children = children.clone();
                 let mut items = Vec::with_capacity(children.len());
-                for c in children {
+                for &c in children {
                     items.push(self.value(c)?);
                 }
                 Ok(Value::list(items))
@@ -457,7 +462,7 @@ impl Decoder<'_> {
                             let v = self.value(id)?;
                             Key::Str(v.as_str().unwrap_or_default().to_string())
                         } else {
-                            Key::Str(value.clone())
+                            Key::Str(value.to_string())
                         }
                     }
                 })
@@ -518,12 +523,12 @@ impl Decoder<'_> {
     }
 
     fn mapping_into(&mut self, id: usize, out: &mut Map) -> Result<(), YamlError> {
-        let Kind::Map(children) = &self.nodes[id].kind else {
+        let nodes = self.nodes;
+        let Kind::Map(children) = &nodes[id].kind else {
             return Err(YamlError::decode(
                 "map merge requires map or sequence of maps as the value".into(),
             ));
         };
-        let children = children.clone();
         for pair in children.chunks(2) {
             let (k, v) = (pair[0], pair[1]);
             if self.is_merge(k) {
@@ -610,8 +615,8 @@ fn short_tag(tag: &str) -> String {
 
 /// Decode the first document of an event stream (go-yaml v2 `Unmarshal`), then apply
 /// sigs.k8s.io/yaml's JSON conversion. `Ok(None)`: the stream has no document.
-pub(crate) fn decode_first(
-    src: &mut dyn EventSource,
+pub(crate) fn decode_first<'a>(
+    src: &mut dyn EventSource<'a>,
     typed: bool,
 ) -> Result<Option<Value>, YamlError> {
     let mut b = TreeBuilder {
@@ -652,7 +657,7 @@ pub(crate) fn decode_first(
 }
 
 /// Decode every document of the stream in order (for multi-document readers).
-pub(crate) fn decode_all(src: &mut dyn EventSource) -> Result<Vec<Value>, YamlError> {
+pub(crate) fn decode_all<'a>(src: &mut dyn EventSource<'a>) -> Result<Vec<Value>, YamlError> {
     let mut out = Vec::new();
     let mut b = TreeBuilder {
         src,
@@ -688,5 +693,210 @@ pub(crate) fn decode_all(src: &mut dyn EventSource) -> Result<Vec<Value>, YamlEr
             });
         }
         out.push(v);
+    }
+}
+
+/// Why the single-pass decoder gave up; the caller decodes again with the full decoder.
+pub(crate) struct Bail;
+
+/// Which parts of the document the single-pass decoder materializes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// The whole document.
+    All,
+    /// Of a top-level map only `apiVersion`, `kind` and `metadata` (Helm's `SimpleHead`);
+    /// everything else is read and checked but not built.
+    Head,
+}
+
+/// A single pass from events to values for the common case: no anchors, aliases, merge
+/// keys, explicit tags in skipped parts, or anything else that could make the full decoder
+/// report an error. On any of those (or a syntax error) it gives up with [`Bail`], and the
+/// caller runs [`decode_first`] on a fresh parser, which reports exactly what Helm does.
+struct Fast<'a, 's> {
+    src: &'s mut dyn EventSource<'a>,
+    typed: bool,
+}
+
+impl<'a> Fast<'a, '_> {
+    fn next(&mut self) -> Result<Event<'a>, Bail> {
+        self.src.next().map_err(|_| Bail)
+    }
+
+    fn node(&mut self, ev: Event<'a>) -> Result<Value, Bail> {
+        match ev {
+            Event::Scalar {
+                value,
+                tag,
+                implicit,
+                anchor: None,
+                ..
+            } => self.scalar(value, &tag, implicit),
+            Event::SequenceStart { anchor: None, .. } => {
+                let mut items = Vec::new();
+                loop {
+                    let ev = self.next()?;
+                    if let Event::SequenceEnd = ev {
+                        break;
+                    }
+                    items.push(self.node(ev)?);
+                }
+                Ok(Value::list(items))
+            }
+            Event::MappingStart { anchor: None, .. } => self.mapping(Keep::All),
+            _ => Err(Bail),
+        }
+    }
+
+    /// The entries of a mapping whose start event was just read.
+    fn mapping(&mut self, keep: Keep) -> Result<Value, Bail> {
+        let mut m = Map::new();
+        loop {
+            let ev = self.next()?;
+            if let Event::MappingEnd = ev {
+                break;
+            }
+            let key = self.key(ev)?;
+            let ev = self.next()?;
+            if keep == Keep::Head && !matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                self.skip(ev)?;
+                continue;
+            }
+            let v = self.node(ev)?;
+            m.insert(key, v);
+        }
+        Ok(Value::map(m))
+    }
+
+    /// What `Decoder::value` makes of a scalar, or `Bail` where it would fail or record a
+    /// conversion error.
+    fn scalar(&self, value: Cow<'a, str>, tag: &str, implicit: bool) -> Result<Value, Bail> {
+        Ok(
+            match resolve_scalar(&value, tag, implicit).map_err(|_| Bail)? {
+                Resolved::Null => Value::Nil,
+                Resolved::Bool(b) => Value::Bool(b),
+                Resolved::Int(i) if self.typed => Value::Int(i),
+                Resolved::Uint(u) if self.typed => Value::Uint64(u),
+                Resolved::Int(i) => Value::Float(i as f64),
+                Resolved::Uint(u) => Value::Float(u as f64),
+                Resolved::Float(x) if x.is_finite() => Value::Float(x),
+                Resolved::Float(_) => return Err(Bail),
+                Resolved::Timestamp | Resolved::Merge | Resolved::Str => {
+                    if tag == BINARY_TAG {
+                        return Err(Bail);
+                    }
+                    Value::from(&*value)
+                }
+            },
+        )
+    }
+
+    /// A map key as `Decoder::mapping_into` turns it into a string (string, int and bool
+    /// keys; anything else gives up).
+    fn key(&mut self, ev: Event<'a>) -> Result<String, Bail> {
+        let Event::Scalar {
+            value,
+            tag,
+            implicit,
+            anchor: None,
+            ..
+        } = ev
+        else {
+            return Err(Bail);
+        };
+        if value == "<<" && (implicit || tag == MERGE_TAG) {
+            return Err(Bail);
+        }
+        match resolve_scalar(&value, &tag, implicit).map_err(|_| Bail)? {
+            Resolved::Int(i) => Ok(i.to_string()),
+            Resolved::Bool(b) => Ok(b.to_string()),
+            Resolved::Timestamp | Resolved::Merge | Resolved::Str if tag != BINARY_TAG => {
+                Ok(value.into_owned())
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// Read a node without building it, giving up wherever decoding it could fail.
+    fn skip(&mut self, ev: Event<'a>) -> Result<(), Bail> {
+        match ev {
+            Event::Scalar {
+                value,
+                tag,
+                implicit,
+                anchor: None,
+                ..
+            } => {
+                if !tag.is_empty() {
+                    return Err(Bail);
+                }
+                if implicit && matches!(resolve_plain(&value), Resolved::Float(x) if !x.is_finite())
+                {
+                    return Err(Bail);
+                }
+                Ok(())
+            }
+            Event::SequenceStart { anchor: None, .. } => loop {
+                let ev = self.next()?;
+                if let Event::SequenceEnd = ev {
+                    return Ok(());
+                }
+                self.skip(ev)?;
+            },
+            Event::MappingStart { anchor: None, .. } => loop {
+                let ev = self.next()?;
+                if let Event::MappingEnd = ev {
+                    return Ok(());
+                }
+                self.skip_key(ev)?;
+                let ev = self.next()?;
+                self.skip(ev)?;
+            },
+            _ => Err(Bail),
+        }
+    }
+
+    /// A skipped map key: only scalars whose string form is sure.
+    fn skip_key(&mut self, ev: Event<'a>) -> Result<(), Bail> {
+        let Event::Scalar {
+            value,
+            tag,
+            implicit,
+            anchor: None,
+            ..
+        } = ev
+        else {
+            return Err(Bail);
+        };
+        if !tag.is_empty() || (implicit && value == "<<") {
+            return Err(Bail);
+        }
+        if implicit && matches!(resolve_plain(&value), Resolved::Null | Resolved::Uint(_)) {
+            return Err(Bail);
+        }
+        Ok(())
+    }
+}
+
+/// [`decode_first`] in one pass for the common case (see [`Fast`]); `Err(Bail)`: decode
+/// again with [`decode_first`] on a fresh parser.
+pub(crate) fn decode_first_fast<'a>(
+    src: &mut dyn EventSource<'a>,
+    typed: bool,
+    keep: Keep,
+) -> Result<Option<Value>, Bail> {
+    let mut f = Fast { src, typed };
+    match f.next()? {
+        Event::StreamEnd => return Ok(None),
+        Event::DocumentStart => {}
+        _ => return Err(Bail),
+    }
+    let root = match f.next()? {
+        Event::MappingStart { anchor: None, .. } => f.mapping(keep)?,
+        ev => f.node(ev)?,
+    };
+    match f.next()? {
+        Event::DocumentEnd => Ok(Some(root)),
+        _ => Err(Bail),
     }
 }

@@ -107,18 +107,32 @@ fn check_utf8(text: &str) -> Result<(), YamlError> {
 
 /// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`: the first document (`Nil` when none).
 pub fn parse_any(text: &str) -> Result<Value, YamlError> {
+    decode(text, false, load::Keep::All)
+}
+
+/// Like [`parse_any`] for reading a manifest's head (Helm's `SimpleHead`): of a top-level
+/// map, `apiVersion`, `kind` and `metadata` are as [`parse_any`] gives them, other keys may
+/// be left out; errors are exactly [`parse_any`]'s.
+pub fn parse_head(text: &str) -> Result<Value, YamlError> {
+    decode(text, false, load::Keep::Head)
+}
+
+/// The single-pass decoder, or the full one wherever it gives up.
+fn decode(text: &str, typed: bool, keep: load::Keep) -> Result<Value, YamlError> {
     check_utf8(text)?;
     let mut src = parser::Parser::new(text);
-    Ok(load::decode_first(&mut src, false)?.unwrap_or(Value::Nil))
+    if let Ok(v) = load::decode_first_fast(&mut src, typed, keep) {
+        return Ok(v.unwrap_or(Value::Nil));
+    }
+    let mut src = parser::Parser::new(text);
+    Ok(load::decode_first(&mut src, typed)?.unwrap_or(Value::Nil))
 }
 
 /// Like [`parse_any`] but numbers keep go-yaml's types before the JSON step: `Int` for
 /// ints, `Uint64` beyond int64, `Float` for floats. For typed targets such as Chart.yaml's
 /// string fields, see [`json_string_field`].
 pub fn parse_typed(text: &str) -> Result<Value, YamlError> {
-    check_utf8(text)?;
-    let mut src = parser::Parser::new(text);
-    Ok(load::decode_first(&mut src, true)?.unwrap_or(Value::Nil))
+    decode(text, true, load::Keep::All)
 }
 
 /// What `sigs.k8s.io/yaml` puts into a Go `string` field for a decoded scalar of

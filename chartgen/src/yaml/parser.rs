@@ -4,6 +4,7 @@
 
 use super::load::{Event, EventSource};
 use super::{ErrorKind, YamlError};
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -49,12 +50,13 @@ enum Style {
 }
 
 #[derive(Clone, Debug)]
-struct Token {
+struct Token<'a> {
     typ: Tok,
     start: Mark,
     end: Mark,
-    /// Scalar value, anchor/alias name, tag handle, %TAG handle.
-    value: String,
+    /// Scalar value (borrowed from the input when verbatim), anchor/alias name, tag handle,
+    /// %TAG handle.
+    value: Cow<'a, str>,
     /// Tag suffix, %TAG prefix.
     suffix: String,
     style: Style,
@@ -62,13 +64,13 @@ struct Token {
     minor: i32,
 }
 
-impl Token {
+impl Token<'_> {
     fn new(typ: Tok, start: Mark, end: Mark) -> Self {
         Token {
             typ,
             start,
             end,
-            value: String::new(),
+            value: Cow::Borrowed(""),
             suffix: String::new(),
             style: Style::Plain,
             major: 0,
@@ -148,18 +150,18 @@ impl Hasher for TokenHasher {
 
 struct Scanner<'a> {
     text: &'a str,
-    chars: Vec<char>,
+    bytes: &'a [u8],
+    /// Byte offset of the current character in `text`.
     pos: usize,
     mark: Mark,
-    /// Chars the reader has decoded (and checked) so far.
-    decoded: usize,
+    /// Bytes the reader has decoded (and checked) so far, in go-yaml's 512-byte chunks.
     raw_pos: usize,
     eof: bool,
 
     stream_start_produced: bool,
     stream_end_produced: bool,
     flow_level: usize,
-    tokens: VecDeque<Token>,
+    tokens: VecDeque<Token<'a>>,
     tokens_parsed: usize,
     token_available: bool,
     indent: i64,
@@ -169,15 +171,102 @@ struct Scanner<'a> {
     simple_keys_by_tok: KeysByToken,
 }
 
+/// The UTF-8 length of the character starting with byte `b`.
+#[inline]
+fn utf8_width(b: u8) -> usize {
+    if b < 0x80 {
+        1
+    } else if b < 0xE0 {
+        2
+    } else if b < 0xF0 {
+        3
+    } else {
+        4
+    }
+}
+
+/// Scalar text while it is scanned: a byte range of the input as long as it is a verbatim
+/// copy of it (most scalars), else an owned string.
+enum Buf {
+    Range(usize, usize),
+    Owned(String),
+}
+
+impl Buf {
+    fn new() -> Self {
+        Buf::Range(0, 0)
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Buf::Range(a, b) => a == b,
+            Buf::Owned(s) => s.is_empty(),
+        }
+    }
+
+    /// Append the input's bytes `a..b`.
+    #[inline]
+    fn push_src(&mut self, text: &str, a: usize, b: usize) {
+        match self {
+            Buf::Range(x, y) if x == y => *self = Buf::Range(a, b),
+            Buf::Range(_, y) if *y == a => *y = b,
+            _ => self.owned(text).push_str(&text[a..b]),
+        }
+    }
+
+    fn owned(&mut self, text: &str) -> &mut String {
+        if let Buf::Range(a, b) = *self {
+            *self = Buf::Owned(text[a..b].to_string());
+        }
+        match self {
+            Buf::Owned(s) => s,
+            Buf::Range(..) => unreachable!("just made owned"),
+        }
+    }
+
+    fn push_str(&mut self, text: &str, s: &str) {
+        if !s.is_empty() {
+            self.owned(text).push_str(s);
+        }
+    }
+
+    fn push_char(&mut self, text: &str, c: char) {
+        self.owned(text).push(c);
+    }
+
+    fn append(&mut self, text: &str, other: &Buf) {
+        match other {
+            Buf::Range(a, b) => {
+                if a < b {
+                    self.push_src(text, *a, *b)
+                }
+            }
+            Buf::Owned(s) => self.push_str(text, s),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Buf::Range(..) => *self = Buf::Range(0, 0),
+            Buf::Owned(s) => s.clear(),
+        }
+    }
+
+    fn into_cow(self, text: &str) -> Cow<'_, str> {
+        match self {
+            Buf::Range(a, b) => Cow::Borrowed(&text[a..b]),
+            Buf::Owned(s) => Cow::Owned(s),
+        }
+    }
+}
+
 impl<'a> Scanner<'a> {
     fn new(text: &'a str) -> Self {
-        let chars: Vec<char> = text.chars().collect();
         Scanner {
             text,
-            chars,
+            bytes: text.as_bytes(),
             pos: 0,
             mark: Mark::default(),
-            decoded: 0,
             raw_pos: 0,
             eof: false,
             stream_start_produced: false,
@@ -200,7 +289,8 @@ impl<'a> Scanner<'a> {
     /// available after the current position, refusing control characters chunk by chunk.
     #[inline]
     fn cache(&mut self, n: usize) -> R<()> {
-        if self.decoded >= self.pos + n || self.eof {
+        // `n` characters take at most `4 * n` bytes.
+        if self.eof || self.pos + 4 * n <= self.raw_pos {
             return Ok(());
         }
         self.fill(n)
@@ -208,58 +298,232 @@ impl<'a> Scanner<'a> {
 
     #[cold]
     fn fill(&mut self, n: usize) -> R<()> {
-        while self.decoded < self.pos + n && !self.eof {
-            if self.raw_pos >= self.text.len() {
+        let len = self.bytes.len();
+        // Where the `n` characters after `pos` end (`None`: the input ends first).
+        let mut need = Some(self.pos);
+        for _ in 0..n {
+            match need {
+                Some(p) if p < len => need = Some(p + utf8_width(self.bytes[p])),
+                _ => {
+                    need = None;
+                    break;
+                }
+            }
+        }
+        let need = need.filter(|&p| p <= len);
+        while !self.eof {
+            if need.is_some_and(|p| p <= self.raw_pos) {
+                break;
+            }
+            if self.raw_pos >= len {
                 self.eof = true;
                 break;
             }
-            let end = (self.raw_pos + RAW_CHUNK).min(self.text.len());
-            while self.decoded < self.chars.len() {
-                let c = self.chars[self.decoded];
-                if self.raw_pos + c.len_utf8() > end {
+            let end = (self.raw_pos + RAW_CHUNK).min(len);
+            self.decode_chunk(end)?;
+        }
+        Ok(())
+    }
+
+    /// Decode (check) the characters from `raw_pos` that end at or before `end`.
+    fn decode_chunk(&mut self, end: usize) -> R<()> {
+        let control = || Failure {
+            scanner: false,
+            problem: "control characters are not allowed".into(),
+            problem_mark: None,
+            context_mark: None,
+        };
+        let mut p = self.raw_pos;
+        // The common case: only printable ASCII, tabs and line breaks.
+        let ascii_ok = self.bytes[p..end].iter().fold(true, |ok, &b| {
+            ok & (matches!(b, 0x20..=0x7E) | (b == 0x09) | (b == 0x0A) | (b == 0x0D))
+        });
+        if ascii_ok {
+            p = end;
+        }
+        while p < end {
+            let b = self.bytes[p];
+            if b < 0x80 {
+                if !matches!(b, 0x09 | 0x0A | 0x0D | 0x20..=0x7E) {
+                    return Err(control());
+                }
+                p += 1;
+                continue;
+            }
+            let w = utf8_width(b);
+            if p + w > end {
+                break;
+            }
+            if !self.text[p..].chars().next().is_some_and(reader_allows) {
+                return Err(control());
+            }
+            p += w;
+        }
+        self.raw_pos = p;
+        Ok(())
+    }
+
+    /// The character at byte offset `p` (`'\0'` past the end).
+    #[inline]
+    fn char_at(&self, p: usize) -> char {
+        match self.bytes.get(p) {
+            None => '\0',
+            Some(&b) if b < 0x80 => b as char,
+            Some(_) => self.text[p..].chars().next().unwrap_or('\0'),
+        }
+    }
+
+    /// The `k`-th character after the current one (`'\0'` past the end).
+    #[inline]
+    fn ch(&self, k: usize) -> char {
+        let mut p = self.pos;
+        for _ in 0..k {
+            match self.bytes.get(p) {
+                Some(&b) => p += utf8_width(b),
+                None => return '\0',
+            }
+        }
+        self.char_at(p)
+    }
+
+    /// Byte width of the current character (1 past the end).
+    #[inline]
+    fn width(&self) -> usize {
+        self.bytes.get(self.pos).map_or(1, |&b| utf8_width(b))
+    }
+
+    /// Move to byte offset `to` (a character boundary at or after `pos`) on the same line,
+    /// counting the characters passed like [`Scanner::skip`] does one by one.
+    #[inline]
+    fn advance_to(&mut self, to: usize) {
+        let n = self.bytes[self.pos..to]
+            .iter()
+            .filter(|&&b| (b as i8) >= -0x40)
+            .count();
+        self.mark.index += n;
+        self.mark.column += n;
+        self.pos = to;
+    }
+
+    /// Byte offset of the first line break or NUL at or after `from` (the input's length if
+    /// none): where `while !is_breakz(ch(0))` stops.
+    #[inline]
+    fn find_breakz(&self, from: usize) -> usize {
+        let b = self.bytes;
+        let mut p = from;
+        // Eight bytes at a time while none is below 0x0E (breaks, NUL) or non-ASCII.
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        while let Some(word) = b.get(p..p + 8) {
+            let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            if (x.wrapping_sub(ONES * 0x0E) | x) & HIGHS != 0 {
+                break;
+            }
+            p += 8;
+        }
+        while p < b.len() {
+            match b[p] {
+                b'\n' | b'\r' | 0 => break,
+                0xC2 if b.get(p + 1) == Some(&0x85) => break,
+                0xE2 if b.get(p + 1) == Some(&0x80)
+                    && matches!(b.get(p + 2), Some(0xA8 | 0xA9)) =>
+                {
                     break;
                 }
-                if !reader_allows(c) {
-                    return Err(Failure {
-                        scanner: false,
-                        problem: "control characters are not allowed".into(),
-                        problem_mark: None,
-                        context_mark: None,
-                    });
-                }
-                self.raw_pos += c.len_utf8();
-                self.decoded += 1;
+                _ => p += 1,
             }
+        }
+        p
+    }
+
+    /// Whether the character at byte offset `p` is blank, a break or NUL (`is_blankz`).
+    #[inline]
+    fn blankz_at(&self, p: usize) -> bool {
+        let b = self.bytes;
+        match b.get(p) {
+            None => true,
+            Some(b' ' | b'\t' | b'\n' | b'\r' | 0) => true,
+            Some(0xC2) => b.get(p + 1) == Some(&0x85),
+            Some(0xE2) => b.get(p + 1) == Some(&0x80) && matches!(b.get(p + 2), Some(0xA8 | 0xA9)),
+            Some(_) => false,
+        }
+    }
+
+    /// Where a plain scalar's run of characters starting at `from` ends: at a blank, break,
+    /// `: `, or (in flow context) a flow indicator.
+    #[inline]
+    fn plain_run_end(&self, from: usize) -> usize {
+        let flow = self.flow_level > 0;
+        let mut p = from;
+        while !self.blankz_at(p) {
+            let b = self.bytes[p];
+            if (b == b':' && self.blankz_at(p + 1))
+                || (flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}'))
+            {
+                break;
+            }
+            p += 1;
+        }
+        p
+    }
+
+    /// Where a quoted scalar's run of ordinary characters starting at `from` ends.
+    #[inline]
+    fn flow_run_end(&self, from: usize) -> usize {
+        let mut p = from;
+        while !self.blankz_at(p) && !matches!(self.bytes[p], b'\'' | b'"' | b'\\') {
+            p += 1;
+        }
+        p
+    }
+
+    /// Skip a comment up to (not including) its line break, with the reader's checks.
+    fn skip_comment(&mut self) -> R<()> {
+        let q = self.find_breakz(self.pos);
+        if q > self.pos {
+            self.advance_to(q);
+            self.cache(1)?;
         }
         Ok(())
     }
 
     #[inline]
-    fn ch(&self, k: usize) -> char {
-        self.chars.get(self.pos + k).copied().unwrap_or('\0')
-    }
-
     fn skip(&mut self) {
         self.mark.index += 1;
         self.mark.column += 1;
-        self.pos += 1;
+        self.pos += self.width();
     }
 
     fn skip_line(&mut self) {
-        if self.ch(0) == '\r' && self.ch(1) == '\n' {
+        let c = self.ch(0);
+        if c == '\r' && self.ch(1) == '\n' {
             self.mark.index += 2;
             self.mark.column = 0;
             self.mark.line += 1;
             self.pos += 2;
-        } else if is_break(self.ch(0)) {
+        } else if is_break(c) {
             self.mark.index += 1;
             self.mark.column = 0;
             self.mark.line += 1;
-            self.pos += 1;
+            self.pos += self.width();
         }
     }
 
-    fn read(&mut self, s: &mut String) {
+    /// Append the current character to `s` and move past it.
+    #[inline]
+    fn read(&mut self, s: &mut Buf) {
+        let w = self.width();
+        if self.pos < self.bytes.len() {
+            s.push_src(self.text, self.pos, self.pos + w);
+        } else {
+            s.push_char(self.text, '\0');
+        }
+        self.mark.index += 1;
+        self.mark.column += 1;
+        self.pos += w;
+    }
+
+    fn read_string(&mut self, s: &mut String) {
         s.push(self.ch(0));
         self.skip();
     }
@@ -272,10 +536,10 @@ impl<'a> Scanner<'a> {
             self.mark.index += 1;
         } else if c == '\r' || c == '\n' || c == '\u{85}' {
             s.push('\n');
-            self.pos += 1;
+            self.pos += self.width();
         } else if c == '\u{2028}' || c == '\u{2029}' {
             s.push(c);
-            self.pos += 1;
+            self.pos += self.width();
         } else {
             return;
         }
@@ -296,21 +560,21 @@ impl<'a> Scanner<'a> {
     // ---- token queue --------------------------------------------------------------------
 
     /// go-yaml's `yaml_insert_token`: a negative position appends.
-    fn insert_token(&mut self, pos: Option<isize>, tok: Token) {
+    fn insert_token(&mut self, pos: Option<isize>, tok: Token<'a>) {
         match pos {
             Some(p) if p >= 0 => self.tokens.insert((p as usize).min(self.tokens.len()), tok),
             _ => self.tokens.push_back(tok),
         }
     }
 
-    fn peek_token(&mut self) -> R<&Token> {
+    fn peek_token(&mut self) -> R<&Token<'a>> {
         if !self.token_available {
             self.fetch_more_tokens()?;
         }
         Ok(self.tokens.front().expect("a fetched token"))
     }
 
-    fn skip_token(&mut self) -> Option<Token> {
+    fn skip_token(&mut self) -> Option<Token<'a>> {
         self.token_available = false;
         self.tokens_parsed += 1;
         let t = self.tokens.pop_front();
@@ -727,17 +991,21 @@ impl<'a> Scanner<'a> {
                 self.skip();
             }
             self.cache(1)?;
-            while self.ch(0) == ' '
-                || ((self.flow_level > 0 || !self.simple_key_allowed) && self.ch(0) == '\t')
-            {
-                self.skip();
+            let tabs = self.flow_level > 0 || !self.simple_key_allowed;
+            let mut q = self.pos;
+            while let Some(&b) = self.bytes.get(q) {
+                if b == b' ' || (tabs && b == b'\t') {
+                    q += 1;
+                } else {
+                    break;
+                }
+            }
+            if q > self.pos {
+                self.advance_to(q);
                 self.cache(1)?;
             }
             if self.ch(0) == '#' {
-                while !is_breakz(self.ch(0)) {
-                    self.skip();
-                    self.cache(1)?;
-                }
+                self.skip_comment()?;
             }
             if is_break(self.ch(0)) {
                 self.cache(2)?;
@@ -759,10 +1027,7 @@ impl<'a> Scanner<'a> {
             self.cache(1)?;
         }
         if self.ch(0) == '#' {
-            while !is_breakz(self.ch(0)) {
-                self.skip();
-                self.cache(1)?;
-            }
+            self.skip_comment()?;
         }
         if !is_breakz(self.ch(0)) {
             return Err(self.error(start, context_problem));
@@ -774,14 +1039,14 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn scan_directive(&mut self) -> R<Token> {
+    fn scan_directive(&mut self) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
         // Directive name.
         self.cache(1)?;
         let mut name = String::new();
         while is_alpha(self.ch(0)) {
-            self.read(&mut name);
+            self.read_string(&mut name);
             self.cache(1)?;
         }
         if name.is_empty() {
@@ -827,7 +1092,7 @@ impl<'a> Scanner<'a> {
                 return Err(self.error(start, "did not find expected whitespace or line break"));
             }
             tok = Token::new(Tok::TagDirective, start, self.mark);
-            tok.value = handle;
+            tok.value = Cow::Owned(handle);
             tok.suffix = prefix;
         } else {
             return Err(self.error(start, "found unknown directive name"));
@@ -855,13 +1120,13 @@ impl<'a> Scanner<'a> {
         Ok(value)
     }
 
-    fn scan_anchor(&mut self, typ: Tok) -> R<Token> {
+    fn scan_anchor(&mut self, typ: Tok) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
         self.cache(1)?;
         let mut s = String::new();
         while is_alpha(self.ch(0)) {
-            self.read(&mut s);
+            self.read_string(&mut s);
             self.cache(1)?;
         }
         let end = self.mark;
@@ -875,11 +1140,11 @@ impl<'a> Scanner<'a> {
             ));
         }
         let mut t = Token::new(typ, start, end);
-        t.value = s;
+        t.value = Cow::Owned(s);
         Ok(t)
     }
 
-    fn scan_tag(&mut self) -> R<Token> {
+    fn scan_tag(&mut self) -> R<Token<'a>> {
         let start = self.mark;
         self.cache(2)?;
         let mut handle;
@@ -913,7 +1178,7 @@ impl<'a> Scanner<'a> {
             return Err(self.error(start, "did not find expected whitespace or line break"));
         }
         let mut t = Token::new(Tok::Tag, start, self.mark);
-        t.value = handle;
+        t.value = Cow::Owned(handle);
         t.suffix = suffix;
         Ok(t)
     }
@@ -924,14 +1189,14 @@ impl<'a> Scanner<'a> {
             return Err(self.error(start, "did not find expected '!'"));
         }
         let mut s = String::new();
-        self.read(&mut s);
+        self.read_string(&mut s);
         self.cache(1)?;
         while is_alpha(self.ch(0)) {
-            self.read(&mut s);
+            self.read_string(&mut s);
             self.cache(1)?;
         }
         if self.ch(0) == '!' {
-            self.read(&mut s);
+            self.read_string(&mut s);
         } else if directive && s != "!" {
             return Err(self.error(start, "did not find expected '!'"));
         }
@@ -1022,7 +1287,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn scan_block_scalar(&mut self, literal: bool) -> R<Token> {
+    fn scan_block_scalar(&mut self, literal: bool) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
         self.cache(1)?;
@@ -1082,8 +1347,10 @@ impl<'a> Scanner<'a> {
             s.push_str(&trailing_breaks);
             trailing_breaks.clear();
             leading_blank = is_blank(self.ch(0));
-            while !is_breakz(self.ch(0)) {
-                self.read(&mut s);
+            let q = self.find_breakz(self.pos);
+            if q > self.pos {
+                s.push_str(&self.text[self.pos..q]);
+                self.advance_to(q);
                 self.cache(1)?;
             }
             self.cache(2)?;
@@ -1097,7 +1364,7 @@ impl<'a> Scanner<'a> {
             s.push_str(&trailing_breaks);
         }
         let mut t = Token::new(Tok::Scalar, start, end);
-        t.value = s;
+        t.value = Cow::Owned(s);
         t.style = if literal {
             Style::Literal
         } else {
@@ -1156,13 +1423,13 @@ impl<'a> Scanner<'a> {
             && is_blankz(self.ch(3))
     }
 
-    fn scan_flow_scalar(&mut self, single: bool) -> R<Token> {
+    fn scan_flow_scalar(&mut self, single: bool) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
-        let mut s = String::new();
+        let mut s = Buf::new();
         let mut leading_break = String::new();
         let mut trailing_breaks = String::new();
-        let mut whitespaces = String::new();
+        let mut whitespaces = Buf::new();
         loop {
             self.cache(4)?;
             if self.document_indicator_ahead() {
@@ -1175,7 +1442,7 @@ impl<'a> Scanner<'a> {
             while !is_blankz(self.ch(0)) {
                 let c = self.ch(0);
                 if single && c == '\'' && self.ch(1) == '\'' {
-                    s.push('\'');
+                    s.push_char(self.text, '\'');
                     self.skip();
                     self.skip();
                 } else if (single && c == '\'') || (!single && c == '"') {
@@ -1189,23 +1456,23 @@ impl<'a> Scanner<'a> {
                 } else if !single && c == '\\' {
                     let mut code_length = 0usize;
                     match self.ch(1) {
-                        '0' => s.push('\0'),
-                        'a' => s.push('\u{7}'),
-                        'b' => s.push('\u{8}'),
-                        't' | '\t' => s.push('\t'),
-                        'n' => s.push('\n'),
-                        'v' => s.push('\u{b}'),
-                        'f' => s.push('\u{c}'),
-                        'r' => s.push('\r'),
-                        'e' => s.push('\u{1b}'),
-                        ' ' => s.push(' '),
-                        '"' => s.push('"'),
-                        '\'' => s.push('\''),
-                        '\\' => s.push('\\'),
-                        'N' => s.push('\u{85}'),
-                        '_' => s.push('\u{a0}'),
-                        'L' => s.push('\u{2028}'),
-                        'P' => s.push('\u{2029}'),
+                        '0' => s.push_char(self.text, '\0'),
+                        'a' => s.push_char(self.text, '\u{7}'),
+                        'b' => s.push_char(self.text, '\u{8}'),
+                        't' | '\t' => s.push_char(self.text, '\t'),
+                        'n' => s.push_char(self.text, '\n'),
+                        'v' => s.push_char(self.text, '\u{b}'),
+                        'f' => s.push_char(self.text, '\u{c}'),
+                        'r' => s.push_char(self.text, '\r'),
+                        'e' => s.push_char(self.text, '\u{1b}'),
+                        ' ' => s.push_char(self.text, ' '),
+                        '"' => s.push_char(self.text, '"'),
+                        '\'' => s.push_char(self.text, '\''),
+                        '\\' => s.push_char(self.text, '\\'),
+                        'N' => s.push_char(self.text, '\u{85}'),
+                        '_' => s.push_char(self.text, '\u{a0}'),
+                        'L' => s.push_char(self.text, '\u{2028}'),
+                        'P' => s.push_char(self.text, '\u{2029}'),
                         'x' => code_length = 2,
                         'u' => code_length = 4,
                         'U' => code_length = 8,
@@ -1230,13 +1497,15 @@ impl<'a> Scanner<'a> {
                                 self.error(start, "found invalid Unicode character escape code")
                             );
                         }
-                        s.push(char::from_u32(value).unwrap_or('\u{fffd}'));
+                        s.push_char(self.text, char::from_u32(value).unwrap_or('\u{fffd}'));
                         for _ in 0..code_length {
                             self.skip();
                         }
                     }
                 } else {
-                    self.read(&mut s);
+                    let q = self.flow_run_end(self.pos + self.width());
+                    s.push_src(self.text, self.pos, q);
+                    self.advance_to(q);
                 }
                 self.cache(2)?;
             }
@@ -1267,33 +1536,33 @@ impl<'a> Scanner<'a> {
             if leading_blanks {
                 if leading_break.starts_with('\n') {
                     if trailing_breaks.is_empty() {
-                        s.push(' ');
+                        s.push_char(self.text, ' ');
                     } else {
-                        s.push_str(&trailing_breaks);
+                        s.push_str(self.text, &trailing_breaks);
                     }
                 } else {
-                    s.push_str(&leading_break);
-                    s.push_str(&trailing_breaks);
+                    s.push_str(self.text, &leading_break);
+                    s.push_str(self.text, &trailing_breaks);
                 }
                 trailing_breaks.clear();
                 leading_break.clear();
             } else {
-                s.push_str(&whitespaces);
+                s.append(self.text, &whitespaces);
                 whitespaces.clear();
             }
         }
         self.skip();
         let mut t = Token::new(Tok::Scalar, start, self.mark);
-        t.value = s;
+        t.value = s.into_cow(self.text);
         t.style = if single { Style::Single } else { Style::Double };
         Ok(t)
     }
 
-    fn scan_plain_scalar(&mut self) -> R<Token> {
-        let mut s = String::new();
+    fn scan_plain_scalar(&mut self) -> R<Token<'a>> {
+        let mut s = Buf::new();
         let mut leading_break = String::new();
         let mut trailing_breaks = String::new();
-        let mut whitespaces = String::new();
+        let mut whitespaces = Buf::new();
         let mut leading_blanks = false;
         let indent = self.indent + 1;
         let start = self.mark;
@@ -1317,23 +1586,27 @@ impl<'a> Scanner<'a> {
                     if leading_blanks {
                         if leading_break.starts_with('\n') {
                             if trailing_breaks.is_empty() {
-                                s.push(' ');
+                                s.push_char(self.text, ' ');
                             } else {
-                                s.push_str(&trailing_breaks);
+                                s.push_str(self.text, &trailing_breaks);
                             }
                         } else {
-                            s.push_str(&leading_break);
-                            s.push_str(&trailing_breaks);
+                            s.push_str(self.text, &leading_break);
+                            s.push_str(self.text, &trailing_breaks);
                         }
                         trailing_breaks.clear();
                         leading_break.clear();
                         leading_blanks = false;
                     } else {
-                        s.push_str(&whitespaces);
+                        s.append(self.text, &whitespaces);
                         whitespaces.clear();
                     }
                 }
-                self.read(&mut s);
+                // The rest of the run needs no joining: take it in one step (the reader's
+                // checks are cumulative, so one `cache` at its end is the same).
+                let q = self.plain_run_end(self.pos + self.width());
+                s.push_src(self.text, self.pos, q);
+                self.advance_to(q);
                 end = self.mark;
                 self.cache(2)?;
             }
@@ -1370,7 +1643,7 @@ impl<'a> Scanner<'a> {
             }
         }
         let mut t = Token::new(Tok::Scalar, start, end);
-        t.value = s;
+        t.value = s.into_cow(self.text);
         t.style = Style::Plain;
         if leading_blanks {
             self.simple_key_allowed = true;
@@ -1466,13 +1739,13 @@ impl<'a> Parser<'a> {
     }
 
     /// The next token without its text (cheap; see [`Parser::peek_full`]).
-    fn peek(&mut self) -> R<Token> {
+    fn peek(&mut self) -> R<Token<'a>> {
         let t = self.sc.peek_token()?;
         Ok(Token {
             typ: t.typ,
             start: t.start,
             end: t.end,
-            value: String::new(),
+            value: Cow::Borrowed(""),
             suffix: String::new(),
             style: t.style,
             major: t.major,
@@ -1480,7 +1753,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn peek_full(&mut self) -> R<Token> {
+    fn peek_full(&mut self) -> R<Token<'a>> {
         Ok(self.sc.peek_token()?.clone())
     }
 
@@ -1488,9 +1761,9 @@ impl<'a> Parser<'a> {
         Ok(self.sc.peek_token()?.typ)
     }
 
-    fn empty_scalar(mark: Mark) -> Event {
+    fn empty_scalar(mark: Mark) -> Event<'a> {
         Event::Scalar {
-            value: String::new(),
+            value: Cow::Borrowed(""),
             tag: String::new(),
             implicit: true,
             anchor: None,
@@ -1498,7 +1771,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn next_event(&mut self) -> R<Option<Event>> {
+    fn next_event(&mut self) -> R<Option<Event<'a>>> {
         match self.state {
             State::StreamStart => {
                 let t = self.peek()?;
@@ -1603,11 +1876,11 @@ impl<'a> Parser<'a> {
                 }
                 Tok::TagDirective => {
                     explicit = true;
-                    if self.tag_directives.iter().any(|(h, _)| *h == t.value) {
+                    if self.tag_directives.iter().any(|(h, _)| *h == *t.value) {
                         return Err(parser_error("found duplicate %TAG directive", t.start));
                     }
                     self.tag_directives
-                        .push((t.value.clone(), t.suffix.clone()));
+                        .push((t.value.to_string(), t.suffix.clone()));
                 }
                 _ => break,
             }
@@ -1621,7 +1894,7 @@ impl<'a> Parser<'a> {
         Ok(explicit)
     }
 
-    fn document_start(&mut self, implicit: bool) -> R<Event> {
+    fn document_start(&mut self, implicit: bool) -> R<Event<'a>> {
         let mut t = self.peek()?;
         if !implicit {
             while t.typ == Tok::DocumentEnd {
@@ -1659,7 +1932,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn node(&mut self, block: bool, indentless_sequence: bool) -> R<Event> {
+    fn node(&mut self, block: bool, indentless_sequence: bool) -> R<Event<'a>> {
         let mut t = self.peek()?;
         if matches!(t.typ, Tok::Alias | Tok::Anchor | Tok::Tag) {
             t = self.peek_full()?;
@@ -1668,7 +1941,7 @@ impl<'a> Parser<'a> {
             self.pop_state();
             self.sc.skip_token();
             return Ok(Event::Alias {
-                anchor: t.value,
+                anchor: t.value.into_owned(),
                 line: t.start.line,
             });
         }
@@ -1678,12 +1951,12 @@ impl<'a> Parser<'a> {
         let (mut tag_handle, mut tag_suffix) = (String::new(), String::new());
         let mut tag_mark = Mark::default();
         if t.typ == Tok::Anchor {
-            anchor = Some(t.value.clone());
+            anchor = Some(t.value.to_string());
             self.sc.skip_token();
             t = self.peek_full()?;
             if t.typ == Tok::Tag {
                 tag_token = true;
-                tag_handle = t.value.clone();
+                tag_handle = t.value.to_string();
                 tag_suffix = t.suffix.clone();
                 tag_mark = t.start;
                 self.sc.skip_token();
@@ -1691,13 +1964,13 @@ impl<'a> Parser<'a> {
             }
         } else if t.typ == Tok::Tag {
             tag_token = true;
-            tag_handle = t.value.clone();
+            tag_handle = t.value.to_string();
             tag_suffix = t.suffix.clone();
             tag_mark = t.start;
             self.sc.skip_token();
             t = self.peek_full()?;
             if t.typ == Tok::Anchor {
-                anchor = Some(t.value.clone());
+                anchor = Some(t.value.to_string());
                 self.sc.skip_token();
                 t = self.peek()?;
             }
@@ -1760,7 +2033,7 @@ impl<'a> Parser<'a> {
             self.pop_state();
             let implicit = tag.is_empty();
             return Ok(Event::Scalar {
-                value: String::new(),
+                value: Cow::Borrowed(""),
                 tag,
                 implicit,
                 anchor,
@@ -1774,7 +2047,7 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    fn block_sequence_entry(&mut self, first: bool) -> R<Event> {
+    fn block_sequence_entry(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let t = self.peek()?;
             self.marks.push(t.start);
@@ -1806,7 +2079,7 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    fn indentless_sequence_entry(&mut self) -> R<Event> {
+    fn indentless_sequence_entry(&mut self) -> R<Event<'a>> {
         let t = self.peek()?;
         if t.typ == Tok::BlockEntry {
             let mark = t.end;
@@ -1823,7 +2096,7 @@ impl<'a> Parser<'a> {
         Ok(Event::SequenceEnd)
     }
 
-    fn block_mapping_key(&mut self, first: bool) -> R<Event> {
+    fn block_mapping_key(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let t = self.peek()?;
             self.marks.push(t.start);
@@ -1850,7 +2123,7 @@ impl<'a> Parser<'a> {
         Err(parser_error_ctx(cm, "did not find expected key", t.start))
     }
 
-    fn block_mapping_value(&mut self) -> R<Event> {
+    fn block_mapping_value(&mut self) -> R<Event<'a>> {
         let t = self.peek()?;
         if t.typ == Tok::Value {
             let mark = t.end;
@@ -1867,7 +2140,7 @@ impl<'a> Parser<'a> {
         Ok(Self::empty_scalar(t.start))
     }
 
-    fn flow_sequence_entry(&mut self, first: bool) -> R<Event> {
+    fn flow_sequence_entry(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let t = self.peek()?;
             self.marks.push(t.start);
@@ -1906,7 +2179,7 @@ impl<'a> Parser<'a> {
         Ok(Event::SequenceEnd)
     }
 
-    fn flow_mapping_key(&mut self, first: bool) -> R<Event> {
+    fn flow_mapping_key(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let t = self.peek()?;
             self.marks.push(t.start);
@@ -1947,7 +2220,7 @@ impl<'a> Parser<'a> {
         Ok(Event::MappingEnd)
     }
 
-    fn flow_mapping_value(&mut self, empty: bool) -> R<Event> {
+    fn flow_mapping_value(&mut self, empty: bool) -> R<Event<'a>> {
         let t = self.peek()?;
         if empty {
             self.state = State::FlowMappingKey;
@@ -1968,8 +2241,8 @@ impl<'a> Parser<'a> {
     }
 }
 
-impl EventSource for Parser<'_> {
-    fn next(&mut self) -> Result<Event, YamlError> {
+impl<'a> EventSource<'a> for Parser<'a> {
+    fn next(&mut self) -> Result<Event<'a>, YamlError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
