@@ -56,9 +56,14 @@ struct Token<'a> {
     /// Scalar value (borrowed from the input when verbatim), anchor/alias name, tag handle,
     /// %TAG handle.
     value: Cow<'a, str>,
-    /// Tag suffix, %TAG prefix.
-    suffix: String,
     style: Style,
+    /// Tag suffix, %TAG prefix, %YAML version: boxed, as rare, to keep tokens small.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Extra {
+    suffix: String,
     major: i32,
     minor: i32,
 }
@@ -70,11 +75,16 @@ impl Token<'_> {
             start,
             end,
             value: Cow::Borrowed(""),
-            suffix: String::new(),
             style: Style::Plain,
-            major: 0,
-            minor: 0,
+            extra: None,
         }
+    }
+
+    fn suffix(&self) -> String {
+        self.extra
+            .as_ref()
+            .map(|e| e.suffix.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -176,6 +186,9 @@ struct Scanner<'a> {
     simple_key_allowed: bool,
     simple_keys: Vec<SimpleKey>,
     simple_keys_by_tok: KeysByToken,
+    /// Scratch buffers of `scan_plain_scalar`, kept to save an allocation per scalar.
+    leading_break: String,
+    trailing_breaks: String,
 }
 
 /// The UTF-8 length of the character starting with byte `b`.
@@ -287,6 +300,8 @@ impl<'a> Scanner<'a> {
             simple_key_allowed: false,
             simple_keys: Vec::new(),
             simple_keys_by_tok: KeysByToken::default(),
+            leading_break: String::new(),
+            trailing_breaks: String::new(),
         }
     }
 
@@ -405,10 +420,21 @@ impl<'a> Scanner<'a> {
     /// counting the characters passed like [`Scanner::skip`] does one by one.
     #[inline]
     fn advance_to(&mut self, to: usize) {
-        let n = self.bytes[self.pos..to]
+        let seg = &self.bytes[self.pos..to];
+        // Characters = bytes - UTF-8 continuation bytes (0b10xx_xxxx), eight at a time.
+        let mut continuation = 0;
+        let mut words = seg.chunks_exact(8);
+        for w in &mut words {
+            let x = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+            let marks = (x & !(x << 1) & 0x8080_8080_8080_8080) >> 7;
+            continuation += (marks.wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
+        }
+        continuation += words
+            .remainder()
             .iter()
-            .filter(|&&b| (b as i8) >= -0x40)
+            .filter(|&&b| b & 0xC0 == 0x80)
             .count();
+        let n = seg.len() - continuation;
         self.mark.index += n;
         self.mark.column += n;
         self.pos = to;
@@ -1079,8 +1105,11 @@ impl<'a> Scanner<'a> {
             self.skip();
             let minor = self.scan_version_number(start)?;
             tok = Token::new(Tok::VersionDirective, start, self.mark);
-            tok.major = major;
-            tok.minor = minor;
+            tok.extra = Some(Box::new(Extra {
+                major,
+                minor,
+                ..Extra::default()
+            }));
         } else if name == "TAG" {
             self.cache(1)?;
             while is_blank(self.ch(0)) {
@@ -1103,7 +1132,10 @@ impl<'a> Scanner<'a> {
             }
             tok = Token::new(Tok::TagDirective, start, self.mark);
             tok.value = Cow::Owned(handle);
-            tok.suffix = prefix;
+            tok.extra = Some(Box::new(Extra {
+                suffix: prefix,
+                ..Extra::default()
+            }));
         } else {
             return Err(self.error(start, "found unknown directive name"));
         }
@@ -1189,7 +1221,10 @@ impl<'a> Scanner<'a> {
         }
         let mut t = Token::new(Tok::Tag, start, self.mark);
         t.value = Cow::Owned(handle);
-        t.suffix = suffix;
+        t.extra = Some(Box::new(Extra {
+            suffix,
+            ..Extra::default()
+        }));
         Ok(t)
     }
 
@@ -1570,8 +1605,11 @@ impl<'a> Scanner<'a> {
 
     fn scan_plain_scalar(&mut self) -> R<Token<'a>> {
         let mut s = Buf::new();
-        let mut leading_break = String::new();
-        let mut trailing_breaks = String::new();
+        // Reused buffers: most plain scalars end with a line break read into `leading_break`.
+        let mut leading_break = std::mem::take(&mut self.leading_break);
+        let mut trailing_breaks = std::mem::take(&mut self.trailing_breaks);
+        leading_break.clear();
+        trailing_breaks.clear();
         let mut whitespaces = Buf::new();
         let mut leading_blanks = false;
         let indent = self.indent + 1;
@@ -1633,6 +1671,13 @@ impl<'a> Scanner<'a> {
                     }
                     if !leading_blanks {
                         self.read(&mut whitespaces);
+                    } else if self.ch(0) == ' ' {
+                        // Indentation: skip the run of spaces at once.
+                        let mut q = self.pos + 1;
+                        while self.bytes.get(q) == Some(&b' ') {
+                            q += 1;
+                        }
+                        self.advance_to(q);
                     } else {
                         self.skip();
                     }
@@ -1652,6 +1697,8 @@ impl<'a> Scanner<'a> {
                 break;
             }
         }
+        self.leading_break = leading_break;
+        self.trailing_breaks = trailing_breaks;
         let mut t = Token::new(Tok::Scalar, start, end);
         t.value = s.into_cow(self.text);
         t.style = Style::Plain;
@@ -1767,7 +1814,7 @@ impl<'a> Parser<'a> {
     /// The next token's tag handle and suffix.
     fn peek_tag(&mut self) -> R<(String, String)> {
         let t = self.sc.peek_token()?;
-        Ok((t.value.to_string(), t.suffix.clone()))
+        Ok((t.value.to_string(), t.suffix()))
     }
 
     fn peek_full(&mut self) -> R<Token<'a>> {
@@ -1886,7 +1933,8 @@ impl<'a> Parser<'a> {
                     if version_seen {
                         return Err(parser_error("found duplicate %YAML directive", t.start));
                     }
-                    if t.major != 1 || t.minor != 1 {
+                    let (major, minor) = t.extra.as_ref().map_or((0, 0), |e| (e.major, e.minor));
+                    if major != 1 || minor != 1 {
                         return Err(parser_error("found incompatible YAML document", t.start));
                     }
                     version_seen = true;
@@ -1896,8 +1944,7 @@ impl<'a> Parser<'a> {
                     if self.tag_directives.iter().any(|(h, _)| *h == *t.value) {
                         return Err(parser_error("found duplicate %TAG directive", t.start));
                     }
-                    self.tag_directives
-                        .push((t.value.to_string(), t.suffix.clone()));
+                    self.tag_directives.push((t.value.to_string(), t.suffix()));
                 }
                 _ => break,
             }
