@@ -59,10 +59,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "chartgen", "--bin", "chartgen"],
-                   cwd=ROOT, check=True)
+    # The binary as shipped (statically linked on Linux, like helm's): tools/build-release.sh.
+    chartgen = subprocess.run([os.path.join(ROOT, "tools", "build-release.sh")], cwd=ROOT,
+                              check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
     subprocess.run([os.path.join(ROOT, "tools", "fetch-helm.sh")], check=True, stdout=subprocess.DEVNULL)
-    chartgen = os.path.join(ROOT, "target", "release", "chartgen")
     helm = os.path.join(ROOT, ".tools", "bin", "helm")
     print(f"{'case':28} {'helm ms':>8} {'ours ms':>8} {'speed x':>8} {'cpu x':>6} "
           f"{'helm MiB':>9} {'ours MiB':>9} {'mem x':>6}")

@@ -29,3 +29,15 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --quiet
+echo "== release chartgen (tools/build-release.sh) renders as the tested build does"
+release=$(tools/build-release.sh)
+out=$(mktemp -d)
+for args in "charts/iter8 --set tasks={http,assess} --set http.url=http://x/get --set assess.SLOs.upper.http/error-count=0" \
+            "../shared/conformance/charts/ingress-nginx"; do
+  # shellcheck disable=SC2086 # the arguments are words
+  "$release" template rel $args | grep -v startTime: >"$out/release.yaml"
+  # shellcheck disable=SC2086
+  target/debug/chartgen template rel $args | grep -v startTime: >"$out/test.yaml"
+  [ -s "$out/release.yaml" ] && cmp "$out/release.yaml" "$out/test.yaml"
+done
+rm -rf "$out"
