@@ -13,7 +13,7 @@ use super::builtins;
 use super::error::{ErrorKind, TemplateError, WARN_END, WARN_START};
 use super::lexer::go_quote;
 use super::parser::{
-    self, Arg, Branch, Builtin, Command, Func, Node, Pipe, Tree, template_node_string,
+    self, Arg, Branch, Builtin, Command, Func, Node, Pipe, Tree, View, template_node_string,
 };
 use super::{ExecEnv, TemplateSet};
 use crate::funcs::{CallCtx, FuncDef, FuncError, FuncResult, Param};
@@ -145,8 +145,8 @@ pub(crate) fn execute(
         at: At::None,
         depth: 0,
     };
-    let mut out = String::new();
-    match st.walk_list(&dot, &tree.root, &mut out) {
+    let mut out = String::with_capacity(tree.output_size_hint);
+    match st.walk_list(&dot, tree.view().nodes(tree.root), &mut out) {
         Ok(()) => Ok(out),
         Err(Ctl::Err(chain)) => Err(TemplateError::new(ErrorKind::Exec, name, chain)),
         Err(Ctl::Break | Ctl::Continue) => Ok(out),
@@ -238,15 +238,20 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         self.tree.src()
     }
 
+    /// The text and nodes of the tree being executed.
+    fn view(&self) -> View<'t> {
+        self.tree.view()
+    }
+
     fn at_info(&self) -> Option<(usize, String)> {
-        let src = self.src();
+        let v = self.view();
         match self.at {
             At::None => None,
-            At::Arg(a) => Some((a.pos(), a.show(src))),
-            At::Cmd(c) => Some((c.pos, c.show(src))),
-            At::Pipe(p) => Some((p.pos, p.show(src))),
+            At::Arg(a) => Some((a.pos(), a.show(v))),
+            At::Cmd(c) => Some((c.pos, c.show(v))),
+            At::Pipe(p) => Some((p.pos, p.show(v))),
             At::Node(Node::Template { pos, name, pipe }) => {
-                Some((*pos, template_node_string(name, pipe.as_ref(), src)))
+                Some((*pos, template_node_string(name, pipe.as_ref(), v)))
             }
             At::Node(_) => None,
         }
@@ -314,13 +319,14 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     fn if_with_inner(&mut self, with: bool, dot: &Ev, b: &'t Branch, out: &mut String) -> R<()> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         if val.v.truthy() {
+            let list = self.view().nodes(b.list);
             if with {
-                self.walk_list(&val, &b.list, out)
+                self.walk_list(&val, list, out)
             } else {
-                self.walk_list(dot, &b.list, out)
+                self.walk_list(dot, list, out)
             }
-        } else if let Some(e) = &b.else_list {
-            self.walk_list(dot, e, out)
+        } else if let Some(e) = b.else_list {
+            self.walk_list(dot, self.view().nodes(e), out)
         } else {
             Ok(())
         }
@@ -442,8 +448,8 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         if ran {
             return Ok(());
         }
-        if let Some(e) = &b.else_list {
-            return self.walk_list(dot, e, out);
+        if let Some(e) = b.else_list {
+            return self.walk_list(dot, self.view().nodes(e), out);
         }
         Ok(())
     }
@@ -475,7 +481,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 self.set_top_var(2, index);
             }
         }
-        let r = self.walk_list(&elem, &b.list, out);
+        let r = self.walk_list(&elem, self.view().nodes(b.list), out);
         self.vars.truncate(mark);
         match r {
             Err(Ctl::Continue) => Ok(()),
@@ -517,7 +523,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 at: At::None,
                 depth,
             };
-            st.walk_list(&new_dot, &tree.root, out)
+            st.walk_list(&new_dot, tree.view().nodes(tree.root), out)
         })
     }
 
@@ -550,7 +556,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     fn eval_pipeline(&mut self, dot: &Ev, pipe: &'t Pipe) -> R<Ev> {
         self.at = At::Pipe(pipe);
         let mut value: Option<Ev> = None;
-        for cmd in &pipe.cmds {
+        for cmd in self.view().cmds(pipe) {
             let v = self.eval_command(dot, cmd, value.take())?;
             value = Some(v.unwrapped());
         }
@@ -569,32 +575,33 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         if args.len() > 1 || fin.is_some() {
             return Err(self.errorf(format!(
                 "can't give argument to non-function {}",
-                args[0].show(self.src())
+                args[0].show(self.view())
             )));
         }
         Ok(())
     }
 
     fn eval_command(&mut self, dot: &Ev, cmd: &'t Command, fin: Option<Ev>) -> R<Ev> {
-        let first = &cmd.args[0];
+        let args = self.view().args(cmd);
+        let first = &args[0];
         match first {
             Arg::Field { path, .. } => {
                 self.at = At::Arg(first);
                 let idents = &path.of(self.src())[1..];
-                self.eval_field_chain(dot, dot.clone(), At::Arg(first), idents, &cmd.args, fin)
+                self.eval_field_chain(dot, dot.clone(), At::Arg(first), idents, args, fin)
             }
-            Arg::Chain { .. } => self.eval_chain_node(dot, first, &cmd.args, fin),
+            Arg::Chain { .. } => self.eval_chain_node(dot, first, args, fin),
             Arg::Identifier { func, .. } => {
-                self.eval_function(dot, first, *func, At::Cmd(cmd), &cmd.args[1..], fin)
+                self.eval_function(dot, first, *func, At::Cmd(cmd), &args[1..], fin)
             }
             Arg::Pipe(p) => {
-                self.not_a_function(&cmd.args, &fin)?;
+                self.not_a_function(args, &fin)?;
                 self.eval_pipeline(dot, p)
             }
-            Arg::Variable { .. } => self.eval_variable_node(dot, first, &cmd.args, fin),
+            Arg::Variable { .. } => self.eval_variable_node(dot, first, args, fin),
             _ => {
                 self.at = At::Arg(first);
-                self.not_a_function(&cmd.args, &fin)?;
+                self.not_a_function(args, &fin)?;
                 match first {
                     Arg::Bool { value, .. } => Ok(Ev::dynamic(Value::Bool(*value))),
                     Arg::Dot { .. } => Ok(dot.clone()),
@@ -603,7 +610,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                     Arg::String { value, .. } => Ok(Ev::dynamic(Value::String(value.clone()))),
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
-                        go_quote(&first.show(self.src()))
+                        go_quote(&first.show(self.view()))
                     ))),
                 }
             }
@@ -611,7 +618,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     }
 
     fn ideal_constant(&self, num: &parser::Number) -> R<Ev> {
-        let t = &num.text;
+        let t = num.text.of(self.src());
         if let Some((re, im)) = num.complex {
             return Ok(Ev::dynamic(Value::Object(Rc::new(Complex { re, im }))));
         }
@@ -670,7 +677,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         if let Arg::Nil { .. } = **node {
             return Err(self.errorf(format!(
                 "indirection through explicit nil in {}",
-                chain.show(self.src())
+                chain.show(self.view())
             )));
         }
         let recv = self.eval_arg_untyped(dot, node)?;
@@ -846,7 +853,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     }
 
     fn const_mismatch(&self, t: Param, arg: &Arg) -> Ctl {
-        let arg = arg.show(self.src());
+        let arg = arg.show(self.view());
         match t {
             Param::Bool => self.errorf(format!("expected bool; found {arg}")),
             Param::Int | Param::Int64 => self.errorf(format!("expected integer; found {arg}")),
@@ -909,6 +916,34 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         args: &'t [Arg],
         fin: Option<Ev>,
     ) -> R<Vec<Ev>> {
+        let mut argv = Vec::with_capacity(args.len() + usize::from(fin.is_some()));
+        self.eval_call_args_each(dot, name, sig, args, fin, |v| argv.push(v))?;
+        Ok(argv)
+    }
+
+    /// [`Self::eval_call_args`] for a function that takes plain values.
+    fn eval_call_values(
+        &mut self,
+        dot: &Ev,
+        name: &str,
+        sig: &Sig,
+        args: &'t [Arg],
+        fin: Option<Ev>,
+    ) -> R<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len() + usize::from(fin.is_some()));
+        self.eval_call_args_each(dot, name, sig, args, fin, |v| argv.push(v.v))?;
+        Ok(argv)
+    }
+
+    fn eval_call_args_each(
+        &mut self,
+        dot: &Ev,
+        name: &str,
+        sig: &Sig,
+        args: &'t [Arg],
+        fin: Option<Ev>,
+        mut push: impl FnMut(Ev),
+    ) -> R<()> {
         let num_in = args.len() + usize::from(fin.is_some());
         let nfixed = sig.fixed.len();
         if sig.variadic.is_some() {
@@ -923,23 +958,22 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 "wrong number of args for {name}: want {nfixed} got {num_in}"
             )));
         }
-        let mut argv = Vec::with_capacity(num_in);
         for (i, a) in args.iter().enumerate() {
             let t = if i < nfixed {
                 sig.fixed[i]
             } else {
                 sig.variadic.unwrap_or(Param::Any)
             };
-            argv.push(self.eval_arg(dot, t, a)?);
+            push(self.eval_arg(dot, t, a)?);
         }
         if let Some(f) = fin {
             let t = match sig.variadic {
                 Some(v) if num_in > nfixed => v,
                 _ => sig.fixed[num_in - 1],
             };
-            argv.push(self.validate_type(f, t)?);
+            push(self.validate_type(f, t)?);
         }
-        Ok(argv)
+        Ok(())
     }
 
     fn eval_function(
@@ -1012,8 +1046,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 }
             }
             Builtin::Print | Builtin::Println => {
-                let a = self.eval_call_args(dot, name, &SIG_VAR, args, fin)?;
-                let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
+                let vals = self.eval_call_values(dot, name, &SIG_VAR, args, fin)?;
                 let s = if b == Builtin::Print {
                     super::fmt::sprint(&vals)
                 } else {
@@ -1022,16 +1055,15 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 Ok(Ev::dynamic(Value::from(s)))
             }
             Builtin::Printf => {
-                let a = self.eval_call_args(dot, name, &SIG_PRINTF, args, fin)?;
-                let format = a[0].v.as_str().unwrap_or_default().to_string();
-                let vals: Vec<Value> = a.into_iter().skip(1).map(|e| e.v).collect();
+                let vals = self.eval_call_values(dot, name, &SIG_PRINTF, args, fin)?;
+                let format = vals[0].as_str().unwrap_or_default();
                 Ok(Ev::dynamic(Value::from(super::fmt::sprintf(
-                    &format, &vals,
+                    format,
+                    &vals[1..],
                 ))))
             }
             Builtin::Html | Builtin::Js | Builtin::Urlquery => {
-                let a = self.eval_call_args(dot, name, &SIG_VAR, args, fin)?;
-                let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
+                let vals = self.eval_call_values(dot, name, &SIG_VAR, args, fin)?;
                 let s = builtins::eval_args(&vals);
                 let r = match b {
                     Builtin::Html => builtins::html_escape(&s),
@@ -1042,7 +1074,10 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             }
             Builtin::Call => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY1_VAR, args, fin)?;
-                let callee = args.first().map(|x| x.show(self.src())).unwrap_or_default();
+                let callee = args
+                    .first()
+                    .map(|x| x.show(self.view()))
+                    .unwrap_or_default();
                 let msg = if a[0].v.is_nil() {
                     "call of nil".to_string()
                 } else {
@@ -1089,8 +1124,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             fixed: def.params,
             variadic: def.variadic,
         };
-        let a = self.eval_call_args(dot, name, &sig, args, fin)?;
-        let vals: Vec<Value> = a.into_iter().map(|e| e.v).collect();
+        let vals = self.eval_call_values(dot, name, &sig, args, fin)?;
         if let Some(log) = &self.set.lint_log
             && let Some(v) = super::lint_mode_call(log, name, &vals)
         {
@@ -1235,8 +1269,8 @@ fn run_tree(
         at: At::None,
         depth: 0,
     };
-    let mut out = String::new();
-    match st.walk_list(&dot, &tree.root, &mut out) {
+    let mut out = String::with_capacity(tree.output_size_hint);
+    match st.walk_list(&dot, tree.view().nodes(tree.root), &mut out) {
         Ok(()) | Err(Ctl::Break | Ctl::Continue) => Ok(out),
         Err(Ctl::Err(chain)) => Err(chain),
     }

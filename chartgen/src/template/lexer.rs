@@ -211,6 +211,19 @@ pub(crate) fn lex(input: &str) -> Lexed {
     }
 }
 
+/// Offset of the first `{{` in `s` (found via the fast single-byte search of `str::find`).
+fn find_left_delim(s: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(x) = s[from..].find('{') {
+        let at = from + x;
+        if s.as_bytes().get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn has_left_trim(s: &[u8]) -> bool {
     s.len() >= 2 && s[0] == b'-' && is_space(s[1])
 }
@@ -273,7 +286,7 @@ impl<'a> Lexer<'a> {
         loop {
             // Text state.
             let rest = &self.input[self.pos..];
-            match rest.find(LEFT) {
+            match find_left_delim(rest) {
                 None => {
                     self.pos = self.input.len();
                     if self.pos > self.start {

@@ -1,18 +1,24 @@
 //! Parser: builds one tree per template (the file itself plus each `define`/`block`), with
 //! Go's parse rules and error texts.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::error::{ErrorKind, TemplateError};
 use super::lexer::{self, Item, Tok};
 use crate::funcs::{self, FuncDef};
 
-/// Source text shared by every node of a parse, for error locations.
+/// Source text and nodes of one parse, shared by every tree it produced. Nodes are stored
+/// flat: a list of nodes, a pipeline's commands and a command's arguments are ranges of these
+/// vectors (a few allocations per file instead of several per action).
 #[derive(Debug)]
 pub(crate) struct Source {
     /// The name errors report (Go's `ParseName`: the file being parsed).
     pub parse_name: String,
     pub text: String,
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
 }
 
 impl Source {
@@ -25,6 +31,38 @@ impl Source {
             None => pos,
         };
         format!("{}:{}:{}", self.parse_name, line, col)
+    }
+
+    pub fn view(&self) -> View<'_> {
+        View {
+            text: &self.text,
+            nodes: &self.nodes,
+            cmds: &self.cmds,
+            args: &self.args,
+        }
+    }
+}
+
+/// Read access to the text and nodes of one parse (finished, or still being built).
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub text: &'a str,
+    nodes: &'a [Node],
+    cmds: &'a [Command],
+    args: &'a [Arg],
+}
+
+impl<'a> View<'a> {
+    pub fn nodes(self, list: Ids) -> &'a [Node] {
+        &self.nodes[list.range()]
+    }
+
+    pub fn cmds(self, pipe: &Pipe) -> &'a [Command] {
+        &self.cmds[pipe.cmds.range()]
+    }
+
+    pub fn args(self, cmd: &Command) -> &'a [Arg] {
+        &self.args[cmd.args.range()]
     }
 }
 
@@ -50,23 +88,79 @@ impl Span {
     }
 }
 
+/// A range of one of a [`Source`]'s node vectors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ids {
+    start: u32,
+    end: u32,
+}
+
+impl Ids {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// Move `stack[base..]` to the end of `arena`; returns where they went.
+fn flush<T>(arena: &mut Vec<T>, stack: &mut Vec<T>, base: usize) -> Ids {
+    let start = arena.len();
+    arena.extend(stack.drain(base..));
+    Ids {
+        start: start as u32,
+        end: arena.len() as u32,
+    }
+}
+
 /// One parsed template.
 #[derive(Debug)]
 pub(crate) struct Tree {
     pub name: String,
-    pub root: Vec<Node>,
+    pub root: Ids,
     pub source: Rc<Source>,
+    /// A guess at the output's size, to allocate it once: the length of all text in the tree
+    /// (branches not taken make it an overestimate) plus a little per action.
+    pub output_size_hint: usize,
 }
 
 impl Tree {
+    fn new(name: String, root: Ids, source: Rc<Source>) -> Tree {
+        fn size(v: View, list: Ids) -> usize {
+            v.nodes(list)
+                .iter()
+                .map(|n| match n {
+                    Node::Text(t) => (t.end - t.start) as usize,
+                    Node::If(b) | Node::With(b) | Node::Range(b) => {
+                        size(v, b.list) + b.else_list.map_or(0, |e| size(v, e))
+                    }
+                    _ => 16,
+                })
+                .sum()
+        }
+        Tree {
+            name,
+            output_size_hint: size(source.view(), root),
+            root,
+            source,
+        }
+    }
+
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty_tree(&self) -> bool {
-        is_empty_list(&self.root, &self.source.text)
+        is_empty_list(self.view().nodes(self.root), &self.source.text)
     }
 
     /// The source text the tree's spans refer to.
     pub fn src(&self) -> &str {
         &self.source.text
+    }
+
+    /// The text and nodes the tree refers to.
+    pub fn view(&self) -> View<'_> {
+        self.source.view()
     }
 }
 
@@ -100,8 +194,8 @@ pub(crate) enum Node {
 #[derive(Debug)]
 pub(crate) struct Branch {
     pub pipe: Pipe,
-    pub list: Vec<Node>,
-    pub else_list: Option<Vec<Node>>,
+    pub list: Ids,
+    pub else_list: Option<Ids>,
 }
 
 /// A pipeline, possibly with variable declarations.
@@ -110,20 +204,21 @@ pub(crate) struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
     pub decl: Vec<String>,
-    pub cmds: Vec<Command>,
+    pub cmds: Ids,
 }
 
 /// One command of a pipeline.
 #[derive(Debug)]
 pub(crate) struct Command {
     pub pos: usize,
-    pub args: Vec<Arg>,
+    pub args: Ids,
 }
 
 /// A numeric constant with Go's interpretations (`NumberNode`).
 #[derive(Debug, Clone)]
 pub(crate) struct Number {
-    pub text: String,
+    /// The constant as written.
+    pub text: Span,
     pub int: Option<i64>,
     pub uint: Option<u64>,
     pub float: Option<f64>,
@@ -302,44 +397,45 @@ impl Arg {
         }
     }
 
-    /// Go's `String()` of this node; `src` is the source text of its tree.
-    pub fn show(&self, src: &str) -> String {
+    /// Go's `String()` of this node; `v` is its parse.
+    pub fn show(&self, v: View) -> String {
         let mut out = String::new();
-        write_arg(&mut out, self, src);
+        write_arg(&mut out, self, v);
         out
     }
 }
 
 impl Command {
-    /// Go's `String()` of this node; `src` is the source text of its tree.
-    pub fn show(&self, src: &str) -> String {
+    /// Go's `String()` of this node; `v` is its parse.
+    pub fn show(&self, v: View) -> String {
         let mut out = String::new();
-        write_command(&mut out, self, src);
+        write_command(&mut out, self, v);
         out
     }
 }
 
 impl Pipe {
-    /// Go's `String()` of this node; `src` is the source text of its tree.
-    pub fn show(&self, src: &str) -> String {
+    /// Go's `String()` of this node; `v` is its parse.
+    pub fn show(&self, v: View) -> String {
         let mut out = String::new();
-        write_pipe(&mut out, self, src);
+        write_pipe(&mut out, self, v);
         out
     }
 }
 
 // ---- Go's node String() forms, used in error contexts ----
 
-fn write_arg(out: &mut String, a: &Arg, src: &str) {
+fn write_arg(out: &mut String, a: &Arg, v: View) {
+    let src = v.text;
     match a {
         Arg::Field { path, .. } | Arg::Variable { path, .. } => out.push_str(path.of(src)),
         Arg::Chain { node, fields, .. } => {
             if let Arg::Pipe(_) = **node {
                 out.push('(');
-                write_arg(out, node, src);
+                write_arg(out, node, v);
                 out.push(')');
             } else {
-                write_arg(out, node, src);
+                write_arg(out, node, v);
             }
             out.push_str(fields.of(src));
         }
@@ -347,44 +443,44 @@ fn write_arg(out: &mut String, a: &Arg, src: &str) {
         Arg::Dot { .. } => out.push('.'),
         Arg::Nil { .. } => out.push_str("nil"),
         Arg::Bool { value, .. } => out.push_str(if *value { "true" } else { "false" }),
-        Arg::Number { num, .. } => out.push_str(&num.text),
+        Arg::Number { num, .. } => out.push_str(num.text.of(src)),
         Arg::String { quoted, .. } => out.push_str(quoted.of(src)),
-        Arg::Pipe(p) => write_pipe(out, p, src),
+        Arg::Pipe(p) => write_pipe(out, p, v),
     }
 }
 
-fn write_command(out: &mut String, c: &Command, src: &str) {
-    for (i, a) in c.args.iter().enumerate() {
+fn write_command(out: &mut String, c: &Command, v: View) {
+    for (i, a) in v.args(c).iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
         if let Arg::Pipe(_) = a {
             out.push('(');
-            write_arg(out, a, src);
+            write_arg(out, a, v);
             out.push(')');
         } else {
-            write_arg(out, a, src);
+            write_arg(out, a, v);
         }
     }
 }
 
-fn write_pipe(out: &mut String, p: &Pipe, src: &str) {
+fn write_pipe(out: &mut String, p: &Pipe, v: View) {
     if !p.decl.is_empty() {
         out.push_str(&p.decl.join(", "));
         out.push_str(if p.is_assign { " = " } else { " := " });
     }
-    for (i, c) in p.cmds.iter().enumerate() {
+    for (i, c) in v.cmds(p).iter().enumerate() {
         if i > 0 {
             out.push_str(" | ");
         }
-        write_command(out, c, src);
+        write_command(out, c, v);
     }
 }
 
 /// Describe a template node the way Go prints it (`{{template "x" .}}`).
-pub(crate) fn template_node_string(name: &str, pipe: Option<&Pipe>, src: &str) -> String {
+pub(crate) fn template_node_string(name: &str, pipe: Option<&Pipe>, v: View) -> String {
     match pipe {
-        Some(p) => format!("{{{{template {} {}}}}}", lexer::go_quote(name), p.show(src)),
+        Some(p) => format!("{{{{template {} {}}}}}", lexer::go_quote(name), p.show(v)),
         None => format!("{{{{template {}}}}}", lexer::go_quote(name)),
     }
 }
@@ -407,13 +503,21 @@ struct Parser<'a> {
     idx: usize,
     /// Highest token index handed out (Go's `token[0]`, for error line numbers).
     high: usize,
-    source: Rc<Source>,
+    parse_name: &'a str,
     vars: Vec<&'a str>,
     range_depth: usize,
     /// Where the action being parsed started (for "in action started at" errors).
     action_pos: Option<usize>,
-    /// Trees of `define`/`block` found so far, in order.
-    defined: Vec<Tree>,
+    /// Trees of `define`/`block` found so far, in order: name and root list.
+    defined: Vec<(String, Ids)>,
+    // The finished node lists, commands and arguments (see [`Source`]).
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
+    // Those of the lists, pipelines and commands being parsed (innermost last).
+    node_stack: Vec<Node>,
+    cmd_stack: Vec<Command>,
+    arg_stack: Vec<Arg>,
 }
 
 type PResult<T> = Result<T, String>;
@@ -427,35 +531,44 @@ pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Tree>, TemplateError> 
             vec![format!("template: {name}: template text larger than 4 GiB")],
         ));
     }
-    let source = Rc::new(Source {
-        parse_name: name.to_string(),
-        text: text.to_string(),
-    });
     let lexed = lexer::lex(text);
+    // Rough node counts, from the token count, so the vectors rarely regrow.
+    let n = lexed.items.len();
     let mut p = Parser {
         input: text,
         items: lexed.items,
         lex_error: lexed.error,
         idx: 0,
         high: 0,
-        source: source.clone(),
+        parse_name: name,
         vars: vec!["$"],
         range_depth: 0,
         action_pos: None,
         defined: Vec::new(),
+        nodes: Vec::with_capacity(n / 4),
+        cmds: Vec::with_capacity(n / 5),
+        args: Vec::with_capacity(n / 4),
+        node_stack: Vec::new(),
+        cmd_stack: Vec::new(),
+        arg_stack: Vec::new(),
     };
-    match p.parse_top() {
-        Ok(root) => {
-            let mut trees = vec![Tree {
-                name: name.to_string(),
-                root,
-                source,
-            }];
-            trees.append(&mut p.defined);
-            Ok(trees)
-        }
-        Err(msg) => Err(TemplateError::new(ErrorKind::Parse, name, vec![msg])),
+    let root = match p.parse_top() {
+        Ok(root) => root,
+        Err(msg) => return Err(TemplateError::new(ErrorKind::Parse, name, vec![msg])),
+    };
+    let source = Rc::new(Source {
+        parse_name: name.to_string(),
+        text: text.to_string(),
+        nodes: p.nodes,
+        cmds: p.cmds,
+        args: p.args,
+    });
+    let mut trees = Vec::with_capacity(1 + p.defined.len());
+    trees.push(Tree::new(name.to_string(), root, source.clone()));
+    for (name, root) in p.defined {
+        trees.push(Tree::new(name, root, source.clone()));
     }
+    Ok(trees)
 }
 
 impl<'a> Parser<'a> {
@@ -500,10 +613,7 @@ impl<'a> Parser<'a> {
     fn err<T>(&self, msg: impl std::fmt::Display) -> PResult<T> {
         let last = self.items[self.high.min(self.items.len() - 1)];
         let line = lexer::line_of(self.input, last.pos());
-        Err(format!(
-            "template: {}:{}: {}",
-            self.source.parse_name, line, msg
-        ))
+        Err(format!("template: {}:{}: {}", self.parse_name, line, msg))
     }
 
     fn unexpected<T>(&self, item: Item, context: &str) -> PResult<T> {
@@ -513,10 +623,7 @@ impl<'a> Parser<'a> {
             if let Some(action_pos) = self.action_pos {
                 let action_line = lexer::line_of(self.input, action_pos);
                 if action_line != lexer::line_of(self.input, item.pos()) {
-                    extra = format!(
-                        " in action started at {}:{}",
-                        self.source.parse_name, action_line
-                    );
+                    extra = format!(" in action started at {}:{}", self.parse_name, action_line);
                     if msg.ends_with(" action") {
                         extra = extra[" in action".len()..].to_string();
                     }
@@ -539,8 +646,18 @@ impl<'a> Parser<'a> {
         Ok(it)
     }
 
-    fn parse_top(&mut self) -> PResult<Vec<Node>> {
-        let mut root = Vec::new();
+    /// The text and the nodes finished so far.
+    fn view(&self) -> View<'_> {
+        View {
+            text: self.input,
+            nodes: &self.nodes,
+            cmds: &self.cmds,
+            args: &self.args,
+        }
+    }
+
+    fn parse_top(&mut self) -> PResult<Ids> {
+        let base = self.node_stack.len();
         while self.peek().typ != Tok::Eof {
             if self.peek().typ == Tok::LeftDelim {
                 let save = self.idx;
@@ -552,12 +669,12 @@ impl<'a> Parser<'a> {
                 self.idx = save;
             }
             match self.text_or_action()? {
-                Parsed::Node(n) => root.push(n),
+                Parsed::Node(n) => self.node_stack.push(n),
                 Parsed::End => return self.err("unexpected {{end}}"),
                 Parsed::Else => return self.err("unexpected {{else}}"),
             }
         }
-        Ok(root)
+        Ok(flush(&mut self.nodes, &mut self.node_stack, base))
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -566,7 +683,7 @@ impl<'a> Parser<'a> {
         if tok.typ != Tok::String && tok.typ != Tok::RawString {
             return self.unexpected(tok, context);
         }
-        let name = self.unquote(tok)?;
+        let name = self.unquote(tok)?.into_owned();
         self.expect(Tok::RightDelim, context)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let (list, end) = self.item_list()?;
@@ -578,38 +695,44 @@ impl<'a> Parser<'a> {
     }
 
     /// Go's `(*Tree).add`: a second non-empty definition in one parse is an error.
-    fn add_tree(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
-        let tree = Tree {
-            name,
-            root,
-            source: self.source.clone(),
-        };
-        if let Some(i) = self.defined.iter().position(|t| t.name == tree.name) {
-            if self.defined[i].is_empty_tree() {
-                self.defined[i] = tree;
+    fn add_tree(&mut self, name: String, root: Ids) -> PResult<()> {
+        let is_empty = |p: &Self, list: Ids| is_empty_list(p.view().nodes(list), p.input);
+        if let Some(i) = self.defined.iter().position(|t| t.0 == name) {
+            if is_empty(self, self.defined[i].1) {
+                self.defined[i] = (name, root);
                 return Ok(());
             }
-            if !tree.is_empty_tree() {
+            if !is_empty(self, root) {
                 return self.err(format!(
                     "template: multiple definition of template {}",
-                    lexer::go_quote(&tree.name)
+                    lexer::go_quote(&name)
                 ));
             }
             return Ok(());
         }
-        self.defined.push(tree);
+        self.defined.push((name, root));
         Ok(())
     }
 
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
-        let mut list = Vec::new();
+    fn item_list(&mut self) -> PResult<(Ids, Parsed)> {
+        let base = self.node_stack.len();
         while self.peek_non_space().typ != Tok::Eof {
             match self.text_or_action()? {
-                Parsed::Node(n) => list.push(n),
-                other => return Ok((list, other)),
+                Parsed::Node(n) => self.node_stack.push(n),
+                other => {
+                    let list = flush(&mut self.nodes, &mut self.node_stack, base);
+                    return Ok((list, other));
+                }
             }
         }
         self.err("unexpected EOF")
+    }
+
+    /// A list of one node (`else if`/`else with`).
+    fn single(&mut self, n: Node) -> Ids {
+        let base = self.node_stack.len();
+        self.node_stack.push(n);
+        flush(&mut self.nodes, &mut self.node_stack, base)
     }
 
     fn text_or_action(&mut self) -> PResult<Parsed> {
@@ -711,11 +834,11 @@ impl<'a> Parser<'a> {
                 if context == "if" && peek_typ == Tok::If {
                     self.next();
                     let b = self.parse_control("if")?;
-                    else_list = Some(vec![Node::If(b)]);
+                    else_list = Some(self.single(Node::If(b)));
                 } else if context == "with" && peek_typ == Tok::With {
                     self.next();
                     let b = self.parse_control("with")?;
-                    else_list = Some(vec![Node::With(b)]);
+                    else_list = Some(self.single(Node::With(b)));
                 } else {
                     let (l, next) = self.item_list()?;
                     if !matches!(next, Parsed::End) {
@@ -773,12 +896,12 @@ impl<'a> Parser<'a> {
 
     fn template_name(&mut self, tok: Item, context: &str) -> PResult<String> {
         match tok.typ {
-            Tok::String | Tok::RawString => self.unquote(tok),
+            Tok::String | Tok::RawString => self.unquote(tok).map(Cow::into_owned),
             _ => self.unexpected(tok, context),
         }
     }
 
-    fn unquote(&self, tok: Item) -> PResult<String> {
+    fn unquote(&self, tok: Item) -> PResult<Cow<'a, str>> {
         match unquote(self.val(tok)) {
             Some(s) => Ok(s),
             None => self.err("invalid syntax"),
@@ -791,8 +914,9 @@ impl<'a> Parser<'a> {
             pos: start.pos(),
             is_assign: false,
             decl: Vec::new(),
-            cmds: Vec::new(),
+            cmds: Ids { start: 0, end: 0 },
         };
+        let base = self.cmd_stack.len();
         // Declarations or assignments.
         loop {
             let v = self.peek_non_space();
@@ -832,6 +956,7 @@ impl<'a> Parser<'a> {
         loop {
             let tok = self.next_non_space();
             if tok.typ == end {
+                pipe.cmds = flush(&mut self.cmds, &mut self.cmd_stack, base);
                 self.check_pipeline(&pipe, context)?;
                 return Ok(pipe);
             }
@@ -850,7 +975,7 @@ impl<'a> Parser<'a> {
                 | Tok::LeftParen => {
                     self.backup();
                     let cmd = self.command()?;
-                    pipe.cmds.push(cmd);
+                    self.cmd_stack.push(cmd);
                 }
                 _ => return self.unexpected(tok, context),
             }
@@ -861,9 +986,10 @@ impl<'a> Parser<'a> {
         if pipe.cmds.is_empty() {
             return self.err(format!("missing value for {context}"));
         }
-        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+        let v = self.view();
+        for (i, c) in v.cmds(pipe).iter().enumerate().skip(1) {
             if matches!(
-                c.args[0],
+                v.args(c)[0],
                 Arg::Bool { .. }
                     | Arg::Dot { .. }
                     | Arg::Nil { .. }
@@ -881,14 +1007,11 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos();
-        let mut cmd = Command {
-            pos,
-            args: Vec::new(),
-        };
+        let base = self.arg_stack.len();
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
-                cmd.args.push(op);
+                self.arg_stack.push(op);
             }
             let tok = self.next();
             match tok.typ {
@@ -899,10 +1022,11 @@ impl<'a> Parser<'a> {
             }
             break;
         }
-        if cmd.args.is_empty() {
+        if self.arg_stack.len() == base {
             return self.err("empty command");
         }
-        Ok(cmd)
+        let args = flush(&mut self.args, &mut self.arg_stack, base);
+        Ok(Command { pos, args })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
@@ -932,7 +1056,7 @@ impl<'a> Parser<'a> {
                 | Arg::Nil { .. }
                 | Arg::Dot { .. } => self.err(format!(
                     "unexpected . after term {}",
-                    lexer::go_quote(&node.show(self.input))
+                    lexer::go_quote(&node.show(self.view()))
                 )),
                 other => Ok(Some(Arg::Chain {
                     pos,
@@ -975,13 +1099,15 @@ impl<'a> Parser<'a> {
                 pos,
                 value: val == "true",
             },
-            Tok::CharConstant | Tok::Complex | Tok::Number => match parse_number(val, tok.typ) {
-                Ok(num) => Arg::Number {
-                    pos,
-                    num: Box::new(num),
-                },
-                Err(e) => return self.err(e),
-            },
+            Tok::CharConstant | Tok::Complex | Tok::Number => {
+                match parse_number(val, tok.typ, Span::new(tok.pos(), tok.end())) {
+                    Ok(num) => Arg::Number {
+                        pos,
+                        num: Box::new(num),
+                    },
+                    Err(e) => return self.err(e),
+                }
+            }
             Tok::LeftParen => Arg::Pipe(Box::new(
                 self.pipeline("parenthesized pipeline", Tok::RightParen)?,
             )),
@@ -990,7 +1116,7 @@ impl<'a> Parser<'a> {
                 Arg::String {
                     pos,
                     quoted: Span::new(tok.pos(), tok.end()),
-                    value: Rc::from(s),
+                    value: Rc::from(&*s),
                 }
             }
             _ => {
@@ -1009,8 +1135,9 @@ fn parsed_name(p: &Parsed) -> &'static str {
     }
 }
 
-/// Go's `strconv.Unquote` for `"..."` and `` `...` `` literals.
-pub(crate) fn unquote(s: &str) -> Option<String> {
+/// Go's `strconv.Unquote` for `"..."` and `` `...` `` literals (borrowed when nothing is
+/// escaped).
+pub(crate) fn unquote(s: &str) -> Option<Cow<'_, str>> {
     let b = s.as_bytes();
     if b.len() < 2 {
         return None;
@@ -1020,21 +1147,34 @@ pub(crate) fn unquote(s: &str) -> Option<String> {
             return None;
         }
         let inner = &s[1..s.len() - 1];
-        return Some(inner.replace('\r', ""));
+        if inner.contains('\r') {
+            return Some(Cow::Owned(inner.replace('\r', "")));
+        }
+        return Some(Cow::Borrowed(inner));
     }
     if b[0] != b'"' || b[b.len() - 1] != b'"' {
         return None;
     }
     let inner = &s[1..s.len() - 1];
+    if !inner.bytes().any(|c| c == b'\\' || c == b'"') {
+        return Some(Cow::Borrowed(inner));
+    }
     let mut out = Vec::with_capacity(inner.len());
     let mut rest = inner;
     while !rest.is_empty() {
+        // Plain characters stand for themselves; copy them a run at a time.
+        let plain = rest.find(['\\', '"']).unwrap_or(rest.len());
+        if plain > 0 {
+            out.extend_from_slice(&rest.as_bytes()[..plain]);
+            rest = &rest[plain..];
+            continue;
+        }
         let (bytes, tail) = unquote_char(rest, b'"')?;
         out.extend_from_slice(&bytes);
         rest = tail;
     }
     // Go strings may hold invalid UTF-8; chartgen's strings cannot, so such bytes become U+FFFD.
-    Some(String::from_utf8_lossy(&out).into_owned())
+    Some(Cow::Owned(String::from_utf8_lossy(&out).into_owned()))
 }
 
 /// Go's `strconv.UnquoteChar`: decode one (possibly escaped) character; returns its UTF-8
@@ -1139,15 +1279,29 @@ fn parse_complex(text: &str) -> Option<(f64, f64)> {
 }
 
 /// Go's `parse.newNumber`: interpret a numeric or character constant.
-fn parse_number(text: &str, typ: Tok) -> Result<Number, String> {
+fn parse_number(text: &str, typ: Tok, span: Span) -> Result<Number, String> {
     let mut n = Number {
-        text: text.to_string(),
+        text: span,
         int: None,
         uint: None,
         float: None,
         complex: None,
         is_char: false,
     };
+    // Fast path: a plain decimal that fits (no sign, base prefix, separator or leading zero).
+    let b = text.as_bytes();
+    if typ == Tok::Number
+        && !b.is_empty()
+        && b.len() <= 18
+        && b.iter().all(u8::is_ascii_digit)
+        && (b.len() == 1 || b[0] != b'0')
+    {
+        let v: u64 = b.iter().fold(0, |acc, d| acc * 10 + u64::from(d - b'0'));
+        n.uint = Some(v);
+        n.int = Some(v as i64);
+        n.float = Some(v as f64);
+        return Ok(n);
+    }
     if typ == Tok::CharConstant {
         let inner = &text[1..];
         let (bytes, tail) =
