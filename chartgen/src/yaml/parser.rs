@@ -10,8 +10,10 @@ use std::collections::VecDeque;
 #[derive(Clone, Copy, Default, Debug)]
 struct Mark {
     index: usize,
-    line: usize,
-    column: usize,
+    /// Line and column fit 32 bits (a YAML text is far below 4 GiB); small marks keep
+    /// tokens small.
+    line: u32,
+    column: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -436,7 +438,7 @@ impl<'a> Scanner<'a> {
             .count();
         let n = seg.len() - continuation;
         self.mark.index += n;
-        self.mark.column += n;
+        self.mark.column += n as u32;
         self.pos = to;
     }
 
@@ -1778,11 +1780,11 @@ impl<'a> Parser<'a> {
     /// go-yaml's `parser.fail()`: the problem's line (1-based for scanner errors, 0-based
     /// for parser errors), else the context's, else none.
     fn fail(f: Failure) -> YamlError {
-        let pl = f.problem_mark.map_or(0, |m| m.line);
+        let pl = f.problem_mark.map_or(0, |m| m.line as usize);
         let line = if pl != 0 {
             if f.scanner { pl + 1 } else { pl }
         } else {
-            f.context_mark.map_or(0, |m| m.line)
+            f.context_mark.map_or(0, |m| m.line as usize)
         };
         YamlError {
             line: if line == 0 { None } else { Some(line) },
@@ -1831,7 +1833,7 @@ impl<'a> Parser<'a> {
             tag: String::new(),
             implicit: true,
             anchor: None,
-            line: mark.line,
+            line: mark.line as usize,
         }
     }
 
@@ -2004,7 +2006,7 @@ impl<'a> Parser<'a> {
             self.sc.skip_token();
             return Ok(Event::Alias {
                 anchor,
-                line: t.start.line,
+                line: t.start.line as usize,
             });
         }
         let mut start = t.start;
@@ -2053,7 +2055,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let line = start.line;
+        let line = start.line as usize;
         if indentless_sequence && t.typ == Tok::BlockEntry {
             self.state = State::IndentlessSequenceEntry;
             return Ok(Event::SequenceStart { anchor, line });
@@ -2226,7 +2228,7 @@ impl<'a> Parser<'a> {
                 self.sc.skip_token();
                 return Ok(Event::MappingStart {
                     anchor: None,
-                    line: t.start.line,
+                    line: t.start.line as usize,
                 });
             } else if t.typ != Tok::FlowSequenceEnd {
                 self.states.push(State::FlowSequenceEntry);
