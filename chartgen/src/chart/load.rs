@@ -232,7 +232,12 @@ fn walk(
             return Err(too_big());
         }
         let mut data = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut data).map_err(|e| io_err("read", e))?;
+        // Through `take` (which is not specialised for files): std's `File::read_to_end`
+        // would stat the file and seek again to size its buffer, which is sized already.
+        (&mut file)
+            .take(MAX_FILE_SIZE + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| io_err("read", e))?;
         out.push((n, Blob::new(strip_bom(data))));
     }
     Ok(())
