@@ -6,7 +6,6 @@
 //! `missingkey=zero`). `.a.b` on the latter is an error, on the former it is not; [`Ev`] keeps
 //! that distinction with its `iface` flag.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::builtins;
@@ -15,7 +14,7 @@ use super::lexer::go_quote;
 use super::parser::{
     self, Arg, Branch, Builtin, Command, Func, Node, Pipe, Tree, View, template_node_string,
 };
-use super::{ExecEnv, TemplateSet};
+use super::{ExecEnv, FxHashMap, TemplateSet};
 use crate::funcs::{CallCtx, FuncDef, FuncError, FuncResult, Param};
 use crate::value::{ElemType, MapKind, MapRef, Value};
 
@@ -97,9 +96,9 @@ type ParsedTpl = Result<Rc<Vec<Rc<Tree>>>, String>;
 struct Shared<'e> {
     env: &'e ExecEnv<'e>,
     /// Helm's `includedNames` counters.
-    included: HashMap<String, usize>,
+    included: FxHashMap<String, usize>,
     /// `tpl` texts parsed so far (Ok: trees, Err: Go's parse error text).
-    tpl_cache: HashMap<String, ParsedTpl>,
+    tpl_cache: FxHashMap<String, ParsedTpl>,
     /// The error chain of the last failed nested execution requested through [`CallCtx`].
     nested_chain: Option<Vec<String>>,
 }
@@ -131,8 +130,8 @@ pub(crate) fn execute(
     };
     let mut sh = Shared {
         env,
-        included: HashMap::new(),
-        tpl_cache: HashMap::new(),
+        included: FxHashMap::default(),
+        tpl_cache: FxHashMap::default(),
         nested_chain: None,
     };
     let dot = Ev::dynamic(data.clone());
