@@ -101,6 +101,8 @@ struct Shared<'e> {
     tpl_cache: FxHashMap<String, ParsedTpl>,
     /// The error chain of the last failed nested execution requested through [`CallCtx`].
     nested_chain: Option<Vec<String>>,
+    /// Depth of nested template calls (see [`nested`]).
+    nesting: usize,
 }
 
 /// One template execution (Go's `state`).
@@ -133,6 +135,7 @@ pub(crate) fn execute(
         included: FxHashMap::default(),
         tpl_cache: FxHashMap::default(),
         nested_chain: None,
+        nesting: 0,
     };
     let dot = Ev::dynamic(data.clone());
     let mut st = State {
@@ -511,8 +514,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         };
         let set = self.set;
         let depth = self.depth + 1;
-        let sh = &mut *self.sh;
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+        nested(self.sh, |sh| {
             let mut st = State {
                 set,
                 sh,
@@ -1184,8 +1186,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         let Some(tree) = set.get(name) else {
             return Err(vec![no_template(name)]);
         };
-        let sh = &mut *self.sh;
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || run_tree(set, sh, tree, dot))
+        nested(self.sh, |sh| run_tree(set, sh, tree, dot))
     }
 
     /// Helm's `tpl`: parse `text` as template "gotpl" in a clone of the set and execute it.
@@ -1217,19 +1218,14 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             }
             other => other.clone(),
         });
-        let sh = &mut *self.sh;
         let r = if trees.len() == 1 {
-            stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
-                run_tree(self.set, sh, &main, dot)
-            })
+            nested(self.sh, |sh| run_tree(self.set, sh, &main, dot))
         } else {
             let mut local = self.set.clone();
             for t in trees.iter() {
                 local.associate_rc(t.clone());
             }
-            stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
-                run_tree(&local, sh, &main, dot)
-            })
+            nested(self.sh, |sh| run_tree(&local, sh, &main, dot))
         };
         match r {
             Ok(out) => {
@@ -1251,6 +1247,23 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             }
         }
     }
+}
+
+/// Nesting of `{{template}}`/`include`/`tpl` calls below which the stack is not checked: a
+/// few levels fit in any thread's stack, and checking it the first time costs a read of
+/// `/proc/self/maps` (stacker finding the stack's limit).
+const UNCHECKED_NESTING: usize = 8;
+
+/// Run a nested template call (`f`), on a grown stack if the nesting is deep.
+fn nested<'e, R>(sh: &mut Shared<'e>, f: impl FnOnce(&mut Shared<'e>) -> R) -> R {
+    sh.nesting += 1;
+    let r = if sh.nesting <= UNCHECKED_NESTING {
+        f(sh)
+    } else {
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || f(sh))
+    };
+    sh.nesting -= 1;
+    r
 }
 
 /// Execute `tree` as a fresh top-level state (Go's `Template.execute`).
