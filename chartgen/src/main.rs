@@ -187,6 +187,8 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         no_hooks: a.no_hooks,
         skip_schema_validation: a.skip_schema_validation,
         helm3: a.helm3,
+        // The process exits right after printing.
+        skip_free: true,
         ..Options::default()
     };
     if let Some(k) = &opts.kube_version {
@@ -202,7 +204,9 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
     // Helm merges the user's values before loading the chart, so value errors come first.
     render::user_values(&opts).map_err(|e| e.to_string())?;
     let chart = chartgen::chart::load(&path).map_err(|e| e.to_string())?;
-    match render::template_with_warnings(&chart, &opts) {
+    let result = render::template_with_warnings(&chart, &opts);
+    std::mem::forget(chart);
+    match result {
         Ok((out, warnings)) => {
             for w in warnings {
                 eprintln!("{w}");

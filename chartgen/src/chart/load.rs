@@ -51,7 +51,7 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
 }
 
 fn api_version_of(data: &[u8]) -> Result<String, ChartError> {
-    let text = String::from_utf8_lossy(data);
+    let text = super::text_of(data);
     let v = crate::yaml::parse_values(&text).map_err(|e| {
         ChartError::msg(format!(
             "cannot load Chart.yaml: error converting YAML to JSON: {e}"
@@ -204,8 +204,8 @@ fn walk(
             )));
         }
         // Go's os.ReadFile wording: `error reading x: open /abs/x: permission denied`.
-        let shown = path.display().to_string();
         let io_err = |op: &str, e: std::io::Error| {
+            let shown = path.display().to_string();
             ChartError::msg(format!(
                 "error reading {n}: {}",
                 go_io_error(op, &shown, &e)
@@ -352,7 +352,7 @@ fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
     let mut metadata: Option<Metadata> = None;
     for (name, data) in &files {
         if name == "Chart.yaml" {
-            let text = String::from_utf8_lossy(data);
+            let text = super::text_of(data);
             let v = crate::yaml::parse_values(&text).map_err(|e| {
                 ChartError::msg(format!(
                     "cannot load Chart.yaml: error converting YAML to JSON: {e}"
@@ -375,7 +375,7 @@ fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
         match name.as_str() {
             "Chart.yaml" | "Chart.lock" => continue,
             "values.yaml" => {
-                let text = String::from_utf8_lossy(&data);
+                let text = super::text_of(&data);
                 values = load_values(&text)
                     .map_err(|e| ChartError::msg(format!("cannot load values.yaml: {e}")))?;
                 continue;
@@ -386,7 +386,7 @@ fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
             }
             "requirements.yaml" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
-                let text = String::from_utf8_lossy(&data);
+                let text = super::text_of(&data);
                 let v = crate::yaml::parse_values(&text).map_err(|e| {
                     ChartError::msg(format!(
                         "cannot load requirements.yaml: error converting YAML to JSON: {e}"

@@ -21,6 +21,16 @@ pub use metadata::{Dependency, Metadata};
 
 use crate::value::Value;
 
+/// A file's bytes as text, invalid UTF-8 replaced by U+FFFD like `String::from_utf8_lossy`,
+/// but validated with the fast `str::from_utf8` first (the lossy decoder walks byte by byte,
+/// which shows on a chart's hundreds of kilobytes of templates).
+pub(crate) fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// One file of a chart: its path relative to the chart root and its bytes.
 #[derive(Debug, Clone)]
 pub struct File {

@@ -5,14 +5,15 @@
 use super::load::{Event, EventSource};
 use super::{ErrorKind, YamlError};
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Default, Debug)]
 struct Mark {
     index: usize,
-    line: usize,
-    column: usize,
+    /// Line and column fit 32 bits (a YAML text is far below 4 GiB); small marks keep
+    /// tokens small.
+    line: u32,
+    column: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -57,9 +58,14 @@ struct Token<'a> {
     /// Scalar value (borrowed from the input when verbatim), anchor/alias name, tag handle,
     /// %TAG handle.
     value: Cow<'a, str>,
-    /// Tag suffix, %TAG prefix.
-    suffix: String,
     style: Style,
+    /// Tag suffix, %TAG prefix, %YAML version: boxed, as rare, to keep tokens small.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Extra {
+    suffix: String,
     major: i32,
     minor: i32,
 }
@@ -71,12 +77,26 @@ impl Token<'_> {
             start,
             end,
             value: Cow::Borrowed(""),
-            suffix: String::new(),
             style: Style::Plain,
-            major: 0,
-            minor: 0,
+            extra: None,
         }
     }
+
+    fn suffix(&self) -> String {
+        self.extra
+            .as_ref()
+            .map(|e| e.suffix.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// What the parser looks at in the next token, without its text.
+#[derive(Clone, Copy)]
+struct Head {
+    typ: Tok,
+    start: Mark,
+    end: Mark,
+    style: Style,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -95,7 +115,8 @@ struct Failure {
     context_mark: Option<Mark>,
 }
 
-type R<T> = Result<T, Failure>;
+/// Boxed so that the many `R<()>` results stay one word.
+type R<T> = Result<T, Box<Failure>>;
 
 const RAW_CHUNK: usize = 512;
 const MAX_FLOW_LEVEL: usize = 10000;
@@ -124,27 +145,25 @@ fn reader_allows(c: char) -> bool {
     matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
 }
 
-/// Token number -> index of its possible simple key (go-yaml's `simple_keys_by_tok`). It is
-/// looked up for every token, so it hashes a `usize` with one multiplication, not SipHash.
-type KeysByToken = HashMap<usize, usize, BuildHasherDefault<TokenHasher>>;
-
+/// Token number -> index of its possible simple key (go-yaml's `simple_keys_by_tok` map).
+/// Lookups are only ever for the next token to parse, so entries for tokens already parsed
+/// are dropped on insert, which keeps this a handful of entries searched linearly.
 #[derive(Default)]
-struct TokenHasher(u64);
+struct KeysByToken(Vec<(usize, usize)>);
 
-impl Hasher for TokenHasher {
-    fn finish(&self) -> u64 {
-        self.0
+impl KeysByToken {
+    #[inline]
+    fn get(&self, token: usize) -> Option<usize> {
+        self.0.iter().find(|e| e.0 == token).map(|e| e.1)
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 =
-                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
+    fn insert(&mut self, token: usize, idx: usize, tokens_parsed: usize) {
+        self.0.retain(|e| e.0 >= tokens_parsed && e.0 != token);
+        self.0.push((token, idx));
     }
 
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    fn remove(&mut self, token: usize) {
+        self.0.retain(|e| e.0 != token);
     }
 }
 
@@ -169,6 +188,9 @@ struct Scanner<'a> {
     simple_key_allowed: bool,
     simple_keys: Vec<SimpleKey>,
     simple_keys_by_tok: KeysByToken,
+    /// Scratch buffers of `scan_plain_scalar`, kept to save an allocation per scalar.
+    leading_break: String,
+    trailing_breaks: String,
 }
 
 /// The UTF-8 length of the character starting with byte `b`.
@@ -280,6 +302,8 @@ impl<'a> Scanner<'a> {
             simple_key_allowed: false,
             simple_keys: Vec::new(),
             simple_keys_by_tok: KeysByToken::default(),
+            leading_break: String::new(),
+            trailing_breaks: String::new(),
         }
     }
 
@@ -327,11 +351,13 @@ impl<'a> Scanner<'a> {
 
     /// Decode (check) the characters from `raw_pos` that end at or before `end`.
     fn decode_chunk(&mut self, end: usize) -> R<()> {
-        let control = || Failure {
-            scanner: false,
-            problem: "control characters are not allowed".into(),
-            problem_mark: None,
-            context_mark: None,
+        let control = || {
+            Box::new(Failure {
+                scanner: false,
+                problem: "control characters are not allowed".into(),
+                problem_mark: None,
+                context_mark: None,
+            })
         };
         let mut p = self.raw_pos;
         // The common case: only printable ASCII, tabs and line breaks.
@@ -396,12 +422,23 @@ impl<'a> Scanner<'a> {
     /// counting the characters passed like [`Scanner::skip`] does one by one.
     #[inline]
     fn advance_to(&mut self, to: usize) {
-        let n = self.bytes[self.pos..to]
+        let seg = &self.bytes[self.pos..to];
+        // Characters = bytes - UTF-8 continuation bytes (0b10xx_xxxx), eight at a time.
+        let mut continuation = 0;
+        let mut words = seg.chunks_exact(8);
+        for w in &mut words {
+            let x = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+            let marks = (x & !(x << 1) & 0x8080_8080_8080_8080) >> 7;
+            continuation += (marks.wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
+        }
+        continuation += words
+            .remainder()
             .iter()
-            .filter(|&&b| (b as i8) >= -0x40)
+            .filter(|&&b| b & 0xC0 == 0x80)
             .count();
+        let n = seg.len() - continuation;
         self.mark.index += n;
-        self.mark.column += n;
+        self.mark.column += n as u32;
         self.pos = to;
     }
 
@@ -548,13 +585,13 @@ impl<'a> Scanner<'a> {
         self.mark.line += 1;
     }
 
-    fn error(&self, context_mark: Mark, problem: &str) -> Failure {
-        Failure {
+    fn error(&self, context_mark: Mark, problem: &str) -> Box<Failure> {
+        Box::new(Failure {
             scanner: true,
             problem: problem.to_string(),
             problem_mark: Some(self.mark),
             context_mark: Some(context_mark),
-        }
+        })
     }
 
     // ---- token queue --------------------------------------------------------------------
@@ -587,9 +624,9 @@ impl<'a> Scanner<'a> {
     fn fetch_more_tokens(&mut self) -> R<()> {
         loop {
             if !self.tokens.is_empty() {
-                match self.simple_keys_by_tok.get(&self.tokens_parsed) {
+                match self.simple_keys_by_tok.get(self.tokens_parsed) {
                     None => break,
-                    Some(&idx) => {
+                    Some(idx) => {
                         if !self.simple_key_is_valid(idx)? {
                             break;
                         }
@@ -629,7 +666,8 @@ impl<'a> Scanner<'a> {
             self.remove_simple_key()?;
             let last = self.simple_keys.len() - 1;
             self.simple_keys[last] = key;
-            self.simple_keys_by_tok.insert(key.token_number, last);
+            self.simple_keys_by_tok
+                .insert(key.token_number, last, self.tokens_parsed);
         }
         Ok(())
     }
@@ -642,7 +680,7 @@ impl<'a> Scanner<'a> {
                 return Err(self.error(key.mark, "could not find expected ':'"));
             }
             self.simple_keys[i].possible = false;
-            self.simple_keys_by_tok.remove(&key.token_number);
+            self.simple_keys_by_tok.remove(key.token_number);
         }
         Ok(())
     }
@@ -666,7 +704,7 @@ impl<'a> Scanner<'a> {
         if self.flow_level > 0 {
             self.flow_level -= 1;
             if let Some(k) = self.simple_keys.pop() {
-                self.simple_keys_by_tok.remove(&k.token_number);
+                self.simple_keys_by_tok.remove(k.token_number);
             }
         }
     }
@@ -917,7 +955,7 @@ impl<'a> Scanner<'a> {
                 key.mark,
             )?;
             self.simple_keys[idx].possible = false;
-            self.simple_keys_by_tok.remove(&key.token_number);
+            self.simple_keys_by_tok.remove(key.token_number);
             self.simple_key_allowed = false;
         } else {
             if self.flow_level == 0 {
@@ -1069,8 +1107,11 @@ impl<'a> Scanner<'a> {
             self.skip();
             let minor = self.scan_version_number(start)?;
             tok = Token::new(Tok::VersionDirective, start, self.mark);
-            tok.major = major;
-            tok.minor = minor;
+            tok.extra = Some(Box::new(Extra {
+                major,
+                minor,
+                ..Extra::default()
+            }));
         } else if name == "TAG" {
             self.cache(1)?;
             while is_blank(self.ch(0)) {
@@ -1093,7 +1134,10 @@ impl<'a> Scanner<'a> {
             }
             tok = Token::new(Tok::TagDirective, start, self.mark);
             tok.value = Cow::Owned(handle);
-            tok.suffix = prefix;
+            tok.extra = Some(Box::new(Extra {
+                suffix: prefix,
+                ..Extra::default()
+            }));
         } else {
             return Err(self.error(start, "found unknown directive name"));
         }
@@ -1179,7 +1223,10 @@ impl<'a> Scanner<'a> {
         }
         let mut t = Token::new(Tok::Tag, start, self.mark);
         t.value = Cow::Owned(handle);
-        t.suffix = suffix;
+        t.extra = Some(Box::new(Extra {
+            suffix,
+            ..Extra::default()
+        }));
         Ok(t)
     }
 
@@ -1560,8 +1607,11 @@ impl<'a> Scanner<'a> {
 
     fn scan_plain_scalar(&mut self) -> R<Token<'a>> {
         let mut s = Buf::new();
-        let mut leading_break = String::new();
-        let mut trailing_breaks = String::new();
+        // Reused buffers: most plain scalars end with a line break read into `leading_break`.
+        let mut leading_break = std::mem::take(&mut self.leading_break);
+        let mut trailing_breaks = std::mem::take(&mut self.trailing_breaks);
+        leading_break.clear();
+        trailing_breaks.clear();
         let mut whitespaces = Buf::new();
         let mut leading_blanks = false;
         let indent = self.indent + 1;
@@ -1623,6 +1673,13 @@ impl<'a> Scanner<'a> {
                     }
                     if !leading_blanks {
                         self.read(&mut whitespaces);
+                    } else if self.ch(0) == ' ' {
+                        // Indentation: skip the run of spaces at once.
+                        let mut q = self.pos + 1;
+                        while self.bytes.get(q) == Some(&b' ') {
+                            q += 1;
+                        }
+                        self.advance_to(q);
                     } else {
                         self.skip();
                     }
@@ -1642,6 +1699,8 @@ impl<'a> Scanner<'a> {
                 break;
             }
         }
+        self.leading_break = leading_break;
+        self.trailing_breaks = trailing_breaks;
         let mut t = Token::new(Tok::Scalar, start, end);
         t.value = s.into_cow(self.text);
         t.style = Style::Plain;
@@ -1688,22 +1747,22 @@ pub(crate) struct Parser<'a> {
     failed: Option<YamlError>,
 }
 
-fn parser_error(problem: &str, mark: Mark) -> Failure {
-    Failure {
+fn parser_error(problem: &str, mark: Mark) -> Box<Failure> {
+    Box::new(Failure {
         scanner: false,
         problem: problem.to_string(),
         problem_mark: Some(mark),
         context_mark: None,
-    }
+    })
 }
 
-fn parser_error_ctx(context_mark: Mark, problem: &str, mark: Mark) -> Failure {
-    Failure {
+fn parser_error_ctx(context_mark: Mark, problem: &str, mark: Mark) -> Box<Failure> {
+    Box::new(Failure {
         scanner: false,
         problem: problem.to_string(),
         problem_mark: Some(mark),
         context_mark: Some(context_mark),
-    }
+    })
 }
 
 impl<'a> Parser<'a> {
@@ -1721,11 +1780,11 @@ impl<'a> Parser<'a> {
     /// go-yaml's `parser.fail()`: the problem's line (1-based for scanner errors, 0-based
     /// for parser errors), else the context's, else none.
     fn fail(f: Failure) -> YamlError {
-        let pl = f.problem_mark.map_or(0, |m| m.line);
+        let pl = f.problem_mark.map_or(0, |m| m.line as usize);
         let line = if pl != 0 {
             if f.scanner { pl + 1 } else { pl }
         } else {
-            f.context_mark.map_or(0, |m| m.line)
+            f.context_mark.map_or(0, |m| m.line as usize)
         };
         YamlError {
             line: if line == 0 { None } else { Some(line) },
@@ -1739,18 +1798,25 @@ impl<'a> Parser<'a> {
     }
 
     /// The next token without its text (cheap; see [`Parser::peek_full`]).
-    fn peek(&mut self) -> R<Token<'a>> {
+    fn peek(&mut self) -> R<Head> {
         let t = self.sc.peek_token()?;
-        Ok(Token {
+        Ok(Head {
             typ: t.typ,
             start: t.start,
             end: t.end,
-            value: Cow::Borrowed(""),
-            suffix: String::new(),
             style: t.style,
-            major: t.major,
-            minor: t.minor,
         })
+    }
+
+    /// The next token's text (anchor or alias name).
+    fn peek_value(&mut self) -> R<String> {
+        Ok(self.sc.peek_token()?.value.to_string())
+    }
+
+    /// The next token's tag handle and suffix.
+    fn peek_tag(&mut self) -> R<(String, String)> {
+        let t = self.sc.peek_token()?;
+        Ok((t.value.to_string(), t.suffix()))
     }
 
     fn peek_full(&mut self) -> R<Token<'a>> {
@@ -1767,7 +1833,7 @@ impl<'a> Parser<'a> {
             tag: String::new(),
             implicit: true,
             anchor: None,
-            line: mark.line,
+            line: mark.line as usize,
         }
     }
 
@@ -1869,7 +1935,8 @@ impl<'a> Parser<'a> {
                     if version_seen {
                         return Err(parser_error("found duplicate %YAML directive", t.start));
                     }
-                    if t.major != 1 || t.minor != 1 {
+                    let (major, minor) = t.extra.as_ref().map_or((0, 0), |e| (e.major, e.minor));
+                    if major != 1 || minor != 1 {
                         return Err(parser_error("found incompatible YAML document", t.start));
                     }
                     version_seen = true;
@@ -1879,8 +1946,7 @@ impl<'a> Parser<'a> {
                     if self.tag_directives.iter().any(|(h, _)| *h == *t.value) {
                         return Err(parser_error("found duplicate %TAG directive", t.start));
                     }
-                    self.tag_directives
-                        .push((t.value.to_string(), t.suffix.clone()));
+                    self.tag_directives.push((t.value.to_string(), t.suffix()));
                 }
                 _ => break,
             }
@@ -1934,15 +2000,13 @@ impl<'a> Parser<'a> {
 
     fn node(&mut self, block: bool, indentless_sequence: bool) -> R<Event<'a>> {
         let mut t = self.peek()?;
-        if matches!(t.typ, Tok::Alias | Tok::Anchor | Tok::Tag) {
-            t = self.peek_full()?;
-        }
         if t.typ == Tok::Alias {
+            let anchor = self.peek_value()?;
             self.pop_state();
             self.sc.skip_token();
             return Ok(Event::Alias {
-                anchor: t.value.into_owned(),
-                line: t.start.line,
+                anchor,
+                line: t.start.line as usize,
             });
         }
         let mut start = t.start;
@@ -1951,26 +2015,24 @@ impl<'a> Parser<'a> {
         let (mut tag_handle, mut tag_suffix) = (String::new(), String::new());
         let mut tag_mark = Mark::default();
         if t.typ == Tok::Anchor {
-            anchor = Some(t.value.to_string());
+            anchor = Some(self.peek_value()?);
             self.sc.skip_token();
-            t = self.peek_full()?;
+            t = self.peek()?;
             if t.typ == Tok::Tag {
                 tag_token = true;
-                tag_handle = t.value.to_string();
-                tag_suffix = t.suffix.clone();
+                (tag_handle, tag_suffix) = self.peek_tag()?;
                 tag_mark = t.start;
                 self.sc.skip_token();
                 t = self.peek()?;
             }
         } else if t.typ == Tok::Tag {
             tag_token = true;
-            tag_handle = t.value.to_string();
-            tag_suffix = t.suffix.clone();
+            (tag_handle, tag_suffix) = self.peek_tag()?;
             tag_mark = t.start;
             self.sc.skip_token();
-            t = self.peek_full()?;
+            t = self.peek()?;
             if t.typ == Tok::Anchor {
-                anchor = Some(t.value.to_string());
+                anchor = Some(self.peek_value()?);
                 self.sc.skip_token();
                 t = self.peek()?;
             }
@@ -1993,7 +2055,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let line = start.line;
+        let line = start.line as usize;
         if indentless_sequence && t.typ == Tok::BlockEntry {
             self.state = State::IndentlessSequenceEntry;
             return Ok(Event::SequenceStart { anchor, line });
@@ -2166,7 +2228,7 @@ impl<'a> Parser<'a> {
                 self.sc.skip_token();
                 return Ok(Event::MappingStart {
                     anchor: None,
-                    line: t.start.line,
+                    line: t.start.line as usize,
                 });
             } else if t.typ != Tok::FlowSequenceEnd {
                 self.states.push(State::FlowSequenceEntry);
@@ -2251,7 +2313,7 @@ impl<'a> EventSource<'a> for Parser<'a> {
                 Ok(Some(ev)) => return Ok(ev),
                 Ok(None) => continue,
                 Err(f) => {
-                    let e = Self::fail(f);
+                    let e = Self::fail(*f);
                     self.failed = Some(e.clone());
                     return Err(e);
                 }
