@@ -105,6 +105,7 @@ mod paths;
 mod reflect;
 mod regex;
 mod semver;
+mod semver_syntax;
 mod strings;
 mod toml;
 mod yamlv3;

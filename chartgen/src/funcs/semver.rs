@@ -9,12 +9,11 @@
 //! (`--helm3`) built with v3.2.0, whose differences are kept behind `helm3` variants
 //! ([`SemverVersion::parse_helm3`], [`Constraints::check_helm3`]).
 
+use super::semver_syntax as syntax;
 use super::{CallCtx, FuncDef, FuncError, FuncResult, Param, arg_str, def};
 use crate::value::{Object, Value};
-use regex_lite::Regex;
 use std::cmp::Ordering;
 use std::rc::Rc;
-use std::sync::OnceLock;
 
 pub(super) const FUNCS: &[FuncDef] = &[
     def("semver", &[Param::String], |ctx, a| {
@@ -45,45 +44,6 @@ fn semver_compare(ctx: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
     } else {
         constraint.check(&version)
     }))
-}
-
-/// Version pattern shared by versions and constraints (numbers may be `x`, `X`, `*` in
-/// constraints; the `|` inside the classes is as upstream has it).
-const CV: &str = r"v?([0-9|xX*]+)(\.[0-9|xX*]+)?(\.[0-9|xX*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
-const LOOSE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
-const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
-
-/// Each pattern is compiled on first use only (regex-lite: microseconds each), so loading a
-/// chart, which only parses its version, builds just `loose`.
-fn lazy_re(cell: &'static OnceLock<Regex>, pattern: impl FnOnce() -> String) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(&pattern()).expect("semver patterns are valid"))
-}
-
-fn loose_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    lazy_re(&R, || LOOSE.to_string())
-}
-
-fn constraint_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    lazy_re(&R, || format!(r"^\s*({OPS})\s*({CV})\s*$"))
-}
-
-fn range_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    lazy_re(&R, || format!(r"\s*({CV})\s+-\s+({CV})\s*"))
-}
-
-fn find_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    lazy_re(&R, || format!(r"({OPS})\s*({CV})"))
-}
-
-fn valid_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    lazy_re(&R, || {
-        format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")
-    })
 }
 
 /// A `*semver.Version`.
@@ -124,13 +84,13 @@ fn validate_metadata(m: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn segment(s: Option<regex_lite::Match<'_>>) -> Result<u64, String> {
+fn segment(s: Option<&str>) -> Result<u64, String> {
     match s {
         None => Ok(0),
-        Some(m) => m.as_str().trim_start_matches('.').parse::<u64>().map_err(|_| {
+        Some(m) => m.trim_start_matches('.').parse::<u64>().map_err(|_| {
             format!(
                 "error parsing version segment: strconv.ParseUint: parsing \"{}\": value out of range",
-                m.as_str().trim_start_matches('.')
+                m.trim_start_matches('.')
             )
         }),
     }
@@ -163,15 +123,16 @@ impl SemverVersion {
 
     /// Masterminds `NewVersion` (coercing mode).
     pub fn parse(v: &str) -> Result<SemverVersion, String> {
-        let Some(m) = loose_re().captures(v) else {
+        let Some(m) = syntax::loose(v) else {
             return Err("invalid semantic version".into());
         };
+        let part = |r: Option<std::ops::Range<usize>>| r.map(|r| &v[r]);
         let sv = SemverVersion {
-            major: segment(m.get(1))?,
-            minor: segment(m.get(2))?,
-            patch: segment(m.get(3))?,
-            pre: m.get(5).map(|x| x.as_str().to_string()).unwrap_or_default(),
-            metadata: m.get(8).map(|x| x.as_str().to_string()).unwrap_or_default(),
+            major: segment(Some(&v[m.major]))?,
+            minor: segment(part(m.minor))?,
+            patch: segment(part(m.patch))?,
+            pre: part(m.pre).unwrap_or_default().to_string(),
+            metadata: part(m.meta).unwrap_or_default().to_string(),
             original: v.to_string(),
         };
         if !sv.pre.is_empty() {
@@ -421,10 +382,10 @@ impl Constraints {
         let rewritten = rewrite_range(text);
         let mut groups = Vec::new();
         for part in rewritten.split("||") {
-            if !valid_re().is_match(part) {
+            if !syntax::valid_list(part) {
                 return Err(format!("improper constraint: {part}"));
             }
-            let mut found: Vec<&str> = find_re().find_iter(part).map(|m| m.as_str()).collect();
+            let mut found: Vec<&str> = syntax::find_constraints(part);
             if found.is_empty() {
                 found.push(part);
             }
@@ -488,10 +449,7 @@ pub fn is_compatible_range_helm3(constraint: &str, version: &str) -> bool {
 /// `A - B` becomes `>= A, <= B`.
 fn rewrite_range(text: &str) -> String {
     let mut out = text.to_string();
-    for m in range_re().captures_iter(text) {
-        let whole = m.get(0).map(|x| x.as_str()).unwrap_or("");
-        let lo = m.get(1).map(|x| x.as_str()).unwrap_or("");
-        let hi = m.get(11).map(|x| x.as_str()).unwrap_or("");
+    for (whole, lo, hi) in syntax::hyphen_ranges(text) {
         out = out.replacen(whole, &format!(">= {lo}, <= {hi} "), 1);
     }
     out
@@ -507,13 +465,13 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
             dirty: true,
         });
     }
-    let m = constraint_re()
-        .captures(s)
-        .ok_or_else(|| format!("improper constraint: {s}"))?;
-    let g = |i: usize| m.get(i).map(|x| x.as_str()).unwrap_or("");
-    let (major, minor, patch, pre) = (g(3), g(4), g(5), g(6));
+    let (op, m) = syntax::constraint(s).ok_or_else(|| format!("improper constraint: {s}"))?;
+    let part = |r: Option<std::ops::Range<usize>>| r.map_or("", |r| &s[r]);
+    let (major, minor, patch) = (&s[m.major.clone()], part(m.minor), part(m.patch));
+    // The prerelease with its `-`.
+    let pre = part(m.pre.map(|r| r.start - 1..r.end));
     let (mut ver, mut minor_dirty, mut patch_dirty, mut dirty) =
-        (g(2).to_string(), false, false, false);
+        (s[m.whole].to_string(), false, false, false);
     if is_x(major) || major.is_empty() {
         ver = format!("0.0.0{pre}");
         dirty = true;
@@ -526,7 +484,7 @@ fn parse_constraint(s: &str) -> Result<Constraint, String> {
     }
     let con = SemverVersion::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
     Ok(Constraint {
-        op: g(1).to_string(),
+        op: s[op].to_string(),
         con,
         minor_dirty,
         patch_dirty,
