@@ -6,7 +6,6 @@
 //! `missingkey=zero`). `.a.b` on the latter is an error, on the former it is not; [`Ev`] keeps
 //! that distinction with its `iface` flag.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::builtins;
@@ -15,7 +14,7 @@ use super::lexer::go_quote;
 use super::parser::{
     self, Arg, Branch, Builtin, Command, Func, Node, Pipe, Tree, View, template_node_string,
 };
-use super::{ExecEnv, TemplateSet};
+use super::{ExecEnv, FxHashMap, TemplateSet};
 use crate::funcs::{CallCtx, FuncDef, FuncError, FuncResult, Param};
 use crate::value::{ElemType, MapKind, MapRef, Value};
 
@@ -97,11 +96,13 @@ type ParsedTpl = Result<Rc<Vec<Rc<Tree>>>, String>;
 struct Shared<'e> {
     env: &'e ExecEnv<'e>,
     /// Helm's `includedNames` counters.
-    included: HashMap<String, usize>,
+    included: FxHashMap<String, usize>,
     /// `tpl` texts parsed so far (Ok: trees, Err: Go's parse error text).
-    tpl_cache: HashMap<String, ParsedTpl>,
+    tpl_cache: FxHashMap<String, ParsedTpl>,
     /// The error chain of the last failed nested execution requested through [`CallCtx`].
     nested_chain: Option<Vec<String>>,
+    /// Depth of nested template calls (see [`nested`]).
+    nesting: usize,
 }
 
 /// One template execution (Go's `state`).
@@ -131,9 +132,10 @@ pub(crate) fn execute(
     };
     let mut sh = Shared {
         env,
-        included: HashMap::new(),
-        tpl_cache: HashMap::new(),
+        included: FxHashMap::default(),
+        tpl_cache: FxHashMap::default(),
         nested_chain: None,
+        nesting: 0,
     };
     let dot = Ev::dynamic(data.clone());
     let mut st = State {
@@ -512,8 +514,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         };
         let set = self.set;
         let depth = self.depth + 1;
-        let sh = &mut *self.sh;
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+        nested(self.sh, |sh| {
             let mut st = State {
                 set,
                 sh,
@@ -696,9 +697,10 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
     ) -> R<Ev> {
         // `idents` is `A.B.C`: every field but the last is evaluated without arguments.
         let mut rest = idents;
-        while let Some((ident, tail)) = rest.split_once('.') {
-            recv = self.eval_field(dot, ident, node, &[], None, recv)?;
-            rest = tail;
+        // A plain byte loop: these names are too short for `split_once`'s memchr to pay.
+        while let Some(at) = rest.bytes().position(|b| b == b'.') {
+            recv = self.eval_field(dot, &rest[..at], node, &[], None, recv)?;
+            rest = &rest[at + 1..];
         }
         self.eval_field(dot, rest, node, args, fin, recv)
     }
@@ -1184,8 +1186,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         let Some(tree) = set.get(name) else {
             return Err(vec![no_template(name)]);
         };
-        let sh = &mut *self.sh;
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || run_tree(set, sh, tree, dot))
+        nested(self.sh, |sh| run_tree(set, sh, tree, dot))
     }
 
     /// Helm's `tpl`: parse `text` as template "gotpl" in a clone of the set and execute it.
@@ -1217,19 +1218,14 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             }
             other => other.clone(),
         });
-        let sh = &mut *self.sh;
         let r = if trees.len() == 1 {
-            stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
-                run_tree(self.set, sh, &main, dot)
-            })
+            nested(self.sh, |sh| run_tree(self.set, sh, &main, dot))
         } else {
             let mut local = self.set.clone();
             for t in trees.iter() {
                 local.associate_rc(t.clone());
             }
-            stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
-                run_tree(&local, sh, &main, dot)
-            })
+            nested(self.sh, |sh| run_tree(&local, sh, &main, dot))
         };
         match r {
             Ok(out) => {
@@ -1251,6 +1247,23 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             }
         }
     }
+}
+
+/// Nesting of `{{template}}`/`include`/`tpl` calls below which the stack is not checked: a
+/// few levels fit in any thread's stack, and checking it the first time costs a read of
+/// `/proc/self/maps` (stacker finding the stack's limit).
+const UNCHECKED_NESTING: usize = 8;
+
+/// Run a nested template call (`f`), on a grown stack if the nesting is deep.
+fn nested<'e, R>(sh: &mut Shared<'e>, f: impl FnOnce(&mut Shared<'e>) -> R) -> R {
+    sh.nesting += 1;
+    let r = if sh.nesting <= UNCHECKED_NESTING {
+        f(sh)
+    } else {
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || f(sh))
+    };
+    sh.nesting -= 1;
+    r
 }
 
 /// Execute `tree` as a fresh top-level state (Go's `Template.execute`).

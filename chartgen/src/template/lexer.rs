@@ -175,6 +175,18 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// ASCII letters, digits and `_`, by byte.
+static ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphabetic() || c.is_numeric()
 }
@@ -255,16 +267,23 @@ impl<'a> Lexer<'a> {
         self.emit_range(Tok::Error, self.start, self.start);
     }
 
+    #[inline]
     fn peek_char(&self) -> Option<char> {
-        self.input[self.pos..].chars().next()
+        match self.bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(b as char),
+            Some(_) => self.input[self.pos..].chars().next(),
+            None => None,
+        }
     }
 
+    #[inline]
     fn next_char(&mut self) -> Option<char> {
         let c = self.peek_char()?;
         self.pos += c.len_utf8();
         Some(c)
     }
 
+    #[inline]
     fn at_right_delim(&self) -> (bool, bool) {
         let rest = &self.bytes()[self.pos..];
         if has_right_trim(rest) && rest[2..].starts_with(RIGHT.as_bytes()) {
@@ -273,6 +292,7 @@ impl<'a> Lexer<'a> {
         (rest.starts_with(RIGHT.as_bytes()), false)
     }
 
+    #[inline]
     fn at_terminator(&self) -> bool {
         let rest = &self.bytes()[self.pos..];
         match rest.first() {
@@ -491,22 +511,27 @@ impl<'a> Lexer<'a> {
 
     /// Advance over letters, digits and underscores (ASCII fast path); returns the first
     /// character after them.
+    #[inline]
     fn skip_alnum(&mut self) -> Option<char> {
         let bytes = self.bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            if b.is_ascii_alphanumeric() || b == b'_' {
-                self.pos += 1;
+        let mut i = self.pos;
+        let stop = loop {
+            let Some(&b) = bytes.get(i) else {
+                break None;
+            };
+            if ASCII_WORD[usize::from(b)] {
+                i += 1;
             } else if b.is_ascii() {
-                return Some(b as char);
+                break Some(b as char);
             } else {
-                let c = self.peek_char()?;
-                if !is_alnum(c) {
-                    return Some(c);
+                match self.input[i..].chars().next() {
+                    Some(c) if is_alnum(c) => i += c.len_utf8(),
+                    other => break other,
                 }
-                self.pos += c.len_utf8();
             }
-        }
-        None
+        };
+        self.pos = i;
+        stop
     }
 
     fn identifier(&mut self) -> bool {
@@ -585,23 +610,31 @@ impl<'a> Lexer<'a> {
     }
 
     fn quote(&mut self) -> bool {
+        // Byte by byte: after a backslash skip one byte (the rest of a multi-byte character
+        // are continuation bytes, which match nothing below).
+        let bytes = self.bytes();
+        let mut i = self.pos;
         loop {
-            match self.next_char() {
-                Some('\\') => match self.next_char() {
-                    Some(c) if c != '\n' => {}
+            match bytes.get(i) {
+                Some(b'\\') => match bytes.get(i + 1) {
+                    Some(&c) if c != b'\n' => i += 2,
                     _ => {
                         self.error("unterminated quoted string".into());
                         return false;
                     }
                 },
-                None | Some('\n') => {
+                None | Some(b'\n') => {
                     self.error("unterminated quoted string".into());
                     return false;
                 }
-                Some('"') => break,
-                Some(_) => {}
+                Some(b'"') => {
+                    i += 1;
+                    break;
+                }
+                Some(_) => i += 1,
             }
         }
+        self.pos = i;
         self.emit(Tok::String);
         true
     }

@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 use std::rc::Rc;
+use std::sync::OnceLock;
 
+use super::FxHashMap;
 use super::error::{ErrorKind, TemplateError};
 use super::lexer::{self, Item, Tok};
 use crate::funcs::{self, FuncDef};
@@ -239,10 +241,22 @@ impl Func {
     /// Resolve `name` as the executor would: Go's built-ins and `include`/`tpl` first, then
     /// the function registry.
     pub fn lookup(name: &str) -> Option<Func> {
-        if let Some(b) = Builtin::from_name(name) {
-            return Some(Func::Builtin(b));
-        }
-        funcs::lookup(name).map(Func::Def)
+        static TABLE: OnceLock<FxHashMap<&'static str, Func>> = OnceLock::new();
+        let table = TABLE.get_or_init(|| {
+            let mut t: FxHashMap<&'static str, Func> = funcs::registry()
+                .iter()
+                // Later entries win, as in `funcs::lookup`.
+                .map(|d| (d.name, Func::Def(d)))
+                .collect();
+            // Built-ins win over registry functions of the same name, as in the executor.
+            t.extend(
+                Builtin::ALL
+                    .into_iter()
+                    .map(|b| (b.name(), Func::Builtin(b))),
+            );
+            t
+        });
+        table.get(name).copied()
     }
 
     pub fn name(self) -> &'static str {
@@ -302,10 +316,6 @@ impl Builtin {
         Builtin::Include,
         Builtin::Tpl,
     ];
-
-    fn from_name(name: &str) -> Option<Builtin> {
-        Builtin::ALL.into_iter().find(|b| b.name() == name)
-    }
 
     pub fn name(self) -> &'static str {
         match self {

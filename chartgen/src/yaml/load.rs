@@ -713,12 +713,12 @@ pub(crate) enum Keep {
 /// keys, explicit tags in skipped parts, or anything else that could make the full decoder
 /// report an error. On any of those (or a syntax error) it gives up with [`Bail`], and the
 /// caller runs [`decode_first`] on a fresh parser, which reports exactly what Helm does.
-struct Fast<'a, 's> {
-    src: &'s mut dyn EventSource<'a>,
+struct Fast<'s, S> {
+    src: &'s mut S,
     typed: bool,
 }
 
-impl<'a> Fast<'a, '_> {
+impl<'a, S: EventSource<'a>> Fast<'_, S> {
     fn next(&mut self) -> Result<Event<'a>, Bail> {
         self.src.next().map_err(|_| Bail)
     }
@@ -880,8 +880,8 @@ impl<'a> Fast<'a, '_> {
 
 /// [`decode_first`] in one pass for the common case (see [`Fast`]); `Err(Bail)`: decode
 /// again with [`decode_first`] on a fresh parser.
-pub(crate) fn decode_first_fast<'a>(
-    src: &mut dyn EventSource<'a>,
+pub(crate) fn decode_first_fast<'a, S: EventSource<'a>>(
+    src: &mut S,
     typed: bool,
     keep: Keep,
 ) -> Result<Option<Value>, Bail> {

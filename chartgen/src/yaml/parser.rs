@@ -207,6 +207,19 @@ fn utf8_width(b: u8) -> usize {
     }
 }
 
+/// Bytes that may end a plain scalar's run: blanks, breaks (and the lead bytes of the
+/// multi-byte ones), NUL, `:` and the flow indicators.
+static PLAIN_STOP_CANDIDATE: [bool; 256] = {
+    let mut t = [false; 256];
+    let stops = b" \t\r\n\0:,?[]{}\xC2\xE2";
+    let mut i = 0;
+    while i < stops.len() {
+        t[stops[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Scalar text while it is scanned: a byte range of the input as long as it is a verbatim
 /// copy of it (most scalars), else an owned string.
 enum Buf {
@@ -491,9 +504,17 @@ impl<'a> Scanner<'a> {
     #[inline]
     fn plain_run_end(&self, from: usize) -> usize {
         let flow = self.flow_level > 0;
+        let bytes = self.bytes;
         let mut p = from;
-        while !self.blankz_at(p) {
-            let b = self.bytes[p];
+        loop {
+            // Bytes that cannot end the run are passed without a closer look.
+            while p < bytes.len() && !PLAIN_STOP_CANDIDATE[bytes[p] as usize] {
+                p += 1;
+            }
+            if self.blankz_at(p) {
+                break;
+            }
+            let b = bytes[p];
             if (b == b':' && self.blankz_at(p + 1))
                 || (flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}'))
             {
@@ -1743,7 +1764,8 @@ pub(crate) struct Parser<'a> {
     state: State,
     states: Vec<State>,
     marks: Vec<Mark>,
-    tag_directives: Vec<(String, String)>,
+    /// Handle -> prefix; the two defaults are static.
+    tag_directives: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     failed: Option<YamlError>,
 }
 
@@ -1943,18 +1965,24 @@ impl<'a> Parser<'a> {
                 }
                 Tok::TagDirective => {
                     explicit = true;
-                    if self.tag_directives.iter().any(|(h, _)| *h == *t.value) {
+                    if self
+                        .tag_directives
+                        .iter()
+                        .any(|(h, _)| h.as_ref() == t.value.as_ref())
+                    {
                         return Err(parser_error("found duplicate %TAG directive", t.start));
                     }
-                    self.tag_directives.push((t.value.to_string(), t.suffix()));
+                    self.tag_directives
+                        .push((Cow::Owned(t.value.to_string()), Cow::Owned(t.suffix())));
                 }
                 _ => break,
             }
             self.sc.skip_token();
         }
         for (h, p) in [("!", "!"), ("!!", "tag:yaml.org,2002:")] {
-            if !self.tag_directives.iter().any(|(x, _)| x == h) {
-                self.tag_directives.push((h.to_string(), p.to_string()));
+            if !self.tag_directives.iter().any(|(x, _)| x.as_ref() == h) {
+                self.tag_directives
+                    .push((Cow::Borrowed(h), Cow::Borrowed(p)));
             }
         }
         Ok(explicit)
@@ -2043,7 +2071,11 @@ impl<'a> Parser<'a> {
             if tag_handle.is_empty() {
                 tag = tag_suffix;
             } else {
-                match self.tag_directives.iter().find(|(h, _)| *h == tag_handle) {
+                match self
+                    .tag_directives
+                    .iter()
+                    .find(|(h, _)| h.as_ref() == tag_handle)
+                {
                     Some((_, prefix)) => tag = format!("{prefix}{tag_suffix}"),
                     None => {
                         return Err(parser_error_ctx(
