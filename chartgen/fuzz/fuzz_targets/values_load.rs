@@ -1,5 +1,7 @@
 //! Fuzz target: the YAML loader never panics, and whatever it loads survives `toYaml` and
 //! `toJson` round trips unchanged (strings with U+0085 excepted: Helm's toYaml folds them).
+//! The single-pass decoder agrees with the full one (`parse_documents`), and the manifest-head
+//! decoder gives `parse_any`'s errors and its `apiVersion`, `kind` and `metadata`.
 #![no_main]
 
 use chartgen::Value;
@@ -17,7 +19,21 @@ fn has_nel(v: &Value) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = yaml::parse_any(text);
+    let any = yaml::parse_any(text);
+    if let Ok(docs) = yaml::parse_documents(text) {
+        let first = docs.into_iter().next().unwrap_or(Value::Nil);
+        assert_eq!(any.as_ref().ok(), Some(&first), "fast and full decoders differ on {text:?}");
+    }
+    match (&any, yaml::parse_head(text)) {
+        (Err(a), Err(h)) => assert_eq!(a.to_string(), h.to_string(), "head error of {text:?}"),
+        (Ok(Value::Map(a)), Ok(Value::Map(h))) => {
+            for key in ["apiVersion", "kind", "metadata"] {
+                assert_eq!(a.borrow().get(key), h.borrow().get(key), "head {key} of {text:?}");
+            }
+        }
+        (Ok(a), Ok(h)) => assert_eq!(a, &h, "head of {text:?}"),
+        (a, h) => panic!("parse_any {a:?} but parse_head {h:?} for {text:?}"),
+    }
     let Ok(v) = yaml::load_values(text) else { return };
     let json = yaml::to_json(&v).expect("loaded values are JSON-encodable");
     let back = yaml::from_json(&json).expect("our JSON parses");
