@@ -124,29 +124,52 @@ pub fn run_repo(cmd: RepoCommand) -> Result<(), String> {
     }
 }
 
+/// The values flags `chartgen template` and `chartgen lint` share, as in Helm: `-f` and the
+/// `--set` family.
+#[derive(Args)]
+pub struct ValueArgs {
+    /// Specify values in a YAML file (can specify multiple).
+    #[arg(short = 'f', long = "values")]
+    pub values: Vec<String>,
+    /// Set values on the command line (key1=val1,key2=val2).
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+    /// Set STRING values on the command line.
+    #[arg(long = "set-string")]
+    pub set_string: Vec<String>,
+    /// Set values from files (key=path).
+    #[arg(long = "set-file")]
+    pub set_file: Vec<String>,
+    /// Set JSON values on the command line.
+    #[arg(long = "set-json")]
+    pub set_json: Vec<String>,
+    /// Set a literal STRING value on the command line.
+    #[arg(long = "set-literal")]
+    pub set_literal: Vec<String>,
+}
+
+impl ValueArgs {
+    /// Render options carrying these flags (everything else at its default).
+    pub fn options(self) -> chartgen::render::Options {
+        chartgen::render::Options {
+            values_files: self.values.iter().map(PathBuf::from).collect(),
+            set: self.set,
+            set_string: self.set_string,
+            set_file: self.set_file,
+            set_json: self.set_json,
+            set_literal: self.set_literal,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct LintArgs {
     /// Chart directories or archives to lint.
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
-    /// Specify values in a YAML file (can specify multiple).
-    #[arg(short = 'f', long = "values")]
-    values: Vec<String>,
-    /// Set values on the command line (key1=val1,key2=val2).
-    #[arg(long = "set")]
-    set: Vec<String>,
-    /// Set STRING values on the command line.
-    #[arg(long = "set-string")]
-    set_string: Vec<String>,
-    /// Set values from files (key=path).
-    #[arg(long = "set-file")]
-    set_file: Vec<String>,
-    /// Set JSON values on the command line.
-    #[arg(long = "set-json")]
-    set_json: Vec<String>,
-    /// Set a literal STRING value on the command line.
-    #[arg(long = "set-literal")]
-    set_literal: Vec<String>,
+    #[command(flatten)]
+    vals: ValueArgs,
     /// Namespace scope for this request.
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     namespace: String,
@@ -187,15 +210,7 @@ pub fn run_lint(a: LintArgs) -> Result<(), String> {
             paths.extend(subchart_paths(p));
         }
     }
-    let ropts = chartgen::render::Options {
-        values_files: a.values.iter().map(PathBuf::from).collect(),
-        set: a.set,
-        set_string: a.set_string,
-        set_file: a.set_file,
-        set_json: a.set_json,
-        set_literal: a.set_literal,
-        ..Default::default()
-    };
+    let ropts = a.vals.options();
     let values = chartgen::render::user_values(&ropts).map_err(|e| e.to_string())?;
     let opts = LintOptions {
         namespace: a.namespace,

@@ -43,24 +43,8 @@ struct TemplateArgs {
     /// [NAME] CHART
     #[arg(num_args = 0..)]
     args: Vec<String>,
-    /// Specify values in a YAML file (can specify multiple).
-    #[arg(short = 'f', long = "values")]
-    values: Vec<String>,
-    /// Set values on the command line (key1=val1,key2=val2).
-    #[arg(long = "set")]
-    set: Vec<String>,
-    /// Set STRING values on the command line.
-    #[arg(long = "set-string")]
-    set_string: Vec<String>,
-    /// Set values from files (key=path).
-    #[arg(long = "set-file")]
-    set_file: Vec<String>,
-    /// Set JSON values on the command line.
-    #[arg(long = "set-json")]
-    set_json: Vec<String>,
-    /// Set a literal STRING value on the command line.
-    #[arg(long = "set-literal")]
-    set_literal: Vec<String>,
+    #[command(flatten)]
+    vals: author::ValueArgs,
     /// Namespace scope for this request.
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     namespace: String,
@@ -174,12 +158,6 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         namespace: a.namespace,
         kube_version: a.kube_version,
         api_versions: a.api_versions,
-        values_files: a.values.iter().map(PathBuf::from).collect(),
-        set: a.set,
-        set_string: a.set_string,
-        set_file: a.set_file,
-        set_json: a.set_json,
-        set_literal: a.set_literal,
         show_only: a.show_only,
         is_upgrade: a.is_upgrade,
         include_crds: a.include_crds,
@@ -189,7 +167,7 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         helm3: a.helm3,
         // The process exits right after printing.
         skip_free: true,
-        ..Options::default()
+        ..a.vals.options()
     };
     if let Some(k) = &opts.kube_version {
         let helm = if opts.helm3 {
