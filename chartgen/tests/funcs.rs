@@ -467,8 +467,35 @@ fn generated_certificates_verify_with_openssl() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let verified = run(&["verify", "-CAfile", &path("ca.pem"), &path("leaf.pem")]);
-    assert!(verified.contains(": OK"), "{verified}");
+    // The chain is checked at the instant the certificates were made for (the context's fixed
+    // clock), so the answer does not depend on today's date.
+    let made = TestCtx.now().timestamp();
+    let at = |t: i64| t.to_string();
+    let verify = |t: i64| {
+        std::process::Command::new("openssl")
+            .args(["verify", "-attime", &at(t), "-CAfile"])
+            .args([path("ca.pem"), path("leaf.pem")])
+            .output()
+            .expect("openssl runs")
+    };
+    let ok = verify(made);
+    let verified = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success() && verified.contains(": OK"),
+        "openssl verify -attime {made}: {verified}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // The leaf is valid for exactly the 10 days asked for: a day before the end it verifies,
+    // a day after it has expired.
+    const DAY: i64 = 24 * 3600;
+    assert!(verify(made + 9 * DAY).status.success());
+    let late = verify(made + 11 * DAY);
+    assert!(!late.status.success());
+    assert!(
+        String::from_utf8_lossy(&late.stdout).contains("expired")
+            || String::from_utf8_lossy(&late.stderr).contains("expired"),
+        "after 11 days the leaf must have expired"
+    );
     let text = run(&["x509", "-noout", "-text", "-in", &path("leaf.pem")]);
     assert!(
         text.contains("Subject: CN=svc") || text.contains("Subject: CN = svc"),
