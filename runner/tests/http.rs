@@ -2,35 +2,7 @@
 
 mod support;
 
-use runner::experiment::Experiment;
-use runner::{FileDriver, RunError, RunOptions, run_experiment};
-use support::{Proto, dead_addr, start};
-
-/// Write `spec_yaml` (the list under `spec:`) to a temp run dir, run it, and return the run
-/// result and the experiment as re-read from disk.
-fn run_spec(spec_yaml: &str) -> (Result<Experiment, RunError>, Experiment) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("experiment.yaml"),
-        format!("spec:\n{spec_yaml}"),
-    )
-    .expect("write");
-    let mut d = FileDriver::new(dir.path());
-    let r = run_experiment(&mut d, &RunOptions::default());
-    let text = std::fs::read_to_string(dir.path().join("experiment.yaml")).expect("read back");
-    (
-        r,
-        Experiment::from_yaml(&text).expect("stored experiment parses"),
-    )
-}
-
-fn metric(e: &Experiment, name: &str) -> Option<f64> {
-    e.result
-        .as_ref()?
-        .insights
-        .as_ref()?
-        .scalar_metric_value(0, name)
-}
+use support::{Proto, dead_addr, metric, run_spec, start};
 
 /// numRequests is exact across connections, at full speed and paced.
 #[test]

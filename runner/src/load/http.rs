@@ -137,13 +137,23 @@ pub struct LoadReport {
     pub corrected: LatencyRecorder,
     /// Latency from the actual send time (service time as Fortio measures it).
     pub uncorrected: LatencyRecorder,
+    /// Paced runs: the generator's own lateness per request (a late timer, a starved thread),
+    /// not counted in either latency above; empty in closed-loop runs.
+    pub generator_lag: LatencyRecorder,
+    /// Paced runs with a duration: requests intended before the end that were never sent
+    /// because their connection was still busy with the target.
+    pub queued_at_end: u64,
+    /// Paced runs: the longest wait of a request for its connection (queued requests counted
+    /// up to the end).
+    pub queue_wait_max: Duration,
     /// Responses by status code (`-1` = transport failure or timeout).
     pub codes: StatusCounts,
     /// From load start to the last response.
     pub elapsed: Duration,
     /// Requested rate, if paced.
     pub requested_qps: Option<f64>,
-    /// Achieved rate: paced runs measure the send schedule actually kept
+    /// Achieved rate: paced runs with a duration count the requests sent per second of it,
+    /// paced runs with a count measure the send schedule actually kept
     /// (`(n-1)/(last send - start)`), closed runs `n/elapsed`.
     pub achieved_qps: f64,
     /// The I/O path used.
@@ -769,27 +779,38 @@ pub fn run(
     let start = *shared.start.get().ok_or(LoadError::WorkerPanic)?;
     let mut corrected = LatencyRecorder::new();
     let mut uncorrected = LatencyRecorder::new();
+    let mut generator_lag = LatencyRecorder::new();
     let mut codes = StatusCounts::default();
     let mut last_send = start;
     let mut last_done = start;
+    let mut queued_at_end = 0;
+    let mut queue_wait_max = Duration::ZERO;
     let paced = matches!(spec.pace, Pace::Rate(_));
     for o in &outs {
         // Closed loop: latency from the intended time is the service time (recorded once).
         corrected.merge(if paced { &o.corrected } else { &o.uncorrected });
         uncorrected.merge(&o.uncorrected);
+        generator_lag.merge(&o.lag);
         codes.merge(&o.codes);
         last_send = last_send.max(o.last_send.unwrap_or(start));
         last_done = last_done.max(o.last_done.unwrap_or(start));
+        queued_at_end += o.queued_at_end;
+        queue_wait_max = queue_wait_max.max(o.queue_wait_max);
     }
     let n = corrected.count();
     let elapsed = last_done - start;
     let (requested_qps, achieved_qps) = match spec.pace {
         Pace::Rate(q) => {
-            let span = (last_send - start).as_secs_f64();
-            let achieved = if n > 1 && span > 0.0 {
-                (n - 1) as f64 / span
-            } else {
-                q
+            let achieved = match spec.stop {
+                Stop::Duration(d) if !d.is_zero() => n as f64 / d.as_secs_f64(),
+                _ => {
+                    let span = (last_send - start).as_secs_f64();
+                    if n > 1 && span > 0.0 {
+                        (n - 1) as f64 / span
+                    } else {
+                        q
+                    }
+                }
             };
             (Some(q), achieved)
         }
@@ -807,6 +828,9 @@ pub fn run(
     Ok(LoadReport {
         corrected,
         uncorrected,
+        generator_lag,
+        queued_at_end,
+        queue_wait_max,
         codes,
         elapsed,
         requested_qps,

@@ -1,12 +1,15 @@
 //! One connection's request loop, whatever carries the bytes: keeps the open-model schedule (or
 //! runs closed-loop), stops on the request quota or the deadline, and records latencies (from
-//! the actual send and, when paced, from the coordinated-omission-corrected start) and status
-//! codes. The epoll path (`http.rs`) and the io_uring path (`uring.rs`) both run it.
+//! the actual send and, when paced, coordinated-omission corrected: see [`Chain`]), the
+//! generator's own lag, the requests still queued at the deadline, and status codes. The
+//! epoll path (`http.rs`) and the io_uring path (`uring.rs`) both run it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::load::pacing::{Schedule, corrected_start};
+use std::time::Duration;
+
+use crate::load::pacing::{Chain, Schedule};
 use crate::metrics::{LatencyRecorder, StatusCounts};
 
 /// Requests counted locally before they are added to the shared progress counter.
@@ -39,9 +42,17 @@ pub(crate) struct Plan {
 pub(crate) struct WorkerOut {
     pub corrected: LatencyRecorder,
     pub uncorrected: LatencyRecorder,
+    /// Paced runs: how late the generator sent each request (see [`Chain`]).
+    pub lag: LatencyRecorder,
     pub codes: StatusCounts,
     pub last_send: Option<Instant>,
     pub last_done: Option<Instant>,
+    /// Requests intended before the deadline that could not be sent because the connection was
+    /// still busy with the target.
+    pub queued_at_end: u64,
+    /// The longest wait for the connection, of sent requests and of those still queued at the
+    /// deadline (counted up to the deadline).
+    pub queue_wait_max: Duration,
 }
 
 impl WorkerOut {
@@ -49,9 +60,12 @@ impl WorkerOut {
         WorkerOut {
             corrected: LatencyRecorder::new(),
             uncorrected: LatencyRecorder::new(),
+            lag: LatencyRecorder::new(),
             codes: StatusCounts::default(),
             last_send: None,
             last_done: None,
+            queued_at_end: 0,
+            queue_wait_max: Duration::ZERO,
         }
     }
 }
@@ -60,7 +74,7 @@ impl WorkerOut {
 /// reports (updated in batches, exact when the loop returns).
 pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) -> WorkerOut {
     let mut out = WorkerOut::new();
-    let mut prev_done = plan.start;
+    let mut chain = Chain::new(plan.start);
     let mut prev_sent = plan.start;
     let mut i: u64 = 0;
     let mut unreported: u64 = 0;
@@ -78,10 +92,22 @@ pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) 
                 }
                 // When the previous response came back after `t` the connection is late
                 // already: send at once without another clock read.
-                if prev_done < t && Instant::now() < t {
+                let busy = chain.busy_until() > t;
+                if !busy && Instant::now() < t {
                     f.sleep_until(t).await;
                 }
-                (t, Instant::now())
+                let now = Instant::now();
+                if busy && let Some(d) = plan.deadline.filter(|d| now >= *d) {
+                    // The target held the connection past the end: what is left is queued.
+                    let mut left = s.slots_before(d).saturating_sub(i);
+                    if let Some(q) = plan.quota {
+                        left = left.min(q - i);
+                    }
+                    out.queued_at_end = left;
+                    out.queue_wait_max = out.queue_wait_max.max(d - t);
+                    break;
+                }
+                (t, now)
             }
             None => {
                 let now = Instant::now();
@@ -95,12 +121,15 @@ pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) 
         let end = Instant::now();
         out.uncorrected.record(end - sent);
         if plan.schedule.is_some() {
-            out.corrected
-                .record(end - corrected_start(intended, prev_sent, prev_done, sent));
+            let timing = chain.record(intended, sent, end);
+            out.corrected.record(timing.corrected);
+            out.lag.record(timing.lag);
+            out.queue_wait_max = out.queue_wait_max.max(timing.queue_wait);
+        } else {
+            chain.record(intended, sent, end);
         }
         out.codes.add(code);
         prev_sent = sent;
-        prev_done = end;
         i += 1;
         unreported += 1;
         if unreported == DONE_BATCH {
@@ -112,6 +141,6 @@ pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) 
     if i > 0 {
         out.last_send = Some(prev_sent);
     }
-    out.last_done = Some(prev_done);
+    out.last_done = Some(chain.busy_until());
     out
 }

@@ -13,7 +13,7 @@ use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
 use super::{
-    has_slos, insights, metric_description, metric_with_units, slo_satisfied,
+    has_slos, insights, load_warnings, metric_description, metric_with_units, slo_satisfied,
     sorted_scalar_and_slo_metrics, sorted_vector_metrics, summary, value_str,
 };
 use crate::experiment::{Experiment, Insights, MetricType, format_go_float};
@@ -89,6 +89,7 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
     let slo_rows = ins.filter(|i| has_slos(i)).map(slo_rows);
     let charts = ins.map(charts).unwrap_or_default();
     let metric_rows = ins.map(metric_rows);
+    let load_warnings = ins.map(load_warnings).unwrap_or_default();
 
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
@@ -101,6 +102,7 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
         slo_rows => Value::from(Serde(&slo_rows)),
         charts => Value::from(Serde(&charts)),
         metric_rows => Value::from(Serde(&metric_rows)),
+        load_warnings => load_warnings,
         plotly_js => Value::from_safe_string(plotly_js()),
     })?;
     if !out.ends_with('\n') {

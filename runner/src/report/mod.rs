@@ -130,6 +130,24 @@ pub(crate) fn slo_satisfied(ins: &Insights, upper: bool, i: usize, version: usiz
         .unwrap_or(false)
 }
 
+/// The load warnings of every paced `http` provider (the target could not carry the offered
+/// rate, the generator fell behind), worded as the run logged them; empty when all kept up.
+pub(crate) fn load_warnings(ins: &Insights) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in ins.metrics_info.keys() {
+        let Some(provider) = name.strip_suffix("/offered-rate") else {
+            continue;
+        };
+        for v in 0..ins.num_versions {
+            if let Some(n) = crate::task::http::LoadNotes::of_insights(ins, provider, v) {
+                out.extend(n.overload(provider));
+                out.extend(n.generator_late(provider));
+            }
+        }
+    }
+    out
+}
+
 /// Whether the insights carry at least one SLO (Go: `not (empty .Result.Insights.SLOs)`).
 pub(crate) fn has_slos(ins: &Insights) -> bool {
     ins.slos.is_some()

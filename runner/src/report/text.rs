@@ -40,8 +40,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    has_slos, insights, metric_with_units, slo_satisfied, sorted_scalar_and_slo_metrics, summary,
-    value_str,
+    has_slos, insights, load_warnings, metric_with_units, slo_satisfied,
+    sorted_scalar_and_slo_metrics, summary, value_str,
 };
 use crate::experiment::{Experiment, Insights, format_go_float};
 
@@ -72,6 +72,14 @@ pub fn text(exp: &Experiment) -> String {
                 "\n\nLatest observed values for metrics:\n***********************************\n\n",
             );
             out.push_str(&indent(&tabwrite(&metrics_table(ins)), 2));
+            // Not in Iter8 v0.13: only when a paced load did not keep its schedule.
+            let warnings = load_warnings(ins);
+            if !warnings.is_empty() {
+                out.push_str("\n\nLoad warnings:\n**************\n");
+                for w in warnings {
+                    let _ = write!(out, "\n  {w}");
+                }
+            }
         }
         None => {
             out.push_str(

@@ -531,19 +531,117 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
     ))?;
     let ins = result.init_insights(1)?;
     for (provider, e, r) in &results {
-        if let (Some(req), true) = (r.requested_qps, r.corrected.count() > 1)
-            && r.achieved_qps < 0.9 * req
+        let notes = LoadNotes::of_report(r);
+        for line in [notes.overload(provider), notes.generator_late(provider)]
+            .into_iter()
+            .flatten()
         {
-            ctx.warn(format!(
-                "{provider}: achieved {:.1} requests/sec, below the requested {} ({:.0}% short); the target or the generator could not keep up",
-                r.achieved_qps,
-                format_go_float(req),
-                (1.0 - r.achieved_qps / req) * 100.0
-            ));
+            ctx.warn(line);
         }
         record(ins, provider, e, r)?;
     }
     Ok(())
+}
+
+/// Metric names (under the provider) of the open-model load: the schedule, the target's queue
+/// and the generator's own lateness.
+const OFFERED_RATE: &str = "offered-rate";
+const ACHIEVED_RATE: &str = "achieved-rate";
+const QUEUED_AT_END: &str = "queued-at-end";
+const QUEUE_WAIT_MAX: &str = "queue-wait-max";
+const LAG_P99: &str = "generator-lag-p99";
+const LAG_MAX: &str = "generator-lag-max";
+
+/// Generator lag beyond these is reported: timers tick every millisecond, so a lag of a few
+/// milliseconds is normal; more means the generator was short of CPU.
+const LAG_P99_NOTE_MS: f64 = 5.0;
+const LAG_MAX_NOTE_MS: f64 = 50.0;
+
+/// What a paced run says about who kept up: the one place the load warnings are worded, for
+/// the run's log (from the [`LoadReport`]) and for the reports (from the recorded metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LoadNotes {
+    /// Offered rate (requests/sec); `None` for closed-loop runs.
+    pub offered: Option<f64>,
+    /// Achieved rate (requests/sec).
+    pub achieved: f64,
+    /// Requests still queued at the end.
+    pub queued_at_end: u64,
+    /// Longest queue wait (msec).
+    pub queue_wait_max_ms: f64,
+    /// Generator lag, 99th percentile and maximum (msec).
+    pub lag_p99_ms: f64,
+    /// See `lag_p99_ms`.
+    pub lag_max_ms: f64,
+}
+
+impl LoadNotes {
+    /// Notes of a finished load run.
+    pub fn of_report(r: &LoadReport) -> Self {
+        LoadNotes {
+            offered: r.requested_qps,
+            achieved: r.achieved_qps,
+            queued_at_end: r.queued_at_end,
+            queue_wait_max_ms: r.queue_wait_max.as_secs_f64() * 1000.0,
+            lag_p99_ms: r.generator_lag.percentile_ms(99.0).unwrap_or(0.0),
+            lag_max_ms: r.generator_lag.max_ms().unwrap_or(0.0),
+        }
+    }
+
+    /// Notes of `provider` from the metrics an http task recorded for `version`; `None` when
+    /// the provider ran closed-loop or recorded no load.
+    pub fn of_insights(ins: &Insights, provider: &str, version: usize) -> Option<Self> {
+        let get = |m: &str| ins.scalar_metric_value(version, &format!("{provider}/{m}"));
+        Some(LoadNotes {
+            offered: Some(get(OFFERED_RATE)?),
+            achieved: get(ACHIEVED_RATE)?,
+            queued_at_end: get(QUEUED_AT_END).unwrap_or(0.0) as u64,
+            queue_wait_max_ms: get(QUEUE_WAIT_MAX).unwrap_or(0.0),
+            lag_p99_ms: get(LAG_P99).unwrap_or(0.0),
+            lag_max_ms: get(LAG_MAX).unwrap_or(0.0),
+        })
+    }
+
+    /// Whether the generator fell behind its own schedule.
+    fn generator_was_late(&self) -> bool {
+        self.lag_p99_ms > LAG_P99_NOTE_MS || self.lag_max_ms > LAG_MAX_NOTE_MS
+    }
+
+    /// One line when the target could not carry the offered rate: requests were still queued
+    /// at the end, or the rate fell short while the generator kept its schedule.
+    pub fn overload(&self, provider: &str) -> Option<String> {
+        let offered = self.offered?;
+        let short = self.achieved < 0.95 * offered && !self.generator_was_late();
+        if self.queued_at_end == 0 && !short {
+            return None;
+        }
+        Some(format!(
+            "{provider}: the target could not carry the offered rate: offered {} requests/sec, \
+             achieved {:.1}; {} requests still queued at the end; longest queue wait {:.1} ms \
+             (latencies count that wait, from each request's intended send time)",
+            format_go_float(offered),
+            self.achieved,
+            self.queued_at_end,
+            self.queue_wait_max_ms
+        ))
+    }
+
+    /// One line when the generator itself was late (short of CPU): its lag is reported apart.
+    pub fn generator_late(&self, provider: &str) -> Option<String> {
+        if self.offered.is_none() || !self.generator_was_late() {
+            return None;
+        }
+        Some(format!(
+            "{provider}: the load generator fell behind its own schedule (lag p99 {:.1} ms, \
+             max {:.1} ms; short of CPU?); the lag is reported as {provider}/{LAG_P99} and \
+             {provider}/{LAG_MAX}, not counted in the target's latency; achieved {:.1} of {} \
+             requests/sec",
+            self.lag_p99_ms,
+            self.lag_max_ms,
+            self.achieved,
+            format_go_float(self.offered.unwrap_or_default()),
+        ))
+    }
 }
 
 fn msec(description: &str, kind: MetricType) -> MetricMeta {
@@ -639,7 +737,7 @@ pub fn record(
     }
     scalar(
         ins,
-        "achieved-rate",
+        ACHIEVED_RATE,
         MetricMeta::new(
             "achieved request rate (requests/sec)",
             MetricType::Gauge,
@@ -647,6 +745,60 @@ pub fn record(
         ),
         r.achieved_qps,
     )?;
+    if let Some(q) = r.requested_qps {
+        scalar(
+            ins,
+            OFFERED_RATE,
+            MetricMeta::new(
+                "offered request rate: the open-model schedule (requests/sec)",
+                MetricType::Gauge,
+                Some("requests/sec"),
+            ),
+            q,
+        )?;
+        scalar(
+            ins,
+            QUEUED_AT_END,
+            MetricMeta::new(
+                "requests due before the end but never sent: their connection was still busy with the target",
+                MetricType::Counter,
+                None,
+            ),
+            r.queued_at_end as f64,
+        )?;
+        scalar(
+            ins,
+            QUEUE_WAIT_MAX,
+            msec(
+                "longest wait of a request for its connection (the target's queue)",
+                MetricType::Gauge,
+            ),
+            r.queue_wait_max.as_secs_f64() * 1000.0,
+        )?;
+        if let (Some(p99), Some(max)) = (
+            r.generator_lag.percentile_ms(99.0),
+            r.generator_lag.max_ms(),
+        ) {
+            scalar(
+                ins,
+                LAG_P99,
+                msec(
+                    "99-th percentile of the load generator's own lateness (not in the latencies)",
+                    MetricType::Gauge,
+                ),
+                p99,
+            )?;
+            scalar(
+                ins,
+                LAG_MAX,
+                msec(
+                    "maximum of the load generator's own lateness (not in the latencies)",
+                    MetricType::Gauge,
+                ),
+                max,
+            )?;
+        }
+    }
     let buckets = r.corrected.fortio_buckets();
     if !buckets.is_empty() {
         ins.update_metric(

@@ -13,6 +13,8 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use runner::experiment::Experiment;
+use runner::{FileDriver, RunError, RunOptions, run_experiment};
 use tokio::net::TcpListener;
 
 /// Protocol the server speaks.
@@ -86,9 +88,16 @@ async fn handle(
         .unwrap_or_default();
     *state.last.lock().expect("lock") =
         Some((method, String::from_utf8_lossy(&body).into_owned(), headers));
-    // `/stall`: 1 s after the server starts, every request arriving during the next second
+    // `.../delay/<ms>`: every response is sent `ms` milliseconds after its request arrived
+    // (a target with a fixed service time).
+    let arrived = Instant::now();
+    let delay = path
+        .split_once("/delay/")
+        .and_then(|(_, ms)| ms.parse::<u64>().ok())
+        .map(Duration::from_millis);
+    // `/stall...`: 1 s after the server starts, every request arriving during the next second
     // waits until that second is over (a frozen server, as with SIGSTOP).
-    if path == "/stall" {
+    if path.starts_with("/stall") {
         let now = Instant::now();
         let until = {
             let mut s = state.stall.lock().expect("lock");
@@ -102,6 +111,9 @@ async fn handle(
         {
             tokio::time::sleep_until(u.into()).await;
         }
+    }
+    if let Some(d) = delay {
+        tokio::time::sleep_until((arrived + d).into()).await;
     }
     state.hits.fetch_add(1, Ordering::SeqCst);
     let status: u16 = path
@@ -210,4 +222,31 @@ pub fn dead_addr() -> SocketAddr {
     let a = l.local_addr().expect("addr");
     drop(l);
     a
+}
+
+/// Write `spec_yaml` (the list under `spec:`) to a temp run dir, run it, and return the run
+/// result and the experiment as re-read from disk.
+pub fn run_spec(spec_yaml: &str) -> (Result<Experiment, RunError>, Experiment) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("experiment.yaml"),
+        format!("spec:\n{spec_yaml}"),
+    )
+    .expect("write");
+    let mut d = FileDriver::new(dir.path());
+    let r = run_experiment(&mut d, &RunOptions::default());
+    let text = std::fs::read_to_string(dir.path().join("experiment.yaml")).expect("read back");
+    (
+        r,
+        Experiment::from_yaml(&text).expect("stored experiment parses"),
+    )
+}
+
+/// A scalar metric of version 0.
+pub fn metric(e: &Experiment, name: &str) -> Option<f64> {
+    e.result
+        .as_ref()?
+        .insights
+        .as_ref()?
+        .scalar_metric_value(0, name)
 }
