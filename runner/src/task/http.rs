@@ -32,8 +32,11 @@
 //! (coordinated-omission corrected; equal to service time in closed-loop mode).
 //!
 //! Added by this runner: `latency-uncorrected-mean|stddev|min|max|p<X>` (service time from the
-//! actual send, what Fortio/Iter8 v0.13 reported) and `achieved-rate` (Gauge, requests/sec). When
-//! a paced run achieves less than 90% of `qps`, a warning is reported.
+//! actual send, what Fortio/Iter8 v0.13 reported) and `achieved-rate` (Gauge, requests/sec); in
+//! paced runs also `offered-rate`, `queued-at-end` (Counter), `queue-wait-max` and
+//! `generator-lag-p99|max` (msec): see `docs/latency.md`. When the target could not carry the
+//! offered rate, or the generator fell behind its own schedule, a warning says so with the
+//! numbers ([`LoadNotes`]), and both reports show it.
 //!
 //! Differences from Iter8 kept on purpose: an endpoint with its own `duration` is not forced to
 //! the top-level default of 100 requests, and default percentiles are added to endpoint lists.
