@@ -604,11 +604,32 @@ fn starved_generator_reports_its_lag_and_spares_the_target() {
     std::fs::write(dir.path().join("experiment.yaml"), exp).expect("write");
     let mut child = iter8()
         .args(["run", "--runDir", &d])
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn iter8");
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Stop it 1 s into the load (not during start-up, however slow the machine is).
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("task 1: http: started") {
+                let _ = started_tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    started_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the http task starts");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let signal = |sig: &str| {
         let ok = std::process::Command::new("kill")
             .args([sig, &child.id().to_string()])
@@ -620,9 +641,9 @@ fn starved_generator_reports_its_lag_and_spares_the_target() {
     signal("-STOP");
     std::thread::sleep(std::time::Duration::from_millis(600));
     signal("-CONT");
-    let out = child.wait_with_output().expect("iter8 ends");
-    let (_, err) = texts(&out);
-    assert!(out.status.success(), "{err}");
+    let status = child.wait().expect("iter8 ends");
+    let err = reader.join().expect("stderr reader");
+    assert!(status.success(), "{err}");
     let e = read_experiment(dir.path());
     let m = |n: &str| metric(&e, &format!("http/{n}")).unwrap_or_else(|| panic!("metric {n}"));
     assert!(
