@@ -14,6 +14,11 @@
 //!   Number of completed tasks: 4⏎
 //!   Number of completed loops: 1⏎
 //! ⏎
+//! Load warnings:⏎                                                      (not in Iter8 v0.13; only
+//! **************⏎                                                      when a paced load fell
+//! ⏎                                                                    behind its schedule)
+//!   http: the target could not carry the offered rate: ...⏎
+//! ⏎
 //! Whether or not service level objectives (SLOs) are satisfied:⏎     (only when SLOs are set)
 //! *************************************************************⏎
 //! ⏎
@@ -61,6 +66,14 @@ pub fn text(exp: &Experiment) -> String {
     let _ = write!(out, "  Number of completed loops: {}", s.num_loops);
     match insights(exp) {
         Some(ins) => {
+            // Not in Iter8 v0.13: only when a paced load did not keep its schedule.
+            let warnings = load_warnings(ins);
+            if !warnings.is_empty() {
+                out.push_str("\n\nLoad warnings:\n**************\n");
+                for w in warnings {
+                    let _ = write!(out, "\n  {w}");
+                }
+            }
             if has_slos(ins) {
                 out.push_str(
                     "\n\nWhether or not service level objectives (SLOs) are satisfied:\n\
@@ -72,14 +85,6 @@ pub fn text(exp: &Experiment) -> String {
                 "\n\nLatest observed values for metrics:\n***********************************\n\n",
             );
             out.push_str(&indent(&tabwrite(&metrics_table(ins)), 2));
-            // Not in Iter8 v0.13: only when a paced load did not keep its schedule.
-            let warnings = load_warnings(ins);
-            if !warnings.is_empty() {
-                out.push_str("\n\nLoad warnings:\n**************\n");
-                for w in warnings {
-                    let _ = write!(out, "\n  {w}");
-                }
-            }
         }
         None => {
             out.push_str(
