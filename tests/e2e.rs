@@ -57,7 +57,11 @@ fn tutorial_launch_assert_report() {
     }
 
     let exp = read_experiment(dir.path());
-    assert!(exp.completed() && exp.no_failure() && exp.slos());
+    assert!(
+        exp.completed() && exp.no_failure() && exp.slos(),
+        "{}",
+        runner::report::text(&exp)
+    );
     for ep in ["get", "getAnything", "post"] {
         assert_eq!(
             metric(&exp, &format!("http-{ep}/request-count")),

@@ -80,7 +80,11 @@ func makePKI(dir string, users []user) (*pki, error) {
 		saKey:     filepath.Join(pdir, "sa.key"),
 		tokenFile: filepath.Join(pdir, "tokens.csv"),
 	}
-	now := time.Now().Add(-time.Hour)
+	// Fresh at every start, so a long window costs nothing; it lets tools/clock-check.sh and
+	// one-off sweeps run the test processes a year ahead or behind (libfaketime moves their
+	// clock, not this Go binary's) without the certificates looking expired or not yet valid.
+	now := time.Now().Add(-400 * 24 * time.Hour)
+	const validity = 800 * 24 * time.Hour
 
 	caKey, _, err := newKey()
 	if err != nil {
@@ -90,7 +94,7 @@ func makePKI(dir string, users []user) (*pki, error) {
 		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: "iter8-k8s-testenv-ca"},
 		NotBefore:             now,
-		NotAfter:              now.Add(10 * 24 * time.Hour),
+		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -116,7 +120,7 @@ func makePKI(dir string, users []user) (*pki, error) {
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "kube-apiserver"},
 		NotBefore:    now,
-		NotAfter:     now.Add(10 * 24 * time.Hour),
+		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP(serviceIP)},
