@@ -29,6 +29,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --quiet
+echo "== date-sensitive tests a year ahead and a year back (tools/clock-check.sh)"
+tools/clock-check.sh
 echo "== release chartgen (tools/build-release.sh) renders as the tested build does"
 release=$(tools/build-release.sh)
 out=$(mktemp -d)
