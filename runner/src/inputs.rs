@@ -433,8 +433,8 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, DurationError> {
     if s == "0" {
         return Ok(Duration::ZERO);
     }
-    if s.starts_with('-') {
-        return match parse_go_duration(&s[1..]) {
+    if let Some(magnitude) = s.strip_prefix('-') {
+        return match parse_go_duration(magnitude) {
             Ok(_) => Err(DurationError::Negative),
             Err(e) => Err(e),
         };

@@ -198,7 +198,8 @@ macro_rules! endpoint_fields {
     };
 }
 const ENDPOINT_SHAPE: Shape = Shape::Closed(endpoint_fields!());
-const HTTP_SHAPE: Shape =
+/// Shape of the task's `with` (see [`parse`]).
+pub const HTTP_SHAPE: Shape =
     Shape::Closed(endpoint_fields!(("endpoints", Shape::Map(&ENDPOINT_SHAPE))));
 
 /// Parse and check the task's `with`: keys case-insensitive, every field typed and in range,
