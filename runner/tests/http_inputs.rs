@@ -57,7 +57,10 @@ fn field_cases() {
         let top = json!({"url": URL, c.field.clone(): c.value.clone()});
         let nested = json!({"url": URL, "endpoints": {"e": {c.field.clone(): c.value.clone()}}});
         let want_top = c.error.as_ref().map(|e| format!("invalid input {e}"));
-        let want_nested = c.error.as_ref().map(|e| format!("invalid input endpoints.e.{e}"));
+        let want_nested = c
+            .error
+            .as_ref()
+            .map(|e| format!("invalid input endpoints.e.{e}"));
         for (with, want) in [(top, want_top), (nested, want_nested)] {
             let got = message(&with);
             if got != want {
