@@ -2,26 +2,31 @@
 //!
 //! # Inputs (`with`, keys case-insensitive; every key also allowed per endpoint)
 //!
-//! | Key | Default | Meaning |
-//! |---|---|---|
-//! | `url` | — | Target (`http://` or `https://`). |
-//! | `numRequests` | 100 if neither it nor `duration` is set | Exact total; wins over `duration`. |
-//! | `duration` | — | Go duration (`30s`, `1m30s`, `500ms`). |
-//! | `qps` | 8 | Aggregate rate (open model). **`0` or negative → closed loop at full speed** (Iter8 v0.13 mapped `0` to 8). |
-//! | `connections` | 4 | Parallel connections, one request in flight each. |
-//! | `payloadStr` / `payloadFile` / `payloadURL` | — | Body; file wins over URL wins over string. `payloadURL` is fetched with GET when the task starts. |
-//! | `contentType` | — | `Content-Type`; POST when a payload or content type is set, else GET. |
-//! | `headers` | — | Extra headers (endpoint headers merged over top-level ones). |
-//! | `errorRanges` | `[{lower: 400}]` | Inclusive status ranges counted as errors; transport failures (`-1`) always are. |
-//! | `percentiles` | — | Extra percentiles; 50, 75, 90, 95, 99, 99.9 are always reported. |
-//! | `allowInitialErrors` | false | Duration mode: each connection's first (untimed) request must be 2xx/418 unless true. |
-//! | `warmup` | false | Generate the load but record nothing. |
-//! | `warmupNumRequests` / `warmupDuration` | — | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
-//! | `endpoints` | — | Map id → endpoint inputs; run one after another; metrics under `http-<id>`. |
-//! | `timeout` | `3s` | Per-request timeout (Fortio's default); a timeout counts as status `-1`. |
-//! | `http2` | false | HTTP/2 on `http://` URLs (h2c prior knowledge); `https://` negotiates h2 via ALPN. |
-//! | `insecureSkipVerify` | false | Accept any TLS certificate. |
-//! | `threads` | min(connections, CPUs) | OS threads of the generator. |
+//! | Key | Default | Accepted | Meaning |
+//! |---|---|---|---|
+//! | `url` | — | `http://` or `https://` URL with a host | Target; required at the top level or in every endpoint. |
+//! | `numRequests` | 100 if neither it nor `duration` is set | whole number ≥ 1 | Exact total; wins over `duration`. |
+//! | `duration` | — | Go duration > 0 (`30s`, `1m30s`, `500ms`) | Run time. |
+//! | `qps` | 8 | number ≥ 0 | Aggregate rate (open model). **`0` → closed loop at full speed** (Iter8 v0.13 mapped `0` to 8); negative is an error. |
+//! | `connections` | 4 | whole number ≥ 1 | Parallel connections, one request in flight each. |
+//! | `payloadStr` / `payloadFile` / `payloadURL` | — | string / string / URL as `url` | Body; file wins over URL wins over string. `payloadURL` is fetched with GET when the task starts. |
+//! | `contentType` | — | string | `Content-Type`; POST when a payload or content type is set, else GET. |
+//! | `headers` | — | map of valid header names to string values | Extra headers (endpoint headers merged over top-level ones). |
+//! | `errorRanges` | `[{lower: 400}]` | list of `{lower, upper}` (whole numbers, at least one, `lower` ≤ `upper`) | Inclusive status ranges counted as errors; transport failures (`-1`) always are. |
+//! | `percentiles` | — | list of numbers in (0, 100] | Extra percentiles; 50, 75, 90, 95, 99, 99.9 are always reported. |
+//! | `allowInitialErrors` | false | true/false | Duration mode: each connection's first (untimed) request must be 2xx/418 unless true. |
+//! | `warmup` | false | true/false | Generate the load but record nothing. |
+//! | `warmupNumRequests` / `warmupDuration` | — | whole number ≥ 0 / Go duration ≥ 0 | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
+//! | `endpoints` | — | map id → endpoint inputs | Run one after another; metrics under `http-<id>`. |
+//! | `timeout` | `3s` | Go duration > 0 | Per-request timeout (Fortio's default); a timeout counts as status `-1`. |
+//! | `http2` | false | true/false | HTTP/2 on `http://` URLs (h2c prior knowledge); `https://` negotiates h2 via ALPN. |
+//! | `insecureSkipVerify` | false | true/false | Accept any TLS certificate. |
+//! | `threads` | min(connections, CPUs) | whole number ≥ 1 | OS threads of the generator. |
+//!
+//! [`parse`] checks all of this (through [`crate::inputs`]) before the experiment's first task
+//! runs: a number may also be given as text holding one (`--set http.qps=0.5` passes `"0.5"`),
+//! `null` means unset, an unknown key is an error with the closest known key as a hint, and
+//! each error names the field (`endpoints.<id>.<key>`, `errorRanges[<i>].lower`).
 //!
 //! # Metrics (provider `http`, or `http-<id>` per endpoint; latencies in msec)
 //!
