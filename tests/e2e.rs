@@ -246,6 +246,17 @@ fn bad_launch_input_writes_nothing() {
             ],
             "invalid input duration",
         ),
+        (
+            &[
+                "--set",
+                "tasks={http}",
+                "--set",
+                "http.url=http://127.0.0.1:1/",
+                "--set",
+                "http.payloadURL=notaurl",
+            ],
+            "at '/http/payloadURL': 'notaurl' does not match",
+        ),
         (&["--set", "tasks=http"], "tasks"),
         (
             &["--set", "tasks={http}", "--set", "logLevel=loud"],
