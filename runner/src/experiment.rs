@@ -51,7 +51,7 @@ use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::inputs::{Shape, canonicalize};
+use crate::inputs::{Kind, Shape, canonicalize};
 
 /// The Iter8 "major.minor" written into `result.iter8Version`.
 pub const ITER8_VERSION: &str = "v0.13";
@@ -710,7 +710,16 @@ impl Experiment {
 // ---------------------------------------------------------------------------------------------
 // Reading: YAML -> JSON value -> case-insensitive key canonicalisation -> typed model
 
-const SLO_SHAPE: Shape = Shape::Obj(&[("metric", Shape::Leaf), ("limit", Shape::Leaf)]);
+const SLO_SHAPE: Shape = Shape::Obj(&[
+    ("metric", Shape::Typed(Kind::Str)),
+    (
+        "limit",
+        Shape::Typed(Kind::Num {
+            min: f64::NEG_INFINITY,
+            hint: None,
+        }),
+    ),
+]);
 /// Shape of `SLOs` (used by `assess` too).
 pub const SLO_LIMITS_SHAPE: Shape = Shape::Obj(&[
     ("upper", Shape::List(&SLO_SHAPE)),

@@ -1,7 +1,7 @@
 //! The http task's input rules, as data: every input with a wrong type, a negative number, zero
 //! where zero makes no sense and a duration without a unit gets one line naming the field
 //! (cases in tests/cases/http_inputs.yaml), and a bad task stops the experiment before any task
-//! sends a request.
+//! sends a request. The assess task shares the mechanism.
 
 mod support;
 
@@ -162,4 +162,20 @@ fn bad_later_task_sends_nothing() {
     );
     assert_eq!(server.hits(), 0);
     assert!(!dir.path().join("ran.txt").exists(), "the run task ran");
+}
+
+/// The assess task's SLOs use the same checks: a limit that is not a number names its path,
+/// and a limit given as text holding a number is accepted.
+#[test]
+fn assess_limits_use_the_same_checks() {
+    let bad = json!({"SLOs": {"upper": [{"metric": "http/latency-mean", "limit": "low"}]}});
+    let err = runner::task::assess::parse(Some(&bad)).expect_err("not a number");
+    assert_eq!(
+        err.to_string(),
+        "invalid input SLOs.upper[0].limit: \"low\" is not a number"
+    );
+    let good = json!({"SLOs": {"lower": [{"metric": "http/request-count", "limit": "1e2"}]}});
+    let inputs = runner::task::assess::parse(Some(&good)).expect("accepted");
+    let lower = inputs.slos.map(|s| s.lower).unwrap_or_default();
+    assert_eq!(lower[0].limit, 100.0);
 }
