@@ -172,7 +172,8 @@ pub fn check(v: &mut Value, shape: &Shape, path: &str) -> Result<(), InputError>
                 return Err(InputError::new(path, format!("{} is not a map", show(v))));
             };
             let closed = matches!(shape, Shape::Closed(_));
-            map.retain(|_, val| !(closed && val.is_null()));
+            // A field set to null is a field not set (serde's defaults apply).
+            map.retain(|_, val| !val.is_null());
             for (k, val) in map.iter_mut() {
                 let sub_path = join(path, k);
                 match fields.iter().find(|(f, _)| f == k) {

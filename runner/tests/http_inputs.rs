@@ -179,3 +179,12 @@ fn assess_limits_use_the_same_checks() {
     let lower = inputs.slos.map(|s| s.lower).unwrap_or_default();
     assert_eq!(lower[0].limit, 100.0);
 }
+
+/// `null` means "not set" in any task's inputs: assess accepts `SLOs: null` and `upper: null`.
+#[test]
+fn null_means_unset() {
+    for with in [json!({"SLOs": null}), json!({"SLOs": {"upper": null}})] {
+        let inputs = runner::task::assess::parse(Some(&with)).expect("accepted");
+        assert!(inputs.slos.is_none_or(|s| s.upper.is_empty()), "{with}");
+    }
+}
