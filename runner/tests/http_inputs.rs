@@ -188,3 +188,30 @@ fn null_means_unset() {
         assert!(inputs.slos.is_none_or(|s| s.upper.is_empty()), "{with}");
     }
 }
+
+/// `warmupNumRequests: 0` means no warm-up phase at all: no warm-up load is started and the
+/// server sees only the measured requests.
+#[test]
+fn zero_warmup_requests_means_no_warmup() {
+    let server = start(Proto::H1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = format!(
+        "spec:\n- task: http\n  with: {{url: {u}, numRequests: 3, qps: 0, warmupNumRequests: 0}}\n",
+        u = server.url("/")
+    );
+    std::fs::write(dir.path().join("experiment.yaml"), doc).expect("write");
+    let events = std::cell::RefCell::new(Vec::new());
+    let sink = |e: &runner::Event| events.borrow_mut().push(format!("{e:?}"));
+    let opts = RunOptions {
+        on_event: Some(&sink),
+        ..RunOptions::default()
+    };
+    run_experiment(&mut FileDriver::new(dir.path()), &opts).expect("run succeeds");
+    let warmups: Vec<String> = events
+        .into_inner()
+        .into_iter()
+        .filter(|e| e.contains("warmup"))
+        .collect();
+    assert_eq!(warmups, Vec::<String>::new());
+    assert_eq!(server.hits(), 3);
+}

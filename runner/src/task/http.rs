@@ -16,7 +16,7 @@
 //! | `percentiles` | — | list of numbers in (0, 100] | Extra percentiles; 50, 75, 90, 95, 99, 99.9 are always reported. |
 //! | `allowInitialErrors` | false | true/false | Duration mode: each connection's first (untimed) request must be 2xx/418 unless true. |
 //! | `warmup` | false | true/false | Generate the load but record nothing. |
-//! | `warmupNumRequests` / `warmupDuration` | — | whole number ≥ 0 / Go duration ≥ 0 | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
+//! | `warmupNumRequests` / `warmupDuration` | — | whole number ≥ 0 (`0`: none) / Go duration > 0 | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
 //! | `endpoints` | — | map id → endpoint inputs | Run one after another; metrics under `http-<id>`. |
 //! | `timeout` | `3s` | Go duration > 0 | Per-request timeout (Fortio's default); a timeout counts as status `-1`. |
 //! | `http2` | false | true/false | HTTP/2 on `http://` URLs (h2c prior knowledge); `https://` negotiates h2 via ALPN. |
@@ -193,7 +193,7 @@ macro_rules! endpoint_fields {
                 "warmupNumRequests",
                 Shape::Typed(Kind::Int { min: 0, hint: None }),
             ),
-            ("warmupDuration", Shape::Typed(Kind::Duration { positive: false })),
+            ("warmupDuration", Shape::Typed(Kind::Duration { positive: true })),
             ("timeout", Shape::Typed(Kind::Duration { positive: true })),
             ("http2", FLAG),
             ("insecureSkipVerify", FLAG),
@@ -522,7 +522,10 @@ fn run_endpoint(
             (None, Some(d)) => Stop::Duration(checked_duration("warmupDuration", d)?),
             (None, None) => Stop::Requests(0),
         };
-        run_load(&w, &format!("{provider} (warmup)"), ctx)?;
+        // `warmupNumRequests: 0` means no warm-up (the chart treats 0 as unset too).
+        if !matches!(w.stop, Stop::Requests(0)) {
+            run_load(&w, &format!("{provider} (warmup)"), ctx)?;
+        }
     }
     run_load(&spec, provider, ctx)
 }
