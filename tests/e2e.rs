@@ -1,6 +1,7 @@
 //! End-to-end tests of the `iter8` binary against a real httpbin (gunicorn) on loopback:
 //! the Iter8 multi-endpoint tutorial via `iter8 launch --set ...`, error counting, a target
-//! that is down, and bad input (one `Error:` line, exit 1, nothing written).
+//! that is down, and bad input (one `Error:` line, exit 1, nothing written, no request sent to
+//! the bundled sample target).
 
 mod support;
 
@@ -249,6 +250,17 @@ fn bad_launch_input_writes_nothing() {
             ],
             "invalid input duration",
         ),
+        (
+            &[
+                "--set",
+                "tasks={http}",
+                "--set",
+                "http.url=http://127.0.0.1:1/",
+                "--set",
+                "http.payloadURL=notaurl",
+            ],
+            "at '/http/payloadURL': 'notaurl' does not match",
+        ),
         (&["--set", "tasks=http"], "tasks"),
         (
             &["--set", "tasks={http}", "--set", "logLevel=loud"],
@@ -426,6 +438,124 @@ fn run_against_sample_target() {
     let e = read_experiment(dir.path());
     assert_eq!(e.result.as_ref().map(|r| r.num_loops), Some(2));
     assert_eq!(target.requests("/echo"), 80);
+}
+
+/// Bad http task input through `iter8 launch --set` of the built-in chart: exit 1, stderr is the
+/// one `Error:` line naming the field, the run directory stays empty and the target receives no
+/// request (not even a warm-up); the same launch with good values sends exactly its requests.
+#[test]
+fn bad_http_input_sends_no_load() {
+    let target = runner::target::BackgroundTarget::start("127.0.0.1:0".parse().expect("addr"))
+        .expect("start target");
+    let url = format!("http.url={}/echo", target.url());
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["http.qps=-5"],
+            "task 1: http: invalid input qps: -5 is negative (hint: 0 means full speed)",
+        ),
+        (
+            &["http.duration=5"],
+            "task 1: http: invalid input duration: 5 is not a duration (hint: add a unit, e.g. \"5s\")",
+        ),
+        (
+            &["http.numRequests=1e99"],
+            "task 1: http: invalid input numRequests: 1e99 is too large (hint: at most 9223372036854775807)",
+        ),
+        (
+            &["http.connections=0"],
+            "task 1: http: invalid input connections: 0 must be at least 1",
+        ),
+        (
+            &["http.numrequest=5"],
+            "task 1: http: invalid input numrequest: unknown key (hint: did you mean numRequests?)",
+        ),
+        (
+            &["http.warmupNumRequests=10", "http.timeout=0s"],
+            "task 1: http: invalid input timeout: \"0s\" must be longer than zero",
+        ),
+        (
+            &[
+                "http.endpoints.a.url=http://127.0.0.1:9/",
+                "http.endpoints.a.qps=-1",
+            ],
+            "task 1: http: invalid input endpoints.a.qps: -1 is negative (hint: 0 means full speed)",
+        ),
+    ];
+    for (sets, want) in cases {
+        let dir = run_dir();
+        let d = dir.path().display().to_string();
+        let mut args = vec![
+            "launch",
+            "--noProgress",
+            "--runDir",
+            &d,
+            "--set",
+            "tasks={http}",
+        ];
+        args.extend(["--set", url.as_str()]);
+        for s in *sets {
+            args.extend(["--set", s]);
+        }
+        let out = run_iter8(&args);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{sets:?}: {stderr}");
+        assert_eq!(stderr, format!("Error: {want}\n"), "{sets:?}");
+        assert_eq!(
+            entries(dir.path()),
+            Vec::<String>::new(),
+            "{sets:?} wrote files"
+        );
+        assert_eq!(target.requests("/echo"), 0, "{sets:?} sent load");
+    }
+
+    // The control: the same launch with good values reaches the target.
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let out = run_iter8(&[
+        "launch",
+        "--noProgress",
+        "--runDir",
+        &d,
+        "--set",
+        "tasks={http}",
+        "--set",
+        &url,
+        "--set",
+        "http.numRequests=3",
+        "--set",
+        "http.qps=0.5e3",
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    assert_eq!(target.requests("/echo"), 3);
+}
+
+/// `iter8 run` of an experiment whose third task has a bad input: exit 1 with one `Error:`
+/// line naming the task and field, before the first task sends anything; experiment.yaml is
+/// left as it was.
+#[test]
+fn run_checks_every_task_before_the_first() {
+    let target = runner::target::BackgroundTarget::start("127.0.0.1:0".parse().expect("addr"))
+        .expect("start target");
+    let dir = run_dir();
+    let d = dir.path().display().to_string();
+    let exp = format!(
+        "spec:\n- task: http\n  with: {{url: {u}/echo, numRequests: 5}}\n\
+         - task: assess\n  with: {{}}\n\
+         - task: http\n  with: {{url: {u}/echo, numRequests: 5, percentiles: [50, 120]}}\n",
+        u = target.url()
+    );
+    std::fs::write(dir.path().join("experiment.yaml"), &exp).expect("write");
+    let out = run_iter8(&["run", "--noProgress", "--runDir", &d]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "Error: task 3: http: invalid input percentiles[1]: 120 is not a percentile \
+         (hint: use a number above 0 and at most 100, e.g. 99.9)\n"
+    );
+    assert_eq!(target.requests("/echo"), 0);
+    let after = std::fs::read_to_string(dir.path().join("experiment.yaml")).expect("read");
+    assert_eq!(after, exp);
 }
 
 /// `-c` with a chart directory or a packaged `.tgz` renders the same experiment as the

@@ -69,8 +69,8 @@ impl ReadyInputs {
         };
         let timeout = match get("timeout")? {
             None => Duration::from_secs(10),
-            Some(t) => runner::task::http::parse_go_duration(&t)
-                .ok_or_else(|| bad(format!("invalid format for timeout {t:?}")))?,
+            Some(t) => runner::inputs::parse_go_duration(&t)
+                .map_err(|_| bad(format!("invalid format for timeout {t:?}")))?,
         };
         Ok(ReadyInputs {
             group: get("group")?.unwrap_or_default(),
@@ -177,6 +177,10 @@ impl ReadyTask {
 }
 
 impl Task for ReadyTask {
+    fn check(&self, with: Option<&Value>) -> Result<(), TaskError> {
+        ReadyInputs::parse(with).map(drop)
+    }
+
     fn run(&self, _exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError> {
         let inputs = ReadyInputs::parse(ctx.spec.with.as_ref())?;
         self.with_connection(|conn| {

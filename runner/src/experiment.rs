@@ -51,6 +51,8 @@ use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::inputs::{Kind, Shape, canonicalize};
+
 /// The Iter8 "major.minor" written into `result.iter8Version`.
 pub const ITER8_VERSION: &str = "v0.13";
 
@@ -708,20 +710,16 @@ impl Experiment {
 // ---------------------------------------------------------------------------------------------
 // Reading: YAML -> JSON value -> case-insensitive key canonicalisation -> typed model
 
-/// Expected shape of a JSON value, used to canonicalise keys like Go's `encoding/json`.
-#[derive(Debug)]
-pub enum Shape {
-    /// A struct: canonical field names and their shapes.
-    Obj(&'static [(&'static str, Shape)]),
-    /// A map with data keys (left as they are) and values of one shape.
-    Map(&'static Shape),
-    /// A list of one shape.
-    List(&'static Shape),
-    /// Anything else (scalars, raw JSON).
-    Leaf,
-}
-
-const SLO_SHAPE: Shape = Shape::Obj(&[("metric", Shape::Leaf), ("limit", Shape::Leaf)]);
+const SLO_SHAPE: Shape = Shape::Obj(&[
+    ("metric", Shape::Typed(Kind::Str)),
+    (
+        "limit",
+        Shape::Typed(Kind::Num {
+            min: f64::NEG_INFINITY,
+            hint: None,
+        }),
+    ),
+]);
 /// Shape of `SLOs` (used by `assess` too).
 pub const SLO_LIMITS_SHAPE: Shape = Shape::Obj(&[
     ("upper", Shape::List(&SLO_SHAPE)),
@@ -768,60 +766,11 @@ const TASK_SHAPE: Shape = Shape::Obj(&[
 const EXPERIMENT_SHAPE: Shape =
     Shape::Obj(&[("spec", Shape::List(&TASK_SHAPE)), ("result", RESULT_SHAPE)]);
 
-/// Rename keys of `v` to the canonical field names of `shape`, matching case-insensitively when
-/// no exact match exists (Go `encoding/json`). Later duplicates win. Unknown keys are kept.
-pub fn canonicalize(v: &mut Value, shape: &Shape) {
-    match (shape, v) {
-        (Shape::Obj(fields), Value::Object(map)) => {
-            let old = std::mem::take(map);
-            for (k, mut val) in old {
-                let field = fields
-                    .iter()
-                    .find(|(f, _)| *f == k)
-                    .or_else(|| fields.iter().find(|(f, _)| f.eq_ignore_ascii_case(&k)));
-                match field {
-                    Some((name, sub)) => {
-                        canonicalize(&mut val, sub);
-                        map.insert((*name).to_string(), val);
-                    }
-                    None => {
-                        map.insert(k, val);
-                    }
-                }
-            }
-        }
-        (Shape::Map(sub), Value::Object(map)) => {
-            for val in map.values_mut() {
-                canonicalize(val, sub);
-            }
-        }
-        (Shape::List(sub), Value::Array(items)) => {
-            for val in items {
-                canonicalize(val, sub);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Parse YAML text into a JSON value (YAML→JSON as `sigs.k8s.io/yaml` does).
 pub fn yaml_to_json(text: &str) -> Result<Value, ExperimentError> {
     let v: Value =
         serde_yaml_ng::from_str(text).map_err(|e| ExperimentError::Yaml(e.to_string()))?;
     Ok(v)
-}
-
-/// Parse a task's `with` into its input type, keys matched case-insensitively against `shape`.
-pub fn parse_inputs<T: serde::de::DeserializeOwned>(
-    with: Option<&Value>,
-    shape: &Shape,
-) -> Result<T, serde_json::Error> {
-    let mut v = match with {
-        Some(Value::Null) | None => Value::Object(Map::new()),
-        Some(v) => v.clone(),
-    };
-    canonicalize(&mut v, shape);
-    serde_json::from_value(v)
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,7 @@
 pub mod cond;
 pub mod driver;
 pub mod experiment;
+pub mod inputs;
 pub mod load;
 pub mod metrics;
 pub mod report;

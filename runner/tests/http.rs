@@ -9,7 +9,7 @@ use support::{Proto, dead_addr, metric, run_spec, start};
 fn exact_request_counts() {
     let s = start(Proto::H1);
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 37\n    connections: 4\n    qps: -1\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 37\n    connections: 4\n    qps: 0\n",
         s.url("/")
     ));
     r.expect("run succeeds");
@@ -67,20 +67,20 @@ fn exact_request_counts() {
 fn error_ranges() {
     let s = start(Proto::H1);
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: -1\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: 0\n",
         s.url("/status/404")
     ));
     r.expect("run succeeds");
     assert_eq!(metric(&e, "http/error-count"), Some(10.0));
     assert_eq!(metric(&e, "http/error-rate"), Some(1.0));
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: -1\n    errorRanges:\n    - lower: 500\n      upper: 502\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: 0\n    errorRanges:\n    - lower: 500\n      upper: 502\n",
         s.url("/status/503")
     ));
     r.expect("run succeeds");
     assert_eq!(metric(&e, "http/error-count"), Some(0.0));
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: -1\n    errorRanges:\n    - lower: 500\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: 0\n    errorRanges:\n    - lower: 500\n",
         s.url("/status/503")
     ));
     r.expect("run succeeds");
@@ -105,7 +105,7 @@ fn down_target_counts_errors() {
 fn h2c() {
     let s = start(Proto::H2c);
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 25\n    qps: -1\n    http2: true\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 25\n    qps: 0\n    http2: true\n",
         s.url("/")
     ));
     r.expect("run succeeds");
@@ -122,14 +122,14 @@ fn h2c() {
 fn tls_self_signed() {
     let s = start(Proto::Tls);
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 4\n    qps: -1\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 4\n    qps: 0\n",
         s.https_url("/")
     ));
     r.expect("run succeeds");
     assert_eq!(metric(&e, "http/error-count"), Some(4.0));
     assert_eq!(s.hits(), 0);
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 12\n    qps: -1\n    insecureSkipVerify: true\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 12\n    qps: 0\n    insecureSkipVerify: true\n",
         s.https_url("/")
     ));
     r.expect("run succeeds");
@@ -212,14 +212,14 @@ fn payload_url() {
 fn warmup() {
     let s = start(Proto::H1);
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 5\n    qps: -1\n    warmup: true\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 5\n    qps: 0\n    warmup: true\n",
         s.url("/")
     ));
     r.expect("run succeeds");
     assert_eq!(s.hits(), 5);
     assert!(e.result.as_ref().expect("result").insights.is_none());
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    url: {}\n    numRequests: 5\n    qps: -1\n    warmupNumRequests: 7\n",
+        "- task: http\n  with:\n    url: {}\n    numRequests: 5\n    qps: 0\n    warmupNumRequests: 7\n",
         s.url("/")
     ));
     r.expect("run succeeds");
@@ -232,7 +232,7 @@ fn warmup() {
 fn endpoints() {
     let s = start(Proto::H1);
     let (r, e) = run_spec(&format!(
-        "- task: http\n  with:\n    qps: -1\n    endpoints:\n      a:\n        url: {}\n        numRequests: 3\n      b:\n        url: {}\n        numRequests: 4\n",
+        "- task: http\n  with:\n    qps: 0\n    endpoints:\n      a:\n        url: {}\n        numRequests: 3\n      b:\n        url: {}\n        numRequests: 4\n",
         s.url("/a"),
         s.url("/status/500")
     ));
@@ -329,7 +329,7 @@ fn http1_framing() {
     for (resp, close, conns) in cases {
         let (addr, accepted) = canned_server(resp, close);
         let (r, e) = run_spec(&format!(
-            "- task: http\n  with:\n    url: http://{addr}/\n    numRequests: 10\n    connections: 2\n    qps: -1\n"
+            "- task: http\n  with:\n    url: http://{addr}/\n    numRequests: 10\n    connections: 2\n    qps: 0\n"
         ));
         r.expect("run succeeds");
         let text = String::from_utf8_lossy(resp);

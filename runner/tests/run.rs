@@ -167,7 +167,7 @@ fn unknown_and_unsupported_tasks() {
 fn assess_verdicts() {
     let s = start(Proto::H1);
     let doc = format!(
-        "spec:\n- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: -1\n- task: assess\n  with:\n    SLOs:\n      Upper:\n      - metric: http/error-count\n        limit: 0\n      - metric: http/latency-mean\n        limit: 0.000001\n      lower:\n      - metric: http/request-count\n        limit: 10\n      - metric: http/latency-p97.5\n        limit: 0\n",
+        "spec:\n- task: http\n  with:\n    url: {}\n    numRequests: 10\n    qps: 0\n- task: assess\n  with:\n    SLOs:\n      Upper:\n      - metric: http/error-count\n        limit: 0\n      - metric: http/latency-mean\n        limit: 0.000001\n      lower:\n      - metric: http/request-count\n        limit: 10\n      - metric: http/latency-p97.5\n        limit: 0\n",
         s.url("/")
     );
     let r = run_doc(&doc, false);
@@ -228,7 +228,7 @@ fn reuse_result() {
     let s = start(Proto::H1);
     let dir = tempfile::tempdir().expect("tempdir");
     let doc = format!(
-        "spec:\n- task: http\n  with:\n    url: {}\n    numRequests: 3\n    qps: -1\nresult:\n  startTime: \"\"\n  numCompletedTasks: 0\n  failure: false\n  iter8Version: v0.13\n",
+        "spec:\n- task: http\n  with:\n    url: {}\n    numRequests: 3\n    qps: 0\nresult:\n  startTime: \"\"\n  numCompletedTasks: 0\n  failure: false\n  iter8Version: v0.13\n",
         s.url("/")
     );
     std::fs::write(dir.path().join("experiment.yaml"), doc).expect("write");

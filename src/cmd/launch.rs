@@ -188,74 +188,20 @@ pub fn one_line(s: &str) -> String {
         .join(" ")
 }
 
-/// Check what can be checked before anything runs or is written: task names, and the inputs of
-/// `http` tasks (URL, durations, counts), so bad input fails with one line and no files.
+/// Check what can be checked before anything runs or is written: task names, and every task's
+/// inputs (the runner's own checks, the same `iter8 run` applies), so bad input fails with one
+/// line and no files.
 pub fn preflight(exp: &runner::Experiment, location: &Path) -> anyhow::Result<()> {
-    runner::task::check_task_names(exp, &runner::RunOptions::default())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", location.display()))?;
-    for (i, t) in exp.spec.iter().enumerate() {
-        let index = i + 1;
-        if !t.is_run() && t.name() == "ready" {
-            iter8_k8s::ready::ReadyInputs::parse(t.with.as_ref())
-                .map_err(|e| anyhow::anyhow!("task {index}: ready: {e}"))?;
-            continue;
-        }
-        if t.is_run() || t.name() != "http" {
-            continue;
-        }
-        let fail = |field: &str, msg: String| {
-            anyhow::anyhow!("task {index}: http: invalid input {field}: {msg}")
+    let kube = iter8_k8s::KubeOptions::default();
+    super::run::with_tasks(&kube, |tasks| {
+        let opts = runner::RunOptions {
+            tasks,
+            ..Default::default()
         };
-        let mut inputs = runner::task::http::parse(t.with.as_ref()).map_err(|e| {
-            anyhow::anyhow!("task {index}: http: {}", runner::task::error_chain(&e))
-        })?;
-        let raw_top = inputs.base.clone();
-        inputs.apply_defaults();
-        let endpoints: Vec<(String, runner::task::http::EndpointInputs)> =
-            match inputs.endpoints.as_ref().filter(|m| !m.is_empty()) {
-                Some(eps) => eps
-                    .iter()
-                    .map(|(id, ep)| (format!("endpoints.{id}."), inputs.merged(&raw_top, ep)))
-                    .collect(),
-                None => vec![(String::new(), inputs.base.clone())],
-            };
-        for (prefix, e) in endpoints {
-            check_url(&e.url).map_err(|m| fail(&format!("{prefix}url"), m))?;
-            if e.num_requests.is_none()
-                && let Some(d) = &e.duration
-                && runner::task::http::parse_go_duration(d).is_none()
-            {
-                return Err(fail(
-                    &format!("{prefix}duration"),
-                    format!("{d:?} is not a duration (examples: 10s, 1m30s, 500ms)"),
-                ));
-            }
-            if let Some(n) = e.num_requests
-                && n < 0
-            {
-                return Err(fail(
-                    &format!("{prefix}numRequests"),
-                    format!("{n} is negative"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_url(url: &str) -> Result<(), String> {
-    if url.is_empty() {
-        return Err("missing (set http.url or http.endpoints.<id>.url)".into());
-    }
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| format!("{url:?} is not a URL ({e})"))?;
-    match uri.scheme_str() {
-        Some("http") | Some("https") => {}
-        _ => return Err(format!("{url:?} must start with http:// or https://")),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} has no host"));
-    }
-    Ok(())
+        runner::task::check_experiment(exp, &opts)
+    })
+    .map_err(|e| match e {
+        runner::RunError::UnknownTask { .. } => anyhow::anyhow!("{}: {e}", location.display()),
+        other => anyhow::anyhow!(runner::task::error_chain(&other)),
+    })
 }

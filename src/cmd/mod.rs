@@ -97,44 +97,8 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 /// Parse a Go duration (`5s`, `1m30s`, `250ms`, `0`) for flags such as `--timeout`.
 pub fn parse_go_duration(s: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("invalid duration {s:?} (examples: 5s, 1m30s, 250ms)");
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if body == "0" {
-        return Ok(std::time::Duration::ZERO);
-    }
-    if body.is_empty() || neg {
-        return Err(bad());
-    }
-    let mut rest = body;
-    let mut total = 0.0f64;
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        if n == 0 {
-            return Err(bad());
-        }
-        let v: f64 = rest[..n].parse().map_err(|_| bad())?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        rest = &rest[u..];
-        total += v * scale;
-    }
-    std::time::Duration::try_from_secs_f64(total).map_err(|_| bad())
+    runner::inputs::parse_go_duration(s)
+        .map_err(|_| format!("invalid duration {s:?} (examples: 5s, 1m30s, 250ms)"))
 }
 
 /// Path of `experiment.yaml` in `run_dir`.

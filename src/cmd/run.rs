@@ -2,6 +2,7 @@
 //! Iter8's format and a progress bar on a terminal while load runs.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -35,25 +36,35 @@ pub fn execute_with(
 ) -> anyhow::Result<()> {
     let progress = Progress::new(progress && log::stderr_is_tty());
     let on_event = |e: &Event| progress.event(e);
-    let ready = iter8_k8s::ReadyTask::new(kube.clone());
-    let custom_metrics = runner::task::custommetrics::CustomMetricsTask::new(&GoTemplates);
-    let mut tasks: std::collections::BTreeMap<String, &dyn runner::task::Task> =
-        std::collections::BTreeMap::new();
-    tasks.insert("ready".to_string(), &ready);
-    tasks.insert("custommetrics".to_string(), &custom_metrics);
-    let notify = runner::task::notify::NotifyTask::new(&GoTemplates);
-    tasks.insert("notify".to_string(), &notify);
-    let opts = RunOptions {
-        reuse_result,
-        on_event: Some(&on_event),
-        tasks,
-    };
-    let result = runner::run_experiment(driver, &opts);
+    let result = with_tasks(kube, |tasks| {
+        let opts = RunOptions {
+            reuse_result,
+            on_event: Some(&on_event),
+            tasks,
+        };
+        runner::run_experiment(driver, &opts)
+    });
     progress.finish();
     match result {
         Ok(_) => Ok(()),
         Err(e) => Err(anyhow::anyhow!(runner::task::error_chain(&e))),
     }
+}
+
+/// The tasks this binary plugs into the runner (`ready`, `custommetrics`, `notify`), by name,
+/// handed to `f`; nothing connects to a cluster until a `ready` task runs.
+pub fn with_tasks<R>(
+    kube: &iter8_k8s::KubeOptions,
+    f: impl FnOnce(BTreeMap<String, &dyn runner::task::Task>) -> R,
+) -> R {
+    let ready = iter8_k8s::ReadyTask::new(kube.clone());
+    let custom_metrics = runner::task::custommetrics::CustomMetricsTask::new(&GoTemplates);
+    let notify = runner::task::notify::NotifyTask::new(&GoTemplates);
+    let mut tasks: BTreeMap<String, &dyn runner::task::Task> = BTreeMap::new();
+    tasks.insert("ready".to_string(), &ready);
+    tasks.insert("custommetrics".to_string(), &custom_metrics);
+    tasks.insert("notify".to_string(), &notify);
+    f(tasks)
 }
 
 /// Provider templates of `custommetrics` and payload templates of `notify` are Go templates

@@ -6,28 +6,28 @@
 
 use serde::Deserialize;
 
-use crate::experiment::{
-    Experiment, Insights, SLO_LIMITS_SHAPE, Shape, Slo, SloLimits, SloResults, parse_inputs,
-};
+use crate::experiment::{Experiment, Insights, SLO_LIMITS_SHAPE, Slo, SloLimits, SloResults};
+use crate::inputs::{InputError, Shape, parse_inputs};
 use crate::task::{TaskContext, TaskError};
 
+/// Inputs of the task.
 #[derive(Debug, Default, Deserialize)]
-struct AssessInputs {
+pub struct AssessInputs {
+    /// SLO limits to store.
     #[serde(rename = "SLOs", default)]
-    slos: Option<SloLimits>,
+    pub slos: Option<SloLimits>,
 }
 
 const ASSESS_SHAPE: Shape = Shape::Obj(&[("SLOs", SLO_LIMITS_SHAPE)]);
 
+/// Parse the task's `with` (keys matched case-insensitively).
+pub fn parse(with: Option<&serde_json::Value>) -> Result<AssessInputs, InputError> {
+    parse_inputs(with, &ASSESS_SHAPE)
+}
+
 /// Run the task.
 pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError> {
-    let inputs: AssessInputs =
-        parse_inputs(ctx.spec.with.as_ref(), &ASSESS_SHAPE).map_err(|source| {
-            TaskError::Inputs {
-                task: "assess".into(),
-                source,
-            }
-        })?;
+    let inputs = parse(ctx.spec.with.as_ref())?;
     let ins = exp
         .result
         .as_mut()

@@ -223,6 +223,10 @@ impl<'a> CustomMetricsTask<'a> {
 }
 
 impl super::Task for CustomMetricsTask<'_> {
+    fn check(&self, with: Option<&Value>) -> Result<(), TaskError> {
+        parse(with).map(drop)
+    }
+
     fn run(&self, exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError> {
         let inputs = parse(ctx.spec.with.as_ref())?;
         let versions: Vec<Map<String, Value>> = if inputs.version_values.is_empty() {

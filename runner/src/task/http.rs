@@ -2,26 +2,31 @@
 //!
 //! # Inputs (`with`, keys case-insensitive; every key also allowed per endpoint)
 //!
-//! | Key | Default | Meaning |
-//! |---|---|---|
-//! | `url` | — | Target (`http://` or `https://`). |
-//! | `numRequests` | 100 if neither it nor `duration` is set | Exact total; wins over `duration`. |
-//! | `duration` | — | Go duration (`30s`, `1m30s`, `500ms`). |
-//! | `qps` | 8 | Aggregate rate (open model). **`0` or negative → closed loop at full speed** (Iter8 v0.13 mapped `0` to 8). |
-//! | `connections` | 4 | Parallel connections, one request in flight each. |
-//! | `payloadStr` / `payloadFile` / `payloadURL` | — | Body; file wins over URL wins over string. `payloadURL` is fetched with GET when the task starts. |
-//! | `contentType` | — | `Content-Type`; POST when a payload or content type is set, else GET. |
-//! | `headers` | — | Extra headers (endpoint headers merged over top-level ones). |
-//! | `errorRanges` | `[{lower: 400}]` | Inclusive status ranges counted as errors; transport failures (`-1`) always are. |
-//! | `percentiles` | — | Extra percentiles; 50, 75, 90, 95, 99, 99.9 are always reported. |
-//! | `allowInitialErrors` | false | Duration mode: each connection's first (untimed) request must be 2xx/418 unless true. |
-//! | `warmup` | false | Generate the load but record nothing. |
-//! | `warmupNumRequests` / `warmupDuration` | — | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
-//! | `endpoints` | — | Map id → endpoint inputs; run one after another; metrics under `http-<id>`. |
-//! | `timeout` | `3s` | Per-request timeout (Fortio's default); a timeout counts as status `-1`. |
-//! | `http2` | false | HTTP/2 on `http://` URLs (h2c prior knowledge); `https://` negotiates h2 via ALPN. |
-//! | `insecureSkipVerify` | false | Accept any TLS certificate. |
-//! | `threads` | min(connections, CPUs) | OS threads of the generator. |
+//! | Key | Default | Accepted | Meaning |
+//! |---|---|---|---|
+//! | `url` | — | `http://` or `https://` URL with a host | Target; required at the top level or in every endpoint. |
+//! | `numRequests` | 100 if neither it nor `duration` is set | whole number ≥ 1 | Exact total; wins over `duration`. |
+//! | `duration` | — | Go duration > 0 (`30s`, `1m30s`, `500ms`) | Run time. |
+//! | `qps` | 8 | number ≥ 0 | Aggregate rate (open model). **`0` → closed loop at full speed** (Iter8 v0.13 mapped `0` to 8); negative is an error. |
+//! | `connections` | 4 | whole number ≥ 1 | Parallel connections, one request in flight each. |
+//! | `payloadStr` / `payloadFile` / `payloadURL` | — | string / string / URL as `url` | Body; file wins over URL wins over string. `payloadURL` is fetched with GET when the task starts. |
+//! | `contentType` | — | string | `Content-Type`; POST when a payload or content type is set, else GET. |
+//! | `headers` | — | map of valid header names to string values | Extra headers (endpoint headers merged over top-level ones). |
+//! | `errorRanges` | `[{lower: 400}]` | list of `{lower, upper}` (whole numbers, at least one, `lower` ≤ `upper`) | Inclusive status ranges counted as errors; transport failures (`-1`) always are. |
+//! | `percentiles` | — | list of numbers in (0, 100] | Extra percentiles; 50, 75, 90, 95, 99, 99.9 are always reported. |
+//! | `allowInitialErrors` | false | true/false | Duration mode: each connection's first (untimed) request must be 2xx/418 unless true. |
+//! | `warmup` | false | true/false | Generate the load but record nothing. |
+//! | `warmupNumRequests` / `warmupDuration` | — | whole number ≥ 0 (`0`: none) / Go duration > 0 | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
+//! | `endpoints` | — | map id → endpoint inputs | Run one after another; metrics under `http-<id>`. |
+//! | `timeout` | `3s` | Go duration > 0 | Per-request timeout (Fortio's default); a timeout counts as status `-1`. |
+//! | `http2` | false | true/false | HTTP/2 on `http://` URLs (h2c prior knowledge); `https://` negotiates h2 via ALPN. |
+//! | `insecureSkipVerify` | false | true/false | Accept any TLS certificate. |
+//! | `threads` | min(connections, CPUs) | whole number ≥ 1 | OS threads of the generator. |
+//!
+//! [`parse`] checks all of this (through [`crate::inputs`]) before the experiment's first task
+//! runs: a number may also be given as text holding one (`--set http.qps=0.5` passes `"0.5"`),
+//! `null` means unset, an unknown key is an error with the closest known key as a hint, and
+//! each error names the field (`endpoints.<id>.<key>`, `errorRanges[<i>].lower`).
 //!
 //! # Metrics (provider `http`, or `http-<id>` per endpoint; latencies in msec)
 //!
@@ -49,8 +54,9 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::{
-    Experiment, Insights, MetricMeta, MetricType, MetricValue, Shape, format_go_float, parse_inputs,
+    Experiment, Insights, MetricMeta, MetricType, MetricValue, format_go_float,
 };
+use crate::inputs::{InputError, Kind, Shape, parse_go_duration, parse_inputs};
 use crate::load::{self, IoMode, LoadReport, LoadSpec, Pace, Stop};
 use crate::task::{Event, TaskContext, TaskError};
 
@@ -151,98 +157,147 @@ pub struct HttpInputs {
     pub endpoints: Option<BTreeMap<String, EndpointInputs>>,
 }
 
-const RANGE_SHAPE: Shape = Shape::Obj(&[("lower", Shape::Leaf), ("upper", Shape::Leaf)]);
-const ENDPOINT_FIELDS: &[(&str, Shape)] = &[
-    ("numRequests", Shape::Leaf),
-    ("duration", Shape::Leaf),
-    ("qps", Shape::Leaf),
-    ("connections", Shape::Leaf),
-    ("payloadStr", Shape::Leaf),
-    ("payloadFile", Shape::Leaf),
-    ("payloadURL", Shape::Leaf),
-    ("contentType", Shape::Leaf),
-    ("errorRanges", Shape::List(&RANGE_SHAPE)),
-    ("percentiles", Shape::Leaf),
-    ("headers", Shape::Leaf),
-    ("url", Shape::Leaf),
-    ("allowInitialErrors", Shape::Leaf),
-    ("warmup", Shape::Leaf),
-    ("warmupNumRequests", Shape::Leaf),
-    ("warmupDuration", Shape::Leaf),
-    ("timeout", Shape::Leaf),
-    ("http2", Shape::Leaf),
-    ("insecureSkipVerify", Shape::Leaf),
-    ("threads", Shape::Leaf),
-];
-const ENDPOINT_SHAPE: Shape = Shape::Obj(ENDPOINT_FIELDS);
-const HTTP_SHAPE: Shape = Shape::Obj(&[
-    ("numRequests", Shape::Leaf),
-    ("duration", Shape::Leaf),
-    ("qps", Shape::Leaf),
-    ("connections", Shape::Leaf),
-    ("payloadStr", Shape::Leaf),
-    ("payloadFile", Shape::Leaf),
-    ("payloadURL", Shape::Leaf),
-    ("contentType", Shape::Leaf),
-    ("errorRanges", Shape::List(&RANGE_SHAPE)),
-    ("percentiles", Shape::Leaf),
-    ("headers", Shape::Leaf),
-    ("url", Shape::Leaf),
-    ("allowInitialErrors", Shape::Leaf),
-    ("warmup", Shape::Leaf),
-    ("warmupNumRequests", Shape::Leaf),
-    ("warmupDuration", Shape::Leaf),
-    ("timeout", Shape::Leaf),
-    ("http2", Shape::Leaf),
-    ("insecureSkipVerify", Shape::Leaf),
-    ("threads", Shape::Leaf),
-    ("endpoints", Shape::Map(&ENDPOINT_SHAPE)),
-]);
+/// A whole number of at least 1.
+const COUNT: Shape = Shape::Typed(Kind::Int { min: 1, hint: None });
+const TEXT: Shape = Shape::Typed(Kind::Str);
+const FLAG: Shape = Shape::Typed(Kind::Bool);
+const STATUS: Shape = Shape::Typed(Kind::Int {
+    min: i64::MIN,
+    hint: None,
+});
+const RANGE_SHAPE: Shape = Shape::Closed(&[("lower", STATUS), ("upper", STATUS)]);
 
-/// Parse the task's `with` (case-insensitive keys, unknown keys ignored).
-pub fn parse(with: Option<&serde_json::Value>) -> Result<HttpInputs, TaskError> {
-    parse_inputs(with, &HTTP_SHAPE).map_err(|source| TaskError::Inputs {
-        task: "http".into(),
-        source,
-    })
+/// The inputs of one endpoint, and (with `endpoints` added) of the task; the rules are in the
+/// module header and in docs/cli.md.
+macro_rules! endpoint_fields {
+    ($($extra:expr),*) => {
+        &[
+            ("numRequests", COUNT),
+            ("duration", Shape::Typed(Kind::Duration { positive: true })),
+            (
+                "qps",
+                Shape::Typed(Kind::Num {
+                    min: 0.0,
+                    hint: Some("0 means full speed"),
+                }),
+            ),
+            ("connections", COUNT),
+            ("payloadStr", TEXT),
+            ("payloadFile", TEXT),
+            ("payloadURL", Shape::Typed(Kind::HttpUrl)),
+            ("contentType", TEXT),
+            ("errorRanges", Shape::List(&RANGE_SHAPE)),
+            ("percentiles", Shape::List(&Shape::Typed(Kind::Percentile))),
+            ("headers", Shape::Map(&TEXT)),
+            ("url", Shape::Typed(Kind::HttpUrl)),
+            ("allowInitialErrors", FLAG),
+            ("warmup", FLAG),
+            (
+                "warmupNumRequests",
+                Shape::Typed(Kind::Int { min: 0, hint: None }),
+            ),
+            ("warmupDuration", Shape::Typed(Kind::Duration { positive: true })),
+            ("timeout", Shape::Typed(Kind::Duration { positive: true })),
+            ("http2", FLAG),
+            ("insecureSkipVerify", FLAG),
+            ("threads", COUNT),
+            $($extra),*
+        ]
+    };
+}
+const ENDPOINT_SHAPE: Shape = Shape::Closed(endpoint_fields!());
+/// Shape of the task's `with` (see [`parse`]).
+pub const HTTP_SHAPE: Shape =
+    Shape::Closed(endpoint_fields!(("endpoints", Shape::Map(&ENDPOINT_SHAPE))));
+
+/// Parse and check the task's `with`: keys case-insensitive, every field typed and in range,
+/// unknown keys refused, a URL for every endpoint, error ranges with `lower <= upper`, valid
+/// header names and values. What this returns is safe to run.
+pub fn parse(with: Option<&serde_json::Value>) -> Result<HttpInputs, InputError> {
+    parse_checked(with).map_err(|e| name_warmup_origin(with, e))
 }
 
-/// Parse a Go duration string (`300ms`, `1.5s`, `1h2m3s`, `10us`).
-pub fn parse_go_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s == "0" {
-        return Some(Duration::ZERO);
+/// The iter8 chart renders `warmupNumRequests`/`warmupDuration` as the `numRequests`/`duration`
+/// of a separate `warmup: true` task; say so, or the user looks for a field they never set.
+fn name_warmup_origin(with: Option<&serde_json::Value>, mut e: InputError) -> InputError {
+    let chart_key = match e.path.as_str() {
+        "numRequests" => "warmupNumRequests",
+        "duration" => "warmupDuration",
+        _ => return e,
+    };
+    let is_warmup = with.and_then(|w| w.as_object()).is_some_and(|m| {
+        m.iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("warmup") && v.as_bool() == Some(true))
+    });
+    if is_warmup {
+        let origin =
+            format!("this is a warm-up task; the iter8 chart sets it from http.{chart_key}");
+        e.hint = Some(match e.hint.take() {
+            Some(h) => format!("{h}; {origin}"),
+            None => origin,
+        });
     }
-    let mut rest = s.strip_prefix('+').unwrap_or(s);
-    if rest.is_empty() || rest.starts_with('-') {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if n == 0 {
-            return None;
+    e
+}
+
+fn parse_checked(with: Option<&serde_json::Value>) -> Result<HttpInputs, InputError> {
+    let inputs: HttpInputs = parse_inputs(with, &HTTP_SHAPE)?;
+    check_endpoint(&inputs.base, "")?;
+    let endpoints = inputs.endpoints.as_ref().filter(|m| !m.is_empty());
+    match endpoints {
+        None if inputs.base.url.is_empty() => {
+            return Err(InputError::new("url", "missing")
+                .hint("set url, or endpoints.<id>.url for each endpoint"));
         }
-        let v: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[u..];
-        total += v * mult;
+        None => {}
+        Some(eps) => {
+            for (id, ep) in eps {
+                let prefix = format!("endpoints.{id}.");
+                check_endpoint(ep, &prefix)?;
+                if ep.url.is_empty() && inputs.base.url.is_empty() {
+                    return Err(InputError::new(&format!("{prefix}url"), "missing")
+                        .hint("set it, or a url for all endpoints"));
+                }
+            }
+        }
     }
-    Some(Duration::from_secs_f64(total))
+    Ok(inputs)
+}
+
+/// The checks of one endpoint (or of the top level) that span fields or need HTTP's rules.
+fn check_endpoint(e: &EndpointInputs, prefix: &str) -> Result<(), InputError> {
+    for (i, r) in e.error_ranges.iter().flatten().enumerate() {
+        let path = format!("{prefix}errorRanges[{i}]");
+        match (r.lower, r.upper) {
+            (None, None) => {
+                return Err(InputError::new(&path, "has neither lower nor upper")
+                    .hint("e.g. {lower: 500} or {lower: 400, upper: 499}"));
+            }
+            (Some(l), Some(u)) if l > u => {
+                return Err(
+                    InputError::new(&path, format!("lower {l} is above upper {u}"))
+                        .hint("swap them"),
+                );
+            }
+            _ => {}
+        }
+    }
+    for (name, value) in e.headers.iter().flatten() {
+        let path = format!("{prefix}headers.{name}");
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(InputError::new(
+                &path,
+                format!("{name:?} is not a valid header name"),
+            ));
+        }
+        if http::HeaderValue::from_str(value).is_err() {
+            return Err(InputError::new(
+                &path,
+                format!("{value:?} is not a valid header value"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl HttpInputs {
@@ -331,46 +386,30 @@ pub fn is_error(code: i32, ranges: &[ErrorRange]) -> bool {
     })
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> TaskError {
-    TaskError::Invalid {
-        field: field.to_string(),
-        message: message.into(),
-    }
+/// A duration [`parse`] has already accepted.
+fn checked_duration(path: &str, d: &str) -> Result<Duration, InputError> {
+    parse_go_duration(d).map_err(|_| InputError::new(path, format!("{d:?} is not a duration")))
 }
 
-/// Build the load spec of one (merged) endpoint.
+/// Build the load spec of one (merged) endpoint of inputs that [`parse`] accepted (counts and
+/// durations are not checked again here).
 pub fn load_spec(e: &EndpointInputs) -> Result<LoadSpec, TaskError> {
-    if e.url.is_empty() {
-        return Err(invalid("url", "missing; set url or endpoints.<id>.url"));
-    }
     let stop = match (e.num_requests, &e.duration) {
-        (Some(n), _) if n >= 0 => Stop::Requests(n as u64),
-        (Some(n), _) => return Err(invalid("numRequests", format!("{n} is negative"))),
-        (None, Some(d)) => Stop::Duration(
-            parse_go_duration(d)
-                .ok_or_else(|| invalid("duration", format!("{d:?} is not a duration")))?,
-        ),
+        (Some(n), _) => Stop::Requests(u64::try_from(n).unwrap_or(0)),
+        (None, Some(d)) => Stop::Duration(checked_duration("duration", d)?),
         (None, None) => Stop::Requests(100),
     };
-    let connections = e.connections.unwrap_or(4);
-    if connections < 1 {
-        return Err(invalid(
-            "connections",
-            format!("{connections} must be at least 1"),
-        ));
-    }
-    let connections = connections as usize;
+    let connections = usize::try_from(e.connections.unwrap_or(4))
+        .unwrap_or(1)
+        .max(1);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = match e.threads {
-        Some(t) if t >= 1 => t as usize,
-        Some(t) => return Err(invalid("threads", format!("{t} must be at least 1"))),
+        Some(t) => usize::try_from(t).unwrap_or(1).max(1),
         None => connections.min(cpus),
     };
     let timeout = match &e.timeout {
         None => DEFAULT_TIMEOUT,
-        Some(t) => parse_go_duration(t)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| invalid("timeout", format!("{t:?} is not a positive duration")))?,
+        Some(t) => checked_duration("timeout", t)?,
     };
     let mut body = Bytes::new();
     if let Some(s) = &e.payload_str {
@@ -482,14 +521,14 @@ fn run_endpoint(
     if !skip_warmup_phase && (e.warmup_num_requests.is_some() || e.warmup_duration.is_some()) {
         let mut w = spec.clone();
         w.stop = match (e.warmup_num_requests, &e.warmup_duration) {
-            (Some(n), _) => Stop::Requests(n.max(0) as u64),
-            (None, Some(d)) => Stop::Duration(
-                parse_go_duration(d)
-                    .ok_or_else(|| invalid("warmupDuration", format!("{d:?} is not a duration")))?,
-            ),
+            (Some(n), _) => Stop::Requests(u64::try_from(n).unwrap_or(0)),
+            (None, Some(d)) => Stop::Duration(checked_duration("warmupDuration", d)?),
             (None, None) => Stop::Requests(0),
         };
-        run_load(&w, &format!("{provider} (warmup)"), ctx)?;
+        // `warmupNumRequests: 0` means no warm-up (the chart treats 0 as unset too).
+        if !matches!(w.stop, Stop::Requests(0)) {
+            run_load(&w, &format!("{provider} (warmup)"), ctx)?;
+        }
     }
     run_load(&spec, provider, ctx)
 }
@@ -826,17 +865,6 @@ pub fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Go duration strings.
-    #[test]
-    fn durations() {
-        assert_eq!(parse_go_duration("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_go_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_go_duration("10"), None);
-        assert_eq!(parse_go_duration("abc"), None);
-    }
 
     /// Error ranges as Iter8 classifies codes.
     #[test]

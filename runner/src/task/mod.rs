@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::cond::{self, CondError};
 use crate::driver::{Driver, DriverError};
 use crate::experiment::{Experiment, ExperimentError, ExperimentResult, KNOWN_TASKS, TaskSpec};
+use crate::inputs::InputError;
 use crate::load::LoadError;
 
 /// Something that happened during a run; the binary turns these into log lines and a progress
@@ -102,23 +103,9 @@ pub enum Event {
 /// Why a task failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    /// The `with` section does not fit the task's inputs.
-    #[error("invalid inputs for task {task}")]
-    Inputs {
-        /// Task name.
-        task: String,
-        /// Cause.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// An input value is not acceptable.
-    #[error("invalid input {field}: {message}")]
-    Invalid {
-        /// Input key.
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
+    /// An input of the task is not acceptable (names the field).
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// Reading a payload file failed.
     #[error("unable to read payload file {path}")]
     PayloadFile {
@@ -179,6 +166,17 @@ pub enum RunError {
     /// `--reuseResult` with no stored result (Iter8's message).
     #[error("experiment with nil result section cannot be run")]
     NoResult,
+    /// A task's inputs are not acceptable (checked before anything runs).
+    #[error("task {index}: {name}")]
+    Inputs {
+        /// 1-based index.
+        index: usize,
+        /// Task name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: TaskError,
+    },
     /// A task name nobody implements (checked before anything runs).
     #[error("unknown task: {name} (task {index})")]
     UnknownTask {
@@ -237,6 +235,13 @@ impl TaskContext<'_> {
 pub trait Task {
     /// Run with the task's context; may update `exp.result`. Returning an error fails the task.
     fn run(&self, exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>;
+
+    /// Check the task's inputs (`with`) without running anything; called for every task of an
+    /// experiment before the first one runs. The default accepts anything.
+    fn check(&self, with: Option<&serde_json::Value>) -> Result<(), TaskError> {
+        let _ = with;
+        Ok(())
+    }
 }
 
 /// Options of [`run_experiment`].
@@ -260,12 +265,37 @@ pub fn run_experiment(
     opts: &RunOptions<'_>,
 ) -> Result<Experiment, RunError> {
     let mut exp = driver.read()?;
-    check_task_names(&exp, opts)?;
+    check_experiment(&exp, opts)?;
     if !opts.reuse_result {
         exp.result = Some(ExperimentResult::new(driver.revision()));
     }
     run_loop(&mut exp, driver, opts)?;
     Ok(exp)
+}
+
+/// Check the whole experiment before anything runs: every task name is implemented and every
+/// task's inputs are acceptable, so a bad later task fails before an earlier one sends load.
+pub fn check_experiment(exp: &Experiment, opts: &RunOptions<'_>) -> Result<(), RunError> {
+    check_task_names(exp, opts)?;
+    for (i, t) in exp.spec.iter().enumerate() {
+        if t.is_run() {
+            continue;
+        }
+        let name = t.name();
+        let with = t.with.as_ref();
+        let checked = match (opts.tasks.get(name), name) {
+            (Some(task), _) => task.check(with),
+            (None, "http") => http::parse(with).map(drop).map_err(TaskError::from),
+            (None, "assess") => assess::parse(with).map(drop).map_err(TaskError::from),
+            _ => Ok(()),
+        };
+        checked.map_err(|source| RunError::Inputs {
+            index: i + 1,
+            name: name.to_string(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Every task name must be implemented (built in or in `opts.tasks`); run tasks always are.

@@ -168,6 +168,10 @@ impl<'a> NotifyTask<'a> {
 }
 
 impl super::Task for NotifyTask<'_> {
+    fn check(&self, with: Option<&Value>) -> Result<(), TaskError> {
+        parse(with).map(drop)
+    }
+
     fn run(&self, exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError> {
         let inputs = parse(ctx.spec.with.as_ref())?;
         match self.send(&inputs, exp) {
