@@ -6,6 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/tools/deps.sh"
 export PATH="$root/.tools/bin:$PATH"
+# A test run builds once: incremental caches only cost disk (gigabytes) and time here.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 cleanup() { :; }
 trap 'cleanup' EXIT
