@@ -13,6 +13,7 @@
 //!   Total number of tasks: 4⏎
 //!   Number of completed tasks: 4⏎
 //!   Number of completed loops: 1⏎
+//!   Protocol (http): HTTP/1.1 over TLS⏎        (one per load provider; not in Iter8 v0.13)
 //! ⏎
 //! Whether or not service level objectives (SLOs) are satisfied:⏎     (only when SLOs are set)
 //! *************************************************************⏎
@@ -59,6 +60,9 @@ pub fn text(exp: &Experiment) -> String {
         s.num_completed_tasks
     );
     let _ = write!(out, "  Number of completed loops: {}", s.num_loops);
+    for (provider, protocol) in insights(exp).iter().flat_map(|i| &i.protocols) {
+        let _ = write!(out, "\n  Protocol ({provider}): {protocol}");
+    }
     match insights(exp) {
         Some(ins) => {
             if has_slos(ins) {

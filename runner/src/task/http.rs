@@ -19,7 +19,7 @@
 //! | `warmupNumRequests` / `warmupDuration` | — | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
 //! | `endpoints` | — | Map id → endpoint inputs; run one after another; metrics under `http-<id>`. |
 //! | `timeout` | `3s` | Per-request timeout (Fortio's default); a timeout counts as status `-1`. |
-//! | `http2` | false | HTTP/2 on `http://` URLs (h2c prior knowledge); `https://` negotiates h2 via ALPN. |
+//! | `http2` | false | Speak HTTP/2: h2c (prior knowledge) on `http://`, ALPN `h2` only on `https://`; when false, HTTP/1.1 (ALPN `http/1.1` only). |
 //! | `insecureSkipVerify` | false | Accept any TLS certificate. |
 //! | `threads` | min(connections, CPUs) | OS threads of the generator. |
 //!
@@ -33,7 +33,9 @@
 //!
 //! Added by this runner: `latency-uncorrected-mean|stddev|min|max|p<X>` (service time from the
 //! actual send, what Fortio/Iter8 v0.13 reported) and `achieved-rate` (Gauge, requests/sec). When
-//! a paced run achieves less than 90% of `qps`, a warning is reported.
+//! a paced run achieves less than 90% of `qps`, a warning is reported. The protocol spoken
+//! (`HTTP/1.1`, `HTTP/1.1 over TLS`, `HTTP/2 over TLS`, `HTTP/2 cleartext (h2c)`) is kept per
+//! provider in the insights' `protocols` map, which both reports show.
 //!
 //! Differences from Iter8 kept on purpose: an endpoint with its own `duration` is not forced to
 //! the top-level default of 100 requests, and default percentiles are added to endpoint lists.
@@ -445,10 +447,10 @@ fn run_load(
     .inspect(|r| {
         let message = match &r.io_note {
             Some(why) => format!(
-                "{provider}: io_uring unavailable ({why}); load ran on {}",
-                r.io
+                "{provider}: io_uring unavailable ({why}); load ran on {}, {}",
+                r.io, r.protocol
             ),
-            None => format!("{provider}: load ran on {}", r.io),
+            None => format!("{provider}: load ran on {}, {}", r.io, r.protocol),
         };
         events(&Event::Debug { index, message });
     })
@@ -647,6 +649,8 @@ pub fn record(
         ),
         r.achieved_qps,
     )?;
+    ins.protocols
+        .insert(provider.to_string(), r.protocol.to_string());
     let buckets = r.corrected.fortio_buckets();
     if !buckets.is_empty() {
         ins.update_metric(
