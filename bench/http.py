@@ -31,6 +31,7 @@ nghttp2-client (h2load), time and linux-perf from Debian; Fortio 1.68.2 (`go ins
 
     bench/http.py [--only h1,https,h2,h2c,idle,contention] [--smoke] [--requests 2000000]
                   [--rounds 3] [--connections 16] [--rate 20000] [--idle-connections 10000]
+                  [--skip oha,...] [--no-perf] [--no-build] [--no-install]
 """
 import argparse
 import collections
@@ -292,6 +293,7 @@ def protocol_check(nginx, kind, tools, h2, want_proto, tls):
 
 
 def closed_loop(nginx, kind, tools, args, h2, target_peer, target, title):
+    tools = [t for t in tools if (t.name if isinstance(t, Ours) else t) not in args.skip]
     n, c = args.requests, args.connections
     url = nginx.url(kind)
     print(f"\n== {title}: closed loop, full speed, {n} requests, {c} connections, {args.rounds} "
@@ -443,7 +445,8 @@ def contention_section(nginx, args, iter8):
           f"CPU {CLIENT_CPU} (the generator's), {args.rounds} round(s), load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
     hog = subprocess.Popen(["taskset", "-c", CLIENT_CPU, "sh", "-c", "while :; do :; done"])
-    tools = [Ours(iter8, "uring"), Ours(iter8, "epoll"), "fortio"]
+    tools = [t for t in (Ours(iter8, "uring"), Ours(iter8, "epoll"), "fortio") if
+             (t.name if isinstance(t, Ours) else t) not in args.skip]
     got = collections.defaultdict(list)
     try:
         for rnd in range(args.rounds):
@@ -480,6 +483,7 @@ def main():
     ap.add_argument("--idle-seconds", type=int, default=4)
     ap.add_argument("--smoke", action="store_true",
                     help="tiny sizes (20,000 requests, 1 round, 1,000 idle connections, 2 s)")
+    ap.add_argument("--skip", default="", help="comma-separated tools to leave out (e.g. oha)")
     ap.add_argument("--no-perf", action="store_true", help="skip perf (no kernel share)")
     ap.add_argument("--no-build", action="store_true", help="use the existing target/release/iter8")
     ap.add_argument("--no-install", action="store_true", help="do not install missing peers")
@@ -488,6 +492,7 @@ def main():
         args.requests, args.rounds, args.idle_connections = 20_000, 1, 1_000
         args.contention_seconds, args.idle_seconds = 2, 2
     only = [s.strip() for s in args.only.split(",") if s.strip()]
+    args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     bad = [s for s in only if s not in SECTIONS]
     if bad:
         ap.error(f"--only: unknown section {bad[0]!r} (known: {', '.join(SECTIONS)})")
