@@ -30,6 +30,8 @@
 //!     - {}
 //!     SLOs: {upper: [{metric: http/latency-mean, limit: 50}], lower: [...]}   # optional
 //!     SLOsSatisfied: {upper: [[true]], lower: [[...]]}   # [SLO index][version index]
+//!     protocols: {http: HTTP/1.1 over TLS}   # protocol each load provider spoke; omitted
+//!                                            # when empty (not in Iter8 v0.13, Go ignores it)
 //!   iter8Version: v0.13
 //! ```
 //!
@@ -368,6 +370,8 @@ pub struct Insights {
     pub slos: Option<SloLimits>,
     /// Verdicts computed by `assess`.
     pub slos_satisfied: Option<SloResults>,
+    /// The protocol each load provider spoke (`http` → `HTTP/1.1 over TLS`); not in Iter8 v0.13.
+    pub protocols: BTreeMap<String, String>,
 }
 
 impl Insights {
@@ -747,6 +751,7 @@ const INSIGHTS_SHAPE: Shape = Shape::Obj(&[
     ("SummaryMetricValues", Shape::Leaf),
     ("SLOs", SLO_LIMITS_SHAPE),
     ("SLOsSatisfied", SLO_RESULTS_SHAPE),
+    ("protocols", Shape::Leaf),
 ]);
 const RESULT_SHAPE: Shape = Shape::Obj(&[
     ("revision", Shape::Leaf),
@@ -821,6 +826,8 @@ struct RawInsights {
     slos: Option<SloLimits>,
     #[serde(rename = "SLOsSatisfied", default)]
     slos_satisfied: Option<SloResults>,
+    #[serde(default)]
+    protocols: Option<BTreeMap<String, String>>,
 }
 
 fn flatten<T>(v: PerVersion<Option<Vec<T>>>) -> Vec<BTreeMap<String, Vec<T>>> {
@@ -911,6 +918,7 @@ impl Experiment {
                         .collect(),
                     slos: i.slos,
                     slos_satisfied: i.slos_satisfied,
+                    protocols: i.protocols.unwrap_or_default(),
                 }),
                 iter8_version: r.iter8_version.unwrap_or_default(),
             }),
@@ -1013,6 +1021,9 @@ fn insights_json(i: &Insights) -> Result<Value, serde_json::Error> {
     }
     if let Some(s) = &i.slos_satisfied {
         m.insert("SLOsSatisfied".into(), serde_json::to_value(s)?);
+    }
+    if !i.protocols.is_empty() {
+        m.insert("protocols".into(), serde_json::to_value(&i.protocols)?);
     }
     Ok(Value::Object(m))
 }

@@ -79,3 +79,20 @@ fn html_report_is_self_contained() {
     assert!(none.contains("Insights not found in experiment results."));
     assert!(!none.contains("Metric Histograms"));
 }
+
+/// The HTML report names the protocol each load provider spoke, under the status; a report
+/// without protocols shows none.
+#[test]
+fn html_report_names_protocols() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/report");
+    let html = runner::report::html(&load(&dir.join("protocols"))).expect("render html");
+    let html = html.replace("&#x2f;", "/");
+    for line in [
+        "Protocol (http-a): HTTP/1.1 over TLS",
+        "Protocol (http-b): HTTP/2 cleartext (h2c)",
+    ] {
+        assert_eq!(html.matches(line).count(), 1, "{line:?} once in the page");
+    }
+    let plain = runner::report::html(&load(&dir.join("multi-version"))).expect("render html");
+    assert!(!plain.contains("class=\"protocol\""));
+}

@@ -1,5 +1,5 @@
-//! Test support for the end-to-end tests: the `iter8` binary, a real httpbin under gunicorn,
-//! free loopback ports and temporary run directories.
+//! Test support for the end-to-end tests: the `iter8` binary, a real httpbin under gunicorn, a
+//! real nginx (HTTP/1.1, TLS with h2, h2c), free loopback ports and temporary run directories.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -128,6 +128,130 @@ impl Drop for Httpbin {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// nginx (Debian's `nginx`) on free loopback ports, with a certificate for `localhost` made at
+/// start; every request is logged with the port and the protocol nginx saw
+/// (`$server_protocol`). Stopped on drop.
+pub struct Nginx {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// HTTP/1.1 over TCP.
+    pub plain: SocketAddr,
+    /// TLS 1.3 offering `h2` and `http/1.1` by ALPN on the same port.
+    pub tls: SocketAddr,
+    /// TLS 1.3 offering `http/1.1` only.
+    pub tls_h1: SocketAddr,
+    /// HTTP/2 with prior knowledge (h2c).
+    pub h2c: SocketAddr,
+}
+
+impl Nginx {
+    /// Start nginx and wait until it answers on the plain port (at most 30 s).
+    pub fn start() -> Nginx {
+        let dir = tempfile::tempdir().expect("create nginx dir");
+        let d = dir.path().display().to_string();
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+            .expect("test certificate");
+        std::fs::write(dir.path().join("cert.pem"), ck.cert.pem()).expect("write cert");
+        std::fs::write(dir.path().join("key.pem"), ck.signing_key.serialize_pem())
+            .expect("write key");
+        let addr = || -> SocketAddr {
+            format!("127.0.0.1:{}", free_port())
+                .parse()
+                .expect("loopback address")
+        };
+        let (plain, tls, tls_h1, h2c) = (addr(), addr(), addr(), addr());
+        let ok = r#"location / { return 200 "hello\n"; }"#;
+        let conf = format!(
+            "daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log warn;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n\
+               log_format proto '$server_port $server_protocol';\n\
+               access_log {d}/access.log proto;\n\
+               client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+               fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+               ssl_protocols TLSv1.3;\n\
+               ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;\n\
+               server {{ listen {plain}; {ok} }}\n\
+               server {{ listen {tls} ssl http2; {ok} }}\n\
+               server {{ listen {tls_h1} ssl; {ok} }}\n\
+               server {{ listen {h2c} http2; {ok} }}\n\
+             }}\n"
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).expect("write nginx.conf");
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .unwrap_or("nginx");
+        let child = Command::new(bin)
+            .args(["-p", &d, "-c", &format!("{d}/nginx.conf"), "-e", "stderr"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx (apt-get install -y nginx)");
+        let mut nginx = Nginx {
+            child,
+            dir,
+            plain,
+            tls,
+            tls_h1,
+            h2c,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http_status(plain, "/") != Some(200) {
+            if let Ok(Some(status)) = nginx.child.try_wait() {
+                let log = std::fs::read_to_string(nginx.dir.path().join("error.log"));
+                panic!(
+                    "nginx exited early with {status}: {}",
+                    log.unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not answer on {plain} within 30s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The readiness probe is logged too; start counting from here.
+        std::fs::write(nginx.dir.path().join("access.log"), "").expect("truncate access log");
+        nginx
+    }
+
+    /// How many requests nginx logged on `addr`'s port, by protocol (`HTTP/1.1`, `HTTP/2.0`).
+    pub fn protocols_seen(&self, addr: SocketAddr) -> std::collections::BTreeMap<String, u64> {
+        let log = std::fs::read_to_string(self.dir.path().join("access.log"))
+            .expect("read nginx access log");
+        let port = addr.port().to_string();
+        let mut seen = std::collections::BTreeMap::new();
+        for line in log.lines() {
+            if let Some((p, proto)) = line.split_once(' ')
+                && p == port
+            {
+                *seen.entry(proto.to_string()).or_insert(0) += 1;
+            }
+        }
+        seen
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // The master this test started (it stops its own worker).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,6 +1,10 @@
 //! HTTP load generator: persistent HTTP/1.1 or HTTP/2 connections (TLS via rustls with ALPN,
 //! or h2c with prior knowledge), one request in flight per connection, paced or at full speed.
 //!
+//! The protocol is the one the user chose ([`Protocol`]): `http2: false` offers only
+//! `http/1.1` in ALPN, `http2: true` only `h2` (a TLS server that does not agree fails the
+//! connection, as Fortio's HTTP/2 client does), and on `http://` `http2: true` is h2c.
+//!
 //! Threads: connections are spread over `threads` OS threads, each running a current-thread
 //! runtime (no work stealing, no cross-thread wakeups on the hot path). Each connection owns
 //! two latency recorders (corrected and uncorrected) and a status-code table; they are merged
@@ -75,6 +79,42 @@ impl std::fmt::Display for IoPath {
     }
 }
 
+/// The protocol a run spoke: fixed by the URL's scheme and `http2`, never negotiated away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 over TCP.
+    Http1,
+    /// HTTP/1.1 over TLS (ALPN `http/1.1`).
+    Http1Tls,
+    /// HTTP/2 over TLS (ALPN `h2`).
+    H2,
+    /// HTTP/2 over TCP with prior knowledge (h2c).
+    H2c,
+}
+
+impl Protocol {
+    /// The protocol of an `https` (or `http`) URL with `http2` set as given.
+    pub fn of(https: bool, http2: bool) -> Protocol {
+        match (https, http2) {
+            (false, false) => Protocol::Http1,
+            (true, false) => Protocol::Http1Tls,
+            (true, true) => Protocol::H2,
+            (false, true) => Protocol::H2c,
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Protocol::Http1 => "HTTP/1.1",
+            Protocol::Http1Tls => "HTTP/1.1 over TLS",
+            Protocol::H2 => "HTTP/2 over TLS",
+            Protocol::H2c => "HTTP/2 cleartext (h2c)",
+        })
+    }
+}
+
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stop {
@@ -105,7 +145,8 @@ pub struct LoadSpec {
     pub threads: usize,
     /// Per-request timeout (connect + request + body).
     pub timeout: Duration,
-    /// Use HTTP/2 on `http://` URLs (h2c prior knowledge). `https://` negotiates via ALPN.
+    /// Speak HTTP/2: h2c with prior knowledge on `http://`, ALPN `h2` (only) on `https://`;
+    /// when false, HTTP/1.1 (ALPN `http/1.1` only).
     pub http2: bool,
     /// Accept any TLS certificate.
     pub insecure_skip_verify: bool,
@@ -158,6 +199,8 @@ pub struct LoadReport {
     pub achieved_qps: f64,
     /// The I/O path used.
     pub io: IoPath,
+    /// The protocol spoken.
+    pub protocol: Protocol,
     /// Why io_uring was not used, when it was wanted (`auto` on a plain HTTP/1.1 URL).
     pub io_note: Option<String>,
 }
@@ -304,10 +347,11 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     }
 }
 
-/// TLS client configuration: Mozilla's roots (embedded), ALPN `h2` + `http/1.1`.
+/// TLS client configuration: Mozilla's roots (embedded); ALPN offers `h2` alone when `http2`,
+/// else `http/1.1` alone, so the server cannot pick another protocol than the user's.
 pub fn tls_config(
     insecure_skip_verify: bool,
-    offer_h2: bool,
+    http2: bool,
 ) -> Result<Arc<rustls::ClientConfig>, LoadError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -323,8 +367,8 @@ pub fn tls_config(
         roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    cfg.alpn_protocols = if offer_h2 {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    cfg.alpn_protocols = if http2 {
+        vec![b"h2".to_vec()]
     } else {
         vec![b"http/1.1".to_vec()]
     };
@@ -406,8 +450,11 @@ impl Shared {
         match (&self.tls, &self.target.server_name) {
             (Some(tls), Some(name)) => {
                 let stream = tls.connect(name.clone(), tcp).await.ok()?;
-                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                handshake(TokioIo::new(stream), h2).await
+                // Only `h2` was offered; a server that chose no protocol does not speak it.
+                if self.http2 && stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+                    return None;
+                }
+                handshake(TokioIo::new(stream), self.http2).await
             }
             _ if !self.http2 && self.raw_h1 => {
                 let std = tcp.into_std().ok()?;
@@ -644,7 +691,7 @@ pub fn run(
     let target = parse_target(&spec.url)?;
     let (headers_h1, headers_h2) = header_maps(spec, &target)?;
     let tls = if target.https {
-        let cfg = tls_config(spec.insecure_skip_verify, true)?;
+        let cfg = tls_config(spec.insecure_skip_verify, spec.http2)?;
         Some(tokio_rustls::TlsConnector::from(cfg))
     } else {
         None
@@ -690,7 +737,8 @@ pub fn run(
         allow_initial_errors: spec.allow_initial_errors,
     });
 
-    let plain_h1 = !shared.target.https && !spec.http2;
+    let protocol = Protocol::of(shared.target.https, spec.http2);
+    let plain_h1 = protocol == Protocol::Http1;
     let (io, io_note) = choose_io(spec.io, plain_h1)?;
     let uring = if io == IoPath::Uring {
         uring_setup(&shared, threads)?
@@ -836,6 +884,7 @@ pub fn run(
         requested_qps,
         achieved_qps,
         io,
+        protocol,
         io_note,
     })
 }

@@ -1,6 +1,7 @@
 //! HTML report: one self-contained page (inline CSS and plotly.js), usable offline.
 //!
-//! Sections as Iter8 v0.13's HTML report: experiment status, SLO table (when SLOs are set),
+//! Sections as Iter8 v0.13's HTML report: experiment status (with the protocol each load
+//! provider spoke, which Iter8 did not show), SLO table (when SLOs are set),
 //! histograms of every Histogram and Sample metric (one chart per metric, one trace per
 //! version), and the table of latest metric values. Where Iter8 loaded Bootstrap, Font Awesome
 //! and Plotly from CDNs, this page carries its own small stylesheet and plotly.js (from the
@@ -98,6 +99,7 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
         no_failure => s.no_failure,
         message => message,
         has_insights => ins.is_some(),
+        protocols => ins.map(|i| i.protocols.clone()).unwrap_or_default(),
         headers => headers,
         slo_rows => Value::from(Serde(&slo_rows)),
         charts => Value::from(Serde(&charts)),

@@ -13,6 +13,7 @@
 //!   Total number of tasks: 4⏎
 //!   Number of completed tasks: 4⏎
 //!   Number of completed loops: 1⏎
+//!   Protocol (http): HTTP/1.1 over TLS⏎        (one per load provider; not in Iter8 v0.13)
 //! ⏎
 //! Load warnings:⏎                                                      (not in Iter8 v0.13; only
 //! **************⏎                                                      when a paced load fell
@@ -64,6 +65,9 @@ pub fn text(exp: &Experiment) -> String {
         s.num_completed_tasks
     );
     let _ = write!(out, "  Number of completed loops: {}", s.num_loops);
+    for (provider, protocol) in insights(exp).iter().flat_map(|i| &i.protocols) {
+        let _ = write!(out, "\n  Protocol ({provider}): {protocol}");
+    }
     match insights(exp) {
         Some(ins) => {
             // Not in Iter8 v0.13: only when a paced load did not keep its schedule.

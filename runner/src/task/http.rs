@@ -19,7 +19,7 @@
 //! | `warmupNumRequests` / `warmupDuration` | — | whole number ≥ 0 (`0`: none) / Go duration > 0 | Run a discarded warm-up phase first (skipped when the previous task is an Iter8-chart warm-up `http` task). |
 //! | `endpoints` | — | map id → endpoint inputs | Run one after another; metrics under `http-<id>`. |
 //! | `timeout` | `3s` | Go duration > 0 | Per-request timeout (Fortio's default); a timeout counts as status `-1`. |
-//! | `http2` | false | true/false | HTTP/2 on `http://` URLs (h2c prior knowledge); `https://` negotiates h2 via ALPN. |
+//! | `http2` | false | true/false | Speak HTTP/2: h2c (prior knowledge) on `http://`, ALPN `h2` only on `https://`; when false, HTTP/1.1 (ALPN `http/1.1` only). |
 //! | `insecureSkipVerify` | false | true/false | Accept any TLS certificate. |
 //! | `threads` | min(connections, CPUs) | whole number ≥ 1 | OS threads of the generator. |
 //!
@@ -42,6 +42,8 @@
 //! `generator-lag-p99|max` (msec): see `docs/latency.md`. When the target could not carry the
 //! offered rate, or the generator fell behind its own schedule, a warning says so with the
 //! numbers ([`LoadNotes`]), and both reports show it.
+//! The protocol spoken (`HTTP/1.1`, `HTTP/1.1 over TLS`, `HTTP/2 over TLS`, `HTTP/2 cleartext
+//! (h2c)`) is kept per provider in the insights' `protocols` map, which both reports show.
 //!
 //! Differences from Iter8 kept on purpose: an endpoint with its own `duration` is not forced to
 //! the top-level default of 100 requests, and default percentiles are added to endpoint lists.
@@ -487,10 +489,10 @@ fn run_load(
     .inspect(|r| {
         let message = match &r.io_note {
             Some(why) => format!(
-                "{provider}: io_uring unavailable ({why}); load ran on {}",
-                r.io
+                "{provider}: io_uring unavailable ({why}); load ran on {}, {}",
+                r.io, r.protocol
             ),
-            None => format!("{provider}: load ran on {}", r.io),
+            None => format!("{provider}: load ran on {}, {}", r.io, r.protocol),
         };
         events(&Event::Debug { index, message });
     })
@@ -841,6 +843,8 @@ pub fn record(
             )?;
         }
     }
+    ins.protocols
+        .insert(provider.to_string(), r.protocol.to_string());
     let buckets = r.corrected.fortio_buckets();
     if !buckets.is_empty() {
         ins.update_metric(
