@@ -166,6 +166,13 @@ def handler():
     )
 
 
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """Serves files without logging every request on stderr."""
+
+    def log_message(self, *args):
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
@@ -191,7 +198,7 @@ def main():
     if args.http_dir:
         files = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0),
-            functools.partial(http.server.SimpleHTTPRequestHandler, directory=args.http_dir),
+            functools.partial(QuietFiles, directory=args.http_dir),
         )
         threading.Thread(target=files.serve_forever, daemon=True).start()
         print("HTTP %d" % files.server_address[1], flush=True)
