@@ -324,3 +324,90 @@ fn bad_input_is_refused_before_running() {
         "{err}"
     );
 }
+
+/// PEM files of a test CA, a server certificate for `localhost` and a client certificate, all
+/// signed by the CA, written into `dir`: (ca, server cert, server key, client cert, client key).
+fn test_pki(dir: &std::path::Path) -> [String; 5] {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "iter8 test CA");
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
+    let leaf = |name: &str| {
+        let key = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .expect("params")
+            .signed_by(&key, &ca)
+            .expect("signed");
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server_cert, server_key) = leaf("localhost");
+    let (client_cert, client_key) = leaf("client.test");
+    let files = [
+        ("ca.pem", ca.pem()),
+        ("server.pem", server_cert),
+        ("server.key", server_key),
+        ("client.pem", client_cert),
+        ("client.key", client_key),
+    ];
+    files.map(|(name, text)| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write pem");
+        p.display().to_string()
+    })
+}
+
+/// TLS with a test CA (the certificate checked against `cname`), TLS without verification,
+/// and mutual TLS; a certificate that cannot be verified, or a missing client certificate,
+/// makes every call Unavailable (counted, not fatal).
+#[test]
+fn tls_and_mutual_tls() {
+    use testsupport::route_guide::Options;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let [ca, cert, key, client_cert, client_key] = test_pki(dir.path());
+    let tls = RouteGuide::start_with(&Options {
+        tls: Some((cert.clone().into(), key.clone().into())),
+        ..Options::default()
+    })
+    .expect("tls server");
+    let call = "routeguide.RouteGuide.GetFeature";
+    let base = "    total: 10\n    concurrency: 2\n    insecure: false\n";
+    let cases = [
+        (
+            format!("{base}    cacert: {ca}\n    cname: localhost\n"),
+            "OK",
+        ),
+        (format!("{base}    skipTLS: true\n"), "OK"),
+        (format!("{base}    cname: localhost\n"), "Unavailable"),
+    ];
+    for (extra, status) in &cases {
+        let (r, e) = run_spec(&task(&tls.host(), call, extra));
+        r.expect("run succeeds");
+        assert_eq!(
+            metric(&e, &format!("grpc/status/{status}")),
+            Some(10.0),
+            "{extra}"
+        );
+    }
+    drop(tls);
+    let mtls = RouteGuide::start_with(&Options {
+        tls: Some((cert.into(), key.into())),
+        client_ca: Some(ca.clone().into()),
+        ..Options::default()
+    })
+    .expect("mtls server");
+    let with_ca = format!("{base}    cacert: {ca}\n    cname: localhost\n");
+    let (r, e) = run_spec(&task(
+        &mtls.host(),
+        call,
+        &format!("{with_ca}    cert: {client_cert}\n    key: {client_key}\n"),
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "grpc/status/OK"), Some(10.0));
+    let (r, e) = run_spec(&task(&mtls.host(), call, &with_ca));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "grpc/status/Unavailable"), Some(10.0));
+}
