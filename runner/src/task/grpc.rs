@@ -567,7 +567,9 @@ impl Reader {
             Err(e) => match &self.downloads {
                 Some(d) => match d.get(path) {
                     // A download that fails now fails its run task later; check what we can.
-                    Some(url) => Ok(fetch(url).map_or(Fetched::Later, Fetched::Bytes)),
+                    Some(url) => {
+                        Ok(fetch(url, CHECK_FETCH_TIMEOUT).map_or(Fetched::Later, Fetched::Bytes))
+                    }
                     None if e.kind() == std::io::ErrorKind::NotFound => Ok(Fetched::Later),
                     None => Err(InputError::new(field, format!("cannot read {path}: {e}"))),
                 },
@@ -577,7 +579,12 @@ impl Reader {
     }
 
     fn url(&self, field: &str, url: &str) -> Result<Fetched, InputError> {
-        match fetch(url) {
+        let timeout = if self.checking() {
+            CHECK_FETCH_TIMEOUT
+        } else {
+            FETCH_TIMEOUT
+        };
+        match fetch(url, timeout) {
             Ok(b) => Ok(Fetched::Bytes(b)),
             Err(_) if self.checking() => Ok(Fetched::Later),
             Err(why) => Err(InputError::new(
@@ -608,8 +615,14 @@ impl Reader {
     }
 }
 
-fn fetch(url: &str) -> Result<Vec<u8>, String> {
-    crate::load::http::get(url, false, Duration::from_secs(30)).map(|b| b.to_vec())
+/// Downloads give up after this long when the task runs (as `payloadURL` does)...
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// ...and sooner when checking before the run (a URL only reachable from where the experiment
+/// runs, e.g. inside a cluster, is then checked by the run itself).
+const CHECK_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn fetch(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    crate::load::http::get(url, false, timeout).map(|b| b.to_vec())
 }
 
 /// What a call needs besides the load settings; `None` parts could not be checked yet.
