@@ -42,7 +42,9 @@
 //! (`50.0` where Go writes `50`), which both readers accept.
 //!
 //! Metric names: `<provider>/<metric>` (Counter/Gauge/Sample/Histogram/Summary) or
-//! `<provider>/<metric>/<aggregation>` (derived from a Sample or Summary metric). Names starting
+//! `<provider>/<metric>/<aggregation>` (derived from a Sample or Summary metric, unless a
+//! Counter/Gauge is recorded under that very name, as the grpc task records
+//! `grpc/latency/mean`: Iter8 v0.13 derived it from a Sample of every call). Names starting
 //! with `http/latency-p` or `grpc/latency/p` are normalised (`http/latency-p50.0` →
 //! `http/latency-p50`).
 
@@ -496,6 +498,10 @@ impl Insights {
                     .copied()
             }
             3 => {
+                let nm = normalize_metric_name(m).ok()?;
+                if let Some(v) = self.recorded_scalar(version, &nm) {
+                    return Some(v);
+                }
                 let base = format!("{}/{}", parts[0], parts[1]);
                 let meta = self.metrics_info.get(&base)?;
                 match meta.kind {
@@ -514,12 +520,29 @@ impl Insights {
         }
     }
 
+    /// The last value of a Counter/Gauge recorded under `a/b/c` itself (the grpc task's
+    /// `grpc/latency/mean`, computed from histograms rather than derived from a Sample).
+    fn recorded_scalar(&self, version: usize, nm: &str) -> Option<f64> {
+        let meta = self.metrics_info.get(nm)?;
+        if !matches!(meta.kind, MetricType::Counter | MetricType::Gauge) {
+            return None;
+        }
+        self.non_hist_metric_values
+            .get(version)?
+            .get(nm)?
+            .last()
+            .copied()
+    }
+
     /// Metadata of `a/b` or derived `a/b/c` (Go `GetMetricsInfo`).
     pub fn metric_info(&self, name: &str) -> Option<MetricMeta> {
         let parts: Vec<&str> = name.split('/').collect();
         match parts.len() {
             2 => self.metrics_info.get(name).cloned(),
             3 => {
+                if let Some(meta) = self.metrics_info.get(name) {
+                    return Some(meta.clone());
+                }
                 let base = format!("{}/{}", parts[0], parts[1]);
                 let mm = self.metrics_info.get(&base)?;
                 let kind = if parts[2] == "count" {

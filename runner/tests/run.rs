@@ -144,14 +144,7 @@ fn unknown_and_unsupported_tasks() {
     let err = r.result.expect_err("must fail");
     assert_eq!(err.to_string(), "unknown task: frobnicate (task 2)");
     assert!(r.stored.result.is_none(), "nothing was written");
-    for name in [
-        "grpc",
-        "ready",
-        "custommetrics",
-        "notify",
-        "abnmetrics",
-        "slack",
-    ] {
+    for name in ["ready", "custommetrics", "notify", "abnmetrics", "slack"] {
         let r = run_doc(&format!("spec:\n- task: {name}\n  with: {{}}\n"), false);
         let chain = runner::task::error_chain(&r.result.expect_err("must fail"));
         assert!(

@@ -3,6 +3,7 @@
 //! - [`kube_env`]: a real kube-apiserver (built by `tools/k8s-testenv`), started once per test
 //!   process or taken from `ITER8_TESTENV_KUBECONFIG`, with one namespace per test.
 //! - [`tools`]: the real `helm` and `kubectl` binaries (installed by `tools/fetch-helm.sh`).
+//! - [`route_guide`]: the route guide gRPC server on Python grpcio.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), testsupport::kube_env::TestEnvError> {
@@ -13,6 +14,7 @@
 //! ```
 
 pub mod kube_env;
+pub mod route_guide;
 pub mod tools;
 
 use std::path::PathBuf;

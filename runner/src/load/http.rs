@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 
 use crate::load::h1::{H1Conn, serialize_request};
 use crate::load::pacing::{Pace, Schedule, split_requests};
-use crate::load::worker::{Fetch, Plan, WorkerOut, measure};
+use crate::load::worker::{Fetch, Plan, WorkerOut, measure, report, start_together, watch};
 use crate::metrics::{LatencyRecorder, StatusCounts};
 
 /// Which I/O path carries plain-text HTTP/1.1 load.
@@ -347,6 +347,13 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     }
 }
 
+/// A verifier that accepts every server certificate (`insecureSkipVerify`, gRPC's `skipTLS`).
+pub(crate) fn no_verify(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Arc<dyn rustls::client::danger::ServerCertVerifier> {
+    Arc::new(NoVerify(provider))
+}
+
 /// TLS client configuration: Mozilla's roots (embedded); ALPN offers `h2` alone when `http2`,
 /// else `http/1.1` alone, so the server cannot pick another protocol than the user's.
 pub fn tls_config(
@@ -629,17 +636,10 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
         let code = f.fetch(Instant::now()).await;
         sh.initial_result(code);
     }
-    if sh.barrier.wait().await.is_leader() {
-        let _ = sh.start.set(Instant::now());
-    }
-    sh.barrier.wait().await;
+    let start = start_together(&sh.barrier, &sh.start).await;
     if sh.aborted() {
         return WorkerOut::new();
     }
-    let start = *sh
-        .start
-        .get()
-        .expect("the barrier leader set the start time");
     let plan = sh.plan(start, k, quota);
     measure(&mut f, &plan, &sh.done).await
 }
@@ -787,25 +787,13 @@ pub fn run(
         handles.push(h);
     }
 
-    let total = match spec.stop {
-        Stop::Requests(n) => Some(n),
-        Stop::Duration(_) => None,
-    };
-    let duration = match spec.stop {
-        Stop::Duration(d) => Some(d),
-        Stop::Requests(_) => None,
-    };
-    while !handles.iter().all(|h| h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(100));
-        if let Some(start) = shared.start.get() {
-            on_progress(LoadProgress {
-                done: shared.done.load(Ordering::Relaxed),
-                total,
-                elapsed: start.elapsed(),
-                duration,
-            });
-        }
-    }
+    watch(
+        &handles,
+        &shared.start,
+        &shared.done,
+        spec.stop,
+        on_progress,
+    );
     let mut outs = Vec::new();
     for h in handles {
         outs.extend(h.join().map_err(|_| LoadError::WorkerPanic)?);
@@ -825,68 +813,17 @@ pub fn run(
         });
     }
     let start = *shared.start.get().ok_or(LoadError::WorkerPanic)?;
-    let mut corrected = LatencyRecorder::new();
-    let mut uncorrected = LatencyRecorder::new();
-    let mut generator_lag = LatencyRecorder::new();
-    let mut codes = StatusCounts::default();
-    let mut last_send = start;
-    let mut last_done = start;
-    let mut queued_at_end = 0;
-    let mut queue_wait_max = Duration::ZERO;
-    let paced = matches!(spec.pace, Pace::Rate(_));
-    for o in &outs {
-        // Closed loop: latency from the intended time is the service time (recorded once).
-        corrected.merge(if paced { &o.corrected } else { &o.uncorrected });
-        uncorrected.merge(&o.uncorrected);
-        generator_lag.merge(&o.lag);
-        codes.merge(&o.codes);
-        last_send = last_send.max(o.last_send.unwrap_or(start));
-        last_done = last_done.max(o.last_done.unwrap_or(start));
-        queued_at_end += o.queued_at_end;
-        queue_wait_max = queue_wait_max.max(o.queue_wait_max);
-    }
-    let n = corrected.count();
-    let elapsed = last_done - start;
-    let (requested_qps, achieved_qps) = match spec.pace {
-        Pace::Rate(q) => {
-            let achieved = match spec.stop {
-                Stop::Duration(d) if !d.is_zero() => n as f64 / d.as_secs_f64(),
-                _ => {
-                    let span = (last_send - start).as_secs_f64();
-                    if n > 1 && span > 0.0 {
-                        (n - 1) as f64 / span
-                    } else {
-                        q
-                    }
-                }
-            };
-            (Some(q), achieved)
-        }
-        Pace::Max => {
-            let secs = elapsed.as_secs_f64();
-            (None, if secs > 0.0 { n as f64 / secs } else { 0.0 })
-        }
-    };
-    on_progress(LoadProgress {
-        done: n,
-        total,
-        elapsed,
-        duration,
-    });
-    Ok(LoadReport {
-        corrected,
-        uncorrected,
-        generator_lag,
-        queued_at_end,
-        queue_wait_max,
-        codes,
-        elapsed,
-        requested_qps,
-        achieved_qps,
+    let mut r = report(
+        &outs,
+        start,
+        spec.pace,
+        spec.stop,
         io,
         protocol,
-        io_note,
-    })
+        on_progress,
+    );
+    r.io_note = io_note;
+    Ok(r)
 }
 
 /// The I/O path for a run: io_uring only carries plain-text HTTP/1.1.

@@ -2,14 +2,18 @@
 //! runs closed-loop), stops on the request quota or the deadline, and records latencies (from
 //! the actual send and, when paced, coordinated-omission corrected: see [`Chain`]), the
 //! generator's own lag, the requests still queued at the deadline, and status codes. The
-//! epoll path (`http.rs`) and the io_uring path (`uring.rs`) both run it.
+//! epoll path (`http.rs`), the io_uring path (`uring.rs`) and gRPC (`grpc/`) all run it, and
+//! merge their connections' measurements into one [`LoadReport`] with [`report`].
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use std::time::Duration;
 
-use crate::load::pacing::{Chain, Schedule};
+use crate::load::http::Protocol;
+use crate::load::pacing::{Chain, Pace, Schedule};
+use crate::load::{IoPath, LoadProgress, LoadReport, Stop};
 use crate::metrics::{LatencyRecorder, StatusCounts};
 
 /// Requests counted locally before they are added to the shared progress counter.
@@ -143,4 +147,124 @@ pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) 
     }
     out.last_done = Some(chain.busy_until());
     out
+}
+
+/// Wait until every worker of the run is ready, then return the run's start time (taken once,
+/// by the last worker to arrive, and seen by all).
+pub(crate) async fn start_together(
+    barrier: &tokio::sync::Barrier,
+    start: &OnceLock<Instant>,
+) -> Instant {
+    if barrier.wait().await.is_leader() {
+        let _ = start.set(Instant::now());
+    }
+    barrier.wait().await;
+    *start.get().expect("the barrier leader set the start time")
+}
+
+/// Call `on_progress` about every 100 ms (once the load has started) until every thread in
+/// `threads` has finished.
+pub(crate) fn watch<T>(
+    threads: &[std::thread::JoinHandle<T>],
+    start: &OnceLock<Instant>,
+    done: &AtomicU64,
+    stop: Stop,
+    on_progress: &mut dyn FnMut(LoadProgress),
+) {
+    let (total, duration) = stop_parts(stop);
+    while !threads.iter().all(|h| h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some(start) = start.get() {
+            on_progress(LoadProgress {
+                done: done.load(Ordering::Relaxed),
+                total,
+                elapsed: start.elapsed(),
+                duration,
+            });
+        }
+    }
+}
+
+/// The request total (count mode) and the planned duration (duration mode) of `stop`.
+fn stop_parts(stop: Stop) -> (Option<u64>, Option<Duration>) {
+    match stop {
+        Stop::Requests(n) => (Some(n), None),
+        Stop::Duration(d) => (None, Some(d)),
+    }
+}
+
+/// Merge the measurements of all connections of a run that started at `start` into its report,
+/// and report the final progress.
+pub(crate) fn report(
+    outs: &[WorkerOut],
+    start: Instant,
+    pace: Pace,
+    stop: Stop,
+    io: IoPath,
+    protocol: Protocol,
+    on_progress: &mut dyn FnMut(LoadProgress),
+) -> LoadReport {
+    let mut corrected = LatencyRecorder::new();
+    let mut uncorrected = LatencyRecorder::new();
+    let mut generator_lag = LatencyRecorder::new();
+    let mut codes = StatusCounts::default();
+    let mut last_send = start;
+    let mut last_done = start;
+    let mut queued_at_end = 0;
+    let mut queue_wait_max = Duration::ZERO;
+    let paced = matches!(pace, Pace::Rate(_));
+    for o in outs {
+        // Closed loop: latency from the intended time is the service time (recorded once).
+        corrected.merge(if paced { &o.corrected } else { &o.uncorrected });
+        uncorrected.merge(&o.uncorrected);
+        generator_lag.merge(&o.lag);
+        codes.merge(&o.codes);
+        last_send = last_send.max(o.last_send.unwrap_or(start));
+        last_done = last_done.max(o.last_done.unwrap_or(start));
+        queued_at_end += o.queued_at_end;
+        queue_wait_max = queue_wait_max.max(o.queue_wait_max);
+    }
+    let n = corrected.count();
+    let elapsed = last_done - start;
+    let (requested_qps, achieved_qps) = match pace {
+        Pace::Rate(q) => {
+            let achieved = match stop {
+                Stop::Duration(d) if !d.is_zero() => n as f64 / d.as_secs_f64(),
+                _ => {
+                    let span = (last_send - start).as_secs_f64();
+                    if n > 1 && span > 0.0 {
+                        (n - 1) as f64 / span
+                    } else {
+                        q
+                    }
+                }
+            };
+            (Some(q), achieved)
+        }
+        Pace::Max => {
+            let secs = elapsed.as_secs_f64();
+            (None, if secs > 0.0 { n as f64 / secs } else { 0.0 })
+        }
+    };
+    let (total, duration) = stop_parts(stop);
+    on_progress(LoadProgress {
+        done: n,
+        total,
+        elapsed,
+        duration,
+    });
+    LoadReport {
+        corrected,
+        uncorrected,
+        generator_lag,
+        queued_at_end,
+        queue_wait_max,
+        codes,
+        elapsed,
+        requested_qps,
+        achieved_qps,
+        io,
+        protocol,
+        io_note: None,
+    }
 }

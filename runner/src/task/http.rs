@@ -779,70 +779,7 @@ pub fn record(
             }
         }
     }
-    scalar(
-        ins,
-        ACHIEVED_RATE,
-        MetricMeta::new(
-            "achieved request rate (requests/sec)",
-            MetricType::Gauge,
-            Some("requests/sec"),
-        ),
-        r.achieved_qps,
-    )?;
-    if let Some(q) = r.requested_qps {
-        scalar(
-            ins,
-            OFFERED_RATE,
-            MetricMeta::new(
-                "offered request rate: the open-model schedule (requests/sec)",
-                MetricType::Gauge,
-                Some("requests/sec"),
-            ),
-            q,
-        )?;
-        scalar(
-            ins,
-            QUEUED_AT_END,
-            MetricMeta::new(
-                "requests due before the end but never sent: their connection was still busy with the target",
-                MetricType::Counter,
-                None,
-            ),
-            r.queued_at_end as f64,
-        )?;
-        scalar(
-            ins,
-            QUEUE_WAIT_MAX,
-            msec(
-                "longest wait of a request for its connection (the target's queue)",
-                MetricType::Gauge,
-            ),
-            r.queue_wait_max.as_secs_f64() * 1000.0,
-        )?;
-        if let (Some(p99), Some(max)) = (
-            r.generator_lag.percentile_ms(99.0),
-            r.generator_lag.max_ms(),
-        ) {
-            scalar(
-                ins,
-                LAG_P99,
-                msec(
-                    "99-th percentile of the load generator's own lateness (not in the latencies)",
-                    MetricType::Gauge,
-                ),
-                p99,
-            )?;
-            scalar(
-                ins,
-                LAG_MAX,
-                msec(
-                    "maximum of the load generator's own lateness (not in the latencies)",
-                    MetricType::Gauge,
-                ),
-                max,
-            )?;
-        }
-    }
+    record_load_notes(ins, provider, r)?;
     ins.protocols
         .insert(provider.to_string(), r.protocol.to_string());
     let buckets = r.corrected.fortio_buckets();
@@ -860,6 +797,78 @@ pub fn record(
                 msec("Latency Histogram", MetricType::Histogram),
                 0,
                 MetricValue::Hist(buckets),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Record the open-model notes of a run of `provider` (achieved rate; when paced the offered
+/// rate, the requests queued at the end, the longest queue wait and the generator's lag), the
+/// metrics [`LoadNotes::of_insights`] reads back; shared by the `http` and `grpc` tasks.
+pub fn record_load_notes(
+    ins: &mut Insights,
+    provider: &str,
+    r: &LoadReport,
+) -> Result<(), TaskError> {
+    let mut scalar = |m: &str, meta: MetricMeta, v: f64| {
+        ins.update_metric(&format!("{provider}/{m}"), meta, 0, MetricValue::Scalar(v))
+    };
+    scalar(
+        ACHIEVED_RATE,
+        MetricMeta::new(
+            "achieved request rate (requests/sec)",
+            MetricType::Gauge,
+            Some("requests/sec"),
+        ),
+        r.achieved_qps,
+    )?;
+    if let Some(q) = r.requested_qps {
+        scalar(
+            OFFERED_RATE,
+            MetricMeta::new(
+                "offered request rate: the open-model schedule (requests/sec)",
+                MetricType::Gauge,
+                Some("requests/sec"),
+            ),
+            q,
+        )?;
+        scalar(
+            QUEUED_AT_END,
+            MetricMeta::new(
+                "requests due before the end but never sent: their connection was still busy with the target",
+                MetricType::Counter,
+                None,
+            ),
+            r.queued_at_end as f64,
+        )?;
+        scalar(
+            QUEUE_WAIT_MAX,
+            msec(
+                "longest wait of a request for its connection (the target's queue)",
+                MetricType::Gauge,
+            ),
+            r.queue_wait_max.as_secs_f64() * 1000.0,
+        )?;
+        if let (Some(p99), Some(max)) = (
+            r.generator_lag.percentile_ms(99.0),
+            r.generator_lag.max_ms(),
+        ) {
+            scalar(
+                LAG_P99,
+                msec(
+                    "99-th percentile of the load generator's own lateness (not in the latencies)",
+                    MetricType::Gauge,
+                ),
+                p99,
+            )?;
+            scalar(
+                LAG_MAX,
+                msec(
+                    "maximum of the load generator's own lateness (not in the latencies)",
+                    MetricType::Gauge,
+                ),
+                max,
             )?;
         }
     }

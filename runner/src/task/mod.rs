@@ -8,6 +8,7 @@
 
 pub mod assess;
 pub mod custommetrics;
+pub mod grpc;
 pub mod http;
 pub mod notify;
 pub mod run;
@@ -286,6 +287,7 @@ pub fn check_experiment(exp: &Experiment, opts: &RunOptions<'_>) -> Result<(), R
         let checked = match (opts.tasks.get(name), name) {
             (Some(task), _) => task.check(with),
             (None, "http") => http::parse(with).map(drop).map_err(TaskError::from),
+            (None, "grpc") => grpc::check(with, &exp.spec[..i]).map_err(TaskError::from),
             (None, "assess") => assess::parse(with).map(drop).map_err(TaskError::from),
             _ => Ok(()),
         };
@@ -421,6 +423,7 @@ fn run_task(
     }
     match name {
         "http" => http::run(exp, ctx),
+        "grpc" => grpc::run(exp, ctx),
         "assess" => assess::run(exp, ctx),
         other => Err(TaskError::NotSupported(other.to_string())),
     }
