@@ -218,8 +218,14 @@ impl Nginx {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        // The readiness probe is logged too; start counting from here.
-        std::fs::write(nginx.dir.path().join("access.log"), "").expect("truncate access log");
+        // The readiness probe is logged too, after its response went out: wait for its line,
+        // then start counting from here.
+        let access = nginx.dir.path().join("access.log");
+        let logged = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&access).map_or(0, |m| m.len()) == 0 && Instant::now() < logged {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::fs::write(&access, "").expect("truncate access log");
         nginx
     }
 
