@@ -47,24 +47,27 @@ musl=x86_64-unknown-linux-musl
 flags="--remap-path-prefix=$root=/iter8 --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
 if [ -d "$(rustc --print sysroot)/lib/rustlib/$musl" ]; then
   target=$musl
-  RUSTFLAGS="$flags -C target-feature=+crt-static" CARGO_PROFILE_RELEASE_STRIP=symbols \
+  RUSTFLAGS="$flags -C target-feature=+crt-static" \
     cargo build --release --locked --quiet --target "$target" --bin iter8
   bin="$root/target/$target/release/iter8"
 else
   # A separate target dir: tools/build-release.sh builds the host target with other flags.
   target=$(rustc -vV | sed -n 's/^host: //p')
   echo "build-image: the $musl target is not installed (rustup target add $musl); using a static glibc build" >&2
-  RUSTFLAGS="$flags -C target-feature=+crt-static" CARGO_PROFILE_RELEASE_STRIP=symbols \
+  RUSTFLAGS="$flags -C target-feature=+crt-static" \
     cargo build --release --locked --quiet --target "$target" --bin iter8 --target-dir "$root/target/image-build"
   bin="$root/target/image-build/$target/release/iter8"
 fi
 file_out=$(file -b "$bin" 2>/dev/null || true)
 case "$file_out" in *dynamically*) die "$bin is dynamically linked ($file_out)" ;; esac
-
 mkdir -p "$(dirname "$out")"
+# Symbols off here rather than in the cargo profile, which would rebuild every crate.
+stripped="$(dirname "$out")/$(basename "$out").iter8"
+strip --strip-all -o "$stripped" "$bin" || die "strip $bin failed (binutils)"
+
 digest=$(python3 tools/oci-image.py --out "$out" --epoch "$epoch" --ref-name "$version" \
   --entrypoint /usr/local/bin/iter8 \
-  --file "$bin:/usr/local/bin/iter8:0755" \
+  --file "$stripped:/usr/local/bin/iter8:0755" \
   --dir /tmp:1777 --dir /home/iter8:0700:65532:65532 \
   --user 65532:65532 --workdir /home/iter8 \
   --env PATH=/usr/local/bin --env HOME=/home/iter8 \

@@ -125,13 +125,10 @@ impl TestEnv {
                 (dir, env)
             }
             None => {
-                let dir = std::env::temp_dir().join(format!(
-                    "iter8-testenv-node-{}-{}",
-                    std::process::id(),
-                    namespace_name("d")
-                ));
-                let dir_arg = dir.to_str().expect("temp dir is UTF-8").to_string();
-                let (path, child) = start_script(&["--node", "--dir", &dir_arg])?;
+                // Its own temporary state directory (removed when it stops), where the admin
+                // kubeconfig it prints lives.
+                let (path, child) = start_script(&["--node"])?;
+                let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                 (dir, Self::from_kubeconfig(path, Some(child))?)
             }
         };
