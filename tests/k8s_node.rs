@@ -286,10 +286,25 @@ async fn cronjob_experiment_completes_two_loops() -> TestResult {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     assert!(num_loops(ns, "cron").await >= 2);
-    assert!(target.requests("/echo") >= 20, "{}", target.requests("/echo"));
+    let loops = num_loops(ns, "cron").await as u64;
+    let requests = target.requests("/echo");
+    assert!(
+        requests >= 20 && requests <= 10 * loops,
+        "{requests} requests in {loops} loops"
+    );
     let assert = k(
         ns,
-        &["assert", "-g", "cron", "-c", "completed", "-c", "nofailure", "-c", "slos"],
+        &[
+            "assert",
+            "-g",
+            "cron",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
     )
     .await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
@@ -377,5 +392,106 @@ async fn service_account_cannot_touch_another_experiment() -> TestResult {
     );
     // The other experiment was not run.
     assert_eq!(num_loops(ns, "other").await, 0);
+    Ok(())
+}
+
+/// Real `helm install charts/iter8` instead of `k launch`: Helm creates the Job, the pod runs
+/// our image and sends exactly the requested requests, and `k assert` reads the result
+/// from the Secret Helm created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_install_runs_the_experiment_in_a_real_job() -> TestResult {
+    let env = node_env();
+    let ns = env.namespace("node-helm").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let chart = testsupport::repo_root().join("charts/iter8");
+    let mut args: Vec<String> = vec![
+        "install".into(),
+        "exp".into(),
+        chart.to_str().expect("utf8").into(),
+        "-n".into(),
+        ns.into(),
+        "--kubeconfig".into(),
+        env.kubeconfig_path().to_str().expect("utf8").into(),
+    ];
+    for v in [
+        "tasks={http,assess}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=25".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ] {
+        args.extend(["--set".to_string(), v]);
+    }
+    args.extend(node_flags());
+    let helm = testsupport::tools::helm()?;
+    let out = tokio::process::Command::new(helm)
+        .args(&args)
+        .output()
+        .await?;
+    assert!(
+        out.status.success(),
+        "helm install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(wait_job(ns, "exp-1-job", Duration::from_secs(240)).await);
+    assert_eq!(target.requests("/echo"), 25);
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "exp",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+    Ok(())
+}
+
+/// The target is down (nothing listens on its port): the Job still completes, the errors are
+/// counted (an error-count SLO of 0 fails), and the experiment has no failed task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_down_counts_errors_and_the_job_completes() -> TestResult {
+    let env = node_env();
+    let ns = env.namespace("node-down").await?;
+    let ns = ns.name();
+    // A port that was free a moment ago and has no listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let values = vec![
+        "tasks={http,assess}".to_string(),
+        format!("http.url=http://127.0.0.1:{port}/echo"),
+        "http.numRequests=6".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ];
+    let launch = launch(ns, "down", &values).await;
+    assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
+    assert!(
+        wait_job(ns, "down-1-job", Duration::from_secs(240)).await,
+        "the Job failed: {}",
+        pods_report(ns).await
+    );
+    let ok = k(
+        ns,
+        &["assert", "-g", "down", "-c", "completed", "-c", "nofailure"],
+    )
+    .await;
+    assert_eq!(ok.code, 0, "k assert completed,nofailure: {}", ok.stderr);
+    let slos = k(ns, &["assert", "-g", "down", "-c", "slos"]).await;
+    assert_ne!(
+        slos.code, 0,
+        "the error-count SLO passed with the target down"
+    );
+    let report = k(ns, &["report", "-g", "down"]).await;
+    assert_eq!(report.code, 0, "k report: {}", report.stderr);
     Ok(())
 }
