@@ -459,6 +459,11 @@ func bringUp(o *options, dir, server string, p *pki, users []user, nodeToken str
 			"--root-ca-file=" + p.caCert,
 			"--controllers=" + o.controllers,
 		}
+		if o.node {
+			// On a loaded 2-core machine the kubelet's heartbeat can come late; the default 50 s
+			// grace taints the node unreachable and strands pods Pending.
+			kargs = append(kargs, "--node-monitor-grace-period=300s")
+		}
 		if err := kcm.start(self, kargs, filepath.Join(dir, "controller-manager.log"), st); err != nil {
 			return fmt.Errorf("starting kube-controller-manager: %w", err)
 		}
