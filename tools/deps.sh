@@ -4,7 +4,11 @@
 # Nothing here is committed to the repository; binaries land in .tools/ and system paths.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-pkgs=(python3-httpbin gunicorn nginx python3-grpcio chromium openssl tzdata prometheus faketime)
+# The node of the test cluster (tools/k8s-testenv --node) and the runner image
+# (tools/build-image.sh): containerd, runc/crun, the CNI loopback plugin, a registry, skopeo,
+# catatonit (the pod sandbox), musl-tools (ring's C code for the static musl binary).
+pkgs=(python3-httpbin gunicorn nginx python3-grpcio chromium openssl tzdata prometheus faketime
+      containerd runc crun containernetworking-plugins docker-registry skopeo catatonit musl-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,3 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 "$root/tools/fetch-helm.sh" >/dev/null
+# The runner image's static musl binary; without the target build-image.sh falls back to a
+# static glibc build and says so.
+if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl >&2 || echo "deps: rustup target add x86_64-unknown-linux-musl failed; the image uses a static glibc build" >&2
+fi

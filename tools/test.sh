@@ -9,7 +9,14 @@ export PATH="$root/.tools/bin:$PATH"
 # A test run builds once: incremental caches only cost disk (gigabytes) and time here.
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
-cleanup() { :; }
+# Stops the control planes this script started (the node one first) and removes their state.
+cleanup() {
+  for pid in ${node_pid:-} ${testenv_pid:-}; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf ${nodedir:+"$nodedir"} ${envdir:+"$envdir"}
+}
 trap 'cleanup' EXIT
 # One real kube-apiserver (+ etcd, lite controller manager) for the whole run; built from the Go
 # module proxy on the first run (cached by version and go.sum), a few seconds when warm.
@@ -19,10 +26,19 @@ if [ -z "${ITER8_TESTENV_KUBECONFIG:-}" ] && [ -x tools/k8s-testenv/testenv.sh ]
   tools/k8s-testenv/testenv.sh build >/dev/null
   tools/k8s-testenv/testenv.sh start --dir "$envdir/state" >"$envdir/testenv.out" 2>"$envdir/testenv.err" &
   testenv_pid=$!
-  cleanup() { kill "$testenv_pid" 2>/dev/null || true; wait "$testenv_pid" 2>/dev/null || true; rm -rf "$envdir"; }
   ITER8_TESTENV_KUBECONFIG=$(tools/k8s-testenv/testenv.sh wait "$envdir/state" "$testenv_pid") \
     || { cat "$envdir/testenv.err" >&2; exit 1; }
   export ITER8_TESTENV_KUBECONFIG
+fi
+
+# A second control plane with a real node (kubelet + containerd, as root; tools/k8s-testenv
+# --node) for the tests that run experiments inside real Jobs (tests/k8s_node.rs); the same
+# cached binary, started in the background while the tests compile.
+if [ -z "${ITER8_TESTENV_NODE_DIR:-}" ] && [ -x tools/k8s-testenv/testenv.sh ]; then
+  nodedir=$(mktemp -d)
+  tools/k8s-testenv/testenv.sh start --node --dir "$nodedir/state" >"$nodedir/testenv.out" 2>"$nodedir/testenv.err" &
+  node_pid=$!
+  export ITER8_TESTENV_NODE_DIR="$nodedir/state"
 fi
 
 echo "== cargo fmt --check"

@@ -6,6 +6,10 @@
 //! itself (building kube-apiserver on first use) and keeps it for the life of the process; the
 //! server stops by itself when the test process exits. There is no skip: a control plane
 //! that cannot be had is an error naming the reason.
+//!
+//! [`TestEnv::with_node`] is a second control plane with a real node (`testenv.sh start
+//! --node`: kubelet + containerd, kube-scheduler, the Job/CronJob controllers and a registry on
+//! loopback), from `ITER8_TESTENV_NODE_DIR` or started the same way; it needs root.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -28,6 +32,8 @@ pub const KUBECONFIG_ENV: &str = "ITER8_TESTENV_KUBECONFIG";
 /// Environment variable naming the `--dir` of a `testenv.sh start` that may still be starting
 /// (CI starts it in the background while it builds the tests); tests wait for `<dir>/ready`.
 pub const DIR_ENV: &str = "ITER8_TESTENV_DIR";
+/// Environment variable naming the `--dir` of a `testenv.sh start --node` (see [`DIR_ENV`]).
+pub const NODE_DIR_ENV: &str = "ITER8_TESTENV_NODE_DIR";
 /// Environment variable: seconds to wait for the script to build and start (default 1800).
 pub const START_TIMEOUT_ENV: &str = "ITER8_TESTENV_START_TIMEOUT";
 /// Environment variable: when `1`, test namespaces are left behind for debugging.
@@ -64,6 +70,8 @@ pub struct TestEnv {
     server: String,
     ca_data: String,
     admin: Config,
+    /// Its state directory, when known (`--dir`).
+    dir: Option<PathBuf>,
     /// The control plane this process started, if it did (kept alive, never waited on:
     /// k8s-testenv stops when this process exits).
     _child: Option<Mutex<(Child, ChildStdout)>>,
@@ -87,6 +95,14 @@ impl TestEnv {
             .map_err(|msg| TestEnvError::Earlier(msg.clone()))
     }
 
+    /// The control plane with a real node for this test process, started on first use.
+    pub fn with_node() -> Result<&'static TestEnv, TestEnvError> {
+        static ENV: OnceLock<Result<TestEnv, String>> = OnceLock::new();
+        ENV.get_or_init(|| Self::connect_or_start_node().map_err(|e| error_chain(&e)))
+            .as_ref()
+            .map_err(|msg| TestEnvError::Earlier(msg.clone()))
+    }
+
     fn connect_or_start() -> Result<TestEnv, TestEnvError> {
         let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
         if let Some(path) = var(KUBECONFIG_ENV) {
@@ -95,10 +111,43 @@ impl TestEnv {
         match var(DIR_ENV) {
             Some(dir) => Self::from_kubeconfig(wait_ready(Path::new(&dir))?, None),
             None => {
-                let (path, child) = start_script()?;
+                let (path, child) = start_script(&[])?;
                 Self::from_kubeconfig(path, Some(child))
             }
         }
+    }
+
+    fn connect_or_start_node() -> Result<TestEnv, TestEnvError> {
+        let (dir, env) = match std::env::var_os(NODE_DIR_ENV).filter(|v| !v.is_empty()) {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                let env = Self::from_kubeconfig(wait_ready(&dir)?, None)?;
+                (dir, env)
+            }
+            None => {
+                // Its own temporary state directory (removed when it stops), where the admin
+                // kubeconfig it prints lives.
+                let (path, child) = start_script(&["--node"])?;
+                let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                (dir, Self::from_kubeconfig(path, Some(child))?)
+            }
+        };
+        Ok(TestEnv {
+            dir: Some(dir),
+            ..env
+        })
+    }
+
+    /// The node's image registry (`127.0.0.1:<port>`), for a control plane with a node.
+    pub fn registry(&self) -> Option<String> {
+        let dir = self.dir.as_ref()?;
+        let text = std::fs::read_to_string(dir.join("registry")).ok()?;
+        Some(text.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// The state directory (logs of every component), when known.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     fn from_kubeconfig(
@@ -127,6 +176,7 @@ impl TestEnv {
             server,
             ca_data,
             admin,
+            dir: None,
             _child: child.map(Mutex::new),
         })
     }
@@ -379,7 +429,7 @@ fn start_timeout() -> u64 {
 }
 
 /// Runs `tools/k8s-testenv/testenv.sh start` and waits for the kubeconfig path it prints.
-fn start_script() -> Result<(PathBuf, (Child, ChildStdout)), TestEnvError> {
+fn start_script(args: &[&str]) -> Result<(PathBuf, (Child, ChildStdout)), TestEnvError> {
     let script = repo_root().join("tools/k8s-testenv/testenv.sh");
     let fail = |message: String| TestEnvError::Start {
         script: script.clone(),
@@ -394,6 +444,7 @@ fn start_script() -> Result<(PathBuf, (Child, ChildStdout)), TestEnvError> {
     let mut child = Command::new("bash")
         .arg(&script)
         .arg("start")
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

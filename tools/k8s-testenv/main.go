@@ -33,6 +33,7 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/version"
 	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	schedulerapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
 const (
@@ -43,6 +44,9 @@ const (
 	// Workload controllers are left out on purpose: tests own Deployment and Job status.
 	defaultControllers = "namespace-controller,garbage-collector-controller,serviceaccount-controller," +
 		"root-ca-certificate-publisher-controller,clusterrole-aggregation-controller"
+	// With --node, Jobs and CronJobs run for real.
+	// node-lifecycle-controller lifts the not-ready taint the kubelet registers with.
+	nodeControllers = "job-controller,cronjob-controller,ttl-after-finished-controller,node-lifecycle-controller"
 )
 
 // msgOut is where this program's own messages go (the original stderr); component logs go
@@ -67,6 +71,10 @@ type options struct {
 	watchParent  bool
 	keepDir      bool
 	apiserverArg listFlag
+	node         bool
+	pauseLayout  string
+	runtime      string
+	snapshotter  string
 }
 
 func main() {
@@ -74,6 +82,14 @@ func main() {
 		cmd := kcmapp.NewControllerManagerCommand()
 		cmd.SetArgs(os.Args[2:])
 		os.Exit(cli.Run(cmd))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "scheduler" {
+		cmd := schedulerapp.NewSchedulerCommand()
+		cmd.SetArgs(os.Args[2:])
+		os.Exit(cli.Run(cmd))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "node" {
+		os.Exit(nodeMain(os.Args[2:]))
 	}
 	os.Exit(run())
 }
@@ -88,12 +104,30 @@ func parseFlags() (*options, error) {
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 120*time.Second, "give up when the control plane is not ready after this long")
 	fs.BoolVar(&o.watchParent, "watch-parent", true, "stop when the parent process exits")
 	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep a temporary --dir on exit")
+	fs.BoolVar(&o.node, "node", false, "also run a node: kubelet + containerd, kube-scheduler, a docker-registry on loopback, and the job/cronjob controllers")
+	fs.StringVar(&o.pauseLayout, "pause-layout", "", "with --node: OCI image layout of the pod sandbox image (testenv.sh builds it)")
+	fs.StringVar(&o.runtime, "runtime", "runc", "with --node: the OCI runtime, runc or crun")
+	fs.StringVar(&o.snapshotter, "snapshotter", "overlayfs", "with --node: containerd's snapshotter, overlayfs or native")
 	fs.Var(&o.apiserverArg, "apiserver-arg", "extra kube-apiserver flag, e.g. --apiserver-arg=--v=2 (repeatable)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.runtime != "runc" && o.runtime != "crun" {
+		return nil, fmt.Errorf("--runtime must be runc or crun, not %q", o.runtime)
+	}
+	if o.snapshotter != "overlayfs" && o.snapshotter != "native" {
+		return nil, fmt.Errorf("--snapshotter must be overlayfs or native, not %q", o.snapshotter)
+	}
+	if o.node {
+		if err := nodeCheck(o.runtime); err != nil {
+			return nil, err
+		}
+		if o.controllers == defaultControllers {
+			o.controllers += "," + nodeControllers
+		}
 	}
 	return o, nil
 }
@@ -241,6 +275,16 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 		}
 		users = append(users, u)
 	}
+	nodeToken := ""
+	if o.node {
+		nu := nodeUser()
+		if nu.token, err = randomToken(); err != nil {
+			say("error: %v", err)
+			return 1
+		}
+		nodeToken = nu.token
+		users = append(users, nu)
+	}
 	p, err := makePKI(dir, users)
 	if err != nil {
 		say("error: %v", err)
@@ -277,6 +321,23 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 		// Shut down in ~2 s instead of waiting up to 60 s for open watches to end.
 		"--shutdown-send-retry-after=true",
 	}
+	if o.node {
+		// The kubelet authenticates as system:node:<name>; the Node authorizer grants it what
+		// a kubelet needs. The API server reaches the kubelet (logs, exec) on 127.0.0.1 with a
+		// client certificate and checks the kubelet's serving certificate against the CA.
+		for i, a := range args {
+			if a == "--authorization-mode=RBAC" {
+				args[i] = "--authorization-mode=Node,RBAC"
+			}
+		}
+		args = append(args,
+			"--enable-admission-plugins=NodeRestriction",
+			"--kubelet-client-certificate="+p.kubeletClientCert,
+			"--kubelet-client-key="+p.kubeletClientKey,
+			"--kubelet-certificate-authority="+p.caCert,
+			"--kubelet-preferred-address-types=Hostname",
+		)
+	}
 	args = append(args, o.apiserverArg...)
 
 	// NewAPIServerCommand installs the process's SIGINT/SIGTERM handler; everything that
@@ -285,6 +346,7 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 	cmd.SetArgs(args)
 	st := &stopper{}
 	kcm := &childProc{}
+	nd := &nodeRef{}
 
 	if o.watchParent {
 		go watchParent(st)
@@ -295,15 +357,17 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		<-sigs
+		nd.stop()
 		kcm.stop()
 	}()
 	go func() {
-		if err := bringUp(o, dir, server, p, users, kcm, st, start); err != nil {
+		if err := bringUp(o, dir, server, p, users, nodeToken, kcm, nd, st, start); err != nil {
 			st.stop(fmt.Errorf("error: %v (log: %s)", err, logPath))
 		}
 	}()
 
 	code := cli.Run(cmd)
+	nd.stop()
 	kcm.stop()
 	if err := st.err(); err != nil {
 		return 1
@@ -331,7 +395,7 @@ func watchParent(st *stopper) {
 
 // bringUp waits for /readyz, writes kubeconfigs, starts the controller manager, waits for
 // its effects, then announces readiness.
-func bringUp(o *options, dir, server string, p *pki, users []user, kcm *childProc, st *stopper, start time.Time) error {
+func bringUp(o *options, dir, server string, p *pki, users []user, nodeToken string, kcm *childProc, nd *nodeRef, st *stopper, start time.Time) error {
 	deadline := start.Add(o.readyTimeout)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(p.caPEM)
@@ -373,6 +437,9 @@ func bringUp(o *options, dir, server string, p *pki, users []user, kcm *childPro
 
 	adminKubeconfig := filepath.Join(dir, "admin.kubeconfig")
 	for _, u := range users {
+		if strings.HasPrefix(u.name, "system:node:") {
+			continue // the node's own kubeconfig is written by startNode
+		}
 		if err := writeKubeconfig(filepath.Join(dir, u.name+".kubeconfig"), server, p.caPEM, u); err != nil {
 			return fmt.Errorf("writing kubeconfig for %s: %w", u.name, err)
 		}
@@ -391,6 +458,11 @@ func bringUp(o *options, dir, server string, p *pki, users []user, kcm *childPro
 			"--use-service-account-credentials=false",
 			"--root-ca-file=" + p.caCert,
 			"--controllers=" + o.controllers,
+		}
+		if o.node {
+			// On a loaded 2-core machine the kubelet's heartbeat can come late; the default 50 s
+			// grace taints the node unreachable and strands pods Pending.
+			kargs = append(kargs, "--node-monitor-grace-period=300s")
 		}
 		if err := kcm.start(self, kargs, filepath.Join(dir, "controller-manager.log"), st); err != nil {
 			return fmt.Errorf("starting kube-controller-manager: %w", err)
@@ -414,6 +486,14 @@ func bringUp(o *options, dir, server string, p *pki, users []user, kcm *childPro
 			}); err != nil {
 				return err
 			}
+		}
+	}
+
+	if o.node {
+		n, err := startNode(o, dir, server, p, nodeToken, st, get, waitFor)
+		nd.set(n)
+		if err != nil {
+			return fmt.Errorf("node: %w", err)
 		}
 	}
 
@@ -459,8 +539,10 @@ current-context: iter8-testenv
 	return os.Rename(tmp, path)
 }
 
-// childProc is the kube-controller-manager child process.
+// childProc is a child process (the controller manager, the node, the scheduler, the
+// registry) whose unexpected exit stops the run.
 type childProc struct {
+	name     string // for messages; "" means kube-controller-manager
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 	stopping bool
@@ -468,6 +550,11 @@ type childProc struct {
 }
 
 func (c *childProc) start(bin string, args []string, logPath string, st *stopper) error {
+	return c.startWith(bin, args, logPath, st, 0)
+}
+
+// startWith starts the child with extra clone flags (e.g. CLONE_NEWNS for the node).
+func (c *childProc) startWith(bin string, args []string, logPath string, st *stopper, cloneflags uintptr) error {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
@@ -476,7 +563,7 @@ func (c *childProc) start(bin string, args []string, logPath string, st *stopper
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	// If this process dies without cleaning up (SIGKILL), the kernel kills the child.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true, Cloneflags: cloneflags}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopping {
@@ -497,14 +584,21 @@ func (c *childProc) start(bin string, args []string, logPath string, st *stopper
 		stopping := c.stopping
 		c.mu.Unlock()
 		if !stopping {
-			st.stop(fmt.Errorf("error: kube-controller-manager exited (%v); last log lines:\n%s", err, tail(logPath, 15)))
+			name := c.name
+			if name == "" {
+				name = "kube-controller-manager"
+			}
+			st.stop(fmt.Errorf("error: %s exited (%v); last log lines:\n%s", name, err, tail(logPath, 15)))
 		}
 	}()
 	return nil
 }
 
 // stop ends the child: SIGTERM, then SIGKILL after 5 s.
-func (c *childProc) stop() {
+func (c *childProc) stop() { c.stopWithin(5 * time.Second) }
+
+// stopWithin ends the child: SIGTERM, then SIGKILL after grace.
+func (c *childProc) stopWithin(grace time.Duration) {
 	c.mu.Lock()
 	c.stopping = true
 	cmd, done := c.cmd, c.done
@@ -515,7 +609,7 @@ func (c *childProc) stop() {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(grace):
 		_ = cmd.Process.Kill()
 		<-done
 	}
@@ -532,4 +626,32 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// nodeRef holds the node once it starts, so that shutdown can stop it from any goroutine.
+type nodeRef struct {
+	mu   sync.Mutex
+	n    *node
+	done bool
+}
+
+func (r *nodeRef) set(n *node) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		go n.stop()
+		return
+	}
+	r.n = n
+}
+
+func (r *nodeRef) stop() {
+	r.mu.Lock()
+	n := r.n
+	r.done = true
+	r.n = nil
+	r.mu.Unlock()
+	if n != nil {
+		n.stop()
+	}
 }

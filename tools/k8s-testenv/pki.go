@@ -27,6 +27,9 @@ type pki struct {
 	servKey   string
 	saKey     string // service-account signing key (EC private key, PEM)
 	tokenFile string // --token-auth-file
+	// The API server's client certificate towards the kubelet (group system:masters).
+	kubeletClientCert string
+	kubeletClientKey  string
 }
 
 // user is one static-token identity.
@@ -135,6 +138,31 @@ func makePKI(dir string, users []user) (*pki, error) {
 		return nil, err
 	}
 	if err := writePEM(p.servKey, "EC PRIVATE KEY", servKeyDER); err != nil {
+		return nil, err
+	}
+
+	p.kubeletClientCert = filepath.Join(pdir, "apiserver-kubelet-client.crt")
+	p.kubeletClientKey = filepath.Join(pdir, "apiserver-kubelet-client.key")
+	clientKey, clientKeyDER, err := newKey()
+	if err != nil {
+		return nil, fmt.Errorf("generating kubelet client key: %w", err)
+	}
+	clientTmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
+		NotBefore:    now,
+		NotAfter:     now.Add(10 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caParsed, &clientKey.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing kubelet client certificate: %w", err)
+	}
+	if err := writePEM(p.kubeletClientCert, "CERTIFICATE", clientDER); err != nil {
+		return nil, err
+	}
+	if err := writePEM(p.kubeletClientKey, "EC PRIVATE KEY", clientKeyDER); err != nil {
 		return nil, err
 	}
 

@@ -6,7 +6,10 @@
 #   testenv.sh path             print the cached binary's path, or fail if it is not built
 #   testenv.sh start [FLAGS]    build if needed, then run in the foreground: prints the admin
 #                               kubeconfig's path on stdout when ready; stops on SIGINT/SIGTERM
-#                               or when the calling process exits (FLAGS: see --help)
+#                               or when the calling process exits (FLAGS: see --help). With
+#                               --node also a real node (kubelet + containerd, as root), the
+#                               scheduler, Job/CronJob controllers and a registry on loopback
+#                               (its address in DIR/registry)
 #   testenv.sh wait DIR [PID]   wait until `start --dir DIR` (a fresh DIR) is ready; print the
 #                               admin kubeconfig's path; fail at once if PID (default: the
 #                               pid in DIR/pid) exits, or after ${ITER8_TESTENV_WAIT:-300} s
@@ -105,7 +108,25 @@ case "$cmd" in
       prev=$a
     done
     bin=$(build)
+    for a in "$@"; do
+      case "$a" in
+        --node|-node|--node=true|-node=true)
+          # The pod sandbox image: Debian's static catatonit in pause mode, one layer, built
+          # reproducibly by the same tool as the runner image.
+          command -v catatonit >/dev/null || die "--node needs catatonit (Debian package catatonit) for the pod sandbox image"
+          command -v python3 >/dev/null || die "--node needs python3 to write the pod sandbox image"
+          pause="$cache_root/pause-$(sha256sum "$(command -v catatonit)" "$here/../oci-image.py" | sha256sum | cut -c1-16)"
+          if [ ! -f "$pause/index.json" ]; then
+            mkdir -p "$cache_root"
+            python3 "$here/../oci-image.py" --out "$pause" --epoch 0 --ref-name 1 \
+              --entrypoint /catatonit --entrypoint=-P --file "$(command -v catatonit):/catatonit:0755" \
+              --user 65535:65535 >/dev/null || die "writing the pod sandbox image failed"
+          fi
+          set -- "$@" --pause-layout="$pause"
+          break ;;
+      esac
+    done
     # exec: the binary's parent is our caller, whose exit it watches.
     exec "$bin" "$@" ;;
-  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

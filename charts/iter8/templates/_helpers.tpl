@@ -44,10 +44,17 @@ metadata:
 spec:
   serviceAccountName: {{ default (printf "%s-iter8-sa" $c.Release.Name) $c.Values.serviceAccountName }}
   restartPolicy: Never
+  {{- if $c.Values.runnerHostNetwork }}
+  hostNetwork: true
+  {{- end }}
   containers:
   - name: iter8
-    image: {{ $c.Values.iter8Image }}
+    image: {{ $c.Values.iter8Image }}{{ with $c.Values.iter8ImageDigest }}@{{ . }}{{ end }}
     imagePullPolicy: Always
+    {{- with $c.Values.runnerEnv }}
+    env:
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
     command:
     - iter8
     - k

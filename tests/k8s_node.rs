@@ -1,0 +1,497 @@
+//! Experiments inside real Jobs: `tools/k8s-testenv --node` runs a kubelet with containerd,
+//! the scheduler and the Job/CronJob controllers; the runner image from
+//! `tools/build-image.sh` is pushed to the node's loopback registry and pinned by digest.
+//! Pods use the host network and reach the API server and the target on 127.0.0.1.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{ListParams, LogParams};
+use testsupport::kube_env::TestEnv;
+
+mod support;
+
+use support::kube::Out;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn node_env() -> &'static TestEnv {
+    match TestEnv::with_node() {
+        Ok(env) => env,
+        Err(e) => panic!("the test cluster with a node is required: {e}"),
+    }
+}
+
+/// The runner image in the node's registry: (repository:tag, digest).
+fn pushed_image() -> &'static (String, String) {
+    static IMAGE: OnceLock<(String, String)> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let registry = node_env().registry().expect("the node's registry address");
+        let root = testsupport::repo_root();
+        let out = root.join("target/image/node-test");
+        let reference = format!("{registry}/iter8:test");
+        let res = std::process::Command::new("bash")
+            .arg(root.join("tools/build-image.sh"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--push")
+            .arg(&reference)
+            .output()
+            .expect("run tools/build-image.sh");
+        assert!(
+            res.status.success(),
+            "tools/build-image.sh --push: {}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let digest = std::fs::read_to_string(root.join("target/image/node-test.digest"))
+            .expect("the digest file build-image.sh writes");
+        (reference, digest.trim().to_string())
+    })
+}
+
+/// `iter8 k <args> -n <ns>` with the node cluster's admin kubeconfig.
+async fn k(ns: &str, args: &[&str]) -> Out {
+    let admin = node_env().kubeconfig_path().to_str().expect("utf8");
+    let mut all = vec!["k"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-n", ns, "--kubeconfig", admin]);
+    support::kube::iter8(&all).await
+}
+
+/// The values flags that run the chart's runner on the node: our image by digest, host
+/// network, and the API server's loopback address instead of the `kubernetes` Service.
+fn node_flags() -> Vec<String> {
+    let (image, digest) = pushed_image();
+    let server = node_env().server();
+    let port = server.rsplit(':').next().expect("server has a port");
+    [
+        ("--set", format!("iter8Image={image}")),
+        ("--set", format!("iter8ImageDigest={digest}")),
+        ("--set", "runnerHostNetwork=true".into()),
+        ("--set", "runnerEnv[0].name=KUBERNETES_SERVICE_HOST".into()),
+        ("--set-string", "runnerEnv[0].value=127.0.0.1".into()),
+        ("--set", "runnerEnv[1].name=KUBERNETES_SERVICE_PORT".into()),
+        ("--set-string", format!("runnerEnv[1].value={port}")),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_string(), value])
+    .collect()
+}
+
+/// `iter8 k launch -g <group>` with `--set` for each of `values`, then the node flags.
+async fn launch(ns: &str, group: &str, values: &[String]) -> Out {
+    let mut args = vec!["launch".to_string(), "-g".into(), group.into()];
+    for v in values {
+        args.extend(["--set".to_string(), v.clone()]);
+    }
+    args.extend(node_flags());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    k(ns, &refs).await
+}
+
+/// Waits until Job `name` has succeeded or failed (at most `limit`); true when it succeeded.
+/// On failure or timeout, the panic message carries the pods' states and logs.
+async fn wait_job(ns: &str, name: &str, limit: Duration) -> bool {
+    let client = node_env().admin_client().expect("client");
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    let start = Instant::now();
+    loop {
+        if let Ok(job) = jobs.get(name).await {
+            let st = job.status.unwrap_or_default();
+            if st.succeeded.unwrap_or(0) > 0 {
+                return true;
+            }
+            if st.failed.unwrap_or(0) > 0 {
+                return false;
+            }
+        }
+        if start.elapsed() > limit {
+            panic!(
+                "Job {ns}/{name} did not finish within {limit:?}; pods: {}",
+                pods_report(ns).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Each pod's phase, container state and log, for failure messages.
+async fn pods_report(ns: &str) -> String {
+    let client = node_env().admin_client().expect("client");
+    let pods: Api<Pod> = Api::namespaced(client, ns);
+    let mut out = String::new();
+    for p in pods
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        let status = serde_json::to_string(&p.status).unwrap_or_default();
+        let log = pods
+            .logs(&name, &LogParams::default())
+            .await
+            .unwrap_or_else(|e| format!("(no log: {e})"));
+        out.push_str(&format!("\n--- pod {name}: {status}\n{log}"));
+    }
+    if let Some(dir) = node_env().dir() {
+        out.push_str(&format!("\n(component logs in {})", dir.display()));
+    }
+    out
+}
+
+/// `iter8 k launch` of an HTTP experiment: the Job's pod runs our image (pulled by digest from
+/// the loopback registry), sends exactly the requested number of requests to a target on
+/// loopback, and stores the result in the Secret; `k assert` passes all three conditions, and
+/// `k log` prints the log the pod wrote, as the API server serves it from the kubelet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_runs_the_experiment_in_a_real_job() -> TestResult {
+    let env = node_env();
+    let ns = env.namespace("node-launch").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let values = vec![
+        "tasks={http,assess}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=40".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ];
+    let launch = launch(ns, "exp", &values).await;
+    assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
+
+    let ok = wait_job(ns, "exp-1-job", Duration::from_secs(240)).await;
+    assert!(ok, "the Job failed: {}", pods_report(ns).await);
+    assert_eq!(target.requests("/echo"), 40);
+
+    // The pod ran our image, by digest.
+    let pods: Api<Pod> = Api::namespaced(env.admin_client()?, ns);
+    let list = pods
+        .list(&ListParams::default().labels("iter8.tools/group=exp"))
+        .await?;
+    assert_eq!(list.items.len(), 1);
+    let pod = &list.items[0];
+    let (_, digest) = pushed_image();
+    let cs = &pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default()[0];
+    assert!(cs.image_id.ends_with(digest.as_str()), "{}", cs.image_id);
+    assert_eq!(
+        pod.spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .as_deref(),
+        Some("localhost")
+    );
+
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "exp",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+
+    // `k log` prints what the pod wrote.
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let pod_log = pods.logs(&pod_name, &LogParams::default()).await?;
+    let first = pod_log
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .expect("the runner pod wrote a log");
+    let log = k(ns, &["log", "-g", "exp"]).await;
+    assert_eq!(log.code, 0, "k log: {}", log.stderr);
+    let printed = format!("{}{}", log.stdout, log.stderr);
+    assert!(
+        printed.contains(first.trim()),
+        "k log does not show the pod's log line {first:?}:\n{printed}"
+    );
+    Ok(())
+}
+
+/// The `numLoops` recorded in the experiment Secret `<group>` (0 when absent).
+async fn num_loops(ns: &str, group: &str) -> i64 {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(node_env().admin_client().expect("client"), ns);
+    let Ok(secret) = secrets.get(group).await else {
+        return 0;
+    };
+    let data = secret.data.unwrap_or_default();
+    let Some(text) = data.get("experiment.yaml") else {
+        return 0;
+    };
+    String::from_utf8_lossy(&text.0)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("numLoops:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A CronJob experiment runs loop after loop in real Jobs: after two schedule ticks the
+/// Secret records two loops, the target got the requests of both, and `k assert` passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cronjob_experiment_completes_two_loops() -> TestResult {
+    let env = node_env();
+    let ns = env.namespace("node-cron").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let values = vec![
+        "tasks={http,assess}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=10".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=cronjob".into(),
+        "cronjobSchedule=* * * * *".into(),
+    ];
+    let launch = launch(ns, "cron", &values).await;
+    assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
+
+    // The schedule ticks once a minute: two loops take up to three minutes.
+    let jobs: Api<Job> = Api::namespaced(env.admin_client()?, ns);
+    let start = Instant::now();
+    loop {
+        let done = jobs
+            .list(&ListParams::default())
+            .await?
+            .items
+            .iter()
+            .filter(|j| {
+                j.status
+                    .as_ref()
+                    .is_some_and(|s| s.succeeded.unwrap_or(0) > 0)
+            })
+            .count();
+        if done >= 2 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "fewer than two loops completed within 240 s: {}",
+            pods_report(ns).await
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(num_loops(ns, "cron").await >= 2);
+    let loops = num_loops(ns, "cron").await as u64;
+    let requests = target.requests("/echo");
+    assert!(
+        requests >= 20 && requests <= 10 * loops,
+        "{requests} requests in {loops} loops"
+    );
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "cron",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+    Ok(())
+}
+
+/// The chart's ServiceAccount reaches only its own experiment: a pod running our image as
+/// `exp`'s ServiceAccount and asking for experiment `other` in the same namespace is refused
+/// by the API server (Forbidden), and the log names the ServiceAccount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_account_cannot_touch_another_experiment() -> TestResult {
+    let env = node_env();
+    let ns_guard = env.namespace("node-rbac").await?;
+    let ns = ns_guard.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let other = k(
+        ns,
+        &[
+            "launch",
+            "-g",
+            "other",
+            "--set",
+            "tasks={http}",
+            "--set",
+            &format!("http.url={}/echo", target.url()),
+            "--set",
+            "runner=none",
+        ],
+    )
+    .await;
+    assert_eq!(other.code, 0, "k launch other: {}", other.stderr);
+    let values = vec![
+        "tasks={http}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=5".into(),
+        "runner=job".into(),
+    ];
+    let launch = launch(ns, "exp", &values).await;
+    assert_eq!(launch.code, 0, "k launch exp: {}", launch.stderr);
+    assert!(wait_job(ns, "exp-1-job", Duration::from_secs(240)).await);
+
+    let (image, digest) = pushed_image();
+    let port = env.server().rsplit(':').next().expect("port").to_string();
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "probe"},
+        "spec": {
+            "serviceAccountName": "exp-iter8-sa",
+            "hostNetwork": true,
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "iter8",
+                "image": format!("{image}@{digest}"),
+                "command": ["iter8", "k", "run", "--namespace", ns, "--group", "other"],
+                "env": [
+                    {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
+                    {"name": "KUBERNETES_SERVICE_PORT", "value": port},
+                ],
+            }],
+        },
+    }))?;
+    let pods: Api<Pod> = Api::namespaced(env.admin_client()?, ns);
+    pods.create(&Default::default(), &pod).await?;
+    let start = Instant::now();
+    let phase = loop {
+        let p = pods.get("probe").await?;
+        let phase = p.status.and_then(|s| s.phase).unwrap_or_default();
+        if phase == "Succeeded" || phase == "Failed" {
+            break phase;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "probe pod still {phase}: {}",
+            pods_report(ns).await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let log = pods.logs("probe", &LogParams::default()).await?;
+    assert_eq!(phase, "Failed", "{log}");
+    assert!(log.contains("forbidden"), "{log}");
+    assert!(
+        log.contains(&format!("system:serviceaccount:{ns}:exp-iter8-sa")),
+        "{log}"
+    );
+    // The other experiment was not run.
+    assert_eq!(num_loops(ns, "other").await, 0);
+    Ok(())
+}
+
+/// Real `helm install charts/iter8` instead of `k launch`: Helm creates the Job, the pod runs
+/// our image and sends exactly the requested requests, and `k assert` reads the result
+/// from the Secret Helm created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_install_runs_the_experiment_in_a_real_job() -> TestResult {
+    let env = node_env();
+    let ns = env.namespace("node-helm").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let chart = testsupport::repo_root().join("charts/iter8");
+    let mut args: Vec<String> = vec![
+        "install".into(),
+        "exp".into(),
+        chart.to_str().expect("utf8").into(),
+        "-n".into(),
+        ns.into(),
+        "--kubeconfig".into(),
+        env.kubeconfig_path().to_str().expect("utf8").into(),
+    ];
+    for v in [
+        "tasks={http,assess}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=25".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ] {
+        args.extend(["--set".to_string(), v]);
+    }
+    args.extend(node_flags());
+    let helm = testsupport::tools::helm()?;
+    let out = tokio::process::Command::new(helm)
+        .args(&args)
+        .output()
+        .await?;
+    assert!(
+        out.status.success(),
+        "helm install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(wait_job(ns, "exp-1-job", Duration::from_secs(240)).await);
+    assert_eq!(target.requests("/echo"), 25);
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "exp",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+    Ok(())
+}
+
+/// The target is down (nothing listens on its port): the Job still completes, the errors are
+/// counted (an error-count SLO of 0 fails), and the experiment has no failed task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_down_counts_errors_and_the_job_completes() -> TestResult {
+    let env = node_env();
+    let ns = env.namespace("node-down").await?;
+    let ns = ns.name();
+    // A port that was free a moment ago and has no listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let values = vec![
+        "tasks={http,assess}".to_string(),
+        format!("http.url=http://127.0.0.1:{port}/echo"),
+        "http.numRequests=6".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ];
+    let launch = launch(ns, "down", &values).await;
+    assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
+    assert!(
+        wait_job(ns, "down-1-job", Duration::from_secs(240)).await,
+        "the Job failed: {}",
+        pods_report(ns).await
+    );
+    let ok = k(
+        ns,
+        &["assert", "-g", "down", "-c", "completed", "-c", "nofailure"],
+    )
+    .await;
+    assert_eq!(ok.code, 0, "k assert completed,nofailure: {}", ok.stderr);
+    let slos = k(ns, &["assert", "-g", "down", "-c", "slos"]).await;
+    assert_ne!(
+        slos.code, 0,
+        "the error-count SLO passed with the target down"
+    );
+    let report = k(ns, &["report", "-g", "down"]).await;
+    assert_eq!(report.code, 0, "k report: {}", report.stderr);
+    Ok(())
+}
