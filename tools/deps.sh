@@ -4,7 +4,7 @@
 # Nothing here is committed to the repository; binaries land in .tools/ and system paths.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-pkgs=(python3-httpbin gunicorn chromium openssl tzdata prometheus)
+pkgs=(python3-httpbin gunicorn chromium openssl tzdata prometheus nginx)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,9 @@
 //! Load generators: open-model pacing, the request loop, and the HTTP/1.1 + HTTP/2 client
-//! (io_uring or epoll for plain HTTP/1.1; tokio + hyper for TLS, HTTP/2 and h2c).
+//! (io_uring or epoll for plain HTTP/1.1; tokio with our own HTTP/2 client for h2 and h2c,
+//! tokio + hyper for HTTP/1.1 over TLS).
 
 pub mod h1;
+pub mod h2;
 pub mod http;
 pub mod pacing;
 #[cfg(target_os = "linux")]
