@@ -26,7 +26,7 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
-use crate::load::h1::{H1Conn, serialize_request};
+use crate::load::h1::{Fd, H1Conn, Stream, serialize_request};
 use crate::load::h2::{H2Conn, H2Request};
 use crate::load::pacing::{Pace, Schedule, split_requests};
 use crate::load::worker::{Fetch, Plan, WorkerOut, measure};
@@ -327,7 +327,7 @@ pub fn tls_config(
 
 pub(crate) struct Shared {
     target: Target,
-    /// Use the plain-text HTTP/1.1 fast path (`h1.rs`) instead of hyper.
+    /// Use the HTTP/1.1 fast path (`h1.rs`, plain or over TLS) instead of hyper.
     raw_h1: bool,
     /// The request, serialised once for the fast path.
     raw_request: Vec<u8>,
@@ -399,8 +399,10 @@ impl tokio::io::AsyncWrite for Io {
 
 enum Sender {
     /// Plain-text HTTP/1.1 fast path; `bool` = has served a request (reused).
-    Raw(Box<H1Conn>, bool),
-    /// HTTP/1.1 over TLS, and the one-off requests of [`get`] and [`fetch`] (hyper).
+    Raw(Box<H1Conn<Fd>>, bool),
+    /// HTTP/1.1 over TLS on the fast path; `bool` = has served a request (reused).
+    RawTls(Box<H1Conn<Stream<Io>>>, bool),
+    /// HTTP/1.1 through hyper (the one-off requests of [`get`] and [`fetch`]).
     H1(http1::SendRequest<Full<Bytes>>),
     /// HTTP/2 (h2 over TLS or h2c); `bool` = has served a request (reused).
     H2(Box<H2Conn<Io>>, bool),
@@ -463,15 +465,19 @@ impl Shared {
                 let stream = tls.connect(name.clone(), tcp).await.ok()?;
                 if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                     h2_handshake(Io::Tls(Box::new(stream))).await
+                } else if self.raw_h1 {
+                    let io = Stream(Io::Tls(Box::new(stream)));
+                    let head = self.method == Method::HEAD;
+                    Some(Sender::RawTls(Box::new(H1Conn::new(io, head)), false))
                 } else {
                     h1_handshake(TokioIo::new(stream)).await
                 }
             }
             _ if self.http2 => h2_handshake(Io::Plain(tcp)).await,
             _ if self.raw_h1 => {
-                let std = tcp.into_std().ok()?;
+                let fd = Fd::new(tcp.into_std().ok()?).ok()?;
                 let head = self.method == Method::HEAD;
-                Some(Sender::Raw(Box::new(H1Conn::new(std, head).ok()?), false))
+                Some(Sender::Raw(Box::new(H1Conn::new(fd, head)), false))
             }
             _ => h1_handshake(TokioIo::new(tcp)).await,
         }
@@ -487,9 +493,15 @@ impl Shared {
                 *conn = self.connect().await;
             }
             let (result, reused) = match conn.as_mut() {
-                None => return -1,
-                Some(Sender::H1(_)) => return self.fetch_hyper(conn).await,
+                // hyper connections only carry the one-off requests of `get` and `fetch`.
+                None | Some(Sender::H1(_)) => return -1,
                 Some(Sender::Raw(c, reused)) => (
+                    c.exchange(&self.raw_request)
+                        .await
+                        .map(|r| (r.status, r.close)),
+                    reused,
+                ),
+                Some(Sender::RawTls(c, reused)) => (
                     c.exchange(&self.raw_request)
                         .await
                         .map(|r| (r.status, r.close)),
@@ -528,48 +540,6 @@ impl Shared {
         *req.uri_mut() = self.target.uri_origin.clone();
         *req.headers_mut() = self.headers_h1.clone();
         req
-    }
-
-    /// HTTP/1.1 over TLS through hyper.
-    async fn fetch_hyper(&self, conn: &mut Option<Sender>) -> i32 {
-        for attempt in 0..2 {
-            if conn.is_none() {
-                *conn = self.connect().await;
-            }
-            let ready = match conn.as_mut() {
-                None => return -1,
-                Some(Sender::H1(s)) => s.ready().await.is_ok(),
-                // A reconnect negotiated another protocol: not retried here.
-                Some(_) => return -1,
-            };
-            if ready {
-                break;
-            }
-            // A kept-alive connection the server closed: reconnect once without counting it.
-            *conn = None;
-            if attempt == 1 {
-                return -1;
-            }
-        }
-        let Some(Sender::H1(s)) = conn.as_mut() else {
-            return -1;
-        };
-        let resp = match s.send_request(self.request()).await {
-            Ok(r) => r,
-            Err(_) => {
-                *conn = None;
-                return -1;
-            }
-        };
-        let status = i32::from(resp.status().as_u16());
-        let mut body = resp.into_body();
-        while let Some(frame) = body.frame().await {
-            if frame.is_err() {
-                *conn = None;
-                return -1;
-            }
-        }
-        status
     }
 
     async fn fetch_with_timeout(&self, conn: &mut Option<Sender>, sent: Instant) -> i32 {

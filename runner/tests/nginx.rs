@@ -1,5 +1,6 @@
-//! The HTTP/2 load client (h2 over TLS and h2c) against a real nginx on 127.0.0.1: statuses,
-//! headers, large bodies both ways (flow control), and connections the server retires.
+//! The load generator's own clients against a real nginx on 127.0.0.1: HTTP/2 (h2 over TLS
+//! and h2c) and HTTP/1.1 over TLS; statuses, headers, large bodies both ways (HTTP/2 flow
+//! control), and connections the server retires.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,6 +34,10 @@ struct Nginx {
     h2c_short: u16,
     /// TLS with ALPN h2.
     tls: u16,
+    /// TLS, HTTP/1.1 only.
+    tls1: u16,
+    /// TLS, HTTP/1.1 only, connections closed after 7 requests.
+    tls1_short: u16,
 }
 
 impl Drop for Nginx {
@@ -55,7 +60,20 @@ impl Nginx {
         std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).expect("key");
         std::fs::write(d.join("big.bin"), vec![b'x'; BIG]).expect("big");
         let (h1, h2c, h2c_short, tls) = (free_port(), free_port(), free_port(), free_port());
+        let (tls1, tls1_short) = (free_port(), free_port());
         let p = d.display();
+        let routes = format!(
+            r#"location / {{ return 200 "hello
+"; }}
+    location /s204 {{ return 204; }}
+    location /s404 {{ return 404; }}
+    location /s418 {{ return 418; }}
+    location /s503 {{ return 503; }}
+    location /big {{ alias {p}/big.bin; }}
+    location /echo {{ proxy_pass http://127.0.0.1:{h1}/ok; }}
+"#
+        );
+        std::fs::write(d.join("routes.conf"), routes).expect("routes");
         let conf = format!(
             r#"daemon off; master_process off; worker_processes 1; pid {p}/nginx.pid;
 error_log {p}/error.log;
@@ -66,17 +84,16 @@ http {{
   log_format seen '$server_port $server_protocol $request_method $status $content_length $http_x_test';
   access_log {p}/access.log seen;
   client_max_body_size 10m;
+  ssl_certificate {p}/cert.pem; ssl_certificate_key {p}/key.pem;
   server {{ listen 127.0.0.1:{h1}; location / {{ return 200 "ok\n"; }} }}
   server {{
     listen 127.0.0.1:{h2c} http2; listen 127.0.0.1:{tls} ssl http2;
-    ssl_certificate {p}/cert.pem; ssl_certificate_key {p}/key.pem;
-    location / {{ return 200 "hello\n"; }}
-    location /s204 {{ return 204; }}
-    location /s404 {{ return 404; }}
-    location /s418 {{ return 418; }}
-    location /s503 {{ return 503; }}
-    location /big {{ alias {p}/big.bin; }}
-    location /echo {{ proxy_pass http://127.0.0.1:{h1}/ok; }}
+    include {p}/routes.conf;
+  }}
+  server {{ listen 127.0.0.1:{tls1} ssl; include {p}/routes.conf; }}
+  server {{
+    listen 127.0.0.1:{tls1_short} ssl; keepalive_requests 7;
+    location / {{ return 200 "short\n"; }}
   }}
   server {{
     listen 127.0.0.1:{h2c_short} http2; keepalive_requests 7;
@@ -102,9 +119,11 @@ http {{
             h2c,
             h2c_short,
             tls,
+            tls1,
+            tls1_short,
         };
         let until = Instant::now() + Duration::from_secs(10);
-        for port in [h1, h2c, h2c_short, tls] {
+        for port in [h1, h2c, h2c_short, tls, tls1, tls1_short] {
             while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
                 assert!(
                     Instant::now() < until,
@@ -234,4 +253,41 @@ fn h2c_goaway_reconnects() {
     .expect("run");
     assert_eq!(codes(&r), vec![(200, 100)]);
     assert_eq!(count(&n.log(), n.h2c_short, "HTTP/2.0 GET 200"), 100);
+}
+
+/// HTTP/1.1 over TLS (a server without h2): statuses, headers, a 300 KB response and 200 KB
+/// request bodies, and connections the server closes after 7 requests, all counted exactly.
+#[test]
+fn https_http1() {
+    let n = Nginx::start();
+    let base = format!("https://localhost:{}", n.tls1);
+    let r = run(&spec(&format!("{base}/"), 300, 4), &mut |_| {}).expect("run");
+    assert_eq!(codes(&r), vec![(200, 300)]);
+    for status in [204, 404, 418, 503] {
+        let r = run(&spec(&format!("{base}/s{status}"), 9, 2), &mut |_| {}).expect("run");
+        assert_eq!(codes(&r), vec![(status, 9)]);
+    }
+    let r = run(&spec(&format!("{base}/big"), 20, 2), &mut |_| {}).expect("run");
+    assert_eq!(codes(&r), vec![(200, 20)]);
+    let mut post = spec(&format!("{base}/echo"), 12, 3);
+    post.method = http::Method::POST;
+    post.body = bytes::Bytes::from(vec![b'y'; UPLOAD]);
+    let r = run(&post, &mut |_| {}).expect("run");
+    assert_eq!(codes(&r), vec![(200, 12)]);
+    let short = format!("https://localhost:{}/", n.tls1_short);
+    let r = run(&spec(&short, 100, 3), &mut |_| {}).expect("run");
+    assert_eq!(codes(&r), vec![(200, 100)]);
+    let log = n.log();
+    assert_eq!(count(&log, n.tls1, "HTTP/1.1 GET 200"), 320);
+    assert_eq!(count(&log, n.tls1, "HTTP/1.1 POST 200"), 12);
+    assert_eq!(
+        count(&log, n.h1, &format!("HTTP/1.0 POST 200 {UPLOAD}")),
+        12
+    );
+    assert_eq!(count(&log, n.tls1_short, "HTTP/1.1 GET 200"), 100);
+    let with_header = log
+        .iter()
+        .filter(|l| l.starts_with(&format!("{} ", n.tls1)) && l.ends_with(" abc"))
+        .count();
+    assert_eq!(with_header, 320 + 4 * 9 + 12, "the X-Test header");
 }
