@@ -38,6 +38,10 @@ struct Nginx {
     tls1: u16,
     /// TLS, HTTP/1.1 only, connections closed after 7 requests.
     tls1_short: u16,
+    /// h2c, idle connections closed after 200 ms.
+    h2c_idle: u16,
+    /// TLS, HTTP/1.1 only, idle connections closed after 200 ms.
+    tls1_idle: u16,
 }
 
 impl Drop for Nginx {
@@ -61,6 +65,7 @@ impl Nginx {
         std::fs::write(d.join("big.bin"), vec![b'x'; BIG]).expect("big");
         let (h1, h2c, h2c_short, tls) = (free_port(), free_port(), free_port(), free_port());
         let (tls1, tls1_short) = (free_port(), free_port());
+        let (h2c_idle, tls1_idle) = (free_port(), free_port());
         let p = d.display();
         let routes = format!(
             r#"location / {{ return 200 "hello
@@ -81,7 +86,7 @@ events {{ worker_connections 256; }}
 http {{
   client_body_temp_path {p}/body; proxy_temp_path {p}/proxy; fastcgi_temp_path {p}/fcgi;
   uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;
-  log_format seen '$server_port $server_protocol $request_method $status $content_length $http_x_test';
+  log_format seen '$server_port $server_protocol $request_method $status $content_length $http_x_test $connection';
   access_log {p}/access.log seen;
   client_max_body_size 10m;
   ssl_certificate {p}/cert.pem; ssl_certificate_key {p}/key.pem;
@@ -94,6 +99,11 @@ http {{
   server {{
     listen 127.0.0.1:{tls1_short} ssl; keepalive_requests 7;
     location / {{ return 200 "short\n"; }}
+  }}
+  server {{
+    listen 127.0.0.1:{h2c_idle} http2; listen 127.0.0.1:{tls1_idle} ssl;
+    keepalive_timeout 200ms; http2_idle_timeout 200ms;
+    location / {{ return 200 "idle\n"; }}
   }}
   server {{
     listen 127.0.0.1:{h2c_short} http2; keepalive_requests 7;
@@ -121,9 +131,13 @@ http {{
             tls,
             tls1,
             tls1_short,
+            h2c_idle,
+            tls1_idle,
         };
         let until = Instant::now() + Duration::from_secs(10);
-        for port in [h1, h2c, h2c_short, tls, tls1, tls1_short] {
+        for port in [
+            h1, h2c, h2c_short, tls, tls1, tls1_short, h2c_idle, tls1_idle,
+        ] {
             while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
                 assert!(
                     Instant::now() < until,
@@ -136,7 +150,8 @@ http {{
         n
     }
 
-    /// Access log lines so far (port, protocol, method, status, content length, x-test).
+    /// Access log lines so far (port, protocol, method, status, content length, x-test,
+    /// connection serial number).
     fn log(&self) -> Vec<String> {
         let path: PathBuf = self.dir.path().join("access.log");
         std::fs::read_to_string(path)
@@ -169,6 +184,19 @@ fn spec(url: &str, n: u64, connections: usize) -> LoadSpec {
 
 fn codes(r: &LoadReport) -> Vec<(i32, u64)> {
     r.codes.iter().collect()
+}
+
+/// The distinct connections that carried the requests logged for `port`.
+fn connections(log: &[String], port: u16) -> usize {
+    let head = format!("{port} ");
+    let mut ids: Vec<&str> = log
+        .iter()
+        .filter(|l| l.starts_with(&head))
+        .filter_map(|l| l.rsplit(' ').next())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
 }
 
 /// Lines of the access log for `port` that match `protocol method status`.
@@ -209,7 +237,7 @@ fn h2_and_h2c_statuses() {
         }
         let with_header = log
             .iter()
-            .filter(|l| l.starts_with(&format!("{port} ")) && l.ends_with(" abc"))
+            .filter(|l| l.starts_with(&format!("{port} ")) && l.contains(" abc "))
             .count();
         assert_eq!(with_header, 340 + 4 * 9, "{base}: the X-Test header");
     }
@@ -252,7 +280,12 @@ fn h2c_goaway_reconnects() {
     )
     .expect("run");
     assert_eq!(codes(&r), vec![(200, 100)]);
-    assert_eq!(count(&n.log(), n.h2c_short, "HTTP/2.0 GET 200"), 100);
+    let log = n.log();
+    assert_eq!(count(&log, n.h2c_short, "HTTP/2.0 GET 200"), 100);
+    assert!(
+        connections(&log, n.h2c_short) >= 15,
+        "7 requests per connection at most"
+    );
 }
 
 /// HTTP/1.1 over TLS (a server without h2): statuses, headers, a 300 KB response and 200 KB
@@ -285,9 +318,42 @@ fn https_http1() {
         12
     );
     assert_eq!(count(&log, n.tls1_short, "HTTP/1.1 GET 200"), 100);
+    assert!(
+        connections(&log, n.tls1_short) >= 15,
+        "7 requests per connection at most"
+    );
     let with_header = log
         .iter()
-        .filter(|l| l.starts_with(&format!("{} ", n.tls1)) && l.ends_with(" abc"))
+        .filter(|l| l.starts_with(&format!("{} ", n.tls1)) && l.contains(" abc "))
         .count();
     assert_eq!(with_header, 320 + 4 * 9 + 12, "the X-Test header");
+}
+
+/// A paced run slower than the server's idle timeout: each kept-alive connection is closed by
+/// the server between requests (HTTP/2: GOAWAY then close; HTTP/1.1 over TLS: close), and
+/// the client reconnects and resends without counting an error.
+#[test]
+fn idle_close_reconnects() {
+    let n = Nginx::start();
+    for (port, base) in [
+        (n.h2c_idle, format!("http://127.0.0.1:{}/", n.h2c_idle)),
+        (n.tls1_idle, format!("https://localhost:{}/", n.tls1_idle)),
+    ] {
+        let mut paced = spec(&base, 6, 1);
+        paced.pace = Pace::Rate(2.5);
+        let r = run(&paced, &mut |_| {}).expect("paced run");
+        assert_eq!(codes(&r), vec![(200, 6)], "{base}");
+        let proto = if port == n.h2c_idle {
+            "HTTP/2.0"
+        } else {
+            "HTTP/1.1"
+        };
+        let log = n.log();
+        assert_eq!(count(&log, port, &format!("{proto} GET 200")), 6, "{base}");
+        assert_eq!(
+            connections(&log, port),
+            6,
+            "{base}: one connection per request"
+        );
+    }
 }

@@ -298,7 +298,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
             }
             c.process(&mut idle)?;
         }
-        // The SETTINGS ACK goes out with the first request.
+        // The SETTINGS ACK goes out now: a paced run may wait long before its first request.
+        c.flush_out().await?;
         Ok(c)
     }
 
