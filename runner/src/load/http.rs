@@ -542,14 +542,41 @@ impl Shared {
         req
     }
 
-    async fn fetch_with_timeout(&self, conn: &mut Option<Sender>, sent: Instant) -> i32 {
-        match tokio::time::timeout_at((sent + self.timeout).into(), self.fetch(conn)).await {
-            Ok(code) => code,
-            Err(_) => {
-                *conn = None;
-                -1
-            }
-        }
+    /// [`Shared::fetch`] within the timeout counted from `sent`, on the connection's `timer`.
+    ///
+    /// The timer is armed once and stays in tokio's timer wheel between requests at a
+    /// deadline no later than the current one (send times only grow): when it fires early,
+    /// it is moved to the current deadline. So a request costs no timer insertion and
+    /// removal (a `timeout_at` per request did both), and the timeout is kept exactly.
+    async fn fetch_with_timeout(
+        &self,
+        conn: &mut Option<Sender>,
+        timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+        sent: Instant,
+    ) -> i32 {
+        let deadline = sent + self.timeout;
+        let timer =
+            timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+        let code = {
+            let mut fut = std::pin::pin!(self.fetch(conn));
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(code) = fut.as_mut().poll(cx) {
+                    return Poll::Ready(Some(code));
+                }
+                while timer.as_mut().poll(cx).is_ready() {
+                    if Instant::now() >= deadline {
+                        return Poll::Ready(None);
+                    }
+                    timer.as_mut().reset(deadline.into());
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        code.unwrap_or_else(|| {
+            *conn = None;
+            -1
+        })
     }
 }
 
@@ -577,11 +604,15 @@ fn initial_ok(code: i32) -> bool {
 struct TokioFetch {
     sh: Arc<Shared>,
     conn: Option<Sender>,
+    /// The per-request timeout's timer (see [`Shared::fetch_with_timeout`]).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Fetch for TokioFetch {
     async fn fetch(&mut self, sent: Instant) -> i32 {
-        self.sh.fetch_with_timeout(&mut self.conn, sent).await
+        self.sh
+            .fetch_with_timeout(&mut self.conn, &mut self.timer, sent)
+            .await
     }
 
     async fn sleep_until(&mut self, t: Instant) {
@@ -593,6 +624,7 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
     let mut f = TokioFetch {
         sh: sh.clone(),
         conn: None,
+        timer: None,
     };
     if sh.initial_fetch {
         let code = f.fetch(Instant::now()).await;
