@@ -496,3 +496,39 @@ fn io_path_choice() {
     assert_eq!(r.io, IoPath::Hyper);
     assert_eq!(codes(&r), vec![(200, 3)]);
 }
+
+/// The per-request timeout fires at each request's own deadline, also after earlier
+/// requests on the connection armed the timer: against a server that stalls for one second
+/// (from 1 s after it starts) with a 300 ms timeout, requests caught in the stall fail after
+/// about 300 ms (not after the stall), and the others succeed.
+#[test]
+fn timeout_per_request_after_earlier_requests() {
+    use runner::load::{IoMode, Pace, http::run};
+    let s = start(Proto::H1);
+    let mut spec = load(&s.url("/stall"), 125, 2, IoMode::Epoll);
+    spec.pace = Pace::Rate(50.0);
+    spec.timeout = std::time::Duration::from_millis(300);
+    let r = run(&spec, &mut |_| {}).expect("run");
+    let failed = r.codes.iter().find(|(c, _)| *c == -1).map_or(0, |(_, n)| n);
+    let ok = r
+        .codes
+        .iter()
+        .find(|(c, _)| *c == 200)
+        .map_or(0, |(_, n)| n);
+    assert_eq!(failed + ok, 125, "{:?}", codes(&r));
+    assert!(
+        failed >= 2,
+        "the stall must time requests out: {:?}",
+        codes(&r)
+    );
+    assert!(
+        ok >= 60,
+        "requests before and after the stall succeed: {:?}",
+        codes(&r)
+    );
+    let max_ms = r.uncorrected.max_ms().expect("latencies recorded");
+    assert!(
+        max_ms < 800.0,
+        "a timed-out request took {max_ms:.0} ms, not about 300"
+    );
+}

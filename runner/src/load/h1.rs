@@ -1,11 +1,12 @@
-//! Plain-text HTTP/1.1: the request serialised once, an incremental (sans-I/O) response parser,
-//! and the epoll connection that drives it (one request in flight per connection).
+//! HTTP/1.1 fast path: the request serialised once, an incremental (sans-I/O) response parser,
+//! and the connection on tokio's reactor that drives it (one request in flight per connection).
 //!
 //! The parser ([`ResponseParser`]) is fed whatever bytes arrived and says how many it consumed
 //! and whether the response is complete, so the same framing serves the epoll connection here
 //! and the io_uring one (`uring.rs`).
 //!
-//! [`H1Conn`] keeps CPU per request low: no per-request allocation, no task hand-off between a
+//! [`H1Conn`] carries it on a plain socket ([`Fd`]) or a TLS stream ([`Stream`]), and keeps
+//! CPU per request low: no per-request allocation, no task hand-off between a
 //! request sender and a connection task (as hyper's client does), and no wasted `read` that
 //! returns `EAGAIN`: after a read that drained the socket (fewer bytes than the buffer), the
 //! readiness flag is cleared so the next response is awaited through epoll directly. Syscalls
@@ -19,6 +20,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream as StdTcpStream;
 
 use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Initial receive buffer per connection (grows only for larger response heads).
 pub const BUF: usize = 16 * 1024;
@@ -310,16 +312,22 @@ impl Default for RecvBuf {
     }
 }
 
-/// One HTTP/1.1 connection on epoll (tokio's reactor).
-pub struct H1Conn {
-    fd: AsyncFd<StdTcpStream>,
-    rb: RecvBuf,
-    parser: ResponseParser,
+/// The byte stream under an [`H1Conn`]. (Futures need not be `Send`: each connection lives on
+/// one current-thread runtime.)
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    /// Write all of `data`.
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Read into `buf`; returns the number read (0 = EOF).
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 }
 
-impl H1Conn {
-    /// Wrap a connected stream (must be in non-blocking mode).
-    pub fn new(stream: StdTcpStream, head: bool) -> io::Result<Self> {
+/// A plain TCP socket registered with tokio's reactor directly (no `TcpStream` layer).
+pub struct Fd(AsyncFd<StdTcpStream>);
+
+impl Fd {
+    /// Wrap a connected stream (switched to non-blocking mode).
+    pub fn new(stream: StdTcpStream) -> io::Result<Self> {
         stream.set_nonblocking(true)?;
         let _ = stream.set_nodelay(true);
         // `AsyncFd::new` is deprecated in favour of the `unsafe` `register` (I/O-safety concerns
@@ -327,17 +335,15 @@ impl H1Conn {
         // and this crate forbids `unsafe`.
         #[allow(deprecated)]
         let fd = AsyncFd::new(stream)?;
-        Ok(H1Conn {
-            fd,
-            rb: RecvBuf::new(),
-            parser: ResponseParser::new(head),
-        })
+        Ok(Fd(fd))
     }
+}
 
-    async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+impl Transport for Fd {
+    async fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
             // Try first: a request fits in the socket buffer almost always.
-            match self.fd.get_ref().write(data) {
+            match self.0.get_ref().write(data) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     data = &data[n..];
@@ -347,19 +353,15 @@ impl H1Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            let mut guard = self.fd.writable().await?;
+            let mut guard = self.0.writable().await?;
             guard.clear_ready();
         }
         Ok(())
     }
 
-    /// Read more bytes into the buffer; returns the number read (0 = EOF).
-    async fn fill(&mut self) -> io::Result<usize> {
-        self.rb.make_room();
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let mut guard = self.fd.readable().await?;
-            let end = self.rb.end;
-            let buf = &mut self.rb.buf[end..];
+            let mut guard = self.0.readable().await?;
             let spare = buf.len();
             match guard.try_io(|s| s.get_ref().read(buf)) {
                 Ok(Ok(n)) => {
@@ -368,7 +370,6 @@ impl H1Conn {
                         // would only return EAGAIN.
                         guard.clear_ready();
                     }
-                    self.rb.end += n;
                     return Ok(n);
                 }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -376,6 +377,47 @@ impl H1Conn {
                 Err(_would_block) => continue,
             }
         }
+    }
+}
+
+/// Any tokio byte stream (TLS): writes are flushed at once.
+pub struct Stream<S>(pub S);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Transport for Stream<S> {
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.0.write_all(data).await?;
+        self.0.flush().await
+    }
+
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        AsyncReadExt::read(&mut self.0, buf).await
+    }
+}
+
+/// One HTTP/1.1 connection on tokio's reactor.
+pub struct H1Conn<T> {
+    io: T,
+    rb: RecvBuf,
+    parser: ResponseParser,
+}
+
+impl<T: Transport> H1Conn<T> {
+    /// A connection on `io` for requests with this method (`HEAD` responses have no body).
+    pub fn new(io: T, head: bool) -> Self {
+        H1Conn {
+            io,
+            rb: RecvBuf::new(),
+            parser: ResponseParser::new(head),
+        }
+    }
+
+    /// Read more bytes into the buffer; returns the number read (0 = EOF).
+    async fn fill(&mut self) -> io::Result<usize> {
+        self.rb.make_room();
+        let end = self.rb.end;
+        let n = self.io.read(&mut self.rb.buf[end..]).await?;
+        self.rb.end += n;
+        Ok(n)
     }
 
     /// Send `request` (complete bytes) and read the response, discarding its body.
@@ -386,7 +428,7 @@ impl H1Conn {
         self.rb.start = 0;
         self.rb.end = 0;
         self.parser.reset();
-        self.write_all(request).await?;
+        self.io.write_all(request).await?;
         loop {
             let (used, parsed) = self.parser.feed(self.rb.data())?;
             self.rb.start += used;

@@ -11,23 +11,27 @@
 //! once at the end, so memory does not grow with the number of requests.
 //!
 //! I/O paths ([`IoMode`]): plain-text HTTP/1.1 runs on io_uring (`uring.rs`) where the kernel
-//! allows it, else on tokio's epoll reactor with the fast path of `h1.rs`; TLS, HTTP/2 and h2c
-//! always run on tokio + hyper. `ITER8_IO=epoll|uring` forces a path.
+//! allows it, else on tokio's epoll reactor with the fast path of `h1.rs`; HTTP/2 (h2 over TLS
+//! and h2c) runs on tokio with the lean client of `h2.rs`, HTTP/1.1 over TLS on tokio + hyper.
+//! `ITER8_IO=epoll|uring` forces a path.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http1;
 use hyper::header::{HeaderName, HeaderValue};
-use hyper::{HeaderMap, Method, Request, Uri, Version};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::{HeaderMap, Method, Request, Uri};
+use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
-use crate::load::h1::{H1Conn, serialize_request};
+use crate::load::h1::{Fd, H1Conn, Stream, serialize_request};
+use crate::load::h2::{H2Conn, H2Request};
 use crate::load::pacing::{Pace, Schedule, split_requests};
 use crate::load::worker::{Fetch, Plan, WorkerOut, measure, report, start_together, watch};
 use crate::metrics::{LatencyRecorder, StatusCounts};
@@ -65,7 +69,7 @@ pub enum IoPath {
     Uring,
     /// Plain HTTP/1.1 on epoll (fast path).
     Epoll,
-    /// hyper on tokio (TLS, HTTP/2, h2c).
+    /// tokio's reactor: HTTP/1.1 over TLS (hyper), HTTP/2 and h2c (`h2.rs`).
     Hyper,
 }
 
@@ -74,7 +78,7 @@ impl std::fmt::Display for IoPath {
         f.write_str(match self {
             IoPath::Uring => "io_uring",
             IoPath::Epoll => "epoll",
-            IoPath::Hyper => "hyper on epoll",
+            IoPath::Hyper => "tokio/epoll",
         })
     }
 }
@@ -384,13 +388,14 @@ pub fn tls_config(
 
 pub(crate) struct Shared {
     target: Target,
-    /// Use the plain-text HTTP/1.1 fast path (`h1.rs`) instead of hyper.
+    /// Use the HTTP/1.1 fast path (`h1.rs`, plain or over TLS) instead of hyper.
     raw_h1: bool,
     /// The request, serialised once for the fast path.
     raw_request: Vec<u8>,
+    /// The request, HPACK-encoded once for HTTP/2.
+    h2_request: H2Request,
     method: Method,
     headers_h1: HeaderMap,
-    headers_h2: HeaderMap,
     body: Bytes,
     timeout: Duration,
     http2: bool,
@@ -407,11 +412,73 @@ pub(crate) struct Shared {
     allow_initial_errors: bool,
 }
 
+/// A connection's byte stream: plain TCP or TLS over TCP.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl tokio::io::AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 enum Sender {
     /// Plain-text HTTP/1.1 fast path; `bool` = has served a request (reused).
-    Raw(Box<H1Conn>, bool),
+    Raw(Box<H1Conn<Fd>>, bool),
+    /// HTTP/1.1 over TLS on the fast path; `bool` = has served a request (reused).
+    RawTls(Box<H1Conn<Stream<Io>>>, bool),
+    /// HTTP/1.1 through hyper (the one-off requests of [`get`] and [`fetch`]).
     H1(http1::SendRequest<Full<Bytes>>),
-    H2(http2::SendRequest<Full<Bytes>>),
+    /// HTTP/2 (h2 over TLS or h2c); `bool` = has served a request (reused).
+    H2(Box<H2Conn<Io>>, bool),
+}
+
+/// An error on a kept-alive connection that the server may have closed (or refused the
+/// request on) before processing the request: worth one retry on a fresh connection.
+fn stale_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionAborted
+    )
 }
 
 impl Shared {
@@ -457,49 +524,73 @@ impl Shared {
         match (&self.tls, &self.target.server_name) {
             (Some(tls), Some(name)) => {
                 let stream = tls.connect(name.clone(), tcp).await.ok()?;
-                // Only `h2` was offered; a server that chose no protocol does not speak it.
-                if self.http2 && stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                // Only the user's protocol was offered; a server that chose no protocol, or
+                // not h2 when h2 was asked for, does not speak it.
+                if self.http2 && !h2 {
                     return None;
                 }
-                handshake(TokioIo::new(stream), self.http2).await
+                if h2 {
+                    h2_handshake(Io::Tls(Box::new(stream))).await
+                } else if self.raw_h1 {
+                    let io = Stream(Io::Tls(Box::new(stream)));
+                    let head = self.method == Method::HEAD;
+                    Some(Sender::RawTls(Box::new(H1Conn::new(io, head)), false))
+                } else {
+                    h1_handshake(TokioIo::new(stream)).await
+                }
             }
-            _ if !self.http2 && self.raw_h1 => {
-                let std = tcp.into_std().ok()?;
+            _ if self.http2 => h2_handshake(Io::Plain(tcp)).await,
+            _ if self.raw_h1 => {
+                let fd = Fd::new(tcp.into_std().ok()?).ok()?;
                 let head = self.method == Method::HEAD;
-                Some(Sender::Raw(Box::new(H1Conn::new(std, head).ok()?), false))
+                Some(Sender::Raw(Box::new(H1Conn::new(fd, head)), false))
             }
-            _ => handshake(TokioIo::new(tcp), self.http2).await,
+            _ => h1_handshake(TokioIo::new(tcp)).await,
         }
     }
 
-    /// Plain HTTP/1.1 exchange on the fast path; retries once on a fresh connection when a
-    /// kept-alive connection turns out to be closed by the server.
-    async fn fetch_raw(&self, conn: &mut Option<Sender>) -> i32 {
+    /// One request on `conn` (connecting or reconnecting as needed). Returns the status code,
+    /// or -1 on any transport failure (the connection is then dropped). On the fast paths
+    /// (HTTP/1.1, HTTP/2) a kept-alive connection that turns out to be closed by the
+    /// server is retried once on a fresh connection without counting the failure.
+    async fn fetch(&self, conn: &mut Option<Sender>) -> i32 {
         for _ in 0..2 {
             if conn.is_none() {
                 *conn = self.connect().await;
             }
-            let Some(Sender::Raw(c, reused)) = conn.as_mut() else {
-                return -1;
+            let (result, reused) = match conn.as_mut() {
+                // hyper connections only carry the one-off requests of `get` and `fetch`.
+                None | Some(Sender::H1(_)) => return -1,
+                Some(Sender::Raw(c, reused)) => (
+                    c.exchange(&self.raw_request)
+                        .await
+                        .map(|r| (r.status, r.close)),
+                    reused,
+                ),
+                Some(Sender::RawTls(c, reused)) => (
+                    c.exchange(&self.raw_request)
+                        .await
+                        .map(|r| (r.status, r.close)),
+                    reused,
+                ),
+                Some(Sender::H2(c, reused)) => (
+                    c.exchange(&self.h2_request)
+                        .await
+                        .map(|r| (r.status, r.close)),
+                    reused,
+                ),
             };
-            match c.exchange(&self.raw_request).await {
-                Ok(r) => {
-                    if r.close {
+            match result {
+                Ok((status, close)) => {
+                    *reused = true;
+                    if close {
                         *conn = None;
-                    } else {
-                        *reused = true;
                     }
-                    return i32::from(r.status);
+                    return i32::from(status);
                 }
                 Err(e) => {
-                    let stale = *reused
-                        && matches!(
-                            e.kind(),
-                            std::io::ErrorKind::UnexpectedEof
-                                | std::io::ErrorKind::ConnectionReset
-                                | std::io::ErrorKind::BrokenPipe
-                                | std::io::ErrorKind::ConnectionAborted
-                        );
+                    let stale = *reused && stale_error(&e);
                     *conn = None;
                     if !stale {
                         return -1;
@@ -510,101 +601,66 @@ impl Shared {
         -1
     }
 
-    fn request(&self, h2: bool) -> Request<Full<Bytes>> {
+    fn request(&self) -> Request<Full<Bytes>> {
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
-        if h2 {
-            *req.uri_mut() = self.target.uri_abs.clone();
-            *req.headers_mut() = self.headers_h2.clone();
-            *req.version_mut() = Version::HTTP_2;
-        } else {
-            *req.uri_mut() = self.target.uri_origin.clone();
-            *req.headers_mut() = self.headers_h1.clone();
-        }
+        *req.uri_mut() = self.target.uri_origin.clone();
+        *req.headers_mut() = self.headers_h1.clone();
         req
     }
 
-    /// One request on `conn` (connecting or reconnecting as needed). Returns the status code,
-    /// or -1 on any transport failure (the connection is then dropped).
-    async fn fetch(&self, conn: &mut Option<Sender>) -> i32 {
-        if self.raw_h1 && !self.target.https && !self.http2 {
-            return self.fetch_raw(conn).await;
-        }
-        for attempt in 0..2 {
-            if conn.is_none() {
-                *conn = self.connect().await;
-                if conn.is_none() {
-                    return -1;
+    /// [`Shared::fetch`] within the timeout counted from `sent`, on the connection's `timer`.
+    ///
+    /// The timer is armed once and stays in tokio's timer wheel between requests at a
+    /// deadline no later than the current one (send times only grow): when it fires early,
+    /// it is moved to the current deadline. So a request costs no timer insertion and
+    /// removal (a `timeout_at` per request did both), and the timeout is kept exactly.
+    async fn fetch_with_timeout(
+        &self,
+        conn: &mut Option<Sender>,
+        timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+        sent: Instant,
+    ) -> i32 {
+        let deadline = sent + self.timeout;
+        let timer =
+            timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+        let code = {
+            let mut fut = std::pin::pin!(self.fetch(conn));
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(code) = fut.as_mut().poll(cx) {
+                    return Poll::Ready(Some(code));
                 }
-            }
-            let ready = match conn.as_mut().expect("connection was just set") {
-                Sender::H1(s) => s.ready().await.is_ok(),
-                Sender::H2(s) => s.ready().await.is_ok(),
-                Sender::Raw(..) => false,
-            };
-            if ready {
-                break;
-            }
-            // A kept-alive connection the server closed: reconnect once without counting it.
+                while timer.as_mut().poll(cx).is_ready() {
+                    if Instant::now() >= deadline {
+                        return Poll::Ready(None);
+                    }
+                    timer.as_mut().reset(deadline.into());
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        code.unwrap_or_else(|| {
             *conn = None;
-            if attempt == 1 {
-                return -1;
-            }
-        }
-        let resp = match conn.as_mut().expect("connection is ready") {
-            Sender::H1(s) => s.send_request(self.request(false)).await,
-            Sender::H2(s) => s.send_request(self.request(true)).await,
-            Sender::Raw(..) => return -1,
-        };
-        let resp = match resp {
-            Ok(r) => r,
-            Err(_) => {
-                *conn = None;
-                return -1;
-            }
-        };
-        let status = i32::from(resp.status().as_u16());
-        let mut body = resp.into_body();
-        while let Some(frame) = body.frame().await {
-            if frame.is_err() {
-                *conn = None;
-                return -1;
-            }
-        }
-        status
-    }
-
-    async fn fetch_with_timeout(&self, conn: &mut Option<Sender>, sent: Instant) -> i32 {
-        match tokio::time::timeout_at((sent + self.timeout).into(), self.fetch(conn)).await {
-            Ok(code) => code,
-            Err(_) => {
-                *conn = None;
-                -1
-            }
-        }
+            -1
+        })
     }
 }
 
-async fn handshake<IO>(io: TokioIo<IO>, h2: bool) -> Option<Sender>
+async fn h1_handshake<IO>(io: TokioIo<IO>) -> Option<Sender>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    if h2 {
-        let (s, c) = http2::Builder::new(TokioExecutor::new())
-            .handshake(io)
-            .await
-            .ok()?;
-        tokio::spawn(async move {
-            let _ = c.await;
-        });
-        Some(Sender::H2(s))
-    } else {
-        let (s, c) = http1::Builder::new().handshake(io).await.ok()?;
-        tokio::spawn(async move {
-            let _ = c.await;
-        });
-        Some(Sender::H1(s))
-    }
+    let (s, c) = http1::Builder::new().handshake(io).await.ok()?;
+    tokio::spawn(async move {
+        let _ = c.await;
+    });
+    Some(Sender::H1(s))
+}
+
+async fn h2_handshake(io: Io) -> Option<Sender> {
+    let c = H2Conn::handshake(io).await.ok()?;
+    Some(Sender::H2(Box::new(c), false))
 }
 
 fn initial_ok(code: i32) -> bool {
@@ -615,11 +671,15 @@ fn initial_ok(code: i32) -> bool {
 struct TokioFetch {
     sh: Arc<Shared>,
     conn: Option<Sender>,
+    /// The per-request timeout's timer (see [`Shared::fetch_with_timeout`]).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Fetch for TokioFetch {
     async fn fetch(&mut self, sent: Instant) -> i32 {
-        self.sh.fetch_with_timeout(&mut self.conn, sent).await
+        self.sh
+            .fetch_with_timeout(&mut self.conn, &mut self.timer, sent)
+            .await
     }
 
     async fn sleep_until(&mut self, t: Instant) {
@@ -631,6 +691,7 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
     let mut f = TokioFetch {
         sh: sh.clone(),
         conn: None,
+        timer: None,
     };
     if sh.initial_fetch {
         let code = f.fetch(Instant::now()).await;
@@ -690,6 +751,12 @@ pub fn run(
 ) -> Result<LoadReport, LoadError> {
     let target = parse_target(&spec.url)?;
     let (headers_h1, headers_h2) = header_maps(spec, &target)?;
+    let h2_request = H2Request::new(
+        &spec.method,
+        &target.uri_abs,
+        &headers_h2,
+        spec.body.clone(),
+    );
     let tls = if target.https {
         let cfg = tls_config(spec.insecure_skip_verify, spec.http2)?;
         Some(tokio_rustls::TlsConnector::from(cfg))
@@ -718,9 +785,9 @@ pub fn run(
         target,
         raw_h1: true,
         raw_request,
+        h2_request,
         method: spec.method.clone(),
         headers_h1,
-        headers_h2,
         body: spec.body.clone(),
         timeout: spec.timeout,
         http2: spec.http2,
@@ -959,13 +1026,14 @@ fn request(
         io: IoMode::Epoll,
     };
     let (headers_h1, headers_h2) = header_maps(&spec, &target).map_err(|e| e.to_string())?;
+    let h2_request = H2Request::new(&method, &target.uri_abs, &headers_h2, body.clone());
     let sh = Shared {
         target,
         raw_h1: false,
         raw_request: Vec::new(),
+        h2_request,
         method,
         headers_h1,
-        headers_h2,
         body,
         timeout,
         http2: false,
@@ -990,13 +1058,14 @@ fn request(
         rt.block_on(async move {
             let fut = async {
                 let mut conn = sh.connect().await.ok_or("connection failed")?;
-                let h2 = matches!(conn, Sender::H2(_));
-                let resp = match &mut conn {
-                    Sender::H1(s) => s.send_request(sh.request(false)).await,
-                    Sender::H2(s) => s.send_request(sh.request(h2)).await,
-                    Sender::Raw(..) => return Err("unexpected raw connection".to_string()),
-                }
-                .map_err(|_| "request failed")?;
+                // ALPN offers only HTTP/1.1 here, and `raw_h1` is off: always hyper.
+                let Sender::H1(s) = &mut conn else {
+                    return Err("unexpected connection kind".to_string());
+                };
+                let resp = s
+                    .send_request(sh.request())
+                    .await
+                    .map_err(|_| "request failed")?;
                 let status = resp.status();
                 let body = resp
                     .into_body()

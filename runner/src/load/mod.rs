@@ -1,9 +1,11 @@
 //! Load generators: open-model pacing, the request loop, and the HTTP/1.1 + HTTP/2 client
-//! (io_uring or epoll for plain HTTP/1.1; tokio + hyper for TLS, HTTP/2 and h2c) and the gRPC
-//! client (`grpc/`: hyper's HTTP/2 with dynamic messages), both on the same pacing and loop.
+//! (io_uring or epoll for plain HTTP/1.1; tokio with our own HTTP/2 client for h2 and h2c and
+//! our HTTP/1.1 fast path over TLS) and the gRPC client (`grpc/`: hyper's HTTP/2 with dynamic
+//! messages), all on the same pacing and loop.
 
 pub mod grpc;
 pub mod h1;
+pub mod h2;
 pub mod http;
 pub mod pacing;
 #[cfg(target_os = "linux")]
