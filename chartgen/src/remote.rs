@@ -124,7 +124,12 @@ pub fn run_pull(a: PullArgs) -> Result<(), String> {
             println!("Digest: {d}");
         }
         if a.untar {
-            untar(&f, &a.destination.join(&a.untardir))?;
+            let dir = if a.untardir == Path::new(".") {
+                a.destination.clone()
+            } else {
+                a.destination.join(&a.untardir)
+            };
+            untar(&f, &dir)?;
         } else {
             let path = a.destination.join(format!("{}-{}.tgz", f.name, f.version));
             write_atomic(&path, &f.archive).map_err(|e| chain(&e))?;

@@ -184,6 +184,17 @@ impl Registry {
             None => vec!["--plain-http".into()],
         }
     }
+
+    /// How `program` reaches this registry: Helm v3.11 has neither `--ca-file` nor
+    /// `--plain-http` for registries and speaks plain HTTP to 127.0.0.1 (containerd's
+    /// localhost rule), so it only reaches the plain registry, without flags.
+    fn reach(&self, c: &mut Command, program: &Path) {
+        if program.ends_with("helm3") {
+            assert!(self.tls.is_none(), "helm3 reaches only the plain registry");
+        } else {
+            c.args(self.flags());
+        }
+    }
 }
 
 /// nginx serving `dir` as a chart repository (optionally over TLS with basic auth).
@@ -336,26 +347,32 @@ fn mask_start_time(s: &str) -> String {
 fn login(home: &Home, program: &Path, reg: &Registry, password: &str) -> Command {
     let mut c = home.cmd(program);
     c.args(["registry", "login", &reg.host, "-u", USER, "-p", password]);
-    c.args(reg.flags().iter().filter(|f| f.as_str() != "--plain-http"));
+    reg.reach(&mut c, program);
     c
 }
 
-/// Helm v4 and v3 push to a TLS registry with htpasswd auth; chartgen, using the
-/// credentials Helm stored, pulls the same bytes, reports the same manifest digest, and
-/// renders what `helm template` renders from the registry.
+/// Helm v4 pushes to a TLS registry with htpasswd auth (and Helm v3 to a plain one);
+/// chartgen, using the credentials Helm stored, pulls the same bytes, reports the same
+/// manifest digest, and renders what `helm template` renders from the registry.
 #[test]
 fn helm_pushes_chartgen_pulls_and_renders() {
-    let reg = Registry::secure();
+    let secure = Registry::secure();
+    let plain = Registry::plain();
     let home = Home::new();
     let work = tempfile::tempdir().expect("tmp");
-    for (helm, version) in [(tool("helm"), "0.1.0"), (tool("helm3"), "0.1.1")] {
+    for (helm, version, reg) in [
+        (tool("helm"), "0.1.0", &secure),
+        (tool("helm3"), "0.1.1", &plain),
+    ] {
         let tgz = package(work.path(), version);
-        ok(login(&home, &helm, &reg, PASS));
+        if reg.tls.is_some() {
+            ok(login(&home, &helm, reg, PASS));
+        }
         let mut c = home.cmd(&helm);
         c.arg("push")
             .arg(&tgz)
             .arg(format!("oci://{}/charts", reg.host));
-        c.args(reg.flags());
+        reg.reach(&mut c, &helm);
         let pushed = ok_any(c);
         let helm_digest = digest_line(&pushed);
 
@@ -378,6 +395,7 @@ fn helm_pushes_chartgen_pulls_and_renders() {
         assert_eq!(sha256(&ours), sha256(&theirs), "archive bytes");
     }
     // Render straight from the registry, as `helm template` does.
+    let reg = &secure;
     let reference = format!("oci://{}/charts/iter8", reg.host);
     let mut c = home.cmd(&tool("helm"));
     c.args(["template", "rel", &reference, "--version", "0.1.0"]);
@@ -409,26 +427,34 @@ fn ok_any(c: Command) -> String {
     text
 }
 
-/// chartgen pushes to a plain-HTTP registry; Helm v4 and v3 pull the same bytes and see
-/// the digest chartgen printed.
+/// chartgen logs in and pushes to a TLS registry with htpasswd auth (and to a plain one);
+/// Helm v4 (from the TLS one) and v3 (from the plain one) pull the same bytes and see the
+/// digest chartgen printed.
 #[test]
 fn chartgen_pushes_helm_pulls() {
-    let reg = Registry::plain();
+    let reg = Registry::secure();
     let home = Home::new();
     let work = tempfile::tempdir().expect("tmp");
     let tgz = package(work.path(), "0.2.0");
-    let mut c = home.cmd(&chartgen_bin());
-    c.arg("push")
-        .arg(&tgz)
-        .arg(format!("oci://{}/hub", reg.host))
-        .arg("--plain-http");
-    let out = ok(c);
-    assert!(
-        out.starts_with(&format!("Pushed: {}/hub/iter8:0.2.0\n", reg.host)),
-        "{out}"
-    );
-    let ours = digest_line(&out);
-    for helm in [tool("helm"), tool("helm3")] {
+    ok(login(&home, &chartgen_bin(), &reg, PASS));
+    let plain = Registry::plain();
+    let mut ours = String::new();
+    for r in [&reg, &plain] {
+        let mut c = home.cmd(&chartgen_bin());
+        c.arg("push")
+            .arg(&tgz)
+            .arg(format!("oci://{}/hub", r.host))
+            .args(r.flags());
+        let out = ok(c);
+        assert!(
+            out.starts_with(&format!("Pushed: {}/hub/iter8:0.2.0\n", r.host)),
+            "{out}"
+        );
+        // The same archive makes the same manifest, whichever registry holds it.
+        assert!(ours.is_empty() || ours == digest_line(&out), "{out}");
+        ours = digest_line(&out);
+    }
+    for (helm, reg) in [(tool("helm"), &reg), (tool("helm3"), &plain)] {
         let dest = tempfile::tempdir().expect("tmp");
         let mut c = home.cmd(&helm);
         c.args([
@@ -436,10 +462,10 @@ fn chartgen_pushes_helm_pulls() {
             &format!("oci://{}/hub/iter8", reg.host),
             "--version",
             "0.2.0",
-            "--plain-http",
             "-d",
         ])
         .arg(dest.path());
+        reg.reach(&mut c, &helm);
         let text = ok_any(c);
         assert_eq!(digest_line(&text), ours, "{helm:?}");
         let got = std::fs::read(dest.path().join("iter8-0.2.0.tgz")).expect("pulled");

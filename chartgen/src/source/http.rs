@@ -97,7 +97,8 @@ fn read(path: &Path) -> Result<Vec<u8>, SourceError> {
 }
 
 /// A reqwest client with the TLS options of `opts`.
-fn client(opts: &Options) -> Result<reqwest::Client, SourceError> {
+pub(crate) fn client(opts: &Options) -> Result<reqwest::Client, SourceError> {
+    super::crypto();
     let tls = |e: reqwest::Error| SourceError::Http {
         context: "can't create TLS config for client".into(),
         source: e,

@@ -211,10 +211,14 @@ pub(crate) fn check_archive(archive: &[u8], origin: &str) -> Result<(String, Str
     Ok((chart.metadata.name.clone(), chart.metadata.version.clone()))
 }
 
+/// reqwest is built without a bundled crypto provider: make ring the process default (as
+/// the rest of the workspace uses) before any client is built.
+pub(crate) fn crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Run `fut` to completion on a fresh single-threaded runtime.
 pub(crate) fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, SourceError> {
-    // reqwest is built without a bundled crypto provider; use ring, as the workspace does.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -104,6 +104,7 @@ impl OciRef {
 }
 
 fn client(opts: &Options) -> Result<Client, SourceError> {
+    super::crypto();
     let mut cfg = ClientConfig {
         protocol: if opts.plain_http {
             ClientProtocol::Http
@@ -400,6 +401,7 @@ pub fn push(archive: &[u8], remote: &str, opts: &Options) -> Result<Pushed, Sour
     let shown = probe.display(&tag);
     let c = client(opts)?;
     let auth = auth_for(&probe.registry, opts)?;
+    // The manifest is pushed as these exact bytes, so its digest is known here.
     let manifest_bytes =
         serde_json::to_vec(&manifest).map_err(|e| SourceError::msg(e.to_string()))?;
     let digest = sha256_digest(&manifest_bytes);
@@ -407,9 +409,17 @@ pub fn push(archive: &[u8], remote: &str, opts: &Options) -> Result<Pushed, Sour
         c.auth(&image, &auth, RegistryOperation::Push)
             .await
             .map_err(oci_err(format!("authenticating to {:?}", probe.registry)))?;
-        c.push(&image, &layers, config, &auth, Some(manifest))
+        let push_err = || oci_err(format!("failed to push {shown}"));
+        for (data, d) in [
+            (layers[0].data.clone(), &manifest.layers[0].digest),
+            (config.data.clone(), &manifest.config.digest),
+        ] {
+            c.push_blob(&image, data, d).await.map_err(push_err())?;
+        }
+        let ct = reqwest::header::HeaderValue::from_static(MANIFEST_MEDIA_TYPE);
+        c.push_manifest_raw(&image, manifest_bytes, ct)
             .await
-            .map_err(oci_err(format!("failed to push {shown}")))
+            .map_err(push_err())
     })??;
     Ok(Pushed {
         reference: shown,
@@ -418,17 +428,54 @@ pub fn push(archive: &[u8], remote: &str, opts: &Options) -> Result<Pushed, Sour
 }
 
 /// Check credentials against a registry (`registry login`), then store them in Helm's
-/// registry config.
+/// registry config. The registry's `/v2/` endpoint decides: a Basic challenge is answered
+/// with the credentials, a Bearer challenge by fetching a token with them.
 pub fn login(host: &str, creds: &Credentials, opts: &Options) -> Result<(), SourceError> {
-    let c = client(opts)?;
+    let scheme = if opts.plain_http { "http" } else { "https" };
+    let url = format!("{scheme}://{host}/v2/");
+    let http = super::http::client(opts)?;
+    let oci = client(opts)?;
     let auth = RegistryAuth::Basic(creds.username.clone(), creds.password.clone());
-    let image = Reference::with_tag(
-        host.to_string(),
-        "library/login-probe".into(),
-        "latest".into(),
-    );
-    block_on(c.auth(&image, &auth, RegistryOperation::Pull))?
-        .map_err(oci_err(format!("authenticating to {host:?}")))?;
+    let image = Reference::with_tag(host.to_string(), "library/login".into(), "latest".into());
+    let context = format!("authenticating to {host:?}");
+    block_on(async {
+        let fail = |e: reqwest::Error| SourceError::Http {
+            context: context.clone(),
+            source: e,
+        };
+        let first = http.get(&url).send().await.map_err(fail)?;
+        if first.status().is_success() {
+            return Ok(());
+        }
+        let challenge = first
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if challenge.starts_with("bearer") {
+            return oci
+                .auth(&image, &auth, RegistryOperation::Pull)
+                .await
+                .map(|_| ())
+                .map_err(oci_err(context.clone()));
+        }
+        let resp = http
+            .get(&url)
+            .basic_auth(&creds.username, Some(&creds.password))
+            .send()
+            .await
+            .map_err(fail)?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(SourceError::msg(format!(
+            "{context}: GET {url:?}: response status code {}: {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("").to_ascii_lowercase()
+        )))
+    })??;
     HelmEnv::from_env().store_registry_credentials(host, creds)
 }
 
