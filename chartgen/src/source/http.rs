@@ -258,15 +258,15 @@ mod tests {
     #[test]
     fn urls() {
         assert_eq!(
-            resolve_url("http://h/charts", "a-1.tgz").unwrap(),
+            resolve_url("http://h/charts", "a-1.tgz").expect("works"),
             "http://h/charts/a-1.tgz"
         );
         assert_eq!(
-            resolve_url("http://h/charts/", "sub/a-1.tgz").unwrap(),
+            resolve_url("http://h/charts/", "sub/a-1.tgz").expect("works"),
             "http://h/charts/sub/a-1.tgz"
         );
         assert_eq!(
-            resolve_url("http://h/charts", "https://o/x/a-1.tgz").unwrap(),
+            resolve_url("http://h/charts", "https://o/x/a-1.tgz").expect("works"),
             "https://o/x/a-1.tgz"
         );
     }
@@ -280,7 +280,9 @@ mod tests {
             ("apiVersion: v1\nentries: [\n", "idx:"),
             ("- a\n- b\n", "idx:"),
         ] {
-            let e = parse_index(text.as_bytes(), "idx").unwrap_err().to_string();
+            let e = parse_index(text.as_bytes(), "idx")
+                .expect_err("fails")
+                .to_string();
             assert!(e.contains(want), "{text:?}: {e}");
             assert!(!e.contains('\n'), "{e}");
         }
@@ -293,11 +295,14 @@ mod tests {
             b"apiVersion: v1\nentries:\n  a:\n  - version: 0.2.0\n    urls: [a-0.2.0.tgz]\n  - version: 0.1.1\n    urls: [a-0.1.1.tgz]\n",
             "idx",
         )
-        .unwrap();
-        assert_eq!(find(&idx, "a", "~0.1", "u").unwrap().version, "0.1.1");
-        assert_eq!(find(&idx, "a", "", "u").unwrap().version, "0.2.0");
+        .expect("works");
+        assert_eq!(
+            find(&idx, "a", "~0.1", "u").expect("works").version,
+            "0.1.1"
+        );
+        assert_eq!(find(&idx, "a", "", "u").expect("works").version, "0.2.0");
         let e = find(&idx, "a", "9.9.9", "http://r")
-            .unwrap_err()
+            .expect_err("fails")
             .to_string();
         assert_eq!(
             e,

@@ -486,13 +486,13 @@ mod tests {
     /// References split into registry, repository, tag (with `+` as `_`) and digest.
     #[test]
     fn references() {
-        let r = OciRef::parse("oci://127.0.0.1:5000/charts/iter8:1.0.0+b.1").unwrap();
+        let r = OciRef::parse("oci://127.0.0.1:5000/charts/iter8:1.0.0+b.1").expect("works");
         assert_eq!(r.registry, "127.0.0.1:5000");
         assert_eq!(r.repository, "charts/iter8");
         assert_eq!(r.tag.as_deref(), Some("1.0.0_b.1"));
         assert_eq!(r.name(), "iter8");
         let d = format!("sha256:{}", "a".repeat(64));
-        let r = OciRef::parse(&format!("oci://h/x/c@{d}")).unwrap();
+        let r = OciRef::parse(&format!("oci://h/x/c@{d}")).expect("works");
         assert_eq!((r.tag, r.digest), (None, Some(d)));
         assert!(OciRef::parse("oci://h").is_err());
         assert!(OciRef::parse("oci://h/c@sha256:12").is_err());
@@ -516,11 +516,19 @@ mod tests {
             .as_bytes(),
             "r",
         );
-        assert!(e.unwrap_err().to_string().contains("could not load config"));
+        assert!(
+            e.expect_err("fails")
+                .to_string()
+                .contains("could not load config")
+        );
         let e = chart_layer(
             m(CONFIG_MEDIA_TYPE, "application/vnd.oci.image.layer.v1.tar").as_bytes(),
             "r",
         );
-        assert!(e.unwrap_err().to_string().contains("unexpected media type"));
+        assert!(
+            e.expect_err("fails")
+                .to_string()
+                .contains("unexpected media type")
+        );
     }
 }
