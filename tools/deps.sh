@@ -5,6 +5,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(python3-httpbin gunicorn chromium openssl tzdata prometheus faketime)
+# Chart sources (chartgen/tests/source.rs): an OCI registry, htpasswd for its auth, nginx as
+# an HTTP chart repository.
+pkgs+=(docker-registry apache2-utils nginx-light)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
