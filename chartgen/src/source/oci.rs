@@ -470,10 +470,20 @@ pub fn login(host: &str, creds: &Credentials, opts: &Options) -> Result<(), Sour
         if status.is_success() {
             return Ok(());
         }
+        // The registry's own words, as Helm (oras) prints them: `code: message`.
+        let body = resp.bytes().await.unwrap_or_default();
+        let detail = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                let e = v.get("errors")?.get(0)?;
+                let code = e.get("code")?.as_str()?.to_ascii_lowercase();
+                let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                Some(format!("{code}: {message}"))
+            })
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_ascii_lowercase());
         Err(SourceError::msg(format!(
-            "{context}: GET {url:?}: response status code {}: {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("").to_ascii_lowercase()
+            "{context}: GET {url:?}: response status code {}: {detail}",
+            status.as_u16()
         )))
     })??;
     HelmEnv::from_env().store_registry_credentials(host, creds)
