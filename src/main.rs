@@ -93,7 +93,7 @@ as Helm release <group> (revision = previous + 1) and apply it; the release is H
 
 Use --dry to only write the Kubernetes manifest into manifest.yaml."
     )]
-    Launch(KLaunchArgs),
+    Launch(Box<KLaunchArgs>),
     /// Delete an experiment group (uninstall its release and everything it created)
     Delete(KDeleteArgs),
     /// Fetch logs of the experiment group's runner pods
@@ -131,12 +131,14 @@ pub struct KLaunchArgs {
     /// simulate an experiment launch; outputs manifest.yaml file
     #[arg(long = "dry", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
     pub dry: bool,
-    /// path of the experiment chart (directory or .tgz); default: the iter8 chart built into this binary
+    /// experiment chart: a local path (directory or .tgz), oci://host/path/name[:tag][@digest], or a chart name in --repo; default: the iter8 chart built into this binary
     #[arg(short = 'c', long = "chartName")]
     pub chart_name: Option<String>,
     /// accepted for compatibility with Iter8 v0.13; requires --chartName
     #[arg(long = "localChart", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
     pub local_chart: bool,
+    #[command(flatten)]
+    pub remote: RemoteChartArgs,
     #[command(flatten)]
     pub values: ValueArgs,
 }
@@ -200,17 +202,46 @@ pub struct ValueArgs {
     pub set_file: Vec<String>,
 }
 
+/// Where `-c` finds a chart that is not a local path: an `oci://` reference, or a chart name
+/// in a chart repository (`--repo`, default Iter8 v0.13's hub) at `--version`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RemoteChartArgs {
+    /// chart repository URL where -c names a chart (default: Iter8's hub, with version 0.13.x)
+    #[arg(long = "repo")]
+    pub repo: Option<String>,
+    /// chart version or range (e.g. 0.1.0, ~0.1); default: the newest (0.13.x in the default repo)
+    #[arg(long = "version")]
+    pub version: Option<String>,
+    /// use plain HTTP to reach an OCI registry
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
+    /// verify the repository's or registry's certificate with this CA bundle
+    #[arg(long = "ca-file")]
+    pub ca_file: Option<String>,
+    /// skip TLS certificate checks of the repository or registry
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
+    /// repository or registry user name (else Helm's and Docker's stored credentials)
+    #[arg(long = "username")]
+    pub username: Option<String>,
+    /// repository or registry password
+    #[arg(long = "password")]
+    pub password: Option<String>,
+}
+
 #[derive(Args, Debug)]
 pub struct LaunchArgs {
     /// simulate an experiment launch; outputs experiment.yaml file
     #[arg(long = "dry", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
     pub dry: bool,
-    /// path of the experiment chart (directory or .tgz); default: the iter8 chart built into this binary
+    /// experiment chart: a local path (directory or .tgz), oci://host/path/name[:tag][@digest], or a chart name in --repo; default: the iter8 chart built into this binary
     #[arg(short = 'c', long = "chartName")]
     pub chart_name: Option<String>,
     /// accepted for compatibility with Iter8 v0.13.0; requires --chartName
     #[arg(long = "localChart", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
     pub local_chart: bool,
+    #[command(flatten)]
+    pub remote: RemoteChartArgs,
     /// directory where experiment is run; contains experiment.yaml
     #[arg(long = "runDir", default_value = ".")]
     pub run_dir: String,
@@ -294,7 +325,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Version(a) => cmd::version::run(a),
         Command::Target(a) => cmd::target::run(a),
-        Command::K(KCommand::Launch(a)) => cmd::k::launch(a),
+        Command::K(KCommand::Launch(a)) => cmd::k::launch(*a),
         Command::K(KCommand::Delete(a)) => cmd::k::delete(a),
         Command::K(KCommand::Log(a)) => cmd::k::log(a),
         Command::K(KCommand::Run(a)) => cmd::k::run(a),

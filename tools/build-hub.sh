@@ -3,6 +3,8 @@
 # regenerate hub/index.yaml (merging the old one, so earlier versions stay listed).
 # Archives are reproducible: their times come from the last commit that touched charts/
 # (SOURCE_DATE_EPOCH), so an unchanged chart gives the same archive and digest.
+# With `--push oci://HOST/PATH [chartgen push flags...]`, every archive in hub/ is also pushed
+# to that OCI registry (as PATH/<name>:<version>), so the hub is published both ways.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,3 +20,10 @@ for chart in charts/*/; do
 done
 "$chartgen" repo index hub --merge hub/index.yaml
 echo "hub/ rebuilt: $(ls hub/*.tgz | wc -l) archive(s) listed in hub/index.yaml"
+if [ "${1:-}" = "--push" ]; then
+  remote=${2:?usage: tools/build-hub.sh [--push oci://host/path [flags]]}
+  shift 2
+  for tgz in hub/*.tgz; do
+    "$chartgen" push "$tgz" "$remote" "$@"
+  done
+fi

@@ -9,6 +9,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # catatonit (the pod sandbox), musl-tools (ring's C code for the static musl binary).
 pkgs=(python3-httpbin gunicorn nginx python3-grpcio chromium openssl tzdata prometheus faketime
       containerd runc crun containernetworking-plugins docker-registry skopeo catatonit musl-tools)
+# Chart sources (chartgen/tests/source.rs): an OCI registry (above), htpasswd for its auth,
+# nginx (above) as an HTTP chart repository.
+pkgs+=(apache2-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -29,6 +29,24 @@ pub struct PackageArgs {
 pub enum RepoCommand {
     /// Generate an index file for a directory of packaged charts (like `helm repo index`).
     Index(IndexArgs),
+    /// Add a chart repository (like `helm repo add`).
+    Add(Box<crate::remote::RepoAddArgs>),
+    /// Update information of available charts from chart repositories.
+    #[command(alias = "up")]
+    Update {
+        /// Repositories to update (all when none given).
+        names: Vec<String>,
+    },
+    /// List chart repositories.
+    #[command(alias = "ls")]
+    List,
+    /// Remove one or more chart repositories.
+    #[command(alias = "rm")]
+    Remove {
+        /// Repositories to remove.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
 }
 
 #[derive(Args)]
@@ -121,6 +139,10 @@ pub fn run_repo(cmd: RepoCommand) -> Result<(), String> {
             }
             write_atomic(&a.dir.join("index.yaml"), index.yaml.as_bytes())
         }
+        RepoCommand::Add(a) => crate::remote::run_repo_add(*a),
+        RepoCommand::Update { names } => crate::remote::run_repo_update(names),
+        RepoCommand::List => crate::remote::run_repo_list(),
+        RepoCommand::Remove { names } => crate::remote::run_repo_remove(names),
     }
 }
 

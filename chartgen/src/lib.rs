@@ -5,13 +5,15 @@
 //! [`yaml`] reads and writes YAML and JSON exactly as Helm's Go libraries do; [`render`]
 //! assembles the output stream as `helm template` prints it; [`chart::package`] and [`repo`]
 //! build chart archives and repository indexes for chart authors, and [`lint`] checks
-//! charts as `helm lint` does.
+//! charts as `helm lint` does. [`source`] fetches charts from HTTP chart repositories and
+//! OCI registries (the only module that touches the network).
 
 pub mod chart;
 pub mod funcs;
 pub mod lint;
 pub mod render;
 pub mod repo;
+pub mod source;
 pub mod template;
 pub mod value;
 pub mod yaml;

@@ -1,9 +1,12 @@
 //! The `chartgen` command line for chart authors: `chartgen template [NAME] CHART` prints
 //! exactly what `helm template` prints, with the same flags and error messages;
 //! `chartgen package` and `chartgen repo index` build chart archives and repositories;
+//! `chartgen pull|push|registry|repo add|update|list|remove` reach chart repositories and OCI
+//! registries as Helm does;
 //! `chartgen lint` examines charts as `helm lint` does.
 
 mod author;
+mod remote;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +37,13 @@ enum Command {
     Repo(author::RepoCommand),
     /// Examine charts for possible issues (like `helm lint`).
     Lint(Box<author::LintArgs>),
+    /// Download a chart from a repository or registry (like `helm pull`).
+    Pull(Box<remote::PullArgs>),
+    /// Push a chart archive to an OCI registry (like `helm push`).
+    Push(Box<remote::PushArgs>),
+    /// Login to or logout from an OCI registry (like `helm registry`).
+    #[command(subcommand)]
+    Registry(remote::RegistryCommand),
     /// Print the chartgen version.
     Version,
 }
@@ -45,6 +55,8 @@ struct TemplateArgs {
     args: Vec<String>,
     #[command(flatten)]
     vals: author::ValueArgs,
+    #[command(flatten)]
+    source: remote::SourceArgs,
     /// Namespace scope for this request.
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     namespace: String,
@@ -178,10 +190,27 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         chartgen::chart::objects::KubeVersion::parse(k, helm)
             .map_err(|e| format!("invalid kube version '{k}': {e}"))?;
     }
-    let path = locate_chart(&chart_ref)?;
+    // Helm's LocateChart: oci:// and --repo are fetched, an existing path is read, and a
+    // `repo/name` that is not a path names a chart in an added repository.
+    let p = Path::new(&chart_ref);
+    let fetched = if chart_ref.starts_with("oci://")
+        || a.source.has_repo()
+        || (!p.exists()
+            && !p.is_absolute()
+            && !chart_ref.starts_with('.')
+            && chart_ref.contains('/'))
+    {
+        Some(a.source.fetch(&chart_ref)?)
+    } else {
+        locate_chart(&chart_ref)?;
+        None
+    };
     // Helm merges the user's values before loading the chart, so value errors come first.
     render::user_values(&opts).map_err(|e| e.to_string())?;
-    let chart = chartgen::chart::load(&path).map_err(|e| e.to_string())?;
+    let chart = match &fetched {
+        Some(f) => chartgen::chart::load_archive(&f.archive).map_err(|e| e.to_string())?,
+        None => chartgen::chart::load(Path::new(&chart_ref)).map_err(|e| e.to_string())?,
+    };
     let result = render::template_with_warnings(&chart, &opts);
     std::mem::forget(chart);
     match result {
@@ -221,6 +250,9 @@ fn main() -> ExitCode {
         Command::Package(a) => report(author::run_package(a)),
         Command::Repo(c) => report(author::run_repo(c)),
         Command::Lint(a) => report(author::run_lint(*a)),
+        Command::Pull(a) => report(remote::run_pull(*a)),
+        Command::Push(a) => report(remote::run_push(*a)),
+        Command::Registry(c) => report(remote::run_registry(c)),
         Command::Template(a) => match run_template(*a) {
             Ok(out) => {
                 use std::io::Write;

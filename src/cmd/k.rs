@@ -93,7 +93,7 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
     let group = args.kube.group.clone();
     chartgen::render::validate_release_name(&group)
         .map_err(|e| anyhow::anyhow!("invalid --group {group:?}: {e}"))?;
-    let (files, source) = super::launch::chart_source(args.chart_name.as_deref())?;
+    let (files, source) = super::launch::chart_source(args.chart_name.as_deref(), &args.remote)?;
     let chart = chartgen::chart::load_from_files(files).map_err(|e| {
         log::error_trace("unable to load chart", &e.to_string());
         anyhow::anyhow!(

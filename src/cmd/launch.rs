@@ -6,7 +6,6 @@
 //! written to `experiment.yaml`, and unless `--dry` the experiment runs at once. Everything is
 //! rendered and checked in memory first; the file is written atomically only when it is valid.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -52,7 +51,7 @@ pub fn run(args: LaunchArgs) -> anyhow::Result<()> {
 
 /// Render the chart's `experiment` template with the value flags, in memory.
 fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
-    let (mut files, source) = chart_source(args.chart_name.as_deref())?;
+    let (mut files, source) = chart_source(args.chart_name.as_deref(), &args.remote)?;
     files.retain(|(name, _)| name != EXPERIMENT_TEMPLATE);
     files.push((
         EXPERIMENT_TEMPLATE.to_string(),
@@ -88,9 +87,28 @@ fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
 /// A chart's files: path relative to the chart root, and bytes.
 pub type ChartFiles = Vec<(String, Vec<u8>)>;
 
-/// Files of the chart `--chartName` names (a directory or `.tgz`), else of the built-in
-/// `charts/iter8`, and a description of where they came from.
-pub fn chart_source(chart_name: Option<&str>) -> anyhow::Result<(ChartFiles, String)> {
+/// Iter8 v0.13.18's default chart repository, where `-c <name>` looks without `--repo`.
+pub const DEFAULT_REPO: &str = "https://iter8-tools.github.io/iter8";
+/// The version range Iter8 v0.13 asks of the default repository.
+pub const DEFAULT_REPO_VERSION: &str = "0.13.x";
+
+/// Files of the chart `--chartName` names, else of the built-in `charts/iter8`, and a
+/// description of where they came from. As Iter8 v0.13 (Helm's LocateChart): an existing
+/// path is used as is; a missing path that starts with `.` or `/` is an error; `oci://` is
+/// pulled from the registry; any other name is a chart in `--repo` (default: v0.13's repo at
+/// version `0.13.x`). A fetched chart's digest is logged.
+pub fn chart_source(
+    chart_name: Option<&str>,
+    remote: &crate::RemoteChartArgs,
+) -> anyhow::Result<(ChartFiles, String)> {
+    if let Some(name) = chart_name
+        && is_remote(name, remote)
+    {
+        return fetch_chart(name, remote);
+    }
+    if chart_name.is_none() && (remote.repo.is_some() || remote.version.is_some()) {
+        anyhow::bail!("--repo and --version need a chart: pass -c <name or oci:// reference>");
+    }
     match chart_name {
         None => {
             if embedded::CHART_FILES.is_empty() {
@@ -108,6 +126,71 @@ pub fn chart_source(chart_name: Option<&str>) -> anyhow::Result<(ChartFiles, Str
     }
 }
 
+fn is_remote(name: &str, remote: &crate::RemoteChartArgs) -> bool {
+    let p = Path::new(name);
+    name.starts_with("oci://")
+        || remote.repo.is_some()
+        || !(p.exists() || p.is_absolute() || name.starts_with('.'))
+}
+
+fn fetch_chart(
+    name: &str,
+    remote: &crate::RemoteChartArgs,
+) -> anyhow::Result<(ChartFiles, String)> {
+    use chartgen::source::{self, ChartRef, Options};
+    let oci = name.starts_with("oci://");
+    let default_repo = !oci && remote.repo.is_none();
+    let version = match (&remote.version, default_repo) {
+        (Some(v), _) => v.clone(),
+        (None, true) => DEFAULT_REPO_VERSION.to_string(),
+        (None, false) => String::new(),
+    };
+    let repo = if oci {
+        None
+    } else {
+        Some(remote.repo.as_deref().unwrap_or(DEFAULT_REPO))
+    };
+    let reference = ChartRef::parse(name, repo).map_err(|e| anyhow::anyhow!("--chartName: {e}"))?;
+    let opts = Options {
+        version,
+        username: remote.username.clone(),
+        password: remote.password.clone(),
+        ca_file: remote.ca_file.as_ref().map(PathBuf::from),
+        insecure_skip_tls_verify: remote.insecure_skip_tls_verify,
+        plain_http: remote.plain_http,
+        ..Options::default()
+    };
+    let fetched = source::fetch(&reference, &opts).map_err(|e| {
+        let msg = error_chain(&e);
+        log::error_trace("unable to get chart", &msg);
+        anyhow::anyhow!("--chartName {name}: {msg}")
+    })?;
+    log::info(&format!(
+        "pulled chart {} {} from {} (digest {})",
+        fetched.name,
+        fetched.version,
+        fetched.origin,
+        fetched
+            .manifest_digest
+            .as_deref()
+            .unwrap_or(&fetched.digest)
+    ));
+    let files = chartgen::chart::archive_files(&fetched.archive)
+        .map_err(|e| anyhow::anyhow!("--chartName {name}: {e}"))?;
+    Ok((files, format!("{name} {}", fetched.version)))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// Files of a chart directory or `.tgz`, relative to the chart root.
 fn chart_files(path: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     if !path.exists() {
@@ -122,38 +205,15 @@ fn chart_files(path: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         out.sort();
         return Ok(out);
     }
-    let file = std::fs::File::open(path)
+    let raw = std::fs::read(path)
         .with_context(|| format!("--chartName: cannot open {}", path.display()))?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut out = Vec::new();
-    let entries = archive.entries().with_context(|| {
-        format!(
-            "--chartName: {} is not a chart archive (.tgz)",
+    // chartgen's archive reader: Helm's size limits, no `..`, absolute paths or links.
+    chartgen::chart::archive_files(&raw).map_err(|e| {
+        anyhow::anyhow!(
+            "--chartName: {} is not a chart archive (.tgz): {e}",
             path.display()
         )
-    })?;
-    for entry in entries {
-        let mut entry = entry.with_context(|| {
-            format!(
-                "--chartName: {} is not a chart archive (.tgz)",
-                path.display()
-            )
-        })?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = entry.path()?.to_string_lossy().replace('\\', "/");
-        // Strip the chart's top-level directory, as Helm's loader does.
-        let Some((_, rel)) = name.split_once('/') else {
-            continue;
-        };
-        let mut data = Vec::new();
-        entry
-            .read_to_end(&mut data)
-            .with_context(|| format!("--chartName: cannot read {name} in {}", path.display()))?;
-        out.push((rel.to_string(), data));
-    }
-    Ok(out)
+    })
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //!
 //! - [`kube_env`]: a real kube-apiserver (built by `tools/k8s-testenv`), started once per test
 //!   process or taken from `ITER8_TESTENV_KUBECONFIG`, with one namespace per test.
+//! - [`chart_servers`]: docker-registry and nginx chart repositories (TLS, auth, plain).
 //! - [`tools`]: the real `helm` and `kubectl` binaries (installed by `tools/fetch-helm.sh`).
 //! - [`route_guide`]: the route guide gRPC server on Python grpcio.
 //!
@@ -13,6 +14,7 @@
 //! # let _ = (ns, client); Ok(()) }
 //! ```
 
+pub mod chart_servers;
 pub mod kube_env;
 pub mod route_guide;
 pub mod tools;

@@ -11,8 +11,10 @@ use super::values::load_values;
 use super::{Blob, Chart, ChartError, File};
 use crate::value::Value;
 
-const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
-const MAX_CHART_SIZE: u64 = 100 * 1024 * 1024;
+/// Helm's `MaxDecompressedFileSize`: the largest file of a chart.
+pub const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
+/// Helm's `MaxDecompressedChartSize`: the largest decompressed chart.
+pub const MAX_CHART_SIZE: u64 = 100 * 1024 * 1024;
 const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
 /// Go's wording for an I/O error on `path` (`open x: no such file or directory`).
@@ -278,6 +280,18 @@ pub fn archive_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
             continue;
         }
         let hname = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        // Helm reads links and device entries as empty files; chartgen refuses them, so an
+        // extracted chart (`pull --untar`) never holds anything but regular files.
+        if et.is_symlink() || et.is_hard_link() {
+            return Err(ChartError::msg(format!(
+                "chart archive entry \"{hname}\" is a link; chart archives hold regular files only"
+            )));
+        }
+        if et.is_character_special() || et.is_block_special() || et.is_fifo() {
+            return Err(ChartError::msg(format!(
+                "chart archive entry \"{hname}\" is a device or pipe; chart archives hold regular files only"
+            )));
+        }
         let delim = if hname.contains('\\') { '\\' } else { '/' };
         let parts: Vec<&str> = hname.split(delim).collect();
         let n = parts[1..].join("/");
@@ -294,6 +308,10 @@ pub fn archive_files(raw: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
             return Err(ChartError::msg(
                 "chart illegally references parent directory",
             ));
+        }
+        let b = n.as_bytes();
+        if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/' {
+            return Err(ChartError::msg("chart contains illegally named files"));
         }
         if parts[0] == "Chart.yaml" {
             return Err(ChartError::msg("chart yaml not in base directory"));

@@ -16,7 +16,10 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 pub(crate) use load::go_io_error as load_go_io_error;
-pub use load::{archive_files, dir_files, load, load_archive, load_dir_v2, load_from_files};
+pub use load::{
+    MAX_CHART_SIZE, MAX_FILE_SIZE, archive_files, dir_files, load, load_archive, load_dir_v2,
+    load_from_files,
+};
 pub use metadata::{Dependency, Metadata};
 
 use crate::value::Value;
