@@ -151,7 +151,7 @@ func makePKI(dir string, users []user) (*pki, error) {
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
 		NotBefore:    now,
-		NotAfter:     now.Add(10 * 24 * time.Hour),
+		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
