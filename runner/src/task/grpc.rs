@@ -1043,37 +1043,16 @@ pub fn record(
         .filter(|(c, _)| *c != wire::OK)
         .map(|(_, n)| n)
         .sum();
+    crate::task::http::record_request_counts(
+        ins,
+        provider,
+        "number of gRPC requests sent",
+        count,
+        errors,
+    )?;
     let scalar = |ins: &mut Insights, m: &str, meta: MetricMeta, v: f64| {
         ins.update_metric(&format!("{provider}/{m}"), meta, 0, MetricValue::Scalar(v))
     };
-    scalar(
-        ins,
-        "request-count",
-        MetricMeta::new("number of gRPC requests sent", MetricType::Counter, None),
-        count,
-    )?;
-    scalar(
-        ins,
-        "error-count",
-        MetricMeta::new(
-            "number of responses that were errors",
-            MetricType::Counter,
-            None,
-        ),
-        errors as f64,
-    )?;
-    if count > 0.0 {
-        scalar(
-            ins,
-            "error-rate",
-            MetricMeta::new(
-                "fraction of responses that were errors",
-                MetricType::Gauge,
-                None,
-            ),
-            errors as f64 / count,
-        )?;
-    }
     for (code, n) in codes.iter() {
         let name = wire::code_name(code);
         scalar(

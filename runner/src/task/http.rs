@@ -692,6 +692,40 @@ fn msec(description: &str, kind: MetricType) -> MetricMeta {
     MetricMeta::new(description, kind, Some("msec"))
 }
 
+/// Iter8's `request-count`, `error-count` and (when requests were sent) `error-rate` of one
+/// load provider, version 0; shared by the http and grpc tasks.
+pub(crate) fn record_request_counts(
+    ins: &mut Insights,
+    provider: &str,
+    request_description: &str,
+    count: f64,
+    errors: u64,
+) -> Result<(), TaskError> {
+    let meta = |d: &str, kind| MetricMeta::new(d, kind, None);
+    let mut scalar = |m: &str, meta: MetricMeta, v: f64| {
+        ins.update_metric(&format!("{provider}/{m}"), meta, 0, MetricValue::Scalar(v))
+    };
+    scalar(
+        "request-count",
+        meta(request_description, MetricType::Counter),
+        count,
+    )?;
+    let errors = errors as f64;
+    scalar(
+        "error-count",
+        meta("number of responses that were errors", MetricType::Counter),
+        errors,
+    )?;
+    if count > 0.0 {
+        scalar(
+            "error-rate",
+            meta("fraction of responses that were errors", MetricType::Gauge),
+            errors / count,
+        )?;
+    }
+    Ok(())
+}
+
 /// Record the metrics of one provider into version 0.
 pub fn record(
     ins: &mut Insights,
@@ -707,37 +741,10 @@ pub fn record(
         .filter(|(c, _)| is_error(*c, &ranges))
         .map(|(_, n)| n)
         .sum();
+    record_request_counts(ins, provider, "number of requests sent", count, errors)?;
     let scalar = |ins: &mut Insights, m: &str, meta: MetricMeta, v: f64| {
         ins.update_metric(&format!("{provider}/{m}"), meta, 0, MetricValue::Scalar(v))
     };
-    scalar(
-        ins,
-        "request-count",
-        MetricMeta::new("number of requests sent", MetricType::Counter, None),
-        count,
-    )?;
-    scalar(
-        ins,
-        "error-count",
-        MetricMeta::new(
-            "number of responses that were errors",
-            MetricType::Counter,
-            None,
-        ),
-        errors as f64,
-    )?;
-    if count > 0.0 {
-        scalar(
-            ins,
-            "error-rate",
-            MetricMeta::new(
-                "fraction of responses that were errors",
-                MetricType::Gauge,
-                None,
-            ),
-            errors as f64 / count,
-        )?;
-    }
     let percentiles = e.percentiles.clone().unwrap_or_default();
     for (rec, infix, what) in [
         (&r.corrected, "", "observed latency values"),
