@@ -91,22 +91,12 @@ impl Target {
     /// Number of requests answered for `path` (without the query), including failures injected
     /// with `status=`.
     pub fn requests(&self, path: &str) -> u64 {
-        let counts = self
-            .state
-            .requests
-            .lock()
-            .expect("request counter lock poisoned");
-        counts.get(path).copied().unwrap_or(0)
+        self.state.requests(path)
     }
 
     /// Total number of requests answered on all paths.
     pub fn total_requests(&self) -> u64 {
-        let counts = self
-            .state
-            .requests
-            .lock()
-            .expect("request counter lock poisoned");
-        counts.values().sum()
+        self.state.total_requests()
     }
 
     /// Stop accepting, close open connections and wait for the server task to end.
@@ -178,22 +168,12 @@ impl BackgroundTarget {
 
     /// Number of requests answered for `path` (without the query).
     pub fn requests(&self, path: &str) -> u64 {
-        let counts = self
-            .state
-            .requests
-            .lock()
-            .expect("request counter lock poisoned");
-        counts.get(path).copied().unwrap_or(0)
+        self.state.requests(path)
     }
 
     /// Total number of requests answered on all paths.
     pub fn total_requests(&self) -> u64 {
-        let counts = self
-            .state
-            .requests
-            .lock()
-            .expect("request counter lock poisoned");
-        counts.values().sum()
+        self.state.total_requests()
     }
 }
 
@@ -321,6 +301,18 @@ fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
 }
 
 impl State {
+    /// Requests answered for `path`.
+    fn requests(&self, path: &str) -> u64 {
+        let counts = self.requests.lock().expect("request counter lock poisoned");
+        counts.get(path).copied().unwrap_or(0)
+    }
+
+    /// Requests answered on all paths.
+    fn total_requests(&self) -> u64 {
+        let counts = self.requests.lock().expect("request counter lock poisoned");
+        counts.values().sum()
+    }
+
     /// Pick one of `choices` (value, percent) for this request, or `None` for the remainder.
     ///
     /// Each choice accrues its percent per request; the choice with the largest credit of at

@@ -2,30 +2,20 @@
 //! and h2c) and HTTP/1.1 over TLS; statuses, headers, large bodies both ways (HTTP/2 flow
 //! control), and connections the server retires.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use runner::load::http::run;
 use runner::load::{IoMode, LoadReport, LoadSpec, Pace, Stop};
+use testsupport::servers::free_port;
 
 /// Response body size of `/big` (several DATA frames and more than the default 64 KiB window).
 const BIG: usize = 300_000;
 /// Request body size of the POSTs to `/echo` (more than nginx's initial 64 KiB stream window).
 const UPLOAD: usize = 200_000;
 
-/// A free port on 127.0.0.1 (bound to port 0, then released for nginx to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
-
-/// nginx in the foreground (no master process) with a test certificate; killed on drop.
+/// nginx with a test certificate on one port per behaviour under test; stopped on drop.
 struct Nginx {
-    child: Child,
-    dir: tempfile::TempDir,
+    server: testsupport::servers::Nginx,
     /// Plain HTTP/1.1 (the upstream of `/echo`).
     h1: u16,
     /// h2c with prior knowledge.
@@ -44,29 +34,11 @@ struct Nginx {
     tls1_idle: u16,
 }
 
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Nginx {
     fn start() -> Nginx {
-        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("nginx is not installed (tools/deps.sh installs it)");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
-        std::fs::write(d.join("cert.pem"), ck.cert.pem()).expect("cert");
-        std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).expect("key");
-        std::fs::write(d.join("big.bin"), vec![b'x'; BIG]).expect("big");
         let (h1, h2c, h2c_short, tls) = (free_port(), free_port(), free_port(), free_port());
         let (tls1, tls1_short) = (free_port(), free_port());
         let (h2c_idle, tls1_idle) = (free_port(), free_port());
-        let p = d.display();
         let routes = format!(
             r#"location / {{ return 200 "hello
 "; }}
@@ -74,28 +46,21 @@ impl Nginx {
     location /s404 {{ return 404; }}
     location /s418 {{ return 418; }}
     location /s503 {{ return 503; }}
-    location /big {{ alias {p}/big.bin; }}
+    location /big {{ alias {{dir}}/big.bin; }}
     location /echo {{ proxy_pass http://127.0.0.1:{h1}/ok; }}
 "#
         );
-        std::fs::write(d.join("routes.conf"), routes).expect("routes");
-        let conf = format!(
-            r#"daemon off; master_process off; worker_processes 1; pid {p}/nginx.pid;
-error_log {p}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  client_body_temp_path {p}/body; proxy_temp_path {p}/proxy; fastcgi_temp_path {p}/fcgi;
-  uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;
-  log_format seen '$server_port $server_protocol $request_method $status $content_length $http_x_test $connection';
-  access_log {p}/access.log seen;
+        let http = format!(
+            r#"log_format seen '$server_port $server_protocol $request_method $status $content_length $http_x_test $connection';
+  access_log {{dir}}/access.log seen;
   client_max_body_size 10m;
-  ssl_certificate {p}/cert.pem; ssl_certificate_key {p}/key.pem;
+  ssl_certificate {{dir}}/cert.pem; ssl_certificate_key {{dir}}/key.pem;
   server {{ listen 127.0.0.1:{h1}; location / {{ return 200 "ok\n"; }} }}
   server {{
     listen 127.0.0.1:{h2c} http2; listen 127.0.0.1:{tls} ssl http2;
-    include {p}/routes.conf;
+    {routes}
   }}
-  server {{ listen 127.0.0.1:{tls1} ssl; include {p}/routes.conf; }}
+  server {{ listen 127.0.0.1:{tls1} ssl; {routes} }}
   server {{
     listen 127.0.0.1:{tls1_short} ssl; keepalive_requests 7;
     location / {{ return 200 "short\n"; }}
@@ -108,23 +73,15 @@ http {{
   server {{
     listen 127.0.0.1:{h2c_short} http2; keepalive_requests 7;
     location / {{ return 200 "short\n"; }}
-  }}
-}}
-"#
+  }}"#
         );
-        std::fs::write(d.join("nginx.conf"), conf).expect("conf");
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(d.join("nginx.conf"))
-            .arg("-p")
-            .arg(d)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn nginx");
-        let n = Nginx {
-            child,
-            dir,
+        let big = vec![b'x'; BIG];
+        let ports = [
+            h1, h2c, h2c_short, tls, tls1, tls1_short, h2c_idle, tls1_idle,
+        ];
+        let server = testsupport::servers::Nginx::start(&http, &ports, &[("big.bin", &big)]);
+        Nginx {
+            server,
             h1,
             h2c,
             h2c_short,
@@ -133,32 +90,13 @@ http {{
             tls1_short,
             h2c_idle,
             tls1_idle,
-        };
-        let until = Instant::now() + Duration::from_secs(10);
-        for port in [
-            h1, h2c, h2c_short, tls, tls1, tls1_short, h2c_idle, tls1_idle,
-        ] {
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < until,
-                    "nginx did not start: {}",
-                    std::fs::read_to_string(n.dir.path().join("error.log")).unwrap_or_default()
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
         }
-        n
     }
 
     /// Access log lines so far (port, protocol, method, status, content length, x-test,
     /// connection serial number).
     fn log(&self) -> Vec<String> {
-        let path: PathBuf = self.dir.path().join("access.log");
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
+        self.server.log_lines("access.log")
     }
 }
 

@@ -3,59 +3,17 @@
 //! serving a directory as a chart repository, plainly or over TLS with basic auth. Each
 //! server is a child process stopped when its handle drops.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+
+use crate::servers::Proc;
 
 /// User name the secure servers accept.
 pub const USER: &str = "chartuser";
 /// Its password.
 pub const PASS: &str = "s3cret-pass";
 
-/// A Debian-installed program (`tools/deps.sh` installs them).
-pub fn system(name: &str) -> PathBuf {
-    for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("{name} missing\nhint: run tools/deps.sh");
-}
-
-/// A port that was free a moment ago (the servers below need one in their config files).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A child process killed when the test ends.
-pub struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_listening(child: &mut Child, port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(st)) = child.try_wait() {
-            panic!("{what} exited early: {st}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what} did not listen on 127.0.0.1:{port} within 20s");
-}
+pub use crate::servers::{free_port, system};
 
 /// A test CA and a server certificate for 127.0.0.1 signed by it (PEM files in `dir`).
 pub struct Tls {
@@ -142,18 +100,18 @@ impl Registry {
         }
         let cfg_path = dir.path().join("config.yml");
         std::fs::write(&cfg_path, cfg).expect("write");
-        let mut child = Command::new(system("docker-registry"))
-            .arg("serve")
-            .arg(&cfg_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
-        wait_listening(&mut child, port, "docker-registry");
+        let mut proc = Proc::spawn(
+            Command::new(system("docker-registry"))
+                .arg("serve")
+                .arg(&cfg_path)
+                .stderr(Stdio::null()),
+            "docker-registry",
+        );
+        proc.wait_listening("docker-registry", &[port], None);
         Registry {
             host: format!("127.0.0.1:{port}"),
             tls: t,
-            _proc: Proc(child),
+            _proc: proc,
             _dir: dir,
         }
     }
@@ -184,7 +142,7 @@ pub struct Nginx {
     pub url: String,
     /// The TLS material, for the secure server.
     pub tls: Option<Tls>,
-    _proc: Proc,
+    _server: crate::servers::Nginx,
     _dir: tempfile::TempDir,
 }
 
@@ -206,28 +164,16 @@ impl Nginx {
             ),
             None => (format!("127.0.0.1:{port}"), String::new()),
         };
-        let d = dir.path().display();
-        let conf = format!(
-            "daemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d};\n proxy_temp_path {d};\n fastcgi_temp_path {d};\n uwsgi_temp_path {d};\n scgi_temp_path {d};\n server {{\n listen {listen};\n {extra} root {};\n }}\n}}\n",
+        let http = format!(
+            "access_log off;\n server {{\n listen {listen};\n {extra} root {};\n }}",
             serve.display()
         );
-        let cfg = dir.path().join("nginx.conf");
-        std::fs::write(&cfg, conf).expect("write");
-        let mut child = Command::new(system("nginx"))
-            .arg("-c")
-            .arg(&cfg)
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx");
-        wait_listening(&mut child, port, "nginx");
+        let server = crate::servers::Nginx::start(&http, &[port], &[]);
         let scheme = if secure { "https" } else { "http" };
         Nginx {
             url: format!("{scheme}://127.0.0.1:{port}"),
             tls: t,
-            _proc: Proc(child),
+            _server: server,
             _dir: dir,
         }
     }

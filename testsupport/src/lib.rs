@@ -5,6 +5,8 @@
 //! - [`chart_servers`]: docker-registry and nginx chart repositories (TLS, auth, plain).
 //! - [`tools`]: the real `helm` and `kubectl` binaries (installed by `tools/fetch-helm.sh`).
 //! - [`route_guide`]: the route guide gRPC server on Python grpcio.
+//! - [`servers`]: httpbin and nginx, and what every server child needs (a free port, waiting
+//!   until it listens, stopping it on drop).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), testsupport::kube_env::TestEnvError> {
@@ -17,6 +19,7 @@
 pub mod chart_servers;
 pub mod kube_env;
 pub mod route_guide;
+pub mod servers;
 pub mod tools;
 
 use std::path::PathBuf;
