@@ -2,9 +2,9 @@
 //!
 //! Local (file-based) experiments as in Iter8 v0.13.0: `launch` renders the experiment chart
 //! into `experiment.yaml` and runs it, `run` runs an existing `experiment.yaml`, `assert` checks
-//! conditions on the result, `report` prints a text or HTML report. `target` serves a sample
-//! HTTP app to test against. `k launch|delete` install, upgrade and uninstall the experiment
-//! chart as a Helm-compatible release; `k run|assert|report` work on the experiment stored in
+//! conditions on the result, `report` prints a text, HTML or JSON report. `target` serves a sample
+//! HTTP app to test against; `completion` prints a shell's completion script. `k launch|delete`
+//! install, upgrade and uninstall the experiment chart as a Helm-compatible release; `k run|assert|report` work on the experiment stored in
 //! its Secret (the runner Job of the experiment chart runs `iter8 k run`); `k log` prints the
 //! runner pods' logs. Logs go to stderr in Iter8's format; reports go to stdout; errors
 //! print one `Error: ...` line and exit 1.
@@ -65,10 +65,11 @@ with code 1 and logs one line per failing clause.
     )]
     Assert(AssertArgs),
     /// Generate experiment report
-    #[command(long_about = "Generate a text or HTML report of an experiment.
+    #[command(long_about = "Generate a text, HTML or JSON report of an experiment.
 
     iter8 report
-    iter8 report -o html > report.html   # one self-contained page")]
+    iter8 report -o html > report.html   # one self-contained page
+    iter8 report -o json | jq '.failingSLOs'   # for scripts: schemas/report.v1.schema.json")]
     Report(ReportArgs),
     /// Print build info
     Version(VersionArgs),
@@ -77,6 +78,24 @@ with code 1 and logs one line per failing clause.
     /// Work with Kubernetes experiments
     #[command(subcommand)]
     K(KCommand),
+    /// Generate the autocompletion script for a shell
+    #[command(
+        long_about = "Generate the autocompletion script for iter8 for the given shell \
+(bash, zsh, fish or powershell) on stdout.
+
+    source <(iter8 completion bash)                 # this shell
+    iter8 completion bash > /etc/bash_completion.d/iter8
+    iter8 completion zsh > \"${fpath[1]}/_iter8\"
+    iter8 completion fish > ~/.config/fish/completions/iter8.fish"
+    )]
+    Completion(CompletionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    /// the shell: bash, zsh, fish or powershell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,7 +199,7 @@ pub struct KAssertArgs {
 pub struct KReportArgs {
     #[command(flatten)]
     pub kube: KubeArgs,
-    /// text | html
+    /// text | html | json (json: the shape of schemas/report.v1.schema.json)
     #[arg(short = 'o', long = "outputFormat", default_value = "text")]
     pub output_format: String,
 }
@@ -280,7 +299,7 @@ pub struct AssertArgs {
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// text | html
+    /// text | html | json (json: the shape of schemas/report.v1.schema.json)
     #[arg(short = 'o', long = "outputFormat", default_value = "text")]
     pub output_format: String,
     /// directory where experiment is run; contains experiment.yaml
@@ -325,6 +344,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Version(a) => cmd::version::run(a),
         Command::Target(a) => cmd::target::run(a),
+        Command::Completion(a) => cmd::completion::run(a),
         Command::K(KCommand::Launch(a)) => cmd::k::launch(*a),
         Command::K(KCommand::Delete(a)) => cmd::k::delete(a),
         Command::K(KCommand::Log(a)) => cmd::k::log(a),

@@ -3,6 +3,8 @@
 //! an instant query reduced with jq, and metrics that cannot be computed are skipped with a
 //! warning instead of failing the experiment.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -224,6 +226,18 @@ fn prometheus_metrics_per_version() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("prom/up"), "{out}");
     assert!(out.contains("prom/samples"), "{out}");
+
+    // The JSON report carries the same values, per version, in its schema's shape.
+    let json = support::json_report(&dir);
+    let window_json = json["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["name"] == "prom/window")
+        .expect("prom/window in the JSON report");
+    assert_eq!(window_json["units"], "sec");
+    assert_eq!(window_json["values"][1].as_f64(), Some(window));
+    assert_eq!(window_json["values"].as_array().map(Vec::len), Some(2));
 }
 
 /// A template that is not a provider spec fails the task (one Error line, exit 1) and the

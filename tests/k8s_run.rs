@@ -141,6 +141,38 @@ async fn helm_installed_experiment_runs_in_the_cluster() -> TestResult {
         report.stdout
     );
 
+    // A second loop (as a CronJob's next run): the JSON report counts both loops.
+    let run = iter8(&[
+        "k",
+        "run",
+        "-g",
+        "exp",
+        "--reuseResult",
+        "--kubeconfig",
+        runner_kc,
+    ])
+    .await;
+    assert_eq!(run.code, 0, "k run (loop 2): {}", run.stderr);
+    assert_eq!(target.requests("/echo"), 80);
+    let report = iter8(&[
+        "k",
+        "report",
+        "-o",
+        "json",
+        "-g",
+        "exp",
+        "-n",
+        ns.name(),
+        "--kubeconfig",
+        admin,
+    ])
+    .await;
+    assert_eq!(report.code, 0, "k report -o json: {}", report.stderr);
+    let json = support::check_json_report(&report.stdout);
+    assert_eq!(json["summary"]["numLoops"], 2);
+    assert_eq!(json["summary"]["slos"], true);
+    assert_eq!(json["failingSLOs"], serde_json::json!([]));
+
     let uninstall = helm(&["uninstall", "exp", "--namespace", ns.name()]).await;
     assert_eq!(uninstall.code, 0, "helm uninstall: {}", uninstall.stderr);
     assert!(

@@ -1,4 +1,4 @@
-//! `iter8 report`: text or HTML report of `<runDir>/experiment.yaml` on stdout.
+//! `iter8 report`: text, HTML or JSON report of `<runDir>/experiment.yaml` on stdout.
 
 use std::io::Write;
 
@@ -14,22 +14,22 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Print the report of the experiment `read` returns, in `output_format` (text or html).
+/// Print the report of the experiment `read` returns, in `output_format` (text, html or json).
 pub fn print(
     output_format: &str,
     read: &mut dyn FnMut() -> anyhow::Result<runner::Experiment>,
 ) -> anyhow::Result<()> {
     let format = output_format.to_ascii_lowercase();
-    if format != "text" && format != "html" {
+    if !["text", "html", "json"].contains(&format.as_str()) {
         let msg = format!("unsupported report format {output_format}");
         crate::log::error(&msg);
-        anyhow::bail!("{msg} (hint: use -o text or -o html)");
+        anyhow::bail!("{msg} (hint: use -o text, -o html or -o json)");
     }
     let exp = read()?;
-    let out = if format == "text" {
-        runner::report::text(&exp)
-    } else {
-        runner::report::html(&exp).context("unable to execute template")?
+    let out = match format.as_str() {
+        "text" => runner::report::text(&exp),
+        "json" => runner::report::json(&exp),
+        _ => runner::report::html(&exp).context("unable to execute template")?,
     };
     let mut stdout = std::io::stdout().lock();
     stdout

@@ -143,3 +143,29 @@ pub fn metric(exp: &runner::Experiment, metric: &str) -> Option<f64> {
         .as_ref()?
         .scalar_metric_value(0, metric)
 }
+
+/// `iter8 report -o json --runDir <dir>`, checked and parsed by [`check_json_report`].
+pub fn json_report(dir: &Path) -> serde_json::Value {
+    let out = run_iter8(&[
+        "report",
+        "-o",
+        "json",
+        "--runDir",
+        &dir.display().to_string(),
+    ]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "iter8 report -o json: {stderr}");
+    check_json_report(&stdout)
+}
+
+/// A JSON report checked against `schemas/report.v1.schema.json` (with chartgen's JSON Schema
+/// validator, the one chart values are checked with) and parsed.
+pub fn check_json_report(text: &str) -> serde_json::Value {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.v1.schema.json");
+    let schema = std::fs::read(&schema_path).expect("read the report schema");
+    let value = chartgen::yaml::from_json(text).expect("the JSON report parses");
+    if let Err(e) = chartgen::chart::schema::validate(&value, &schema) {
+        panic!("the JSON report does not match its schema:\n{e}\n{text}");
+    }
+    serde_json::from_str(text).expect("the JSON report parses")
+}

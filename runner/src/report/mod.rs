@@ -9,6 +9,7 @@
 //! * [`html`]: one self-contained page (inline CSS and plotly.js, no network needed) with the
 //!   status, the SLO table, one latency histogram per histogram/sample metric (so one per
 //!   endpoint when the load task records per-endpoint histograms) and the metrics table.
+//! * [`json`]: the result in a versioned JSON shape for scripts (`schemas/report.v1.schema.json`).
 //!
 //! ```
 //! let exp = runner::Experiment::from_yaml("spec: []\nresult: {numLoops: 1}\n").expect("valid");
@@ -17,9 +18,11 @@
 //! ```
 
 mod html;
+mod json;
 mod text;
 
 pub use html::html;
+pub use json::{API_VERSION, json};
 pub use text::text;
 
 use crate::experiment::{Experiment, Insights, MetricType, normalize_metric_name};
