@@ -25,6 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 "$root/tools/fetch-helm.sh" >/dev/null
+"$root/tools/fetch-act.sh" >/dev/null
 # The runner image's static musl binary; without the target build-image.sh falls back to a
 # static glibc build and says so.
 if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
