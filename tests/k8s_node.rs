@@ -271,7 +271,10 @@ where
     let start = Instant::now();
     while !done().await {
         if start.elapsed() > limit {
-            panic!("{what}: not within {limit:?}; pods: {}", pods_report(ns).await);
+            panic!(
+                "{what}: not within {limit:?}; pods: {}",
+                pods_report(ns).await
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -326,9 +329,12 @@ async fn apiserver_outage_mid_run_is_retried() -> TestResult {
     ];
     let launch = launch(ns, "outage", &values).await;
     assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
-    wait_until(ns, "the first request", Duration::from_secs(240), || async {
-        target.requests("/echo") > 0
-    })
+    wait_until(
+        ns,
+        "the first request",
+        Duration::from_secs(240),
+        || async { target.requests("/echo") > 0 },
+    )
     .await;
 
     tokio::task::spawn_blocking(|| node_env().stop_apiserver()).await??;
@@ -352,7 +358,17 @@ async fn apiserver_outage_mid_run_is_retried() -> TestResult {
     assert!(!result.failure);
     let assert = k(
         ns,
-        &["assert", "-g", "outage", "-c", "completed", "-c", "nofailure", "-c", "slos"],
+        &[
+            "assert",
+            "-g",
+            "outage",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
     )
     .await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
@@ -366,7 +382,10 @@ async fn apiserver_outage_mid_run_is_retried() -> TestResult {
         .lines()
         .filter(|l| l.contains("unable to update secret outage") && l.contains("; retry "))
         .collect();
-    assert!(!retries.is_empty(), "no retry lines in the runner's log:\n{log}");
+    assert!(
+        !retries.is_empty(),
+        "no retry lines in the runner's log:\n{log}"
+    );
     assert!(retries[0].contains("retry 1 in"), "{}", retries[0]);
     Ok(())
 }
@@ -391,9 +410,12 @@ async fn killed_job_pod_keeps_the_result_readable_and_a_relaunch_completes() -> 
     ];
     let launch1 = launch(ns, "kill", &values).await;
     assert_eq!(launch1.code, 0, "k launch: {}", launch1.stderr);
-    wait_until(ns, "the first requests", Duration::from_secs(240), || async {
-        target.requests("/echo") >= 10
-    })
+    wait_until(
+        ns,
+        "the first requests",
+        Duration::from_secs(240),
+        || async { target.requests("/echo") >= 10 },
+    )
     .await;
     kill_runner_pod(ns, "kill").await?;
     assert!(!wait_job(ns, "kill-1-job", Duration::from_secs(120)).await);
@@ -418,7 +440,17 @@ async fn killed_job_pod_keeps_the_result_readable_and_a_relaunch_completes() -> 
     assert_eq!(target.requests("/relaunch"), 20);
     let assert = k(
         ns,
-        &["assert", "-g", "kill", "-c", "completed", "-c", "nofailure", "-c", "slos"],
+        &[
+            "assert",
+            "-g",
+            "kill",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
     )
     .await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
@@ -447,9 +479,12 @@ async fn killed_cronjob_pod_next_loop_continues() -> TestResult {
     ];
     let launch = launch(ns, "ck", &values).await;
     assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
-    wait_until(ns, "the first loop's requests", Duration::from_secs(240), || async {
-        target.requests("/echo") >= 3
-    })
+    wait_until(
+        ns,
+        "the first loop's requests",
+        Duration::from_secs(240),
+        || async { target.requests("/echo") >= 3 },
+    )
     .await;
     kill_runner_pod(ns, "ck").await?;
     let killed_at = target.requests("/echo");
@@ -470,7 +505,17 @@ async fn killed_cronjob_pod_next_loop_continues() -> TestResult {
     assert!(target.requests("/echo") >= killed_at + 30);
     let assert = k(
         ns,
-        &["assert", "-g", "ck", "-c", "completed", "-c", "nofailure", "-c", "slos"],
+        &[
+            "assert",
+            "-g",
+            "ck",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
     )
     .await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
@@ -813,11 +858,12 @@ async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
     };
     let (pre_a, pre_b, post) = (run("pre-a"), run("pre-b"), run("post"));
     assert!(pre_a.1 <= pre_b.0 && pre_b.1 <= post.0, "{hooks:?}");
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
-        Api::namespaced(env.admin_client()?, ns);
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(env.admin_client()?, ns);
     let main = cms.get("main").await?;
     let created = main.metadata.creation_timestamp.expect("created").0;
-    assert!(created.as_second() >= pre_b.1.timestamp() && created.as_second() <= post.0.timestamp());
+    assert!(
+        created.as_second() >= pre_b.1.timestamp() && created.as_second() <= post.0.timestamp()
+    );
     assert!(cms.get_opt("after-delete").await?.is_none());
 
     // Real Helm reads the record: every hook, in order, with its manifest.
@@ -827,9 +873,17 @@ async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
         .args(["get", "hooks", "hk", "-n", ns, "--kubeconfig", admin])
         .output()
         .await?;
-    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
     let text = String::from_utf8_lossy(&got.stdout);
-    assert_eq!(text.matches("# Source: hooks/templates/hooks.yaml").count(), 5, "{text}");
+    assert_eq!(
+        text.matches("# Source: hooks/templates/hooks.yaml").count(),
+        5,
+        "{text}"
+    );
     for name in ["pre-a", "pre-b", "post", "del", "after-delete"] {
         assert!(text.contains(&format!("name: {name}\n")), "{name}: {text}");
     }
@@ -839,7 +893,10 @@ async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
     assert_eq!(out.code, 0, "k launch (upgrade): {}", out.stderr);
     let after_upgrade = jobs(ns).await;
     assert_eq!(after_upgrade.keys().collect::<Vec<_>>(), ["pre-b"]);
-    assert_ne!(after_upgrade["pre-b"], after_install["pre-b"], "pre-b was not re-created");
+    assert_ne!(
+        after_upgrade["pre-b"], after_install["pre-b"],
+        "pre-b was not re-created"
+    );
     let hooks = recorded_hooks(ns, "hk").await;
     assert_eq!(hooks["pre-a"].last_run.phase, "");
     assert_eq!(hooks["post"].last_run.phase, "Succeeded");
@@ -898,8 +955,7 @@ async fn failing_hook_fails_the_launch() -> TestResult {
     let history = store.history("bad").await?;
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].info.status, iter8_k8s::Status::Failed);
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
-        Api::namespaced(env.admin_client()?, ns);
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(env.admin_client()?, ns);
     assert!(cms.get_opt("main").await?.is_none());
     Ok(())
 }

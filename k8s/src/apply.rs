@@ -10,9 +10,7 @@
 
 use std::collections::HashMap;
 
-use kube::api::{
-    DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy,
-};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
 use kube::{Api, Client};

@@ -281,12 +281,7 @@ impl Helm {
         hooks::run_event(applier, hook_list, event, timeout, |state| {
             let mut r = rel.clone();
             r.hooks = hooks::to_record(&state);
-            async move {
-                store
-                    .update(&r)
-                    .await
-                    .map_err(HookError::Record)
-            }
+            async move { store.update(&r).await.map_err(HookError::Record) }
         })
         .await
     }

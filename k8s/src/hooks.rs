@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::apply::{ApplyError, Applier, ObjectRef, parse_manifest};
+use crate::apply::{Applier, ApplyError, ObjectRef, parse_manifest};
 use crate::release::go_time;
 
 /// The hook annotation (events).
@@ -164,9 +164,7 @@ pub fn order(hooks: &[Hook], event: &str) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..hooks.len())
         .filter(|&i| hooks[i].events.iter().any(|e| e == event))
         .collect();
-    idx.sort_by(|&a, &b| {
-        (hooks[a].weight, &hooks[a].name).cmp(&(hooks[b].weight, &hooks[b].name))
-    });
+    idx.sort_by(|&a, &b| (hooks[a].weight, &hooks[a].name).cmp(&(hooks[b].weight, &hooks[b].name)));
     idx
 }
 
@@ -405,9 +403,18 @@ mod tests {
         assert_eq!(hook("h", &["pre-install"], "+2", "").weight, 2);
         assert_eq!(hook("h", &["pre-install"], " 3", "").weight, 0);
         assert_eq!(hook("h", &["pre-install"], "x", "").weight, 0);
-        let h = hook("h", &["pre-install"], "", "hook-succeeded, bogus ,hook-failed");
+        let h = hook(
+            "h",
+            &["pre-install"],
+            "",
+            "hook-succeeded, bogus ,hook-failed",
+        );
         assert_eq!(h.delete_policies, ["hook-succeeded", "hook-failed"]);
-        assert!(hook("h", &["pre-install"], "", "").delete_policies.is_empty());
+        assert!(
+            hook("h", &["pre-install"], "", "")
+                .delete_policies
+                .is_empty()
+        );
     }
 
     /// The record uses Helm's field names; a hook that never ran has `last_run: {phase: ""}`
@@ -423,8 +430,8 @@ mod tests {
             ["events", "kind", "last_run", "manifest", "name", "path"]
         );
         assert_eq!(v["last_run"], serde_json::json!({"phase": ""}));
-        let w = serde_json::to_value(hook("w", &["post-install"], "2", "hook-failed"))
-            .expect("json");
+        let w =
+            serde_json::to_value(hook("w", &["post-install"], "2", "hook-failed")).expect("json");
         assert_eq!(w["weight"], 2);
         assert_eq!(w["delete_policies"], serde_json::json!(["hook-failed"]));
         let back = from_record(to_record(&[h.clone()]).as_ref());
@@ -444,15 +451,18 @@ mod tests {
             readiness("Job", &job("Failed", "True")),
             Readiness::Failed("BackoffLimitExceeded".into())
         );
-        assert_eq!(readiness("Job", &job("Complete", "False")), Readiness::Waiting);
         assert_eq!(
-            readiness("Job", &serde_json::json!({})),
+            readiness("Job", &job("Complete", "False")),
             Readiness::Waiting
         );
+        assert_eq!(readiness("Job", &serde_json::json!({})), Readiness::Waiting);
         let pod = |p: &str| serde_json::json!({"status": {"phase": p}});
         assert_eq!(readiness("Pod", &pod("Succeeded")), Readiness::Ready);
         assert_eq!(readiness("Pod", &pod("Running")), Readiness::Waiting);
-        assert!(matches!(readiness("Pod", &pod("Failed")), Readiness::Failed(_)));
+        assert!(matches!(
+            readiness("Pod", &pod("Failed")),
+            Readiness::Failed(_)
+        ));
         assert_eq!(
             readiness("ConfigMap", &serde_json::json!({})),
             Readiness::Ready

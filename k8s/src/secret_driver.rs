@@ -146,7 +146,9 @@ impl SecretDriver {
         loop {
             let attempt = self
                 .rt
-                .block_on(async { tokio::time::timeout(self.policy.attempt_timeout, request()).await })
+                .block_on(async {
+                    tokio::time::timeout(self.policy.attempt_timeout, request()).await
+                })
                 .unwrap_or_else(|_| {
                     Err(kube::Error::Service(
                         format!("no answer within {:?}", self.policy.attempt_timeout).into(),
@@ -266,10 +268,7 @@ impl Driver for SecretDriver {
             let group = self.group.clone();
             let replaced = self.call(&action, || {
                 let (api, group, secret) = (api.clone(), group.clone(), secret.clone());
-                async move {
-                    api.replace(&group, &PostParams::default(), &secret)
-                        .await
-                }
+                async move { api.replace(&group, &PostParams::default(), &secret).await }
             });
             match replaced {
                 Ok(updated) => {

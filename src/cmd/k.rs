@@ -110,8 +110,8 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
     let group = args.kube.group.clone();
     chartgen::render::validate_release_name(&group)
         .map_err(|e| anyhow::anyhow!("invalid --group {group:?}: {e}"))?;
-    let timeout = super::parse_go_duration(&args.timeout)
-        .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+    let timeout =
+        super::parse_go_duration(&args.timeout).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
     let (files, source) = super::launch::chart_source(args.chart_name.as_deref(), &args.remote)?;
     let chart = chartgen::chart::load_from_files(files).map_err(|e| {
         log::error_trace("unable to load chart", &e.to_string());
@@ -272,8 +272,8 @@ fn chart_files(fs: &[chartgen::chart::File]) -> Vec<ChartFile<'_>> {
 /// `iter8 k delete`: uninstall release `<group>` and every record of it.
 pub fn delete(args: KDeleteArgs) -> anyhow::Result<()> {
     let group = &args.kube.group;
-    let timeout = super::parse_go_duration(&args.timeout)
-        .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+    let timeout =
+        super::parse_go_duration(&args.timeout).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
     let rt = runtime()?;
     let helm = helm(&rt, &args.kube)?;
     match rt.block_on(helm.uninstall(group, timeout)) {

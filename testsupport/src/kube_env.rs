@@ -171,10 +171,11 @@ impl TestEnv {
             script: script.clone(),
             message,
         };
-        let dir = self
-            .dir
-            .as_ref()
-            .ok_or_else(|| fail(format!("apiserver {action}: the state directory is unknown")))?;
+        let dir = self.dir.as_ref().ok_or_else(|| {
+            fail(format!(
+                "apiserver {action}: the state directory is unknown"
+            ))
+        })?;
         let out = Command::new("bash")
             .arg(&script)
             .args(["apiserver", action])
