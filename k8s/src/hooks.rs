@@ -434,7 +434,7 @@ mod tests {
             serde_json::to_value(hook("w", &["post-install"], "2", "hook-failed")).expect("json");
         assert_eq!(w["weight"], 2);
         assert_eq!(w["delete_policies"], serde_json::json!(["hook-failed"]));
-        let back = from_record(to_record(&[h.clone()]).as_ref());
+        let back = from_record(to_record(std::slice::from_ref(&h)).as_ref());
         assert_eq!(back, vec![h]);
     }
 
