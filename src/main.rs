@@ -160,12 +160,18 @@ pub struct KLaunchArgs {
     pub remote: RemoteChartArgs,
     #[command(flatten)]
     pub values: ValueArgs,
+    /// time to wait for each chart hook (e.g. a hook Job) to be ready, as Helm's --timeout
+    #[arg(long = "timeout", default_value = "5m0s")]
+    pub timeout: String,
 }
 
 #[derive(Args, Debug)]
 pub struct KDeleteArgs {
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// time to wait for each pre-delete/post-delete hook to be ready, as Helm's --timeout
+    #[arg(long = "timeout", default_value = "5m0s")]
+    pub timeout: String,
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +187,10 @@ pub struct KRunArgs {
     /// reuse experiment result; useful for experiments with multiple loops
     #[arg(long = "reuseResult", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
     pub reuse_result: bool,
+    /// how long to keep retrying Kubernetes API calls that fail for a passing reason
+    /// (connection refused or reset, 429, 5xx) before giving up (e.g., 2m; 0s: no retries)
+    #[arg(long = "apiRetryTimeout", default_value = "2m")]
+    pub api_retry_timeout: String,
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,8 @@
 //! the scheduler and the Job/CronJob controllers; the runner image from
 //! `tools/build-image.sh` is pushed to the node's loopback registry and pinned by digest.
 //! Pods use the host network and reach the API server and the target on 127.0.0.1.
+//! Faults: the API server stopped mid-run, the runner pod killed mid-run, the target down. The
+//! test that stops the API server runs alone (`exclusive`); the others share the cluster.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -17,6 +19,20 @@ mod support;
 use support::kube::Out;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Held (read) by every test that uses the node cluster, and (write) by a test that stops its
+/// API server, so that no other test sees the outage.
+static CLUSTER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// The cluster, shared with other tests (none of which stops its API server meanwhile).
+async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    CLUSTER.read().await
+}
+
+/// The cluster, for this test alone.
+async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    CLUSTER.write().await
+}
 
 fn node_env() -> &'static TestEnv {
     match TestEnv::with_node() {
@@ -149,6 +165,7 @@ async fn pods_report(ns: &str) -> String {
 /// `k log` prints the log the pod wrote, as the API server serves it from the kubelet.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_runs_the_experiment_in_a_real_job() -> TestResult {
+    let _cluster = shared().await;
     let env = node_env();
     let ns = env.namespace("node-launch").await?;
     let ns = ns.name();
@@ -223,28 +240,293 @@ async fn launch_runs_the_experiment_in_a_real_job() -> TestResult {
     Ok(())
 }
 
-/// The `numLoops` recorded in the experiment Secret `<group>` (0 when absent).
-async fn num_loops(ns: &str, group: &str) -> i64 {
+/// The experiment stored in Secret `<group>`, parsed as the runner parses it (`None` when the
+/// Secret or its key is missing); a half-written document fails the test.
+async fn stored(ns: &str, group: &str) -> Option<runner::Experiment> {
     let secrets: Api<k8s_openapi::api::core::v1::Secret> =
         Api::namespaced(node_env().admin_client().expect("client"), ns);
-    let Ok(secret) = secrets.get(group).await else {
-        return 0;
-    };
-    let data = secret.data.unwrap_or_default();
-    let Some(text) = data.get("experiment.yaml") else {
-        return 0;
-    };
-    String::from_utf8_lossy(&text.0)
+    let secret = secrets.get(group).await.ok()?;
+    let text = secret.data.unwrap_or_default().remove("experiment.yaml")?;
+    let text = String::from_utf8_lossy(&text.0).into_owned();
+    match runner::Experiment::from_yaml(&text) {
+        Ok(exp) => Some(exp),
+        Err(e) => panic!("Secret {ns}/{group} holds an unreadable experiment: {e}\n{text}"),
+    }
+}
+
+/// The `numLoops` recorded in the experiment Secret `<group>` (0 when absent).
+async fn num_loops(ns: &str, group: &str) -> i64 {
+    stored(ns, group)
+        .await
+        .and_then(|e| e.result)
+        .map_or(0, |r| r.num_loops)
+}
+
+/// Polls `done` every 200 ms until it holds; panics after `limit` with the pods' report.
+async fn wait_until<F, Fut>(ns: &str, what: &str, limit: Duration, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !done().await {
+        if start.elapsed() > limit {
+            panic!(
+                "{what}: not within {limit:?}; pods: {}",
+                pods_report(ns).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The runner pods of experiment `group` (label `iter8.tools/group`).
+async fn runner_pods(ns: &str, group: &str) -> Vec<Pod> {
+    let pods: Api<Pod> = Api::namespaced(node_env().admin_client().expect("client"), ns);
+    pods.list(&ListParams::default().labels(&format!("iter8.tools/group={group}")))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
+/// Kills the running runner pod of `group` at once (delete with no grace period: SIGKILL).
+async fn kill_runner_pod(ns: &str, group: &str) -> TestResult {
+    let pods: Api<Pod> = Api::namespaced(node_env().admin_client()?, ns);
+    let running: Vec<String> = runner_pods(ns, group)
+        .await
+        .into_iter()
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    assert_eq!(running.len(), 1, "running runner pods: {running:?}");
+    pods.delete(
+        &running[0],
+        &kube::api::DeleteParams::default().grace_period(0),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The API server is stopped for 10 s in the middle of a run inside a Job: the runner retries
+/// the Secret write that falls in the outage (one log line per retry, naming the call), and
+/// the final result has every task, every request and no failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apiserver_outage_mid_run_is_retried() -> TestResult {
+    let _cluster = exclusive().await;
+    let env = node_env();
+    let ns = env.namespace("node-outage").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    // 60 requests at 10/s: the http task runs for about 6 s, so its result is written while
+    // the API server is down.
+    let values = vec![
+        "tasks={http,assess}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=60".into(),
+        "http.qps=10".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ];
+    let launch = launch(ns, "outage", &values).await;
+    assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
+    wait_until(
+        ns,
+        "the first request",
+        Duration::from_secs(240),
+        || async { target.requests("/echo") > 0 },
+    )
+    .await;
+
+    tokio::task::spawn_blocking(|| node_env().stop_apiserver()).await??;
+    let stopped = Instant::now();
+    let during = target.requests("/echo");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after_outage = target.requests("/echo");
+    tokio::task::spawn_blocking(|| node_env().start_apiserver()).await??;
+    // The outage really lasted 10 s and the run went on meanwhile (it was not over before).
+    assert!(stopped.elapsed() >= Duration::from_secs(10));
+    assert!(during < 60, "the http task ended before the outage");
+    assert!(after_outage > during, "no requests during the outage");
+
+    let ok = wait_job(ns, "outage-1-job", Duration::from_secs(240)).await;
+    assert!(ok, "the Job failed: {}", pods_report(ns).await);
+    assert_eq!(target.requests("/echo"), 60);
+    let exp = stored(ns, "outage").await.expect("the experiment Secret");
+    let result = exp.result.as_ref().expect("a result");
+    assert_eq!(result.num_loops, 1);
+    assert_eq!(result.num_completed_tasks, 2);
+    assert!(!result.failure);
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "outage",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+
+    // One warning per retry, naming the call that failed and the retry's number.
+    let pod = runner_pods(ns, "outage").await;
+    let name = pod[0].metadata.name.clone().unwrap_or_default();
+    let pods: Api<Pod> = Api::namespaced(env.admin_client()?, ns);
+    let log = pods.logs(&name, &LogParams::default()).await?;
+    let retries: Vec<&str> = log
         .lines()
-        .find_map(|l| l.trim().strip_prefix("numLoops:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
+        .filter(|l| l.contains("unable to update secret outage") && l.contains("; retry "))
+        .collect();
+    assert!(
+        !retries.is_empty(),
+        "no retry lines in the runner's log:\n{log}"
+    );
+    assert!(retries[0].contains("retry 1 in"), "{}", retries[0]);
+    Ok(())
+}
+
+/// The runner pod of a Job is killed in the middle of the http task: the Secret still holds a
+/// whole experiment (the loop started, no task completed), `k report` reads it, `k assert -c
+/// completed` fails; relaunching the experiment runs it to completion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_job_pod_keeps_the_result_readable_and_a_relaunch_completes() -> TestResult {
+    let _cluster = shared().await;
+    let env = node_env();
+    let ns = env.namespace("node-kill").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let mut values = vec![
+        "tasks={http,assess}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=600".into(),
+        "http.qps=20".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ];
+    let launch1 = launch(ns, "kill", &values).await;
+    assert_eq!(launch1.code, 0, "k launch: {}", launch1.stderr);
+    wait_until(
+        ns,
+        "the first requests",
+        Duration::from_secs(240),
+        || async { target.requests("/echo") >= 10 },
+    )
+    .await;
+    kill_runner_pod(ns, "kill").await?;
+    assert!(!wait_job(ns, "kill-1-job", Duration::from_secs(120)).await);
+    let sent = target.requests("/echo");
+    assert!(sent < 600, "the task finished before the kill");
+
+    let exp = stored(ns, "kill").await.expect("the experiment Secret");
+    let result = exp.result.as_ref().expect("the result of the started loop");
+    assert_eq!((result.num_loops, result.num_completed_tasks), (1, 0));
+    let report = k(ns, &["report", "-g", "kill"]).await;
+    assert_eq!(report.code, 0, "k report: {}", report.stderr);
+    let completed = k(ns, &["assert", "-g", "kill", "-c", "completed"]).await;
+    assert_ne!(completed.code, 0, "a killed run counts as completed");
+
+    // Relaunch (revision 2) on another path: a fresh run completes.
+    values[1] = format!("http.url={}/relaunch", target.url());
+    values[2] = "http.numRequests=20".into();
+    let launch2 = launch(ns, "kill", &values).await;
+    assert_eq!(launch2.code, 0, "k launch again: {}", launch2.stderr);
+    let ok = wait_job(ns, "kill-2-job", Duration::from_secs(240)).await;
+    assert!(ok, "the relaunched Job failed: {}", pods_report(ns).await);
+    assert_eq!(target.requests("/relaunch"), 20);
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "kill",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+    Ok(())
+}
+
+/// The runner pod of a CronJob's loop is killed mid-run: the Secret keeps the loop count
+/// already written, and the next scheduled loop continues from it (numLoops goes on, the
+/// loop completes and `k assert` passes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_cronjob_pod_next_loop_continues() -> TestResult {
+    let _cluster = shared().await;
+    let env = node_env();
+    let ns = env.namespace("node-cronkill").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    // 30 requests at 1/s per loop: a loop lasts 30 s, so the first can be killed mid-run.
+    let values = vec![
+        "tasks={http,assess}".to_string(),
+        format!("http.url={}/echo", target.url()),
+        "http.numRequests=30".into(),
+        "http.qps=1".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=cronjob".into(),
+        "cronjobSchedule=* * * * *".into(),
+    ];
+    let launch = launch(ns, "ck", &values).await;
+    assert_eq!(launch.code, 0, "k launch: {}", launch.stderr);
+    wait_until(
+        ns,
+        "the first loop's requests",
+        Duration::from_secs(240),
+        || async { target.requests("/echo") >= 3 },
+    )
+    .await;
+    kill_runner_pod(ns, "ck").await?;
+    let killed_at = target.requests("/echo");
+    assert!(killed_at < 30, "the loop finished before the kill");
+    let exp = stored(ns, "ck").await.expect("the experiment Secret");
+    let result = exp.result.as_ref().expect("the first loop's result");
+    assert_eq!((result.num_loops, result.num_completed_tasks), (1, 0));
+
+    // The next tick runs loop 2 on the stored result.
+    wait_until(ns, "loop 2 completed", Duration::from_secs(240), || async {
+        stored(ns, "ck")
+            .await
+            .is_some_and(|e| e.completed() && e.result.as_ref().is_some_and(|r| r.num_loops == 2))
+    })
+    .await;
+    let exp = stored(ns, "ck").await.expect("the experiment Secret");
+    assert!(exp.no_failure());
+    assert!(target.requests("/echo") >= killed_at + 30);
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "ck",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+    Ok(())
 }
 
 /// A CronJob experiment runs loop after loop in real Jobs: after two schedule ticks the
 /// Secret records two loops, the target got the requests of both, and `k assert` passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cronjob_experiment_completes_two_loops() -> TestResult {
+    let _cluster = shared().await;
     let env = node_env();
     let ns = env.namespace("node-cron").await?;
     let ns = ns.name();
@@ -316,6 +598,7 @@ async fn cronjob_experiment_completes_two_loops() -> TestResult {
 /// by the API server (Forbidden), and the log names the ServiceAccount.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_account_cannot_touch_another_experiment() -> TestResult {
+    let _cluster = shared().await;
     let env = node_env();
     let ns_guard = env.namespace("node-rbac").await?;
     let ns = ns_guard.name();
@@ -400,6 +683,7 @@ async fn service_account_cannot_touch_another_experiment() -> TestResult {
 /// from the Secret Helm created.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_install_runs_the_experiment_in_a_real_job() -> TestResult {
+    let _cluster = shared().await;
     let env = node_env();
     let ns = env.namespace("node-helm").await?;
     let ns = ns.name();
@@ -459,6 +743,7 @@ async fn helm_install_runs_the_experiment_in_a_real_job() -> TestResult {
 /// counted (an error-count SLO of 0 fails), and the experiment has no failed task.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_down_counts_errors_and_the_job_completes() -> TestResult {
+    let _cluster = shared().await;
     let env = node_env();
     let ns = env.namespace("node-down").await?;
     let ns = ns.name();
@@ -493,5 +778,184 @@ async fn target_down_counts_errors_and_the_job_completes() -> TestResult {
     );
     let report = k(ns, &["report", "-g", "down"]).await;
     assert_eq!(report.code, 0, "k report: {}", report.stderr);
+    Ok(())
+}
+
+/// The hooks of release `group` as its last release record holds them, by name.
+async fn recorded_hooks(
+    ns: &str,
+    group: &str,
+) -> std::collections::BTreeMap<String, iter8_k8s::hooks::Hook> {
+    let store = iter8_k8s::ReleaseStore::new(node_env().admin_client().expect("client"), ns);
+    let history = store.history(group).await.expect("release history");
+    let last = history.last().expect("a release record");
+    iter8_k8s::hooks::from_record(last.hooks.as_ref())
+        .into_iter()
+        .map(|h| (h.name.clone(), h))
+        .collect()
+}
+
+/// A Go time from a release record.
+fn time(t: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("time {t:?}: {e}"))
+}
+
+/// The names of the Jobs in `ns`, sorted, and each one's uid.
+async fn jobs(ns: &str) -> std::collections::BTreeMap<String, String> {
+    let api: Api<Job> = Api::namespaced(node_env().admin_client().expect("client"), ns);
+    api.list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|j| j.metadata.deletion_timestamp.is_none())
+        .map(|j| {
+            (
+                j.metadata.name.unwrap_or_default(),
+                j.metadata.uid.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// `iter8 k launch`, `k launch` again and `k delete` of tests/charts/hooks run its hook Jobs
+/// (our image's `iter8 version`) as Helm does: pre hooks by weight before the manifest, post
+/// hooks after it, each waited for; `hook-succeeded` deletes, the default
+/// `before-hook-creation` keeps a hook until it runs again; pre-delete and post-delete around
+/// the uninstall. The release record keeps each hook's last run, and real `helm get hooks`
+/// shows every hook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
+    let _cluster = shared().await;
+    let env = node_env();
+    let ns = env.namespace("node-hooks").await?;
+    let ns = ns.name();
+    let (image, digest) = pushed_image();
+    let chart = testsupport::repo_root().join("tests/charts/hooks");
+    let chart = chart.to_str().expect("utf8");
+    let image_flag = format!("image={image}@{digest}");
+    let launch = ["launch", "-g", "hk", "-c", chart, "--set", &image_flag];
+    let out = k(ns, &launch).await;
+    assert_eq!(out.code, 0, "k launch: {}", out.stderr);
+
+    // hook-succeeded removed pre-a and post; pre-b (default policy) stays, complete.
+    let after_install = jobs(ns).await;
+    assert_eq!(after_install.keys().collect::<Vec<_>>(), ["pre-b"]);
+    let hooks = recorded_hooks(ns, "hk").await;
+    let phase = |n: &str| hooks[n].last_run.phase.clone();
+    assert_eq!(
+        ["pre-a", "pre-b", "post", "del", "after-delete"].map(phase),
+        ["Succeeded", "Succeeded", "Succeeded", "", ""]
+    );
+    assert_eq!(hooks["pre-b"].delete_policies, ["before-hook-creation"]);
+    assert_eq!(hooks["pre-a"].weight, -1);
+    // Weight order, each waited for, then the manifest, then the post hook.
+    let run = |n: &str| {
+        (
+            time(&hooks[n].last_run.started_at),
+            time(&hooks[n].last_run.completed_at),
+        )
+    };
+    let (pre_a, pre_b, post) = (run("pre-a"), run("pre-b"), run("post"));
+    assert!(pre_a.1 <= pre_b.0 && pre_b.1 <= post.0, "{hooks:?}");
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(env.admin_client()?, ns);
+    let main = cms.get("main").await?;
+    let created = main.metadata.creation_timestamp.expect("created").0;
+    assert!(
+        created.as_second() >= pre_b.1.timestamp() && created.as_second() <= post.0.timestamp()
+    );
+    assert!(cms.get_opt("after-delete").await?.is_none());
+
+    // Real Helm reads the record: every hook, in order, with its manifest.
+    let helm = testsupport::tools::helm()?;
+    let admin = env.kubeconfig_path().to_str().expect("utf8");
+    let got = tokio::process::Command::new(&helm)
+        .args(["get", "hooks", "hk", "-n", ns, "--kubeconfig", admin])
+        .output()
+        .await?;
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let text = String::from_utf8_lossy(&got.stdout);
+    assert_eq!(
+        text.matches("# Source: hooks/templates/hooks.yaml").count(),
+        5,
+        "{text}"
+    );
+    for name in ["pre-a", "pre-b", "post", "del", "after-delete"] {
+        assert!(text.contains(&format!("name: {name}\n")), "{name}: {text}");
+    }
+
+    // Upgrade: pre-b runs again (deleted before it is created anew), post runs and goes.
+    let out = k(ns, &launch).await;
+    assert_eq!(out.code, 0, "k launch (upgrade): {}", out.stderr);
+    let after_upgrade = jobs(ns).await;
+    assert_eq!(after_upgrade.keys().collect::<Vec<_>>(), ["pre-b"]);
+    assert_ne!(
+        after_upgrade["pre-b"], after_install["pre-b"],
+        "pre-b was not re-created"
+    );
+    let hooks = recorded_hooks(ns, "hk").await;
+    assert_eq!(hooks["pre-a"].last_run.phase, "");
+    assert_eq!(hooks["post"].last_run.phase, "Succeeded");
+
+    // Uninstall: pre-delete runs and goes (hook-succeeded), the manifest goes, the
+    // post-delete ConfigMap is created; hook resources are not the release's: pre-b stays.
+    let out = k(ns, &["delete", "-g", "hk"]).await;
+    assert_eq!(out.code, 0, "k delete: {}", out.stderr);
+    assert_eq!(jobs(ns).await.keys().collect::<Vec<_>>(), ["pre-b"]);
+    assert!(cms.get_opt("after-delete").await?.is_some());
+    assert!(
+        cms.get_opt("main")
+            .await?
+            .is_none_or(|m| m.metadata.deletion_timestamp.is_some())
+    );
+    Ok(())
+}
+
+/// A failing pre-install hook Job fails the launch (`failed pre-install: job bad failed`),
+/// the revision is recorded `failed`, the manifest is not applied, `hook-failed` deletes the
+/// failed Job and `hook-succeeded` the hook that ran before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_hook_fails_the_launch() -> TestResult {
+    let _cluster = shared().await;
+    let env = node_env();
+    let ns = env.namespace("node-badhook").await?;
+    let ns = ns.name();
+    let (image, digest) = pushed_image();
+    let chart = testsupport::repo_root().join("tests/charts/hooks");
+    let image_flag = format!("image={image}@{digest}");
+    let out = k(
+        ns,
+        &[
+            "launch",
+            "-g",
+            "bad",
+            "-c",
+            chart.to_str().expect("utf8"),
+            "--set",
+            &image_flag,
+            "--set",
+            "failPreInstall=true",
+        ],
+    )
+    .await;
+    assert_ne!(out.code, 0, "a failing hook passed");
+    assert!(
+        out.stderr.contains("failed pre-install") && out.stderr.contains("job bad failed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(jobs(ns).await.keys().collect::<Vec<_>>(), ["pre-b"]);
+    let hooks = recorded_hooks(ns, "bad").await;
+    assert_eq!(hooks["bad"].last_run.phase, "Failed");
+    let store = iter8_k8s::ReleaseStore::new(env.admin_client()?, ns);
+    let history = store.history("bad").await?;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].info.status, iter8_k8s::Status::Failed);
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(env.admin_client()?, ns);
+    assert!(cms.get_opt("main").await?.is_none());
     Ok(())
 }

@@ -741,6 +741,22 @@ struct Hook {
     content: String,
     kind: String,
     test: bool,
+    events: Vec<String>,
+}
+
+/// A hook document as Helm keeps it apart from the release manifest: its template path, kind,
+/// events (`helm.sh/hook`, lower-cased, in annotation order) and text. Hooks come in Helm's
+/// order (kind install order, then template order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookManifest {
+    /// `<chart>/templates/<file>`.
+    pub path: String,
+    /// The object's kind.
+    pub kind: String,
+    /// Its hook events (`pre-install`, `post-upgrade`, ...).
+    pub events: Vec<String>,
+    /// The document's text.
+    pub manifest: String,
 }
 
 const HOOK_EVENTS: &[&str] = &[
@@ -898,6 +914,7 @@ fn sort_manifests(
                 content: doc,
                 kind,
                 test,
+                events,
             });
         }
     }
@@ -935,6 +952,36 @@ pub fn template_with_warnings(
     chart: &Chart,
     opts: &Options,
 ) -> Result<(String, Vec<String>), RenderError> {
+    template_parts(chart, opts).map(|(out, warnings, _)| (out, warnings))
+}
+
+/// What an install or upgrade needs: the release manifest (as [`template`] prints it with
+/// `no_hooks`) and the hooks apart, as Helm records them in the release.
+pub fn template_with_hooks(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<(String, Vec<HookManifest>), RenderError> {
+    let opts = Options {
+        no_hooks: true,
+        ..opts.clone()
+    };
+    let (manifest, _, hooks) = template_parts(chart, &opts)?;
+    let hooks = hooks
+        .into_iter()
+        .map(|h| HookManifest {
+            path: h.path,
+            kind: h.kind,
+            events: h.events,
+            manifest: h.content,
+        })
+        .collect();
+    Ok((manifest, hooks))
+}
+
+fn template_parts(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<(String, Vec<String>, Vec<Hook>), RenderError> {
     let p = prepare(chart, opts)?;
     let with_log = |mut e: RenderError| {
         e.warnings = p.log.warnings.clone();
@@ -982,7 +1029,7 @@ pub fn template_with_warnings(
         }
     }
     if opts.show_only.is_empty() {
-        return Ok((out, warnings));
+        return Ok((out, warnings, hooks));
     }
     let docs = split_manifests(&out);
     let mut shown = String::new();
@@ -1008,7 +1055,7 @@ pub fn template_with_warnings(
             return Err(e);
         }
     }
-    Ok((shown, warnings))
+    Ok((shown, warnings, hooks))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Applying a release manifest to the cluster: parse its documents, resolve each kind to its
 //! API resource, check ownership, server-side apply in manifest order (chartgen sorts it in
-//! Helm's install order), and delete objects in reverse order.
+//! Helm's install order), and delete objects in reverse order; hook resources are created as
+//! they are (`create`) and watched (`get`) by [`crate::hooks`].
 //!
 //! Objects carry Helm's ownership metadata (label `app.kubernetes.io/managed-by: Helm`,
 //! annotations `meta.helm.sh/release-name` and `meta.helm.sh/release-namespace`), so real Helm
@@ -9,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
 use kube::{Api, Client};
@@ -364,6 +365,52 @@ impl Applier {
                 })?;
         }
         Ok(())
+    }
+
+    /// Create an object as it is, in the release namespace unless it names one, without
+    /// ownership metadata (Helm's create of a hook resource).
+    pub async fn create(&mut self, obj: &Value, index: usize) -> Result<ObjectRef, ApplyError> {
+        let r = ObjectRef::of(obj, index)?;
+        let t = self.target(&r).await?;
+        let mut obj = obj.clone();
+        if t.namespaced
+            && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+            && meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        {
+            meta.insert("namespace".into(), Value::from(self.namespace.clone()));
+        }
+        let dynamic: DynamicObject =
+            serde_json::from_value(obj).map_err(|e| ApplyError::Invalid {
+                index,
+                message: e.to_string(),
+            })?;
+        t.api
+            .create(&PostParams::default(), &dynamic)
+            .await
+            .map_err(|source| ApplyError::Api {
+                action: "creating",
+                object: self.display(&r, t.namespaced),
+                source: Box::new(source),
+            })?;
+        Ok(r)
+    }
+
+    /// The object as the API server has it now (`None` when absent).
+    pub async fn get(&mut self, r: &ObjectRef) -> Result<Option<Value>, ApplyError> {
+        let t = self.target(r).await?;
+        let found = t
+            .api
+            .get_opt(&r.name)
+            .await
+            .map_err(|source| ApplyError::Api {
+                action: "reading",
+                object: self.display(r, t.namespaced),
+                source: Box::new(source),
+            })?;
+        Ok(found.map(|o| serde_json::to_value(&o).unwrap_or(Value::Null)))
     }
 
     /// Delete objects in the given order (absent ones and unknown kinds are skipped); dependents

@@ -2,15 +2,22 @@
 //! that real Helm reads and writes ([`crate::release`]).
 //!
 //! Install: check every object (served kind, server-side dry run, ownership), record revision 1
-//! as `pending-install`, apply, record `deployed`. Upgrade: the same with revision `last + 1`
-//! as `pending-upgrade`, then delete the objects the new manifest no longer has and mark the
-//! previous deployed revision `superseded`. Uninstall: mark the last revision `uninstalling`,
-//! delete its objects in reverse order, delete every record (no history kept).
+//! as `pending-install` (with the chart's hooks), run the `pre-install` hooks, apply, run the
+//! `post-install` hooks, record `deployed`. Upgrade: the same with revision `last + 1` as
+//! `pending-upgrade` and the `pre-upgrade`/`post-upgrade` hooks, deleting the objects the new
+//! manifest no longer has before the post hooks, then mark the previous deployed revision
+//! `superseded`. A failed hook fails the revision (`failed pre-install: ...`). Uninstall: mark
+//! the last revision `uninstalling`, run its `pre-delete` hooks, delete its objects in reverse
+//! order, run its `post-delete` hooks, delete every record (no history kept). Hook resources
+//! are not part of the release: they stay unless a delete policy removes them (as in Helm).
 
 use kube::Client;
 use serde_json::Value;
 
+use std::time::Duration;
+
 use crate::apply::{Applier, ApplyError, ObjectRef, parse_manifest, removed_objects};
+use crate::hooks::{self, Hook, HookError};
 use crate::release::{Info, Release, ReleaseError, ReleaseStore, Status, go_time};
 
 /// Why a Helm action failed.
@@ -44,6 +51,14 @@ pub enum HelmError {
         #[source]
         source: ApplyError,
     },
+    #[error("{verb} {name:?} failed: failed {event}")]
+    Hook {
+        verb: &'static str,
+        name: String,
+        event: &'static str,
+        #[source]
+        source: HookError,
+    },
 }
 
 /// What a chart rendered for one release: the parts of its record.
@@ -57,6 +72,8 @@ pub struct Rendered {
     pub manifest: String,
     /// Rendered NOTES.txt, if any.
     pub notes: String,
+    /// The chart's hooks ([`Hook::from_rendered`]), in the chart's kind order.
+    pub hooks: Vec<Hook>,
 }
 
 /// The revision an install or upgrade will create, and whether it is an upgrade.
@@ -116,12 +133,14 @@ impl Helm {
         Ok(self.store.history(name).await?)
     }
 
-    /// Install release `name` (no `history`) or upgrade it to a new revision.
+    /// Install release `name` (no `history`) or upgrade it to a new revision; each hook may
+    /// take `timeout` to be ready.
     pub async fn install_or_upgrade(
         &self,
         name: &str,
         history: &[Release],
         rendered: Rendered,
+        timeout: Duration,
     ) -> Result<Release, HelmError> {
         if let Some(last) = history.last()
             && last.info.status.is_pending()
@@ -181,7 +200,7 @@ impl Helm {
             chart: rendered.chart,
             config,
             manifest: rendered.manifest,
-            hooks: None,
+            hooks: hooks::to_record(&rendered.hooks),
             version,
             namespace: self.namespace.clone(),
             extra,
@@ -189,6 +208,19 @@ impl Helm {
         self.store.create(&rel).await?;
 
         let verb = if upgrade { "upgrade" } else { "install" };
+        let (pre, post) = if upgrade {
+            ("pre-upgrade", "post-upgrade")
+        } else {
+            ("pre-install", "post-install")
+        };
+        let mut hook_list = rendered.hooks;
+        let ran = self
+            .run_hooks(&mut applier, &rel, &mut hook_list, pre, timeout)
+            .await;
+        if let Err(source) = ran {
+            return Err(self.fail(&mut rel, &hook_list, verb, pre, source).await);
+        }
+        rel.hooks = hooks::to_record(&hook_list);
         let applied = async {
             applier.apply(&objects).await?;
             if upgrade {
@@ -213,6 +245,13 @@ impl Helm {
                 source,
             });
         }
+        let ran = self
+            .run_hooks(&mut applier, &rel, &mut hook_list, post, timeout)
+            .await;
+        if let Err(source) = ran {
+            return Err(self.fail(&mut rel, &hook_list, verb, post, source).await);
+        }
+        rel.hooks = hooks::to_record(&hook_list);
         if let Some(mut p) = previous
             && p.info.status == Status::Deployed
         {
@@ -229,9 +268,64 @@ impl Helm {
         Ok(rel)
     }
 
-    /// Uninstall release `name`: delete its objects and every record. Returns what was
-    /// deleted (objects of the last revision's manifest).
-    pub async fn uninstall(&self, name: &str) -> Result<Vec<ObjectRef>, HelmError> {
+    /// Runs the hooks of `event`, recording `rel` with the hooks' state as each starts.
+    async fn run_hooks(
+        &self,
+        applier: &mut Applier,
+        rel: &Release,
+        hook_list: &mut [Hook],
+        event: &str,
+        timeout: Duration,
+    ) -> Result<(), HookError> {
+        let store = &self.store;
+        hooks::run_event(applier, hook_list, event, timeout, |state| {
+            let mut r = rel.clone();
+            r.hooks = hooks::to_record(&state);
+            async move { store.update(&r).await.map_err(HookError::Record) }
+        })
+        .await
+    }
+
+    /// Records `rel` as failed by a hook of `event` (Helm's description) and returns the error.
+    async fn fail(
+        &self,
+        rel: &mut Release,
+        hook_list: &[Hook],
+        verb: &'static str,
+        event: &'static str,
+        source: HookError,
+    ) -> HelmError {
+        rel.hooks = hooks::to_record(hook_list);
+        rel.info.status = Status::Failed;
+        let what = if verb == "upgrade" {
+            "Upgrade"
+        } else {
+            "Release"
+        };
+        rel.info.description = format!(
+            "{what} {:?} failed: failed {event}: {}",
+            rel.name,
+            runner::task::error_chain(&source)
+        );
+        if let Err(e) = self.store.update(rel).await {
+            return e.into();
+        }
+        HelmError::Hook {
+            verb,
+            name: rel.name.clone(),
+            event,
+            source,
+        }
+    }
+
+    /// Uninstall release `name`: run its `pre-delete` hooks, delete its objects, run its
+    /// `post-delete` hooks, delete every record. Returns what was deleted (objects of the last
+    /// revision's manifest).
+    pub async fn uninstall(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Vec<ObjectRef>, HelmError> {
         let history = self.store.history(name).await?;
         let Some(mut last) = history.last().cloned() else {
             return Err(HelmError::NotFound {
@@ -252,7 +346,21 @@ impl Helm {
         let mut reversed = objects.clone();
         reversed.reverse();
         let mut applier = Applier::new(self.client.clone(), name, &self.namespace);
-        applier.delete(&reversed).await?;
+        let mut hook_list = hooks::from_record(last.hooks.as_ref());
+        for event in ["pre-delete", "post-delete"] {
+            if event == "post-delete" {
+                applier.delete(&reversed).await?;
+            }
+            self.run_hooks(&mut applier, &last, &mut hook_list, event, timeout)
+                .await
+                .map_err(|source| HelmError::Hook {
+                    verb: "uninstall",
+                    name: name.to_string(),
+                    event,
+                    source,
+                })?;
+            last.hooks = hooks::to_record(&hook_list);
+        }
         for r in &history {
             self.store.delete(name, r.version).await?;
         }

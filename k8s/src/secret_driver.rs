@@ -4,7 +4,10 @@
 //!
 //! Unlike Iter8 v0.13, a write keeps the Secret's other metadata (Helm's ownership labels and
 //! annotations) and other keys: it updates the object it last read, with its resourceVersion,
-//! and re-reads and retries on a conflict.
+//! and re-reads and retries on a conflict. A call that fails for a passing reason (the API
+//! server restarting, a refused connection, 429/5xx) is retried with backoff within the
+//! [`RetryPolicy`]'s time budget, each retry reported to the caller's hook. A write replaces
+//! the whole document in one request, so a reader sees the previous result or the new one.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +20,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 use runner::driver::{Driver, DriverError};
 use runner::experiment::Experiment;
+
+use crate::retry::{Backoff, RetryHook, RetryNotice, RetryPolicy, transient};
 
 /// The Secret key holding the experiment.
 pub const EXPERIMENT_KEY: &str = "experiment.yaml";
@@ -59,6 +64,9 @@ pub struct SecretDriver {
     /// How often a 403 on read is retried (RBAC takes a moment to propagate after install).
     forbidden_retries: u32,
     retry_pause: Duration,
+    /// Retries of transient failures (connection, 429, 5xx).
+    policy: RetryPolicy,
+    on_retry: Option<RetryHook>,
 }
 
 impl SecretDriver {
@@ -77,7 +85,17 @@ impl SecretDriver {
             last: None,
             forbidden_retries: 60,
             retry_pause: Duration::from_secs(1),
+            policy: RetryPolicy::default(),
+            on_retry: None,
         })
+    }
+
+    /// Retry transient failures (connection errors, 429, 5xx) within `policy`, calling
+    /// `on_retry` before each retry.
+    pub fn with_retries(mut self, policy: RetryPolicy, on_retry: RetryHook) -> Self {
+        self.policy = policy;
+        self.on_retry = Some(on_retry);
+        self
     }
 
     /// Change how often (and how far apart) a forbidden read is retried.
@@ -93,26 +111,68 @@ impl SecretDriver {
     }
 
     fn get(&mut self) -> Result<Secret, DriverError> {
-        let mut attempt = 0;
+        let action = format!(
+            "unable to get secret {} in namespace {}",
+            self.group, self.namespace
+        );
+        let mut forbidden = 0;
         loop {
-            match self.rt.block_on(self.api.get(&self.group)) {
+            let api = self.api.clone();
+            let group = self.group.clone();
+            match self.call(&action, || {
+                let (api, group) = (api.clone(), group.clone());
+                async move { api.get(&group).await }
+            }) {
                 Ok(s) => return Ok(s),
                 Err(kube::Error::Api(status))
-                    if status.code == 403 && attempt < self.forbidden_retries =>
+                    if status.code == 403 && forbidden < self.forbidden_retries =>
                 {
-                    attempt += 1;
+                    forbidden += 1;
                     std::thread::sleep(self.retry_pause);
                 }
-                Err(e) => {
-                    return Err(other(
-                        format!(
-                            "unable to get secret {} in namespace {}",
-                            self.group, self.namespace
-                        ),
-                        e,
-                    ));
-                }
+                Err(e) => return Err(other(action, e)),
             }
+        }
+    }
+
+    /// Runs `request` until it succeeds, fails for good, or the retry budget is spent.
+    fn call<T, F, Fut>(&self, action: &str, request: F) -> Result<T, kube::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let mut backoff = Backoff::new(self.policy);
+        let mut first_failure = None;
+        loop {
+            let attempt = self
+                .rt
+                .block_on(async {
+                    tokio::time::timeout(self.policy.attempt_timeout, request()).await
+                })
+                .unwrap_or_else(|_| {
+                    Err(kube::Error::Service(
+                        format!("no answer within {:?}", self.policy.attempt_timeout).into(),
+                    ))
+                });
+            let err = match attempt {
+                Ok(v) => return Ok(v),
+                Err(e) if transient(&e) => e,
+                Err(e) => return Err(e),
+            };
+            let since = *first_failure.get_or_insert_with(std::time::Instant::now);
+            let Some(pause) = backoff.next_pause(since.elapsed()) else {
+                return Err(err);
+            };
+            if let Some(hook) = &self.on_retry {
+                hook(&RetryNotice {
+                    action,
+                    error: &runner::task::error_chain(&err),
+                    retry: backoff.retries(),
+                    pause,
+                    budget: self.policy.budget,
+                });
+            }
+            std::thread::sleep(pause);
         }
     }
 }
@@ -200,11 +260,17 @@ impl Driver for SecretDriver {
                 .annotations
                 .get_or_insert_with(BTreeMap::new)
                 .insert(GROUP_ANNOTATION.to_string(), self.group.clone());
-            let pp = PostParams::default();
-            match self
-                .rt
-                .block_on(self.api.replace(&self.group, &pp, &secret))
-            {
+            let action = format!(
+                "unable to update secret {} in namespace {}",
+                self.group, self.namespace
+            );
+            let api = self.api.clone();
+            let group = self.group.clone();
+            let replaced = self.call(&action, || {
+                let (api, group, secret) = (api.clone(), group.clone(), secret.clone());
+                async move { api.replace(&group, &PostParams::default(), &secret).await }
+            });
+            match replaced {
                 Ok(updated) => {
                     self.last = Some(updated);
                     return Ok(());
@@ -212,15 +278,7 @@ impl Driver for SecretDriver {
                 Err(kube::Error::Api(status)) if status.code == 409 && conflicts < 5 => {
                     conflicts += 1;
                 }
-                Err(e) => {
-                    return Err(other(
-                        format!(
-                            "unable to update secret {} in namespace {}",
-                            self.group, self.namespace
-                        ),
-                        e,
-                    ));
-                }
+                Err(e) => return Err(other(action, e)),
             }
         }
     }

@@ -7,8 +7,11 @@
 use std::path::Path;
 
 use iter8_k8s::helm::{current, next_revision};
+use iter8_k8s::hooks::Hook;
 use iter8_k8s::release::{ChartFile, chart_json};
-use iter8_k8s::{Helm, KubeOptions, Rendered, SecretDriver, connect_client};
+use iter8_k8s::{
+    Helm, KubeOptions, Rendered, RetryNotice, RetryPolicy, SecretDriver, connect_client,
+};
 use runner::Driver;
 
 use crate::log;
@@ -42,7 +45,21 @@ fn read(driver: &mut SecretDriver) -> anyhow::Result<runner::Experiment> {
 
 /// `iter8 k run`: run the experiment in Secret `<group>` (the runner Job's command).
 pub fn run(args: KRunArgs) -> anyhow::Result<()> {
-    let mut driver = connect(&args.kube)?;
+    let budget = super::parse_go_duration(&args.api_retry_timeout)
+        .map_err(|e| anyhow::anyhow!("--apiRetryTimeout: {e}"))?;
+    let mut driver = connect(&args.kube)?.with_retries(
+        RetryPolicy::with_budget(budget),
+        Box::new(|n: &RetryNotice<'_>| {
+            log::warn(&format!(
+                "{}: {}; retry {} in {:.1}s (giving up {}s after the first failure)",
+                n.action,
+                n.error,
+                n.retry,
+                n.pause.as_secs_f64(),
+                n.budget.as_secs()
+            ))
+        }),
+    );
     // Read first so a missing or malformed Secret is reported before anything is written.
     read(&mut driver)?;
     // `ready` tasks default to the configuration's namespace, not --namespace (Iter8 v0.13).
@@ -93,6 +110,8 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
     let group = args.kube.group.clone();
     chartgen::render::validate_release_name(&group)
         .map_err(|e| anyhow::anyhow!("invalid --group {group:?}: {e}"))?;
+    let timeout =
+        super::parse_go_duration(&args.timeout).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
     let (files, source) = super::launch::chart_source(args.chart_name.as_deref(), &args.remote)?;
     let chart = chartgen::chart::load_from_files(files).map_err(|e| {
         log::error_trace("unable to load chart", &e.to_string());
@@ -148,7 +167,7 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         set: args.values.set.clone(),
         set_string: args.values.set_string.clone(),
         set_file: args.values.set_file.clone(),
-        // The release manifest has no hooks (Helm keeps them apart; they are not run here).
+        // The release manifest has no hooks: Helm keeps them apart (template_with_hooks).
         no_hooks: true,
         ..Default::default()
     };
@@ -169,7 +188,8 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         opts.base_values = Some(chartgen::yaml::from_serde_json(&previous.config));
         config = previous.config.clone();
     }
-    let manifest = chartgen::render::template(&chart, &opts).map_err(render_failed)?;
+    let (manifest, rendered_hooks) =
+        chartgen::render::template_with_hooks(&chart, &opts).map_err(render_failed)?;
     check_experiment(&manifest, &group).inspect_err(|e| {
         log::error_trace("experiment launch failed", &super::error_chain(e));
     })?;
@@ -196,13 +216,23 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         chart.schema.as_deref(),
         &chart_files(&chart.files),
     );
+    let hooks = rendered_hooks
+        .iter()
+        .map(|h| Hook::from_rendered(&h.path, &h.kind, &h.events, &h.manifest))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            let c = chain(&e);
+            log::error_trace("experiment launch failed", &c);
+            anyhow::anyhow!("the chart rendered an invalid hook: {c}")
+        })?;
     let rendered = Rendered {
         chart: chart_value,
         config,
         manifest,
         notes,
+        hooks,
     };
-    rt.block_on(helm.install_or_upgrade(&group, &history, rendered))
+    rt.block_on(helm.install_or_upgrade(&group, &history, rendered, timeout))
         .map_err(|e| {
             let c = chain(&e);
             log::error_trace("experiment launch failed", &c);
@@ -242,9 +272,11 @@ fn chart_files(fs: &[chartgen::chart::File]) -> Vec<ChartFile<'_>> {
 /// `iter8 k delete`: uninstall release `<group>` and every record of it.
 pub fn delete(args: KDeleteArgs) -> anyhow::Result<()> {
     let group = &args.kube.group;
+    let timeout =
+        super::parse_go_duration(&args.timeout).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
     let rt = runtime()?;
     let helm = helm(&rt, &args.kube)?;
-    match rt.block_on(helm.uninstall(group)) {
+    match rt.block_on(helm.uninstall(group, timeout)) {
         Ok(_) => {
             log::info(&format!("experiment group {group} deleted"));
             Ok(())

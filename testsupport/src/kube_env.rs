@@ -9,7 +9,8 @@
 //!
 //! [`TestEnv::with_node`] is a second control plane with a real node (`testenv.sh start
 //! --node`: kubelet + containerd, kube-scheduler, the Job/CronJob controllers and a registry on
-//! loopback), from `ITER8_TESTENV_NODE_DIR` or started the same way; it needs root.
+//! loopback), from `ITER8_TESTENV_NODE_DIR` or started the same way; it needs root. Its API
+//! server can be stopped and started again for fault tests ([`TestEnv::stop_apiserver`]).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -148,6 +149,47 @@ impl TestEnv {
     /// The state directory (logs of every component), when known.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
+    }
+
+    /// Stops this control plane's API server; everything else (etcd, the controllers, the
+    /// node) keeps running and clients get "connection refused" until
+    /// [`TestEnv::start_apiserver`]. Returns once it is down. Blocking (it runs
+    /// `testenv.sh apiserver stop`); needs the state directory ([`TestEnv::with_node`] has it).
+    pub fn stop_apiserver(&self) -> Result<(), TestEnvError> {
+        self.apiserver_script("stop")
+    }
+
+    /// Starts the API server that [`TestEnv::stop_apiserver`] stopped, on the same port;
+    /// returns once it answers `/readyz`. Blocking.
+    pub fn start_apiserver(&self) -> Result<(), TestEnvError> {
+        self.apiserver_script("start")
+    }
+
+    fn apiserver_script(&self, action: &str) -> Result<(), TestEnvError> {
+        let script = repo_root().join("tools/k8s-testenv/testenv.sh");
+        let fail = |message: String| TestEnvError::Start {
+            script: script.clone(),
+            message,
+        };
+        let dir = self.dir.as_ref().ok_or_else(|| {
+            fail(format!(
+                "apiserver {action}: the state directory is unknown"
+            ))
+        })?;
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(["apiserver", action])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| fail(format!("cannot run bash: {e}")))?;
+        if !out.status.success() {
+            return Err(fail(format!(
+                "apiserver {action}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
     }
 
     fn from_kubeconfig(

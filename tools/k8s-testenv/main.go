@@ -1,8 +1,10 @@
 // Command k8s-testenv runs a real Kubernetes control plane for tests, bound to loopback:
-// embedded etcd and kube-apiserver in this process, and a kube-controller-manager limited to
-// the controllers tests rely on, as a child process (this same binary, subcommand
+// embedded etcd in this process, kube-apiserver and a kube-controller-manager limited to the
+// controllers tests rely on as child processes (this same binary, subcommands "apiserver" and
 // "controller-manager"). When the API server is ready it prints the path of an admin
-// kubeconfig on stdout. It stops on SIGINT/SIGTERM or when its parent process exits.
+// kubeconfig on stdout. It stops on SIGINT/SIGTERM or when its parent process exits. SIGUSR1
+// stops the API server alone and SIGUSR2 starts it again on the same port (fault tests; the
+// state reached is written to <dir>/apiserver: "stopped" or "running").
 package main
 
 import (
@@ -78,6 +80,11 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "apiserver" {
+		cmd := apiserverapp.NewAPIServerCommand()
+		cmd.SetArgs(os.Args[2:])
+		os.Exit(cli.Run(cmd))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "controller-manager" {
 		cmd := kcmapp.NewControllerManagerCommand()
 		cmd.SetArgs(os.Args[2:])
@@ -225,8 +232,15 @@ func run() int {
 		say("error: %v", err)
 		return 1
 	}
-	// Stale markers from an earlier run in the same directory must not look ready.
+	// Stale markers from an earlier run in the same directory must not look ready. The pid
+	// file lets `testenv.sh apiserver` signal this process (testenv.sh start writes the same
+	// pid before it execs this binary).
 	_ = os.Remove(filepath.Join(dir, "ready"))
+	_ = os.Remove(filepath.Join(dir, "apiserver"))
+	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		say("error: %v", err)
+		return 1
+	}
 	_ = os.RemoveAll(filepath.Join(dir, "etcd"))
 	code := serve(o, dir, port, extraUsers)
 	_ = os.RemoveAll(filepath.Join(dir, "etcd"))
@@ -340,42 +354,125 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 	}
 	args = append(args, o.apiserverArg...)
 
-	// NewAPIServerCommand installs the process's SIGINT/SIGTERM handler; everything that
-	// wants to stop the run goes through it (stopper.stop sends SIGTERM to this process).
-	cmd := apiserverapp.NewAPIServerCommand()
-	cmd.SetArgs(args)
+	self, err := os.Executable()
+	if err != nil {
+		say("error: %v", err)
+		return 1
+	}
+	// Everything that wants to stop the run sends SIGTERM to this process (stopper.stop).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2)
 	st := &stopper{}
 	kcm := &childProc{}
 	nd := &nodeRef{}
+	api := &apiserverProc{bin: self, args: append([]string{"apiserver"}, args...), logPath: logPath,
+		stateFile: filepath.Join(dir, "apiserver"), st: st, get: apiGetter(server, p.caPEM, adminToken)}
+	if err := api.start(); err != nil {
+		say("error: starting kube-apiserver: %v", err)
+		return 1
+	}
 
 	if o.watchParent {
 		go watchParent(st)
 	}
-	// The apiserver has its own handler for these signals; this extra subscriber only stops
-	// the controller manager at once, so its watches do not hold up the apiserver's shutdown.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		nd.stop()
-		kcm.stop()
-	}()
 	go func() {
 		if err := bringUp(o, dir, server, p, users, nodeToken, kcm, nd, st, start); err != nil {
 			st.stop(fmt.Errorf("error: %v (log: %s)", err, logPath))
 		}
 	}()
 
-	code := cli.Run(cmd)
+	for sig := range sigs {
+		if sig == syscall.SIGUSR1 {
+			api.pause()
+			continue
+		}
+		if sig == syscall.SIGUSR2 {
+			if err := api.start(); err != nil {
+				st.stop(fmt.Errorf("error: restarting kube-apiserver: %v", err))
+			}
+			continue
+		}
+		break
+	}
+	// The node and the controller manager first, so that their watches do not hold up the
+	// API server's shutdown.
 	nd.stop()
 	kcm.stop()
+	api.close()
 	if err := st.err(); err != nil {
 		return 1
 	}
-	if code != 0 {
-		say("error: kube-apiserver exited with code %d; last log lines:\n%s", code, tail(logPath, 15))
+	return 0
+}
+
+// apiserverProc is the kube-apiserver child: stopped and started again on request (SIGUSR1,
+// SIGUSR2) with the same flags, so on the same port, certificates and etcd.
+type apiserverProc struct {
+	bin       string
+	args      []string
+	logPath   string
+	stateFile string
+	st        *stopper
+	get       func(string) (int, []byte, error)
+	mu        sync.Mutex
+	proc      *childProc
+	closed    bool
+}
+
+// start runs the API server unless it runs already; in the background, the state file says
+// "running" once it answers /readyz.
+func (a *apiserverProc) start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed || a.proc != nil {
+		return nil
 	}
-	return code
+	// Its log goes to fd 2, the control-plane log, as when it ran in this process.
+	p := &childProc{name: "kube-apiserver", sharedLog: true}
+	if err := p.start(a.bin, a.args, a.logPath, a.st); err != nil {
+		return err
+	}
+	a.proc = p
+	go func() {
+		for {
+			a.mu.Lock()
+			current := a.proc == p
+			a.mu.Unlock()
+			if !current {
+				return
+			}
+			if code, _, err := a.get("/readyz"); err == nil && code == http.StatusOK {
+				a.mu.Lock()
+				if a.proc == p {
+					_ = os.WriteFile(a.stateFile, []byte("running\n"), 0o644)
+				}
+				a.mu.Unlock()
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return nil
+}
+
+// pause stops the API server (graceful, then SIGKILL after 20 s) without ending the run.
+func (a *apiserverProc) pause() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.proc == nil {
+		return
+	}
+	a.proc.stopWithin(20 * time.Second)
+	a.proc = nil
+	_ = os.WriteFile(a.stateFile, []byte("stopped\n"), 0o644)
+}
+
+// close stops the API server for good.
+func (a *apiserverProc) close() {
+	a.pause()
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
 }
 
 // watchParent stops the run when the process that started us goes away (we get reparented).
@@ -397,26 +494,7 @@ func watchParent(st *stopper) {
 // its effects, then announces readiness.
 func bringUp(o *options, dir, server string, p *pki, users []user, nodeToken string, kcm *childProc, nd *nodeRef, st *stopper, start time.Time) error {
 	deadline := start.Add(o.readyTimeout)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(p.caPEM)
-	client := &http.Client{
-		Timeout:   5 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
-	}
-	get := func(path string) (int, []byte, error) {
-		req, err := http.NewRequest(http.MethodGet, server+path, nil)
-		if err != nil {
-			return 0, nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+users[0].token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, body, err
-	}
+	get := apiGetter(server, p.caPEM, users[0].token)
 	waitFor := func(what string, ok func() bool) error {
 		for !ok() {
 			if time.Now().After(deadline) {
@@ -511,6 +589,30 @@ func bringUp(o *options, dir, server string, p *pki, users []user, nodeToken str
 	return nil
 }
 
+// apiGetter returns a GET on the API server as the admin user: status, body, error.
+func apiGetter(server string, caPEM []byte, token string) func(string) (int, []byte, error) {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	}
+	return func(path string) (int, []byte, error) {
+		req, err := http.NewRequest(http.MethodGet, server+path, nil)
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, body, err
+	}
+}
+
 // writeKubeconfig writes a token kubeconfig atomically (temp file + rename).
 func writeKubeconfig(path, server string, caPEM []byte, u user) error {
 	text := fmt.Sprintf(`apiVersion: v1
@@ -542,11 +644,12 @@ current-context: iter8-testenv
 // childProc is a child process (the controller manager, the node, the scheduler, the
 // registry) whose unexpected exit stops the run.
 type childProc struct {
-	name     string // for messages; "" means kube-controller-manager
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	stopping bool
-	done     chan struct{}
+	name      string // for messages; "" means kube-controller-manager
+	sharedLog bool   // output to this process's fd 2 (the control-plane log), not its own file
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	stopping  bool
+	done      chan struct{}
 }
 
 func (c *childProc) start(bin string, args []string, logPath string, st *stopper) error {
@@ -555,9 +658,18 @@ func (c *childProc) start(bin string, args []string, logPath string, st *stopper
 
 // startWith starts the child with extra clone flags (e.g. CLONE_NEWNS for the node).
 func (c *childProc) startWith(bin string, args []string, logPath string, st *stopper, cloneflags uintptr) error {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
+	logf := os.Stderr
+	if !c.sharedLog {
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		logf = f
+	}
+	closeLog := func() {
+		if !c.sharedLog {
+			logf.Close()
+		}
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logf
@@ -567,18 +679,18 @@ func (c *childProc) startWith(bin string, args []string, logPath string, st *sto
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopping {
-		logf.Close()
+		closeLog()
 		return errors.New("shutting down")
 	}
 	if err := cmd.Start(); err != nil {
-		logf.Close()
+		closeLog()
 		return err
 	}
 	c.cmd = cmd
 	c.done = make(chan struct{})
 	go func() {
 		err := cmd.Wait()
-		logf.Close()
+		closeLog()
 		close(c.done)
 		c.mu.Lock()
 		stopping := c.stopping

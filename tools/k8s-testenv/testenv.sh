@@ -14,6 +14,10 @@
 #                               admin kubeconfig's path; fail at once if PID (default: the
 #                               pid in DIR/pid) exits, or after ${ITER8_TESTENV_WAIT:-300} s
 #   testenv.sh key              print the cache key
+#   testenv.sh apiserver stop|start DIR
+#                               stop the API server of `start --dir DIR` (the rest keeps
+#                               running; connections are refused), or start it again on the
+#                               same port; returns once it is down, or answers /readyz
 #
 # Cache: ${ITER8_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iter8-k8s-testenv}/<key>/,
 # key = Kubernetes version + hash of go.mod, go.sum, the Go sources and the Go version.
@@ -96,6 +100,21 @@ case "$cmd" in
       sleep 0.1
     done
     cat "$dir/ready" ;;
+  apiserver)
+    action=${1:-}; dir=${2:-}
+    case "$action" in stop) sig=USR1 want=stopped ;; start) sig=USR2 want=running ;;
+      *) die "usage: testenv.sh apiserver stop|start DIR" ;; esac
+    [ -n "$dir" ] && [ -s "$dir/pid" ] || die "apiserver $action: no $dir/pid (not a --dir of testenv.sh start)"
+    pid=$(cat "$dir/pid")
+    kill -0 "$pid" 2>/dev/null || die "apiserver $action: process $pid of $dir is not running"
+    rm -f "$dir/apiserver"
+    kill -"$sig" "$pid"
+    limit=${ITER8_TESTENV_WAIT:-120}; t0=$(date +%s)
+    until [ "$(cat "$dir/apiserver" 2>/dev/null)" = "$want" ]; do
+      kill -0 "$pid" 2>/dev/null || die "apiserver $action: process $pid exited (log: $dir/control-plane.log)"
+      [ $(( $(date +%s) - t0 )) -lt "$limit" ] || die "apiserver $action: not $want after ${limit}s (log: $dir/control-plane.log)"
+      sleep 0.1
+    done ;;
   start)
     # Record our pid (the binary keeps it across exec) so that waiters can tell a failed
     # build or start from a slow one.
@@ -128,5 +147,5 @@ case "$cmd" in
     done
     # exec: the binary's parent is our caller, whose exit it watches.
     exec "$bin" "$@" ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
