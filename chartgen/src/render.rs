@@ -16,6 +16,7 @@ use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
 use crate::chart::{Chart, schema};
 use crate::funcs;
+use crate::profile::Profile;
 use crate::template::{ExecEnv, LintNote, Lookup, OfflineLookup, TemplateSet};
 use crate::value::{Map, MapKind, MapRef, Value};
 
@@ -41,8 +42,8 @@ pub struct Options {
     pub skip_tests: bool,
     pub no_hooks: bool,
     pub skip_schema_validation: bool,
-    /// Reproduce Helm v3.11 instead of v4.1.4.
-    pub helm3: bool,
+    /// The Helm release reproduced (`--helm-version`).
+    pub profile: &'static Profile,
     /// Fixed clock for `now` (tests); None = the current time.
     pub now: Option<DateTime<FixedOffset>>,
     /// Lint mode (`helm lint`): `fail`/`required` do not stop rendering, and the
@@ -75,7 +76,7 @@ impl Default for Options {
             skip_tests: false,
             no_hooks: false,
             skip_schema_validation: false,
-            helm3: false,
+            profile: Profile::DEFAULT,
             now: None,
             lint: false,
             skip_free: false,
@@ -235,15 +236,12 @@ struct Prepared {
     top: Value,
     caps: Rc<Capabilities>,
     helm: HelmVersion,
+    profile: &'static Profile,
     log: Log,
 }
 
 fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
-    let helm = if opts.helm3 {
-        HelmVersion::V3
-    } else {
-        HelmVersion::V4
-    };
+    let helm = opts.profile.family;
     let kube = match &opts.kube_version {
         Some(k) if !k.is_empty() => Some(
             KubeVersion::parse(k, helm)
@@ -255,13 +253,13 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
     if !opts.lint {
         install_checks(chart, opts)?;
     }
-    let mut log = Log::new(opts.helm3);
+    let mut log = Log::new(opts.profile);
     let mut chart = chart.clone();
     // In lint mode Helm gives up silently on these two (an empty message says so).
     let quiet = |e: String| if opts.lint { err("") } else { err(e) };
     values::process_dependencies(&mut log, &mut chart, &vals)
         .map_err(|e| quiet(format!("chart dependencies processing failed: {e}")))?;
-    let caps = Rc::new(Capabilities::new(helm, kube, &opts.api_versions));
+    let caps = Rc::new(Capabilities::new(opts.profile, kube, &opts.api_versions));
     let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(quiet)?;
     if !opts.skip_schema_validation {
         let mut sb = String::new();
@@ -288,6 +286,7 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         top: Value::map(top),
         caps,
         helm,
+        profile: opts.profile,
         log,
     })
 }
@@ -306,7 +305,8 @@ fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
         .collect();
     if !missing.is_empty() {
         return Err(err(format!(
-            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            "{}: found in Chart.yaml, but missing in charts/ directory: {}",
+            opts.profile.missing_dependencies,
             missing.join(", ")
         )));
     }
@@ -502,7 +502,7 @@ fn render_engine_with(
         now: opts
             .now
             .unwrap_or_else(|| chrono::Local::now().fixed_offset()),
-        helm3: opts.helm3,
+        profile: opts.profile,
     };
     let mut rendered = BTreeMap::new();
     for k in keys {
@@ -590,7 +590,7 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
     // coalescing warnings appear twice.
     let mut warnings = p.log.warnings.clone();
     if let Ok(vals) = user_values(&opts) {
-        let mut again = Log::new(opts.helm3);
+        let mut again = Log::new(opts.profile);
         if values::coalesce_values(&mut again, &p.chart, &vals).is_ok() {
             warnings.extend(again.warnings);
         }
@@ -604,9 +604,9 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
 
 fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {
     let kv = &p.chart.metadata.kube_version;
-    let compatible = match p.helm {
-        HelmVersion::V4 => funcs::is_compatible_range,
-        HelmVersion::V3 => funcs::is_compatible_range_helm3,
+    let compatible = match p.profile.semver {
+        funcs::Semver::V3_2 => funcs::is_compatible_range_helm3,
+        _ => funcs::is_compatible_range,
     };
     if !kv.is_empty() && !compatible(kv, p.caps.kube_version.string()) {
         return Err(partial(format!(
@@ -666,6 +666,47 @@ pub fn split_manifests(big: &str) -> Vec<String> {
         .filter(|d| !d.is_empty())
         .map(|d| d.trim().to_string())
         .collect()
+}
+
+/// Helm 4.2's `SplitManifests` (Helm #32565): separators are `(?m)^---[ \t]*` (a `---` at
+/// the start of a line), and each document is only trimmed on the left, so a document keeps
+/// its trailing newline and the stream shows a blank line before the next `---`.
+pub fn split_manifests_v42(big: &str) -> Vec<String> {
+    let s = big.trim_start();
+    let bytes = s.as_bytes();
+    let mut pieces: Vec<&str> = Vec::new();
+    let (mut beg, mut line) = (0, 0);
+    while line < bytes.len() {
+        let next_line = bytes[line..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| line + i + 1);
+        if bytes[line..].starts_with(b"---") {
+            let mut end = line + 3;
+            while end < bytes.len() && matches!(bytes[end], b' ' | b'\t') {
+                end += 1;
+            }
+            pieces.push(&s[beg..line]);
+            beg = end;
+        }
+        // A match never spans a newline: the next line start is past it.
+        line = next_line;
+    }
+    pieces.push(&s[beg..]);
+    pieces
+        .into_iter()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim_start().to_string())
+        .collect()
+}
+
+/// The `SplitManifests` of a Helm release.
+fn split_for(profile: &Profile, big: &str) -> Vec<String> {
+    if profile.blank_line_before_separator {
+        split_manifests_v42(big)
+    } else {
+        split_manifests(big)
+    }
 }
 
 /// The kind install order (v4.1.4, or v3.11 without PriorityClass and webhooks).
@@ -853,7 +894,7 @@ fn debug_blob(files: &BTreeMap<String, String>) -> String {
 
 fn sort_manifests(
     files: &BTreeMap<String, String>,
-    helm: HelmVersion,
+    profile: &Profile,
 ) -> Result<(Vec<Hook>, Vec<Manifest>), RenderError> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
@@ -861,8 +902,8 @@ fn sort_manifests(
         if base_name(path).starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        for doc in split_manifests(content) {
-            let (kind, annotations) = simple_head(&doc, helm).map_err(|e| {
+        for doc in split_for(profile, content) {
+            let (kind, annotations) = simple_head(&doc, profile.family).map_err(|e| {
                 let mut e = partial(format!("YAML parse error on {path}: {e}"));
                 e.manifest = debug_blob(files);
                 e
@@ -901,8 +942,8 @@ fn sort_manifests(
             });
         }
     }
-    sort_by_kind(&mut generic, |m| &m.kind, helm);
-    sort_by_kind(&mut hooks, |h| &h.kind, helm);
+    sort_by_kind(&mut generic, |m| &m.kind, profile.family);
+    sort_by_kind(&mut hooks, |h| &h.kind, profile.family);
     Ok((hooks, generic))
 }
 
@@ -930,11 +971,66 @@ pub fn template(chart: &Chart, opts: &Options) -> Result<String, RenderError> {
     template_with_warnings(chart, opts).map(|(s, _)| s)
 }
 
-/// Like [`template`], also returning the warnings Helm logs on stderr.
-pub fn template_with_warnings(
+/// One file `helm template --output-dir` writes a document into: its `# Source:` path (under
+/// the output directory) and the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: String,
+    pub content: String,
+    pub kind: OutputKind,
+}
+
+/// Where a document of `--output-dir` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A file of a chart's `crds/` (`--include-crds`): never under the release name.
+    Crd,
+    Manifest,
+    /// Helm appends a hook to a file that already exists in the output directory.
+    Hook,
+}
+
+/// What `helm template --output-dir` writes, in order (CRDs with `--include-crds`, manifests,
+/// then hooks), and the warnings Helm logs.
+pub fn template_files(
     chart: &Chart,
     opts: &Options,
-) -> Result<(String, Vec<String>), RenderError> {
+) -> Result<(Vec<OutputFile>, Vec<String>), RenderError> {
+    let (parts, warnings) = render_parts(chart, opts)?;
+    let mut files = Vec::new();
+    for (path, content) in parts.crds {
+        files.push(OutputFile {
+            path,
+            content,
+            kind: OutputKind::Crd,
+        });
+    }
+    for m in parts.manifests {
+        files.push(OutputFile {
+            path: m.path,
+            content: m.content,
+            kind: OutputKind::Manifest,
+        });
+    }
+    for h in parts.hooks {
+        files.push(OutputFile {
+            path: h.path,
+            content: h.content,
+            kind: OutputKind::Hook,
+        });
+    }
+    Ok((files, warnings))
+}
+
+/// The rendered documents before framing.
+struct Parts {
+    crds: Vec<(String, String)>,
+    manifests: Vec<Manifest>,
+    /// Hooks to print (without `--no-hooks`; tests dropped with `--skip-tests`).
+    hooks: Vec<Hook>,
+}
+
+fn render_parts(chart: &Chart, opts: &Options) -> Result<(Parts, Vec<String>), RenderError> {
     let p = prepare(chart, opts)?;
     let with_log = |mut e: RenderError| {
         e.warnings = p.log.warnings.clone();
@@ -943,27 +1039,52 @@ pub fn template_with_warnings(
     check_kube_version(&p).map_err(with_log)?;
     let mut files = render_engine(&p, opts).map_err(with_log)?;
     files.retain(|k, _| !k.ends_with("NOTES.txt"));
-    let (hooks, manifests) = sort_manifests(&files, p.helm).map_err(with_log)?;
+    let (mut hooks, manifests) = sort_manifests(&files, p.profile).map_err(with_log)?;
     let warnings = p.log.warnings.clone();
     if opts.skip_free {
         std::mem::forget(files);
     }
-
-    let mut b = String::new();
+    let mut crds = Vec::new();
     if opts.include_crds {
-        let mut crds = Vec::new();
-        crd_objects(&p.chart, p.chart.name(), &mut crds);
-        for (name, data) in crds {
-            b.push_str(&format!(
-                "---\n# Source: {name}\n{}\n",
-                String::from_utf8_lossy(&data)
-            ));
-        }
+        let mut raw = Vec::new();
+        crd_objects(&p.chart, p.chart.name(), &mut raw);
+        crds = raw
+            .into_iter()
+            .map(|(name, data)| (name, String::from_utf8_lossy(&data).into_owned()))
+            .collect();
     }
     if opts.skip_free {
         std::mem::forget(p);
     }
-    for m in &manifests {
+    if opts.no_hooks {
+        hooks.clear();
+    }
+    hooks.retain(|h| !(opts.skip_tests && h.test));
+    Ok((
+        Parts {
+            crds,
+            manifests,
+            hooks,
+        },
+        warnings,
+    ))
+}
+
+/// Like [`template`], also returning the warnings Helm logs on stderr.
+pub fn template_with_warnings(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<(String, Vec<String>), RenderError> {
+    let (parts, warnings) = render_parts(chart, opts)?;
+    let mut b = String::new();
+    for (name, data) in &parts.crds {
+        b.push_str("---\n# Source: ");
+        b.push_str(name);
+        b.push('\n');
+        b.push_str(data);
+        b.push('\n');
+    }
+    for m in &parts.manifests {
         b.push_str("---\n# Source: ");
         b.push_str(&m.path);
         b.push('\n');
@@ -973,18 +1094,13 @@ pub fn template_with_warnings(
     let mut out = String::with_capacity(b.len() + 1);
     out.push_str(b.trim());
     out.push('\n');
-    if !opts.no_hooks {
-        for h in &hooks {
-            if opts.skip_tests && h.test {
-                continue;
-            }
-            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
-        }
+    for h in &parts.hooks {
+        out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
     }
     if opts.show_only.is_empty() {
         return Ok((out, warnings));
     }
-    let docs = split_manifests(&out);
+    let docs = split_for(opts.profile, &out);
     let mut shown = String::new();
     for f in &opts.show_only {
         let f = f.replace('\\', "/");

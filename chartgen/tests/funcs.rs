@@ -128,7 +128,7 @@ fn render(text: &str) -> Result<String, String> {
     let env = ExecEnv {
         lookup: &OfflineLookup,
         now: TestCtx.now(),
-        helm3: false,
+        profile: chartgen::profile::Profile::DEFAULT,
     };
     let mut set = TemplateSet::new();
     let name = "c/templates/t.yaml";
@@ -609,7 +609,11 @@ fn render_bytes_as(text: &str, dot: &Value, helm3: bool) -> Result<Vec<u8>, Stri
     let env = ExecEnv {
         lookup: &OfflineLookup,
         now: TestCtx.now(),
-        helm3,
+        profile: if helm3 {
+            chartgen::profile::Profile::find("3.11").expect("a profile")
+        } else {
+            chartgen::profile::Profile::DEFAULT
+        },
     };
     let mut set = TemplateSet::new();
     set.add("c/templates/t.yaml", text)
