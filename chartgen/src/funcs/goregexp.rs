@@ -230,8 +230,7 @@ impl Parser<'_> {
                         i += 1;
                     }
                     Some((min, max, after)) => {
-                        if min < 0
-                            || min > MAX_REPEAT
+                        if !(0..=MAX_REPEAT).contains(&min)
                             || max > MAX_REPEAT
                             || (max >= 0 && min > max)
                         {
@@ -372,7 +371,7 @@ impl Parser<'_> {
                     negated = true;
                     saw_flag = false;
                 }
-                ':' | ')' if !(negated && !saw_flag) => {
+                ':' | ')' if !negated || saw_flag => {
                     if c == ':' {
                         self.stack.push(Item::LeftParen {
                             capture: false,
@@ -611,7 +610,7 @@ impl Parser<'_> {
             let (lo, next) = class_char(s, t, whole_class)?;
             t = next;
             let mut hi = lo;
-            let rest = s[t..].as_bytes();
+            let rest = &s.as_bytes()[t..];
             if rest.len() >= 2 && rest[0] == b'-' && rest[1] != b']' {
                 let (h, next) = class_char(s, t + 1, whole_class)?;
                 t = next;
