@@ -192,7 +192,7 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         ..a.vals.options()
     };
     if let Some(k) = &opts.kube_version {
-        chartgen::chart::objects::KubeVersion::parse(k, profile.family)
+        chartgen::chart::objects::KubeVersion::parse_for(k, profile)
             .map_err(|e| format!("invalid kube version '{k}': {e}"))?;
     }
     // Helm's LocateChart: oci:// and --repo are fetched, an existing path is read, and a

@@ -244,7 +244,7 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
     let helm = opts.profile.family;
     let kube = match &opts.kube_version {
         Some(k) if !k.is_empty() => Some(
-            KubeVersion::parse(k, helm)
+            KubeVersion::parse_for(k, opts.profile)
                 .map_err(|e| err(format!("invalid kube version '{k}': {e}")))?,
         ),
         _ => None,
@@ -314,8 +314,14 @@ fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
         return Err(err("invalid chart apiVersion"));
     }
     if let Err(e) = validate_release_name(&opts.release_name) {
+        // Helm 4 wraps the check's error; Helm 3 returns it as is.
+        let prefix = if opts.profile.helm3() {
+            ""
+        } else {
+            "release name check failed: "
+        };
         return Err(err(format!(
-            "release name check failed: release name {}: {e}",
+            "{prefix}release name {}: {e}",
             strvals::go_quote(&opts.release_name)
         )));
     }
@@ -463,6 +469,15 @@ fn all_templates(
     next
 }
 
+/// A template error as the profile's Helm reports it (Helm 3 keeps Go's one-line text).
+fn template_message(e: &crate::template::TemplateError, profile: &Profile) -> String {
+    if profile.helm3() {
+        e.helm3_message()
+    } else {
+        e.helm_message()
+    }
+}
+
 fn base_name(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
@@ -494,7 +509,8 @@ fn render_engine_with(
     }
     for k in &keys {
         let text = crate::chart::text_of(&tpls[*k].text);
-        set.add(k, &text).map_err(|e| partial(e.helm_message()))?;
+        set.add(k, &text)
+            .map_err(|e| partial(template_message(&e, opts.profile)))?;
     }
     let lookup = OfflineLookup;
     let env = ExecEnv {
@@ -516,7 +532,7 @@ fn render_engine_with(
         r.vals.borrow_mut().insert("Template".into(), Value::map(t));
         let out = set
             .execute(k, &Value::Map(r.vals.clone()), &env)
-            .map_err(|e| partial(e.helm_message()))?;
+            .map_err(|e| partial(template_message(&e, opts.profile)))?;
         let out = if out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {

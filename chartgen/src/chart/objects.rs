@@ -69,6 +69,17 @@ impl KubeVersion {
         }
     }
 
+    /// Parse `--kube-version` as a Helm release does: Masterminds semver up to Helm v3.11,
+    /// k8s `ParseGeneric` since (Helm 3 still prints the version as given).
+    pub fn parse_for(s: &str, profile: &Profile) -> Result<KubeVersion, String> {
+        if profile.semver == crate::funcs::Semver::V3_2 {
+            return KubeVersion::parse(s, HelmVersion::V3);
+        }
+        let mut k = KubeVersion::parse(s, HelmVersion::V4)?;
+        k.helm = profile.family;
+        Ok(k)
+    }
+
     /// Parse `--kube-version` (k8s `ParseGeneric` for Helm 4, Masterminds semver for Helm 3);
     /// the error is the text after `invalid kube version '<v>': `.
     pub fn parse(s: &str, helm: HelmVersion) -> Result<KubeVersion, String> {
