@@ -107,6 +107,21 @@ struct TemplateArgs {
     generate_name: bool,
 }
 
+/// A chart loading error as the profile's Helm words it: Helm 3 reads one document of
+/// values.yaml, and says so in fewer words.
+fn load_error(e: impl std::fmt::Display, profile: &chartgen::profile::Profile) -> String {
+    let text = e.to_string();
+    if profile.helm3() {
+        text.replacen(
+            "cannot load values.yaml: cannot unmarshal yaml document: ",
+            "cannot load values.yaml: ",
+            1,
+        )
+    } else {
+        text
+    }
+}
+
 /// Helm's LocateChart errors for a chart reference that is not a local path.
 fn locate_chart(name: &str) -> Result<PathBuf, String> {
     let p = Path::new(name);
@@ -213,8 +228,8 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
     // Helm merges the user's values before loading the chart, so value errors come first.
     render::user_values(&opts).map_err(|e| e.to_string())?;
     let chart = match &fetched {
-        Some(f) => chartgen::chart::load_archive(&f.archive).map_err(|e| e.to_string())?,
-        None => chartgen::chart::load(Path::new(&chart_ref)).map_err(|e| e.to_string())?,
+        Some(f) => chartgen::chart::load_archive(&f.archive).map_err(|e| load_error(e, profile))?,
+        None => chartgen::chart::load(Path::new(&chart_ref)).map_err(|e| load_error(e, profile))?,
     };
     if let Some(dir) = &a.output_dir {
         let (files, warnings) = render::template_files(&chart, &opts).map_err(|e| e.to_string())?;

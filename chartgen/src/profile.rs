@@ -35,6 +35,14 @@ pub struct Profile {
     /// The text before `: <missing charts>` when Chart.yaml names dependencies that
     /// charts/ lacks.
     pub missing_dependencies: &'static str,
+    /// Helm v3.11's own behaviour, changed by later Helm 3 releases: `tpl` keeps
+    /// `<no value>`, import-values merge into the chart's values, `.Files.Lines` of a missing
+    /// file is nil, `--kube-version` keeps its suffix.
+    pub v3_11_quirks: bool,
+    /// The kind install order of manifests and hooks.
+    pub kind_order: &'static [&'static str],
+    /// `--set-json` also takes a whole JSON object (Helm 4).
+    pub set_json_objects: bool,
     /// The Masterminds/semver release linked (error texts, limits, prerelease rule).
     pub semver: Semver,
 }
@@ -92,6 +100,9 @@ static V4_3: Profile = Profile {
     blank_line_before_separator: true,
     drop_chart_nulls: true,
     missing_dependencies: MISSING_DEPS_4_3,
+    v3_11_quirks: false,
+    kind_order: KIND_ORDER_V4,
+    set_json_objects: true,
     semver: Semver::V3_5,
 };
 
@@ -107,6 +118,9 @@ static V4_1: Profile = Profile {
     blank_line_before_separator: false,
     drop_chart_nulls: false,
     missing_dependencies: MISSING_DEPS_4_1,
+    v3_11_quirks: false,
+    kind_order: KIND_ORDER_V4,
+    set_json_objects: true,
     semver: Semver::V3_4,
 };
 
@@ -122,6 +136,9 @@ static V3_21: Profile = Profile {
     blank_line_before_separator: false,
     drop_chart_nulls: false,
     missing_dependencies: MISSING_DEPS_3,
+    v3_11_quirks: false,
+    kind_order: KIND_ORDER_V3_21,
+    set_json_objects: false,
     semver: Semver::V3_5,
 };
 
@@ -137,12 +154,61 @@ static V3_11: Profile = Profile {
     blank_line_before_separator: false,
     drop_chart_nulls: false,
     missing_dependencies: MISSING_DEPS_3,
+    v3_11_quirks: true,
+    kind_order: KIND_ORDER_V3_11,
+    set_json_objects: false,
     semver: Semver::V3_2,
 };
 
 const MISSING_DEPS_4_3: &str = "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies";
 const MISSING_DEPS_4_1: &str = "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies";
 const MISSING_DEPS_3: &str = "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies";
+
+/// Helm 4's `InstallOrder`.
+const KIND_ORDER_V4: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+/// Helm v3.21: without the admission webhook configurations.
+const KIND_ORDER_V3_21: &[&str] = KIND_ORDER_V4.split_at(KIND_ORDER_V4.len() - 2).0;
+/// Helm v3.11: also without PriorityClass.
+const KIND_ORDER_V3_11: &[&str] = KIND_ORDER_V3_21.split_at(1).1;
 
 /// The Go toolchain `tools/fetch-helm.sh` builds the Go-module releases with.
 const GO_BUILT: &str = "go1.26.8";

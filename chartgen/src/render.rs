@@ -157,7 +157,7 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
     }
     for v in &opts.set_json {
         let t = v.trim();
-        if t.starts_with('{') {
+        if t.starts_with('{') && opts.profile.set_json_objects {
             let parsed: serde_json::Value = serde_json::from_str(t)
                 .map_err(|_| err(format!("failed parsing --set-json data JSON: {v}")))?;
             let jm = strvals::json_to_value(&parsed);
@@ -235,13 +235,11 @@ struct Prepared {
     chart: Chart,
     top: Value,
     caps: Rc<Capabilities>,
-    helm: HelmVersion,
     profile: &'static Profile,
     log: Log,
 }
 
 fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
-    let helm = opts.profile.family;
     let kube = match &opts.kube_version {
         Some(k) if !k.is_empty() => Some(
             KubeVersion::parse_for(k, opts.profile)
@@ -285,7 +283,6 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         chart,
         top: Value::map(top),
         caps,
-        helm,
         profile: opts.profile,
         log,
     })
@@ -310,7 +307,8 @@ fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
             missing.join(", ")
         )));
     }
-    if chart.metadata.api_version == "v3" {
+    // Helm 4 refuses charts of the next chart API; Helm 3 renders them as v2.
+    if chart.metadata.api_version == "v3" && !opts.profile.helm3() {
         return Err(err("invalid chart apiVersion"));
     }
     if let Err(e) = validate_release_name(&opts.release_name) {
@@ -413,15 +411,17 @@ fn all_templates(
     parent: &MapRef,
     full_path: &str,
     is_root: bool,
-    helm: HelmVersion,
+    profile: &Profile,
     out: &mut BTreeMap<String, Renderable>,
 ) -> MapRef {
+    let (helm, quirks_v311) = (profile.family, profile.v3_11_quirks);
     let subcharts: MapRef = MapRef::new(Map::new());
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
-    let files = match helm {
-        HelmVersion::V4 => Files::new(&chart.files),
-        HelmVersion::V3 => Files::new_helm3(&chart.files),
+    let files = if quirks_v311 {
+        Files::new_helm3(&chart.files)
+    } else {
+        Files::new(&chart.files)
     };
     next.insert("Files".into(), Value::Object(Rc::new(files)));
     {
@@ -447,7 +447,7 @@ fn all_templates(
     let next: MapRef = MapRef::new(next);
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
-        let sub = all_templates(child, &next, &child_path, false, helm, out);
+        let sub = all_templates(child, &next, &child_path, false, profile, out);
         subcharts
             .borrow_mut()
             .insert(child.name().to_string(), Value::Map(sub));
@@ -497,7 +497,7 @@ fn render_engine_with(
         Value::Map(m) => m.clone(),
         _ => unreachable!("top is a map"),
     };
-    all_templates(&p.chart, &top, p.chart.name(), true, p.helm, &mut tpls);
+    all_templates(&p.chart, &top, p.chart.name(), true, p.profile, &mut tpls);
     let mut keys: Vec<&String> = tpls.keys().collect();
     keys.sort_by(|a, b| {
         let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
@@ -725,56 +725,8 @@ fn split_for(profile: &Profile, big: &str) -> Vec<String> {
     }
 }
 
-/// The kind install order (v4.1.4, or v3.11 without PriorityClass and webhooks).
-fn kind_order(helm: HelmVersion) -> &'static [&'static str] {
-    const V4: &[&str] = &[
-        "PriorityClass",
-        "Namespace",
-        "NetworkPolicy",
-        "ResourceQuota",
-        "LimitRange",
-        "PodSecurityPolicy",
-        "PodDisruptionBudget",
-        "ServiceAccount",
-        "Secret",
-        "SecretList",
-        "ConfigMap",
-        "StorageClass",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "CustomResourceDefinition",
-        "ClusterRole",
-        "ClusterRoleList",
-        "ClusterRoleBinding",
-        "ClusterRoleBindingList",
-        "Role",
-        "RoleList",
-        "RoleBinding",
-        "RoleBindingList",
-        "Service",
-        "DaemonSet",
-        "Pod",
-        "ReplicationController",
-        "ReplicaSet",
-        "Deployment",
-        "HorizontalPodAutoscaler",
-        "StatefulSet",
-        "Job",
-        "CronJob",
-        "IngressClass",
-        "Ingress",
-        "APIService",
-        "MutatingWebhookConfiguration",
-        "ValidatingWebhookConfiguration",
-    ];
-    match helm {
-        HelmVersion::V4 => V4,
-        HelmVersion::V3 => &V4[1..V4.len() - 2],
-    }
-}
-
-fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str, helm: HelmVersion) {
-    let order = kind_order(helm);
+fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str, profile: &Profile) {
+    let order = profile.kind_order;
     let rank = |k: &str| order.iter().position(|o| *o == k);
     items.sort_by(|a, b| {
         let (ka, kb) = (kind(a), kind(b));
@@ -958,8 +910,8 @@ fn sort_manifests(
             });
         }
     }
-    sort_by_kind(&mut generic, |m| &m.kind, profile.family);
-    sort_by_kind(&mut hooks, |h| &h.kind, profile.family);
+    sort_by_kind(&mut generic, |m| &m.kind, profile);
+    sort_by_kind(&mut hooks, |h| &h.kind, profile);
     Ok((hooks, generic))
 }
 

@@ -77,6 +77,10 @@ impl KubeVersion {
         }
         let mut k = KubeVersion::parse(s, HelmVersion::V4)?;
         k.helm = profile.family;
+        if profile.family == HelmVersion::V3 {
+            // Helm 3 keeps only the normalised version.
+            k.version = k.normalized.clone();
+        }
         Ok(k)
     }
 

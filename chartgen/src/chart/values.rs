@@ -17,6 +17,8 @@ pub struct Log {
     pub helm3: bool,
     /// Helm 4.3: nulls in a chart's own values.yaml are dropped ([`Profile::drop_chart_nulls`]).
     pub drop_chart_nulls: bool,
+    /// Helm v3.11's import-values ([`Profile::v3_11_quirks`]).
+    pub import_values_v311: bool,
 }
 
 impl Log {
@@ -25,6 +27,7 @@ impl Log {
             warnings: Vec::new(),
             helm3: profile.helm3(),
             drop_chart_nulls: profile.drop_chart_nulls,
+            import_values_v311: profile.v3_11_quirks,
         }
     }
 
@@ -605,7 +608,7 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
     if c.metadata.dependencies.is_none() {
         return Ok(());
     }
-    let cvals = if log.helm3 {
+    let cvals = if log.import_values_v311 {
         coalesce_values(log, c, &Value::Nil)?
     } else {
         merge_values(log, c, &Value::Nil)?
@@ -637,7 +640,11 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
                             let pm = path_to_map(&parent, vv);
                             // Helm 3.11 merged into the chart's values here, dropping
                             // earlier imports.
-                            let into = if log.helm3 { cvals.clone() } else { b.clone() };
+                            let into = if log.import_values_v311 {
+                                cvals.clone()
+                            } else {
+                                b.clone()
+                            };
                             b = tables(log, &into, &pm, true);
                         }
                     }
@@ -658,7 +665,11 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
         }
         r.import_values = out;
     }
-    let copied = if log.helm3 { cvals } else { cvals.deep_copy() };
+    let copied = if log.import_values_v311 {
+        cvals
+    } else {
+        cvals.deep_copy()
+    };
     c.values = tables(log, &copied, &b, true);
     Ok(())
 }

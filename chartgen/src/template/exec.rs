@@ -1229,7 +1229,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         };
         match r {
             Ok(out) => {
-                if self.sh.env.profile.helm3() {
+                if self.sh.env.profile.v3_11_quirks {
                     Ok(out)
                 } else {
                     Ok(out.replace("<no value>", ""))
