@@ -10,6 +10,13 @@ straight from Python reports Python's own RSS (about 15 MiB) as its peak when th
 than the program's. The CPU column is steadier than wall time on a busy machine.
 
     bench/chartgen.py [--runs N]
+    bench/chartgen.py --before OLD_CHARTGEN [--after NEW_CHARTGEN] [--runs N]
+
+With --before, the run compares two chartgen builds instead of chartgen and Helm: OLD (for
+example the release build of the commit before a change) beside NEW (default: this tree's
+release build), case by case in the same run, their runs interleaved so machine load hits both
+alike, and prints the ratio new/old of median CPU time (1.00 = no cost). Both get the same
+flags; NEW also runs with each `--helm-version` profile, to show what a profile costs.
 """
 import argparse
 import os
@@ -43,10 +50,53 @@ CASES = [
 ]
 
 
+def interleaved(cmds, runs):
+    """Median CPU and wall time of each command, the commands' runs interleaved."""
+    import statistics
+    from measure import run_once
+    for cmd in cmds:
+        run_once(cmd)
+    cpu = [[] for _ in cmds]
+    wall = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, cmd in enumerate(cmds):
+            w, c, rc = run_once(cmd)
+            if rc != 0:
+                raise SystemExit(f"command failed with exit code {rc}: {' '.join(cmd)}")
+            cpu[i].append(c)
+            wall[i].append(w)
+    return [(statistics.median(c), statistics.median(w)) for c, w in zip(cpu, wall)]
+
+
+def before_after(old, new, runs):
+    profiles = ["4.3", "4.1", "3.21"]
+    print(f"{'case':28} {'old cpu ms':>10} {'new cpu ms':>10} {'new/old':>8}   "
+          + " ".join(f"{'--helm-version ' + p:>20}" for p in profiles))
+    for name, argv in CASES:
+        if not os.path.exists(argv[0]):
+            print(f"{name:28} (chart missing: {argv[0]})")
+            continue
+        cmds = [[old, "template", "rel"] + argv, [new, "template", "rel"] + argv]
+        cmds += [[new, "template", "--helm-version", p, "rel"] + argv for p in profiles]
+        res = interleaved(cmds, runs)
+        (old_cpu, _), (new_cpu, _) = res[0], res[1]
+        per_profile = " ".join(f"{r[0] * 1e3:17.2f} ms" for r in res[2:])
+        print(f"{name:28} {old_cpu * 1e3:10.2f} {new_cpu * 1e3:10.2f} {new_cpu / old_cpu:8.2f}   "
+              + per_profile, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--before", help="an older chartgen binary to compare this one with")
+    ap.add_argument("--after", help="the newer chartgen binary (default: this tree's release build)")
     args = ap.parse_args()
+    if args.before:
+        new = args.after or subprocess.run(
+            [os.path.join(ROOT, "tools", "build-release.sh")], cwd=ROOT, check=True,
+            stdout=subprocess.PIPE, text=True).stdout.strip()
+        before_after(os.path.abspath(args.before), os.path.abspath(new), args.runs)
+        return
     # The binary as shipped (statically linked on Linux, like helm's): tools/build-release.sh.
     chartgen = subprocess.run([os.path.join(ROOT, "tools", "build-release.sh")], cwd=ROOT,
                               check=True, stdout=subprocess.PIPE, text=True).stdout.strip()

@@ -210,6 +210,26 @@ pub struct LintArgs {
     /// Kubernetes version used for capabilities and deprecation checks.
     #[arg(long = "kube-version")]
     kube_version: Option<String>,
+    /// The Helm release to follow: 4.3 (default) or 4.1.
+    #[arg(long = "helm-version")]
+    helm_version: Option<String>,
+}
+
+/// The profile `--helm-version` (or the `--helm3` alias, Helm v3.11) names; the default is
+/// the newest Helm release.
+pub fn helm_profile(
+    version: Option<&str>,
+    helm3: bool,
+) -> Result<&'static chartgen::profile::Profile, String> {
+    use chartgen::profile::Profile;
+    match (version, helm3) {
+        (Some(v), true) if Profile::find(v).map(|p| p.name) != Ok("3.11") => Err(format!(
+            "--helm3 (Helm v3.11) and --helm-version {v} disagree: give one of them"
+        )),
+        (Some(v), _) => Profile::find(v).map_err(|e| format!("--helm-version: {e}")),
+        (None, true) => Profile::find("3.11").map_err(|e| e.to_string()),
+        (None, false) => Ok(Profile::DEFAULT),
+    }
 }
 
 pub fn run_lint(a: LintArgs) -> Result<(), String> {
@@ -220,6 +240,13 @@ pub fn run_lint(a: LintArgs) -> Result<(), String> {
             "\"chartgen lint\" requires at least 1 argument\n\nUsage:  chartgen lint PATH [flags]"
                 .into(),
         );
+    }
+    let profile = helm_profile(a.helm_version.as_deref(), false)?;
+    if profile.helm3() {
+        return Err(format!(
+            "chartgen lint follows Helm 4's rules: --helm-version {} is not supported here (use 4.3 or 4.1)",
+            profile.name
+        ));
     }
     let kube_version = a.kube_version.filter(|k| !k.is_empty());
     if let Some(k) = &kube_version {
@@ -240,6 +267,7 @@ pub fn run_lint(a: LintArgs) -> Result<(), String> {
         skip_schema_validation: a.skip_schema_validation,
         strict: a.strict,
         quiet: a.quiet,
+        profile,
     };
     let report = lint_paths(&paths, &values, &opts);
     for line in &report.log {

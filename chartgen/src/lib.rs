@@ -11,6 +11,7 @@
 pub mod chart;
 pub mod funcs;
 pub mod lint;
+pub mod profile;
 pub mod render;
 pub mod repo;
 pub mod source;

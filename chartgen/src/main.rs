@@ -84,9 +84,18 @@ struct TemplateArgs {
     /// Disable JSON schema validation.
     #[arg(long = "skip-schema-validation")]
     skip_schema_validation: bool,
-    /// Render as Helm v3.11 did (kind order, defaults, .Chart shape).
+    /// The Helm release to reproduce: 4.3 (default), 4.1, 3.21 or 3.11.
+    #[arg(long = "helm-version")]
+    helm_version: Option<String>,
+    /// Render as Helm v3.11 did (the same as --helm-version 3.11).
     #[arg(long = "helm3")]
     helm3: bool,
+    /// Writes the executed templates to files in output-dir instead of stdout.
+    #[arg(long = "output-dir")]
+    output_dir: Option<PathBuf>,
+    /// Use the release name in the output-dir path.
+    #[arg(long = "release-name")]
+    use_release_name: bool,
     /// On a render error, print what was rendered (like helm's --debug for invalid YAML).
     #[arg(long = "debug")]
     debug: bool,
@@ -96,6 +105,21 @@ struct TemplateArgs {
     /// Generate the name (and omit the NAME parameter).
     #[arg(short = 'g', long = "generate-name")]
     generate_name: bool,
+}
+
+/// A chart loading error as the profile's Helm words it: Helm 3 reads one document of
+/// values.yaml, and says so in fewer words.
+fn load_error(e: impl std::fmt::Display, profile: &chartgen::profile::Profile) -> String {
+    let text = e.to_string();
+    if profile.helm3() {
+        text.replacen(
+            "cannot load values.yaml: cannot unmarshal yaml document: ",
+            "cannot load values.yaml: ",
+            1,
+        )
+    } else {
+        text
+    }
 }
 
 /// Helm's LocateChart errors for a chart reference that is not a local path.
@@ -165,6 +189,7 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
     } else {
         ("release-name".to_string(), a.args[0].clone())
     };
+    let profile = author::helm_profile(a.helm_version.as_deref(), a.helm3)?;
     let opts = Options {
         release_name: name,
         namespace: a.namespace,
@@ -176,18 +201,13 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         skip_tests: a.skip_tests,
         no_hooks: a.no_hooks,
         skip_schema_validation: a.skip_schema_validation,
-        helm3: a.helm3,
+        profile,
         // The process exits right after printing.
         skip_free: true,
         ..a.vals.options()
     };
     if let Some(k) = &opts.kube_version {
-        let helm = if opts.helm3 {
-            chartgen::chart::objects::HelmVersion::V3
-        } else {
-            chartgen::chart::objects::HelmVersion::V4
-        };
-        chartgen::chart::objects::KubeVersion::parse(k, helm)
+        chartgen::chart::objects::KubeVersion::parse_for(k, profile)
             .map_err(|e| format!("invalid kube version '{k}': {e}"))?;
     }
     // Helm's LocateChart: oci:// and --repo are fetched, an existing path is read, and a
@@ -208,9 +228,17 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
     // Helm merges the user's values before loading the chart, so value errors come first.
     render::user_values(&opts).map_err(|e| e.to_string())?;
     let chart = match &fetched {
-        Some(f) => chartgen::chart::load_archive(&f.archive).map_err(|e| e.to_string())?,
-        None => chartgen::chart::load(Path::new(&chart_ref)).map_err(|e| e.to_string())?,
+        Some(f) => chartgen::chart::load_archive(&f.archive).map_err(|e| load_error(e, profile))?,
+        None => chartgen::chart::load(Path::new(&chart_ref)).map_err(|e| load_error(e, profile))?,
     };
+    if let Some(dir) = &a.output_dir {
+        let (files, warnings) = render::template_files(&chart, &opts).map_err(|e| e.to_string())?;
+        for w in warnings {
+            eprintln!("{w}");
+        }
+        let release_dir = a.use_release_name.then(|| dir.join(&opts.release_name));
+        return write_output_dir(dir, release_dir.as_deref(), &files);
+    }
     let result = render::template_with_warnings(&chart, &opts);
     std::mem::forget(chart);
     match result {
@@ -228,6 +256,45 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         }
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// `helm template --output-dir`: each document goes to `<dir>/<source path>` (under
+/// `<dir>/<release>` with `--release-name`, CRDs excepted), the first one of a file replacing
+/// it and later ones appended (a hook also appends to a file left by an earlier run); one
+/// `wrote <path>` line per document. Returns what Helm then prints: an empty line.
+fn write_output_dir(
+    dir: &Path,
+    release_dir: Option<&Path>,
+    files: &[render::OutputFile],
+) -> Result<String, String> {
+    use std::io::Write;
+    let mut written = std::collections::HashSet::new();
+    let mut out = std::io::stdout().lock();
+    for f in files {
+        let hook = f.kind == render::OutputKind::Hook;
+        let base = match f.kind {
+            render::OutputKind::Crd => dir,
+            _ => release_dir.unwrap_or(dir),
+        };
+        let path = format!("{}/{}", base.display(), f.path);
+        let append = written.contains(&path) || (hook && Path::new(&path).exists());
+        if let Some(parent) = Path::new(&path).parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(!append)
+            .append(append)
+            .truncate(!append)
+            .open(&path)
+            .map_err(|e| format!("open {path}: {e}"))?;
+        write!(file, "---\n# Source: {}\n{}\n", f.path, f.content)
+            .map_err(|e| format!("write {path}: {e}"))?;
+        written.insert(path.clone());
+        writeln!(out, "wrote {path}").map_err(|e| e.to_string())?;
+    }
+    Ok("\n".to_string())
 }
 
 fn report(r: Result<(), String>) -> ExitCode {

@@ -16,6 +16,7 @@ use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
 use crate::chart::{Chart, schema};
 use crate::funcs;
+use crate::profile::Profile;
 use crate::template::{ExecEnv, LintNote, Lookup, OfflineLookup, TemplateSet};
 use crate::value::{Map, MapKind, MapRef, Value};
 
@@ -41,8 +42,8 @@ pub struct Options {
     pub skip_tests: bool,
     pub no_hooks: bool,
     pub skip_schema_validation: bool,
-    /// Reproduce Helm v3.11 instead of v4.1.4.
-    pub helm3: bool,
+    /// The Helm release reproduced (`--helm-version`).
+    pub profile: &'static Profile,
     /// Fixed clock for `now` (tests); None = the current time.
     pub now: Option<DateTime<FixedOffset>>,
     /// Lint mode (`helm lint`): `fail`/`required` do not stop rendering, and the
@@ -75,7 +76,7 @@ impl Default for Options {
             skip_tests: false,
             no_hooks: false,
             skip_schema_validation: false,
-            helm3: false,
+            profile: Profile::DEFAULT,
             now: None,
             lint: false,
             skip_free: false,
@@ -156,7 +157,7 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
     }
     for v in &opts.set_json {
         let t = v.trim();
-        if t.starts_with('{') {
+        if t.starts_with('{') && opts.profile.set_json_objects {
             let parsed: serde_json::Value = serde_json::from_str(t)
                 .map_err(|_| err(format!("failed parsing --set-json data JSON: {v}")))?;
             let jm = strvals::json_to_value(&parsed);
@@ -234,19 +235,14 @@ struct Prepared {
     chart: Chart,
     top: Value,
     caps: Rc<Capabilities>,
-    helm: HelmVersion,
+    profile: &'static Profile,
     log: Log,
 }
 
 fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
-    let helm = if opts.helm3 {
-        HelmVersion::V3
-    } else {
-        HelmVersion::V4
-    };
     let kube = match &opts.kube_version {
         Some(k) if !k.is_empty() => Some(
-            KubeVersion::parse(k, helm)
+            KubeVersion::parse_for(k, opts.profile)
                 .map_err(|e| err(format!("invalid kube version '{k}': {e}")))?,
         ),
         _ => None,
@@ -255,13 +251,13 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
     if !opts.lint {
         install_checks(chart, opts)?;
     }
-    let mut log = Log::new(opts.helm3);
+    let mut log = Log::new(opts.profile);
     let mut chart = chart.clone();
     // In lint mode Helm gives up silently on these two (an empty message says so).
     let quiet = |e: String| if opts.lint { err("") } else { err(e) };
     values::process_dependencies(&mut log, &mut chart, &vals)
         .map_err(|e| quiet(format!("chart dependencies processing failed: {e}")))?;
-    let caps = Rc::new(Capabilities::new(helm, kube, &opts.api_versions));
+    let caps = Rc::new(Capabilities::new(opts.profile, kube, &opts.api_versions));
     let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(quiet)?;
     if !opts.skip_schema_validation {
         let mut sb = String::new();
@@ -287,7 +283,7 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         chart,
         top: Value::map(top),
         caps,
-        helm,
+        profile: opts.profile,
         log,
     })
 }
@@ -306,16 +302,24 @@ fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
         .collect();
     if !missing.is_empty() {
         return Err(err(format!(
-            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            "{}: found in Chart.yaml, but missing in charts/ directory: {}",
+            opts.profile.missing_dependencies,
             missing.join(", ")
         )));
     }
-    if chart.metadata.api_version == "v3" {
+    // Helm 4 refuses charts of the next chart API; Helm 3 renders them as v2.
+    if chart.metadata.api_version == "v3" && !opts.profile.helm3() {
         return Err(err("invalid chart apiVersion"));
     }
     if let Err(e) = validate_release_name(&opts.release_name) {
+        // Helm 4 wraps the check's error; Helm 3 returns it as is.
+        let prefix = if opts.profile.helm3() {
+            ""
+        } else {
+            "release name check failed: "
+        };
         return Err(err(format!(
-            "release name check failed: release name {}: {e}",
+            "{prefix}release name {}: {e}",
             strvals::go_quote(&opts.release_name)
         )));
     }
@@ -407,15 +411,17 @@ fn all_templates(
     parent: &MapRef,
     full_path: &str,
     is_root: bool,
-    helm: HelmVersion,
+    profile: &Profile,
     out: &mut BTreeMap<String, Renderable>,
 ) -> MapRef {
+    let (helm, quirks_v311) = (profile.family, profile.v3_11_quirks);
     let subcharts: MapRef = MapRef::new(Map::new());
     let mut next = Map::new();
     next.insert("Chart".into(), chart_value(chart, is_root, helm));
-    let files = match helm {
-        HelmVersion::V4 => Files::new(&chart.files),
-        HelmVersion::V3 => Files::new_helm3(&chart.files),
+    let files = if quirks_v311 {
+        Files::new_helm3(&chart.files)
+    } else {
+        Files::new(&chart.files)
     };
     next.insert("Files".into(), Value::Object(Rc::new(files)));
     {
@@ -441,7 +447,7 @@ fn all_templates(
     let next: MapRef = MapRef::new(next);
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
-        let sub = all_templates(child, &next, &child_path, false, helm, out);
+        let sub = all_templates(child, &next, &child_path, false, profile, out);
         subcharts
             .borrow_mut()
             .insert(child.name().to_string(), Value::Map(sub));
@@ -463,6 +469,15 @@ fn all_templates(
     next
 }
 
+/// A template error as the profile's Helm reports it (Helm 3 keeps Go's one-line text).
+fn template_message(e: &crate::template::TemplateError, profile: &Profile) -> String {
+    if profile.helm3() {
+        e.helm3_message()
+    } else {
+        e.helm_message()
+    }
+}
+
 fn base_name(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
@@ -482,7 +497,7 @@ fn render_engine_with(
         Value::Map(m) => m.clone(),
         _ => unreachable!("top is a map"),
     };
-    all_templates(&p.chart, &top, p.chart.name(), true, p.helm, &mut tpls);
+    all_templates(&p.chart, &top, p.chart.name(), true, p.profile, &mut tpls);
     let mut keys: Vec<&String> = tpls.keys().collect();
     keys.sort_by(|a, b| {
         let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
@@ -494,7 +509,8 @@ fn render_engine_with(
     }
     for k in &keys {
         let text = crate::chart::text_of(&tpls[*k].text);
-        set.add(k, &text).map_err(|e| partial(e.helm_message()))?;
+        set.add(k, &text)
+            .map_err(|e| partial(template_message(&e, opts.profile)))?;
     }
     let lookup = OfflineLookup;
     let env = ExecEnv {
@@ -502,7 +518,7 @@ fn render_engine_with(
         now: opts
             .now
             .unwrap_or_else(|| chrono::Local::now().fixed_offset()),
-        helm3: opts.helm3,
+        profile: opts.profile,
     };
     let mut rendered = BTreeMap::new();
     for k in keys {
@@ -516,7 +532,7 @@ fn render_engine_with(
         r.vals.borrow_mut().insert("Template".into(), Value::map(t));
         let out = set
             .execute(k, &Value::Map(r.vals.clone()), &env)
-            .map_err(|e| partial(e.helm_message()))?;
+            .map_err(|e| partial(template_message(&e, opts.profile)))?;
         let out = if out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
@@ -590,7 +606,7 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
     // coalescing warnings appear twice.
     let mut warnings = p.log.warnings.clone();
     if let Ok(vals) = user_values(&opts) {
-        let mut again = Log::new(opts.helm3);
+        let mut again = Log::new(opts.profile);
         if values::coalesce_values(&mut again, &p.chart, &vals).is_ok() {
             warnings.extend(again.warnings);
         }
@@ -604,9 +620,9 @@ pub fn lint_render(chart: &Chart, opts: &Options) -> LintRender {
 
 fn check_kube_version(p: &Prepared) -> Result<(), RenderError> {
     let kv = &p.chart.metadata.kube_version;
-    let compatible = match p.helm {
-        HelmVersion::V4 => funcs::is_compatible_range,
-        HelmVersion::V3 => funcs::is_compatible_range_helm3,
+    let compatible = match p.profile.semver {
+        funcs::Semver::V3_2 => funcs::is_compatible_range_helm3,
+        _ => funcs::is_compatible_range,
     };
     if !kv.is_empty() && !compatible(kv, p.caps.kube_version.string()) {
         return Err(partial(format!(
@@ -668,56 +684,49 @@ pub fn split_manifests(big: &str) -> Vec<String> {
         .collect()
 }
 
-/// The kind install order (v4.1.4, or v3.11 without PriorityClass and webhooks).
-fn kind_order(helm: HelmVersion) -> &'static [&'static str] {
-    const V4: &[&str] = &[
-        "PriorityClass",
-        "Namespace",
-        "NetworkPolicy",
-        "ResourceQuota",
-        "LimitRange",
-        "PodSecurityPolicy",
-        "PodDisruptionBudget",
-        "ServiceAccount",
-        "Secret",
-        "SecretList",
-        "ConfigMap",
-        "StorageClass",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "CustomResourceDefinition",
-        "ClusterRole",
-        "ClusterRoleList",
-        "ClusterRoleBinding",
-        "ClusterRoleBindingList",
-        "Role",
-        "RoleList",
-        "RoleBinding",
-        "RoleBindingList",
-        "Service",
-        "DaemonSet",
-        "Pod",
-        "ReplicationController",
-        "ReplicaSet",
-        "Deployment",
-        "HorizontalPodAutoscaler",
-        "StatefulSet",
-        "Job",
-        "CronJob",
-        "IngressClass",
-        "Ingress",
-        "APIService",
-        "MutatingWebhookConfiguration",
-        "ValidatingWebhookConfiguration",
-    ];
-    match helm {
-        HelmVersion::V4 => V4,
-        HelmVersion::V3 => &V4[1..V4.len() - 2],
+/// Helm 4.2's `SplitManifests` (Helm #32565): separators are `(?m)^---[ \t]*` (a `---` at
+/// the start of a line), and each document is only trimmed on the left, so a document keeps
+/// its trailing newline and the stream shows a blank line before the next `---`.
+pub fn split_manifests_v42(big: &str) -> Vec<String> {
+    let s = big.trim_start();
+    let bytes = s.as_bytes();
+    let mut pieces: Vec<&str> = Vec::new();
+    let (mut beg, mut line) = (0, 0);
+    while line < bytes.len() {
+        let next_line = bytes[line..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| line + i + 1);
+        if bytes[line..].starts_with(b"---") {
+            let mut end = line + 3;
+            while end < bytes.len() && matches!(bytes[end], b' ' | b'\t') {
+                end += 1;
+            }
+            pieces.push(&s[beg..line]);
+            beg = end;
+        }
+        // A match never spans a newline: the next line start is past it.
+        line = next_line;
+    }
+    pieces.push(&s[beg..]);
+    pieces
+        .into_iter()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim_start().to_string())
+        .collect()
+}
+
+/// The `SplitManifests` of a Helm release.
+fn split_for(profile: &Profile, big: &str) -> Vec<String> {
+    if profile.blank_line_before_separator {
+        split_manifests_v42(big)
+    } else {
+        split_manifests(big)
     }
 }
 
-fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str, helm: HelmVersion) {
-    let order = kind_order(helm);
+fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str, profile: &Profile) {
+    let order = profile.kind_order;
     let rank = |k: &str| order.iter().position(|o| *o == k);
     items.sort_by(|a, b| {
         let (ka, kb) = (kind(a), kind(b));
@@ -869,7 +878,7 @@ fn debug_blob(files: &BTreeMap<String, String>) -> String {
 
 fn sort_manifests(
     files: &BTreeMap<String, String>,
-    helm: HelmVersion,
+    profile: &Profile,
 ) -> Result<(Vec<Hook>, Vec<Manifest>), RenderError> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
@@ -877,8 +886,8 @@ fn sort_manifests(
         if base_name(path).starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        for doc in split_manifests(content) {
-            let (kind, annotations) = simple_head(&doc, helm).map_err(|e| {
+        for doc in split_for(profile, content) {
+            let (kind, annotations) = simple_head(&doc, profile.family).map_err(|e| {
                 let mut e = partial(format!("YAML parse error on {path}: {e}"));
                 e.manifest = debug_blob(files);
                 e
@@ -918,8 +927,8 @@ fn sort_manifests(
             });
         }
     }
-    sort_by_kind(&mut generic, |m| &m.kind, helm);
-    sort_by_kind(&mut hooks, |h| &h.kind, helm);
+    sort_by_kind(&mut generic, |m| &m.kind, profile);
+    sort_by_kind(&mut hooks, |h| &h.kind, profile);
     Ok((hooks, generic))
 }
 
@@ -947,12 +956,115 @@ pub fn template(chart: &Chart, opts: &Options) -> Result<String, RenderError> {
     template_with_warnings(chart, opts).map(|(s, _)| s)
 }
 
+/// One file `helm template --output-dir` writes a document into: its `# Source:` path (under
+/// the output directory) and the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: String,
+    pub content: String,
+    pub kind: OutputKind,
+}
+
+/// Where a document of `--output-dir` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A file of a chart's `crds/` (`--include-crds`): never under the release name.
+    Crd,
+    Manifest,
+    /// Helm appends a hook to a file that already exists in the output directory.
+    Hook,
+}
+
+/// What `helm template --output-dir` writes, in order (CRDs with `--include-crds`, manifests,
+/// then hooks), and the warnings Helm logs.
+pub fn template_files(
+    chart: &Chart,
+    opts: &Options,
+) -> Result<(Vec<OutputFile>, Vec<String>), RenderError> {
+    let (parts, warnings) = render_parts(chart, opts)?;
+    let mut files = Vec::new();
+    for (path, content) in parts.crds {
+        files.push(OutputFile {
+            path,
+            content,
+            kind: OutputKind::Crd,
+        });
+    }
+    for m in parts.manifests {
+        files.push(OutputFile {
+            path: m.path,
+            content: m.content,
+            kind: OutputKind::Manifest,
+        });
+    }
+    for h in parts.hooks.into_iter().filter(|h| printed(opts, h)) {
+        files.push(OutputFile {
+            path: h.path,
+            content: h.content,
+            kind: OutputKind::Hook,
+        });
+    }
+    Ok((files, warnings))
+}
+
+/// The rendered documents before framing.
+struct Parts {
+    crds: Vec<(String, String)>,
+    manifests: Vec<Manifest>,
+    /// Every hook, test hooks too (an install records them all); [`printed`] says which
+    /// `helm template` prints.
+    hooks: Vec<Hook>,
+}
+
+/// Whether `helm template` prints hook `h` (not with `--no-hooks`, no tests with `--skip-tests`).
+fn printed(opts: &Options, h: &Hook) -> bool {
+    !opts.no_hooks && !(opts.skip_tests && h.test)
+}
+
+fn render_parts(chart: &Chart, opts: &Options) -> Result<(Parts, Vec<String>), RenderError> {
+    let p = prepare(chart, opts)?;
+    let with_log = |mut e: RenderError| {
+        e.warnings = p.log.warnings.clone();
+        e
+    };
+    check_kube_version(&p).map_err(with_log)?;
+    let mut files = render_engine(&p, opts).map_err(with_log)?;
+    files.retain(|k, _| !k.ends_with("NOTES.txt"));
+    let (hooks, manifests) = sort_manifests(&files, p.profile).map_err(with_log)?;
+    let warnings = p.log.warnings.clone();
+    if opts.skip_free {
+        std::mem::forget(files);
+    }
+    let mut crds = Vec::new();
+    if opts.include_crds {
+        let mut raw = Vec::new();
+        crd_objects(&p.chart, p.chart.name(), &mut raw);
+        crds = raw
+            .into_iter()
+            .map(|(name, data)| (name, String::from_utf8_lossy(&data).into_owned()))
+            .collect();
+    }
+    if opts.skip_free {
+        std::mem::forget(p);
+    }
+    Ok((
+        Parts {
+            crds,
+            manifests,
+            hooks,
+        },
+        warnings,
+    ))
+}
+
 /// Like [`template`], also returning the warnings Helm logs on stderr.
 pub fn template_with_warnings(
     chart: &Chart,
     opts: &Options,
 ) -> Result<(String, Vec<String>), RenderError> {
-    template_parts(chart, opts).map(|(out, warnings, _)| (out, warnings))
+    let (parts, warnings) = render_parts(chart, opts)?;
+    let out = frame(&parts, opts, &warnings)?;
+    Ok((out, warnings))
 }
 
 /// What an install or upgrade needs: the release manifest (as [`template`] prints it with
@@ -965,8 +1077,10 @@ pub fn template_with_hooks(
         no_hooks: true,
         ..opts.clone()
     };
-    let (manifest, _, hooks) = template_parts(chart, &opts)?;
-    let hooks = hooks
+    let (parts, warnings) = render_parts(chart, &opts)?;
+    let manifest = frame(&parts, &opts, &warnings)?;
+    let hooks = parts
+        .hooks
         .into_iter()
         .map(|h| HookManifest {
             path: h.path,
@@ -978,39 +1092,17 @@ pub fn template_with_hooks(
     Ok((manifest, hooks))
 }
 
-fn template_parts(
-    chart: &Chart,
-    opts: &Options,
-) -> Result<(String, Vec<String>, Vec<Hook>), RenderError> {
-    let p = prepare(chart, opts)?;
-    let with_log = |mut e: RenderError| {
-        e.warnings = p.log.warnings.clone();
-        e
-    };
-    check_kube_version(&p).map_err(with_log)?;
-    let mut files = render_engine(&p, opts).map_err(with_log)?;
-    files.retain(|k, _| !k.ends_with("NOTES.txt"));
-    let (hooks, manifests) = sort_manifests(&files, p.helm).map_err(with_log)?;
-    let warnings = p.log.warnings.clone();
-    if opts.skip_free {
-        std::mem::forget(files);
-    }
-
+/// The parts as `helm template` prints them on stdout (framing, hooks last, `--show-only`).
+fn frame(parts: &Parts, opts: &Options, warnings: &[String]) -> Result<String, RenderError> {
     let mut b = String::new();
-    if opts.include_crds {
-        let mut crds = Vec::new();
-        crd_objects(&p.chart, p.chart.name(), &mut crds);
-        for (name, data) in crds {
-            b.push_str(&format!(
-                "---\n# Source: {name}\n{}\n",
-                String::from_utf8_lossy(&data)
-            ));
-        }
+    for (name, data) in &parts.crds {
+        b.push_str("---\n# Source: ");
+        b.push_str(name);
+        b.push('\n');
+        b.push_str(data);
+        b.push('\n');
     }
-    if opts.skip_free {
-        std::mem::forget(p);
-    }
-    for m in &manifests {
+    for m in &parts.manifests {
         b.push_str("---\n# Source: ");
         b.push_str(&m.path);
         b.push('\n');
@@ -1020,18 +1112,13 @@ fn template_parts(
     let mut out = String::with_capacity(b.len() + 1);
     out.push_str(b.trim());
     out.push('\n');
-    if !opts.no_hooks {
-        for h in &hooks {
-            if opts.skip_tests && h.test {
-                continue;
-            }
-            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
-        }
+    for h in parts.hooks.iter().filter(|h| printed(opts, h)) {
+        out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
     }
     if opts.show_only.is_empty() {
-        return Ok((out, warnings, hooks));
+        return Ok(out);
     }
-    let docs = split_manifests(&out);
+    let docs = split_for(opts.profile, &out);
     let mut shown = String::new();
     for f in &opts.show_only {
         let f = f.replace('\\', "/");
@@ -1051,11 +1138,11 @@ fn template_parts(
         }
         if missing {
             let mut e = err(format!("could not find template {f} in chart"));
-            e.warnings = warnings;
+            e.warnings = warnings.to_vec();
             return Err(e);
         }
     }
-    Ok((shown, warnings, hooks))
+    Ok(shown)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
-//! Conformance corpora: `chartgen template` against goldens recorded from real Helm v4.1.4.
+//! Conformance corpora: `chartgen template --helm-version P` against goldens recorded from
+//! the real Helm release of profile P (4.3, 4.1, 3.21, 3.11).
 //!
-//! Each case folder (`tests/conformance/cases/<corpus>/<name>/` or
-//! `tests/conformance/micro/<name>/`) holds `cmd` (the `helm template` arguments, one per line,
-//! paths relative to the repository root), `stdout`, `stderr` and `rc`, all produced by
-//! `tests/conformance/regen.sh`. A case passes when `chartgen template <cmd>`, run from the
-//! repository root:
+//! Each profile's goldens live in `tests/conformance/profiles/<P>/` with `HELM_VERSION` (the
+//! release that recorded them: it must be the one chartgen's profile P reproduces). Each case
+//! folder (`cases/<corpus>/<name>/` or `micro/<name>/` under it) holds `cmd` (the
+//! `helm template` arguments, one per line, paths relative to the repository root), `stdout`,
+//! `stderr` and `rc`, all produced by `tests/conformance/regen.sh`. A case passes when
+//! `chartgen template --helm-version P <cmd>`, run from the repository root:
 //! * prints the same stdout bytes (lines `startTime: ...` masked on both sides),
 //! * exits with the same code, and
 //! * when the code is not 0, prints the same error text: everything from the first stderr line
@@ -12,8 +14,8 @@
 //!   `Use --debug flag to render out invalid YAML`, trailing whitespace trimmed. Lines before
 //!   `Error: ` (warnings) are not compared.
 //!
-//! Cases listed in `tests/conformance/known-failures.txt` (`<corpus>/<name>` or
-//! `micro/<name>`, one per line) are reported but do not fail the test.
+//! Cases listed in `tests/conformance/known-failures.txt` (`<P>/<corpus>/<name>` or
+//! `<P>/micro/<name>`, one per line) are reported but do not fail the test.
 //! `CONFORMANCE_FILTER=<substring>` runs only the cases whose id contains the substring.
 //! chartgen runs with `TZ=UTC`, as Helm did when the goldens were recorded.
 
@@ -40,9 +42,11 @@ fn conformance_dir() -> PathBuf {
 
 /// One recorded case.
 struct Case {
-    /// `<corpus>/<name>`, as written in known-failures.txt.
+    /// `<P>/<corpus>/<name>`, as written in known-failures.txt.
     id: String,
     dir: PathBuf,
+    /// The `--helm-version` the goldens were recorded for.
+    profile: String,
 }
 
 /// What one run printed.
@@ -59,7 +63,7 @@ fn read(path: &Path) -> String {
 }
 
 /// Case folders of a corpus, sorted by name.
-fn cases(corpus_dir: &Path, corpus: &str) -> Vec<Case> {
+fn cases(corpus_dir: &Path, profile: &str, corpus: &str) -> Vec<Case> {
     let filter = std::env::var("CONFORMANCE_FILTER").unwrap_or_default();
     let mut out: Vec<Case> = fs::read_dir(corpus_dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", corpus_dir.display()))
@@ -72,8 +76,9 @@ fn cases(corpus_dir: &Path, corpus: &str) -> Vec<Case> {
                 .to_string_lossy()
                 .into_owned();
             Case {
-                id: format!("{corpus}/{name}"),
+                id: format!("{profile}/{corpus}/{name}"),
                 dir,
+                profile: profile.to_string(),
             }
         })
         .filter(|c| c.id.contains(&filter))
@@ -128,10 +133,12 @@ fn error_text(stderr: &str) -> Option<String> {
     Some(text.trim_end().to_string())
 }
 
-/// Runs `chartgen template <args>` from the repository root with a timeout.
-fn run_chartgen(args: &[String]) -> Outcome {
+/// Runs `chartgen template --helm-version <profile> <args>` from the repository root with a
+/// timeout.
+fn run_chartgen(profile: &str, args: &[String]) -> Outcome {
     let mut child = match Command::new(env!("CARGO_BIN_EXE_chartgen"))
         .arg("template")
+        .args(["--helm-version", profile])
         .args(args)
         .current_dir(repo_root())
         .env("TZ", "UTC")
@@ -221,7 +228,7 @@ fn check(case: &Case) -> Result<(), String> {
         .trim()
         .parse()
         .expect("rc holds an exit code");
-    let got = run_chartgen(&args);
+    let got = run_chartgen(&case.profile, &args);
     let got_stdout = mask_start_time(&got.stdout);
     if got.rc != want_rc {
         let detail = error_text(&got.stderr).unwrap_or_else(|| got.stderr.trim().to_string());
@@ -287,11 +294,36 @@ fn check_all(all: &[Case]) -> Vec<Result<(), String>> {
         .collect()
 }
 
-/// Runs every case of a corpus, prints the summary, and panics if a case outside the
-/// known-failures list fails.
-fn run_corpus(corpus: &str, dir: &Path) {
+/// The goldens of a profile: their folder, after checking that the Helm which recorded them
+/// (`HELM_VERSION`) is the release chartgen's profile reproduces.
+fn profile_dir(profile: &str) -> PathBuf {
+    let dir = conformance_dir().join("profiles").join(profile);
+    let recorded = read(&dir.join("HELM_VERSION")).trim().to_string();
+    let emulated = chartgen::profile::Profile::find(profile)
+        .unwrap_or_else(|e| panic!("goldens in {}: {e}", dir.display()))
+        .version;
+    assert_eq!(
+        recorded,
+        emulated,
+        "goldens in {} were recorded with Helm {recorded}, but chartgen --helm-version {profile} reproduces Helm {emulated}: regenerate them (tests/conformance/regen.sh {profile})",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs every case of a profile's corpus, prints the summary, and panics if a case outside
+/// the known-failures list fails.
+fn run_corpus(profile: &str, corpus: &str) {
+    let base = profile_dir(profile);
+    let dir = if corpus == "micro" {
+        base.join("micro")
+    } else {
+        base.join("cases").join(corpus)
+    };
     let known = known_failures();
-    let all = cases(dir, corpus);
+    let all = cases(&dir, profile, corpus);
+    let corpus = format!("{profile}/{corpus}");
+    let corpus = corpus.as_str();
     let mut passed = 0;
     let mut failed = Vec::new();
     let mut known_failed = Vec::new();
@@ -336,34 +368,60 @@ fn run_corpus(corpus: &str, dir: &Path) {
     );
 }
 
-/// The 20+ Iter8-era cases (iter8, autox, abn, traffic, litmuschaos charts of Iter8 v0.13)
-/// render exactly as Helm v4.1.4 renders them.
-#[test]
-fn corpus_iter8_v013() {
-    run_corpus(
-        "iter8-v0.13",
-        &conformance_dir().join("cases").join("iter8-v0.13"),
-    );
+/// One test per profile and corpus: `iter8-v0.13` (the 20+ Iter8-era cases on the Iter8 v0.13
+/// charts), `iter8` (our charts/iter8 with several value sets and failures), `charts`
+/// (third-party charts), `micro` (one template-language, function, values or YAML rule each).
+macro_rules! corpus_tests {
+    ($($name:ident: $profile:literal, $corpus:literal;)*) => {$(
+        /// The profile's corpus renders, or fails, exactly as that profile's Helm release does.
+        #[test]
+        fn $name() {
+            run_corpus($profile, $corpus);
+        }
+    )*};
 }
 
-/// Our own charts/iter8, with several value sets and failures, renders exactly as Helm does.
-#[test]
-fn corpus_iter8_chart() {
-    run_corpus("iter8", &conformance_dir().join("cases").join("iter8"));
+corpus_tests! {
+    v4_3_iter8_v013: "4.3", "iter8-v0.13";
+    v4_3_iter8_chart: "4.3", "iter8";
+    v4_3_real_world_charts: "4.3", "charts";
+    v4_3_micro: "4.3", "micro";
+    v4_1_iter8_v013: "4.1", "iter8-v0.13";
+    v4_1_iter8_chart: "4.1", "iter8";
+    v4_1_real_world_charts: "4.1", "charts";
+    v4_1_micro: "4.1", "micro";
+    v3_21_iter8_v013: "3.21", "iter8-v0.13";
+    v3_21_iter8_chart: "3.21", "iter8";
+    v3_21_real_world_charts: "3.21", "charts";
+    v3_21_micro: "3.21", "micro";
+    v3_11_iter8_v013: "3.11", "iter8-v0.13";
+    v3_11_iter8_chart: "3.11", "iter8";
+    v3_11_real_world_charts: "3.11", "charts";
+    v3_11_micro: "3.11", "micro";
 }
 
-/// Third-party charts (ingress-nginx, bitnami nginx, node-exporter, kube-state-metrics)
-/// render exactly as Helm does.
+/// Every profile chartgen has keeps goldens, and every golden set belongs to a profile.
 #[test]
-fn corpus_real_world_charts() {
-    run_corpus("charts", &conformance_dir().join("cases").join("charts"));
-}
-
-/// Every micro-case (one template-language, function, values or YAML rule each) renders, or
-/// fails, exactly as Helm does.
-#[test]
-fn corpus_micro() {
-    run_corpus("micro", &conformance_dir().join("micro"));
+fn every_profile_has_goldens() {
+    let mut on_disk: Vec<String> = fs::read_dir(conformance_dir().join("profiles"))
+        .expect("tests/conformance/profiles exists")
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    on_disk.sort();
+    let mut profiles: Vec<String> = chartgen::profile::Profile::ALL
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    profiles.sort();
+    assert_eq!(on_disk, profiles);
+    for p in &profiles {
+        profile_dir(p);
+    }
 }
 
 /// charts/iter8/values.schema.json is the byte-identical copy of its source in

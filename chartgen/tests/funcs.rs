@@ -128,7 +128,8 @@ fn render(text: &str) -> Result<String, String> {
     let env = ExecEnv {
         lookup: &OfflineLookup,
         now: TestCtx.now(),
-        helm3: false,
+        // The cases' goldens come from Helm v4.1.4.
+        profile: chartgen::profile::Profile::find("4.1").expect("a profile"),
     };
     let mut set = TemplateSet::new();
     let name = "c/templates/t.yaml";
@@ -609,7 +610,11 @@ fn render_bytes_as(text: &str, dot: &Value, helm3: bool) -> Result<Vec<u8>, Stri
     let env = ExecEnv {
         lookup: &OfflineLookup,
         now: TestCtx.now(),
-        helm3,
+        profile: if helm3 {
+            chartgen::profile::Profile::find("3.11").expect("a profile")
+        } else {
+            chartgen::profile::Profile::find("4.1").expect("a profile")
+        },
     };
     let mut set = TemplateSet::new();
     set.add("c/templates/t.yaml", text)

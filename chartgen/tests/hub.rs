@@ -46,10 +46,12 @@ fn http_values() -> Vec<String> {
     ]
 }
 
+/// Renders as Helm v4.1.4 (`.tools/bin/helm`, the Helm these tests run beside).
 fn render_with(chart: &chartgen::chart::Chart) -> String {
     let opts = Options {
         release_name: "hub".into(),
         set: http_values(),
+        profile: chartgen::profile::Profile::find("4.1").expect("a profile"),
         ..Options::default()
     };
     mask_start_time(&render::template(chart, &opts).expect("render"))

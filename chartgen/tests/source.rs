@@ -188,7 +188,16 @@ fn helm_pushes_chartgen_pulls_and_renders() {
     c.args(SETS);
     let theirs = ok(c);
     let mut c = home.cmd(&chartgen_bin());
-    c.args(["template", "rel", &reference, "--version", "0.1.0"]);
+    // As the Helm beside it (v4.1.4).
+    c.args([
+        "template",
+        "--helm-version",
+        "4.1",
+        "rel",
+        &reference,
+        "--version",
+        "0.1.0",
+    ]);
     c.args(reg.flags());
     c.args(SETS);
     let ours = ok(c);
@@ -437,7 +446,8 @@ fn http_repository_with_tls_and_basic_auth() {
     c.args(["template", "rel", "hub/iter8"]).args(SETS);
     let theirs = ok(c);
     let mut c = home.cmd(&chartgen_bin());
-    c.args(["template", "rel", "hub/iter8"]).args(SETS);
+    c.args(["template", "--helm-version", "4.1", "rel", "hub/iter8"])
+        .args(SETS);
     let ours = ok(c);
     assert!(ours.contains("kind: "), "{ours}");
     assert_eq!(mask_start_time(&ours), mask_start_time(&theirs));

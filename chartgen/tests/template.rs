@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use chartgen::Value;
-use chartgen::chart::objects::{Capabilities, HelmVersion};
+use chartgen::chart::objects::Capabilities;
 use chartgen::template::{ExecEnv, TemplateSet, fmt};
 use chartgen::value::Map;
 
@@ -107,7 +107,11 @@ fn root(values: &str) -> Value {
     chart.insert("Name".into(), Value::str("t"));
     chart.insert("Version".into(), Value::str("0.1.0"));
     m.insert("Chart".into(), Value::map(chart));
-    let caps = Capabilities::new(HelmVersion::V4, None, &[]);
+    let caps = Capabilities::new(
+        chartgen::profile::Profile::find("4.1").expect("a profile"),
+        None,
+        &[],
+    );
     m.insert("Capabilities".into(), Value::Object(Rc::new(caps)));
     Value::Map(Rc::new(RefCell::new(m)).into())
 }
@@ -236,7 +240,7 @@ fn tpl_no_value_stripping_by_version() {
     let env4 = ExecEnv::offline();
     assert_eq!(set.execute("t", &data, &env4).expect("runs"), "[]");
     let env3 = ExecEnv {
-        helm3: true,
+        profile: chartgen::profile::Profile::find("3.11").expect("a profile"),
         ..ExecEnv::offline()
     };
     assert_eq!(

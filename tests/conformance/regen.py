@@ -1,20 +1,26 @@
 #!/usr/bin/env python3
-"""Regenerates the conformance corpora and their goldens with real Helm.
+"""Regenerates the conformance corpora and their goldens with real Helm, per profile.
+
+Usage: regen.py [PROFILE...]   (profiles: 4.3 4.1 3.21 3.11; default: all of them)
 
 Sources (hand-written): cases.txt (chart-level cases) and micro.txt (micro-cases: tiny charts).
-Outputs (generated, committed): cases/<corpus>/<name>/ and micro/<name>/, each with
-  cmd     the `helm template` arguments, one per line, paths relative to the repo root
-  stdout  Helm's stdout (lines `startTime: ...` masked)
-  stderr  Helm's stderr
-  rc      Helm's exit code
-micro/<name>/chart/ holds the case's chart. Run through regen.sh (which fetches Helm first).
+Outputs (generated, committed): micro/<name>/chart/ (the micro-case charts, shared by every
+profile) and, for each profile, profiles/<PROFILE>/ with
+  HELM_VERSION                  the version the Helm that recorded the goldens reports
+  cases/<corpus>/<name>/, micro/<name>/, each with
+    cmd     the `helm template` arguments, one per line, paths relative to the repo root
+    stdout  Helm's stdout (lines `startTime: ...` masked)
+    stderr  Helm's stderr
+    rc      Helm's exit code
+The Helm of a profile is .tools/bin/helm-<version> (tools/fetch-helm.sh installs them; HELM
+overrides it when one profile is regenerated). Run through regen.sh.
 """
 import os, re, shlex, shutil, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-HELM = os.environ.get("HELM", os.path.join(ROOT, ".tools", "bin", "helm"))
-HELM3 = os.environ.get("HELM3", os.path.join(ROOT, ".tools", "bin", "helm3"))
+# The Helm release each profile reproduces (chartgen --helm-version PROFILE).
+PROFILES = {"4.3": "v4.3.2", "4.1": "v4.1.4", "3.21": "v3.21.4", "3.11": "v3.11.1"}
 REL = os.path.relpath(HERE, ROOT)
 START_TIME = re.compile(r"^(\s*startTime:).*$", re.M)
 DEFAULT_CHART = "apiVersion: v2\nname: t\nversion: 0.1.0\n"
@@ -68,9 +74,9 @@ def parse_micro(path):
     return cases
 
 
-def run(case_dir, args):
+def run(helm, case_dir, args):
     env = dict(os.environ, TZ="UTC")  # date functions use the local zone
-    p = subprocess.run([HELM, "template"] + args, cwd=ROOT, capture_output=True, env=env)
+    p = subprocess.run([helm, "template"] + args, cwd=ROOT, capture_output=True, env=env)
     out = mask(p.stdout.decode("utf-8", "surrogateescape"))
     with open(os.path.join(case_dir, "cmd"), "w", encoding="utf-8") as f:
         f.write("".join(a + "\n" for a in args))
@@ -83,63 +89,73 @@ def run(case_dir, args):
     return p.returncode
 
 
-def check_helm3_parity(cases_root):
-    """Our charts/iter8 must render the same with Helm 3.11 as with Helm 4: compare stdout and
-    the first `Error:` line of every `iter8/` case (nothing is recorded)."""
-    if not os.path.exists(HELM3):
-        print("helm3 parity: skipped (no .tools/bin/helm3)")
-        return
-    corpus = os.path.join(cases_root, "iter8")
-    names = sorted(os.listdir(corpus))
-    bad = []
-    for name in names:
-        d = os.path.join(corpus, name)
-        args = open(os.path.join(d, "cmd"), encoding="utf-8").read().splitlines()
-        env = dict(os.environ, TZ="UTC")
-        p = subprocess.run([HELM3, "template"] + args, cwd=ROOT, capture_output=True, env=env)
-        first_error = lambda t: next((l for l in t.splitlines() if l.startswith("Error: ")), "")
-        want_err = first_error(open(os.path.join(d, "stderr"), encoding="utf-8").read())
-        if mask(p.stdout.decode()) != open(os.path.join(d, "stdout"), encoding="utf-8").read() or first_error(p.stderr.decode()) != want_err:
-            bad.append(name)
-    print(f"helm3 parity (charts/iter8): {len(names) - len(bad)}/{len(names)} identical" + (f"; differ: {bad}" if bad else ""))
-    if bad:
-        sys.exit("charts/iter8 renders differently with Helm 3")
+def helm_for(profile, want):
+    """The Helm binary of a profile, checked to report the profile's version."""
+    helm = os.environ.get("HELM") or os.path.join(ROOT, ".tools", "bin", f"helm-{want}")
+    got = subprocess.run([helm, "version", "--template", "{{.Version}}"], capture_output=True, text=True)
+    if got.returncode != 0 or got.stdout.strip() != want:
+        sys.exit(f"profile {profile}: {helm} reports {got.stdout.strip() or got.stderr.strip()!r}, want {want}")
+    return helm
 
 
-def main():
-    names = set()
-    counts = {}
-    cases_root = os.path.join(HERE, "cases")
-    shutil.rmtree(cases_root, ignore_errors=True)
-    for name, args in parse_cases(os.path.join(HERE, "cases.txt")):
-        assert name not in names, f"duplicate case {name}"
-        names.add(name)
-        d = os.path.join(cases_root, name)
-        os.makedirs(d)
-        rc = run(d, args)
-        counts.setdefault(name.split("/")[0], [0, 0])[rc != 0] += 1
-    check_helm3_parity(cases_root)
+def write_micro_charts():
+    """micro/<name>/chart/ from micro.txt (the same for every profile); returns the cases."""
     micro_root = os.path.join(HERE, "micro")
     shutil.rmtree(micro_root, ignore_errors=True)
-    for c in parse_micro(os.path.join(HERE, "micro.txt")):
+    cases = parse_micro(os.path.join(HERE, "micro.txt"))
+    for c in cases:
         assert re.fullmatch(r"[a-z0-9][a-z0-9.-]*", c["name"]), f"bad case name {c['name']}"
-        assert c["name"] not in names, f"duplicate case {c['name']}"
-        names.add(c["name"])
-        d = os.path.join(micro_root, c["name"])
         for f, text in c["files"].items():
-            p = os.path.join(d, "chart", f)
+            p = os.path.join(micro_root, c["name"], "chart", f)
             os.makedirs(os.path.dirname(p), exist_ok=True)
             with open(p, "w", encoding="utf-8") as fh:
                 fh.write(text)
+    return cases
+
+
+def regen_profile(profile, micro_cases):
+    version = PROFILES[profile]
+    helm = helm_for(profile, version)
+    out_root = os.path.join(HERE, "profiles", profile)
+    shutil.rmtree(out_root, ignore_errors=True)
+    os.makedirs(out_root)
+    with open(os.path.join(out_root, "HELM_VERSION"), "w") as f:
+        f.write(version + "\n")
+    names = set()
+    counts = {}
+    for name, args in parse_cases(os.path.join(HERE, "cases.txt")):
+        assert name not in names, f"duplicate case {name}"
+        names.add(name)
+        d = os.path.join(out_root, "cases", name)
+        os.makedirs(d)
+        rc = run(helm, d, args)
+        counts.setdefault(name.split("/")[0], [0, 0])[rc != 0] += 1
+    for c in micro_cases:
+        assert c["name"] not in names, f"duplicate case {c['name']}"
+        names.add(c["name"])
+        d = os.path.join(out_root, "micro", c["name"])
+        os.makedirs(d)
         chart = os.path.join(REL, "micro", c["name"], "chart")
         if "@chart" in c["args"]:  # a positional release name goes before the chart
             args = [chart if a == "@chart" else a for a in c["args"]]
         else:
             args = [chart] + c["args"]
-        rc = run(d, args)
+        rc = run(helm, d, args)
         counts.setdefault("micro", [0, 0])[rc != 0] += 1
     for corpus, (ok, failing) in sorted(counts.items()):
-        print(f"{corpus}: {ok + failing} cases ({failing} failing with rc != 0)")
+        print(f"{profile} ({version}) {corpus}: {ok + failing} cases ({failing} failing with rc != 0)")
+
+
+def main():
+    wanted = sys.argv[1:] or list(PROFILES)
+    for p in wanted:
+        if p not in PROFILES:
+            sys.exit(f"unknown profile {p!r}: supported are {', '.join(PROFILES)}")
+    if os.environ.get("HELM") and len(wanted) != 1:
+        sys.exit("HELM names the Helm of one profile: give that one profile")
+    micro_cases = write_micro_charts()
+    for p in wanted:
+        regen_profile(p, micro_cases)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,16 @@ pub async fn helm(args: &[&str]) -> Out {
     .await
 }
 
+/// The Helm release chartgen follows by default (`.tools/bin/helm-v4.3.2`, Helm v4.3.2), whose
+/// `helm template` output `iter8 launch` reproduces.
+pub async fn helm_default(args: &[&str]) -> Out {
+    run_helm(
+        testsupport::tools::tool("helm-v4.3.2").expect("helm-v4.3.2 (tools/fetch-helm.sh)"),
+        args,
+    )
+    .await
+}
+
 /// Helm v3.11 (`.tools/bin/helm3`), the Helm that Iter8 v0.13 was built with.
 pub async fn helm3(args: &[&str]) -> Out {
     run_helm(

@@ -9,132 +9,18 @@ use base64::Engine as _;
 use regex::Regex;
 
 use super::File;
+use crate::profile::Profile;
 use crate::value::{Map, Object, Value};
 
-/// Helm versions whose defaults chartgen reproduces.
+/// The Helm lines whose libraries and Go types chartgen reproduces; the release within a line
+/// is a [`Profile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HelmVersion {
-    /// Helm v4.1.4 (default).
+    /// Helm 4 (v4.1, v4.3).
     V4,
-    /// Helm v3.11.1 (Iter8 v0.13's era).
+    /// Helm 3 (v3.11: Iter8 v0.13's era; v3.21).
     V3,
 }
-
-/// Default `.Capabilities.APIVersions` of `helm template` (57 entries).
-pub const API_VERSIONS_V4: &[&str] = &[
-    "v1",
-    "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1alpha1",
-    "admissionregistration.k8s.io/v1beta1",
-    "internal.apiserver.k8s.io/v1alpha1",
-    "apps/v1",
-    "apps/v1beta1",
-    "apps/v1beta2",
-    "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1alpha1",
-    "authentication.k8s.io/v1beta1",
-    "authorization.k8s.io/v1",
-    "authorization.k8s.io/v1beta1",
-    "autoscaling/v1",
-    "autoscaling/v2",
-    "autoscaling/v2beta1",
-    "autoscaling/v2beta2",
-    "batch/v1",
-    "batch/v1beta1",
-    "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1beta1",
-    "certificates.k8s.io/v1alpha1",
-    "coordination.k8s.io/v1alpha2",
-    "coordination.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1",
-    "discovery.k8s.io/v1beta1",
-    "events.k8s.io/v1",
-    "events.k8s.io/v1beta1",
-    "extensions/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1",
-    "flowcontrol.apiserver.k8s.io/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "networking.k8s.io/v1",
-    "networking.k8s.io/v1beta1",
-    "node.k8s.io/v1",
-    "node.k8s.io/v1alpha1",
-    "node.k8s.io/v1beta1",
-    "policy/v1",
-    "policy/v1beta1",
-    "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1beta1",
-    "rbac.authorization.k8s.io/v1alpha1",
-    "resource.k8s.io/v1",
-    "resource.k8s.io/v1beta2",
-    "resource.k8s.io/v1beta1",
-    "resource.k8s.io/v1alpha3",
-    "scheduling.k8s.io/v1alpha1",
-    "scheduling.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
-    "storage.k8s.io/v1",
-    "storage.k8s.io/v1alpha1",
-    "storagemigration.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
-];
-/// Default `.Capabilities.APIVersions` of `helm template` (52 entries).
-pub const API_VERSIONS_V3: &[&str] = &[
-    "v1",
-    "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1alpha1",
-    "admissionregistration.k8s.io/v1beta1",
-    "internal.apiserver.k8s.io/v1alpha1",
-    "apps/v1",
-    "apps/v1beta1",
-    "apps/v1beta2",
-    "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1alpha1",
-    "authentication.k8s.io/v1beta1",
-    "authorization.k8s.io/v1",
-    "authorization.k8s.io/v1beta1",
-    "autoscaling/v1",
-    "autoscaling/v2",
-    "autoscaling/v2beta1",
-    "autoscaling/v2beta2",
-    "batch/v1",
-    "batch/v1beta1",
-    "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1beta1",
-    "coordination.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1",
-    "discovery.k8s.io/v1beta1",
-    "events.k8s.io/v1",
-    "events.k8s.io/v1beta1",
-    "extensions/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1alpha1",
-    "flowcontrol.apiserver.k8s.io/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "networking.k8s.io/v1",
-    "networking.k8s.io/v1alpha1",
-    "networking.k8s.io/v1beta1",
-    "node.k8s.io/v1",
-    "node.k8s.io/v1alpha1",
-    "node.k8s.io/v1beta1",
-    "policy/v1",
-    "policy/v1beta1",
-    "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1beta1",
-    "rbac.authorization.k8s.io/v1alpha1",
-    "resource.k8s.io/v1alpha1",
-    "scheduling.k8s.io/v1alpha1",
-    "scheduling.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
-    "storage.k8s.io/v1",
-    "storage.k8s.io/v1alpha1",
-    "apiextensions.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
-];
 
 fn go_list_string(items: &[String]) -> String {
     format!("[{}]", items.join(" "))
@@ -171,19 +57,31 @@ pub struct KubeVersion {
 }
 
 impl KubeVersion {
-    /// The default `helm template` cluster version.
-    pub fn default_for(helm: HelmVersion) -> KubeVersion {
-        let (v, minor) = match helm {
-            HelmVersion::V4 => ("v1.35.0", "35"),
-            HelmVersion::V3 => ("v1.26.0", "26"),
-        };
+    /// The default `helm template` cluster version of a Helm release.
+    pub fn default_for(profile: &Profile) -> KubeVersion {
+        let v = profile.kube_version();
         KubeVersion {
-            version: v.into(),
-            normalized: v.into(),
+            normalized: v.clone(),
+            version: v,
             major: "1".into(),
-            minor: minor.into(),
-            helm,
+            minor: profile.kube_minor.into(),
+            helm: profile.family,
         }
+    }
+
+    /// Parse `--kube-version` as a Helm release does: Masterminds semver up to Helm v3.11,
+    /// k8s `ParseGeneric` since (Helm 3 still prints the version as given).
+    pub fn parse_for(s: &str, profile: &Profile) -> Result<KubeVersion, String> {
+        if profile.semver == crate::funcs::Semver::V3_2 {
+            return KubeVersion::parse(s, HelmVersion::V3);
+        }
+        let mut k = KubeVersion::parse(s, HelmVersion::V4)?;
+        k.helm = profile.family;
+        if profile.family == HelmVersion::V3 {
+            // Helm 3 keeps only the normalised version.
+            k.version = k.normalized.clone();
+        }
+        Ok(k)
     }
 
     /// Parse `--kube-version` (k8s `ParseGeneric` for Helm 4, Masterminds semver for Helm 3);
@@ -364,34 +262,26 @@ impl Object for VersionSet {
 /// `.Capabilities.HelmVersion` (Helm's `version.BuildInfo`).
 #[derive(Debug, Clone)]
 pub struct BuildInfo {
-    pub helm: HelmVersion,
+    pub profile: &'static Profile,
 }
 
 impl BuildInfo {
     fn parts(&self) -> Vec<(&'static str, &'static str, &'static str)> {
-        match self.helm {
-            HelmVersion::V4 => vec![
-                ("Version", "version", "v4.1.4"),
-                (
-                    "GitCommit",
-                    "git_commit",
-                    "05fa37973dc9e42b76e1d2883494c87174b6074f",
-                ),
-                ("GitTreeState", "git_tree_state", "clean"),
-                ("GoVersion", "go_version", "go1.25.9"),
-                ("KubeClientVersion", "kube_client_version", "v1.35"),
-            ],
-            HelmVersion::V3 => vec![
-                ("Version", "version", "v3.11.1"),
-                (
-                    "GitCommit",
-                    "git_commit",
-                    "293b50c65d4d56187cd4e2f390f0ada46b4c4737",
-                ),
-                ("GitTreeState", "git_tree_state", "clean"),
-                ("GoVersion", "go_version", "go1.18.10"),
-            ],
+        let p = self.profile;
+        let mut parts = vec![
+            ("Version", "version", p.version),
+            ("GitCommit", "git_commit", p.git_commit),
+            ("GitTreeState", "git_tree_state", "clean"),
+            ("GoVersion", "go_version", p.go_version),
+        ];
+        if p.family == HelmVersion::V4 {
+            parts.push((
+                "KubeClientVersion",
+                "kube_client_version",
+                p.kube_client_version,
+            ));
         }
+        parts
     }
 }
 
@@ -440,17 +330,19 @@ pub struct Capabilities {
 impl Capabilities {
     /// `helm template`'s capabilities: the default (or given) Kubernetes version and the
     /// default API versions plus `extra`.
-    pub fn new(helm: HelmVersion, kube: Option<KubeVersion>, extra: &[String]) -> Capabilities {
-        let base = match helm {
-            HelmVersion::V4 => API_VERSIONS_V4,
-            HelmVersion::V3 => API_VERSIONS_V3,
-        };
-        let mut versions: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    pub fn new(
+        profile: &'static Profile,
+        kube: Option<KubeVersion>,
+        extra: &[String],
+    ) -> Capabilities {
+        let helm = profile.family;
+        let mut versions: Vec<String> =
+            profile.api_versions.iter().map(|s| s.to_string()).collect();
         versions.extend(extra.iter().cloned());
         Capabilities {
-            kube_version: Rc::new(kube.unwrap_or_else(|| KubeVersion::default_for(helm))),
+            kube_version: Rc::new(kube.unwrap_or_else(|| KubeVersion::default_for(profile))),
             api_versions: Rc::new(VersionSet { versions, helm }),
-            helm_version: Rc::new(BuildInfo { helm }),
+            helm_version: Rc::new(BuildInfo { profile }),
         }
     }
 }

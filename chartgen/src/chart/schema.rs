@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
+use crate::funcs::goregexp::GoRegexp as Regex;
 use serde_json::Value as J;
 
 use crate::value::Value;
@@ -47,6 +47,55 @@ fn join_quoted(items: &[String]) -> String {
 
 fn fmt_num(x: f64) -> String {
     crate::template::fmt::format_float(x, b'g', -1)
+}
+
+/// A whole number as the validator's English message printer writes it: `70,000`.
+fn loc_int(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
+/// A number as the validator's English message printer writes `%v` of a float64: Go's
+/// shortest `%g` digits, thousands grouped (`70,000`, `1,234.5`), exponents as `×10⁰⁶`.
+fn loc_num(x: f64) -> String {
+    let g = fmt_num(x);
+    let Some((mantissa, exp)) = g.split_once('e') else {
+        let (sign, digits) = match g.strip_prefix('-') {
+            Some(d) => ("-", d),
+            None => ("", g.as_str()),
+        };
+        let (int, frac) = match digits.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (digits, None),
+        };
+        let mut out = format!("{sign}{}", group_thousands(int));
+        if let Some(f) = frac {
+            out.push('.');
+            out.push_str(f);
+        }
+        return out;
+    };
+    const SUPERSCRIPT: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let mut out = format!("{mantissa}×10");
+    for c in exp.chars() {
+        match c {
+            '-' => out.push('⁻'),
+            '+' => {}
+            d => out.push(SUPERSCRIPT[d.to_digit(10).unwrap_or(0) as usize]),
+        }
+    }
+    out
+}
+
+fn group_thousands(digits: &str) -> String {
+    let n = digits.len();
+    let mut out = String::with_capacity(n + n / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (n - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn display(v: &J) -> String {
@@ -145,8 +194,9 @@ fn resolve<'a>(root: &'a J, r: &str) -> Option<&'a J> {
     })
 }
 
+/// Patterns are Go regexps (the validator compiles them with Go's `regexp`).
 fn regex(p: &str) -> Option<Regex> {
-    Regex::new(p).ok()
+    Regex::compile(p).ok()
 }
 
 impl Ctx<'_> {
@@ -293,12 +343,26 @@ impl Ctx<'_> {
         if let Some(n) = count("minProperties")
             && (obj.len() as u64) < n
         {
-            errors.push(self.err(loc, format!("minProperties: got {}, want {n}", obj.len())));
+            errors.push(self.err(
+                loc,
+                format!(
+                    "minProperties: got {}, want {}",
+                    loc_int(obj.len() as u64),
+                    loc_int(n)
+                ),
+            ));
         }
         if let Some(n) = count("maxProperties")
             && (obj.len() as u64) > n
         {
-            errors.push(self.err(loc, format!("maxProperties: got {}, want {n}", obj.len())));
+            errors.push(self.err(
+                loc,
+                format!(
+                    "maxProperties: got {}, want {}",
+                    loc_int(obj.len() as u64),
+                    loc_int(n)
+                ),
+            ));
         }
         if let Some(J::Array(req)) = s.get("required") {
             let missing: Vec<String> = req
@@ -460,12 +524,26 @@ impl Ctx<'_> {
         if let Some(n) = count("minItems")
             && (arr.len() as u64) < n
         {
-            errors.push(self.err(loc, format!("minItems: got {}, want {n}", arr.len())));
+            errors.push(self.err(
+                loc,
+                format!(
+                    "minItems: got {}, want {}",
+                    loc_int(arr.len() as u64),
+                    loc_int(n)
+                ),
+            ));
         }
         if let Some(n) = count("maxItems")
             && (arr.len() as u64) > n
         {
-            errors.push(self.err(loc, format!("maxItems: got {}, want {n}", arr.len())));
+            errors.push(self.err(
+                loc,
+                format!(
+                    "maxItems: got {}, want {}",
+                    loc_int(arr.len() as u64),
+                    loc_int(n)
+                ),
+            ));
         }
         if s.get("uniqueItems") == Some(&J::Bool(true)) && arr.len() > 1 {
             'dup: for i in 0..arr.len() {
@@ -605,12 +683,18 @@ impl Ctx<'_> {
         if let Some(n) = s.get("minLength").and_then(J::as_u64)
             && len < n
         {
-            errors.push(self.err(loc, format!("minLength: got {len}, want {n}")));
+            errors.push(self.err(
+                loc,
+                format!("minLength: got {}, want {}", loc_int(len), loc_int(n)),
+            ));
         }
         if let Some(n) = s.get("maxLength").and_then(J::as_u64)
             && len > n
         {
-            errors.push(self.err(loc, format!("maxLength: got {len}, want {n}")));
+            errors.push(self.err(
+                loc,
+                format!("maxLength: got {}, want {}", loc_int(len), loc_int(n)),
+            ));
         }
         if let Some(J::String(p)) = s.get("pattern")
             && let Some(re) = regex(p)
@@ -637,13 +721,13 @@ impl Ctx<'_> {
                 if x <= m {
                     errors.push(self.err(
                         loc,
-                        format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                        format!("exclusiveMinimum: got {}, want {}", loc_num(x), loc_num(m)),
                     ));
                 }
             } else if x < m {
                 errors.push(self.err(
                     loc,
-                    format!("minimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                    format!("minimum: got {}, want {}", loc_num(x), loc_num(m)),
                 ));
             }
         }
@@ -652,13 +736,13 @@ impl Ctx<'_> {
                 if x >= m {
                     errors.push(self.err(
                         loc,
-                        format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                        format!("exclusiveMaximum: got {}, want {}", loc_num(x), loc_num(m)),
                     ));
                 }
             } else if x > m {
                 errors.push(self.err(
                     loc,
-                    format!("maximum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                    format!("maximum: got {}, want {}", loc_num(x), loc_num(m)),
                 ));
             }
         }
@@ -667,7 +751,7 @@ impl Ctx<'_> {
         {
             errors.push(self.err(
                 loc,
-                format!("exclusiveMinimum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                format!("exclusiveMinimum: got {}, want {}", loc_num(x), loc_num(m)),
             ));
         }
         if let Some(m) = get("exclusiveMaximum")
@@ -675,7 +759,7 @@ impl Ctx<'_> {
         {
             errors.push(self.err(
                 loc,
-                format!("exclusiveMaximum: got {}, want {}", fmt_num(x), fmt_num(m)),
+                format!("exclusiveMaximum: got {}, want {}", loc_num(x), loc_num(m)),
             ));
         }
         if let Some(m) = get("multipleOf")
@@ -685,7 +769,7 @@ impl Ctx<'_> {
             if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
                 errors.push(self.err(
                     loc,
-                    format!("multipleOf: got {}, want {}", fmt_num(x), fmt_num(m)),
+                    format!("multipleOf: got {}, want {}", loc_num(x), loc_num(m)),
                 ));
             }
         }
@@ -869,4 +953,19 @@ pub fn validate(values: &Value, schema: &[u8]) -> Result<(), String> {
     // Helm strips the leading "jsonschema validation failed..." line and its newline.
     let out = out.strip_prefix('\n').unwrap_or(&out).to_string();
     Err(out + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_the_english_printer_writes_them() {
+        assert_eq!(loc_num(70000.0), "70,000");
+        assert_eq!(loc_num(-1234.5), "-1,234.5");
+        assert_eq!(loc_num(1e6), "1×10⁰⁶");
+        assert_eq!(loc_num(1e-7), "1×10⁻⁰⁷");
+        assert_eq!(loc_num(0.5), "0.5");
+        assert_eq!(loc_int(1234567), "1,234,567");
+    }
 }

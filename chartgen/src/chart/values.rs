@@ -6,21 +6,28 @@ use std::rc::Rc;
 
 use super::Chart;
 use crate::funcs::is_compatible_range;
+use crate::profile::Profile;
 use crate::value::{Map, MapRef, Value};
 
 /// Coalescing context: which Helm's rules apply, and the warnings Helm logs on stderr.
 #[derive(Debug, Clone, Default)]
 pub struct Log {
     pub warnings: Vec<String>,
-    /// Helm 3.11 rules: a user null always deletes, import-values keep their v3 quirks.
+    /// Helm 3 rules: a user null always deletes, import-values keep their v3 quirks.
     pub helm3: bool,
+    /// Helm 4.3: nulls in a chart's own values.yaml are dropped ([`Profile::drop_chart_nulls`]).
+    pub drop_chart_nulls: bool,
+    /// Helm v3.11's import-values ([`Profile::v3_11_quirks`]).
+    pub import_values_v311: bool,
 }
 
 impl Log {
-    pub fn new(helm3: bool) -> Log {
+    pub fn new(profile: &Profile) -> Log {
         Log {
             warnings: Vec::new(),
-            helm3,
+            helm3: profile.helm3(),
+            drop_chart_nulls: profile.drop_chart_nulls,
+            import_values_v311: profile.v3_11_quirks,
         }
     }
 
@@ -289,6 +296,9 @@ fn coalesce_chart_values(log: &mut Log, ch: &Chart, v: &MapRef, prefix: &str, me
             Some(Value::Map(dest)) => match &val {
                 Value::Map(src) => {
                     let merge = merge || ch.dependencies.iter().any(|d| d.name() == key);
+                    if log.drop_chart_nulls && !merge {
+                        remove_nils(src);
+                    }
                     coalesce_tables(log, &dest, src, &concat_prefix(&sub_prefix, &key), merge);
                 }
                 Value::Nil => {}
@@ -298,8 +308,26 @@ fn coalesce_chart_values(log: &mut Log, ch: &Chart, v: &MapRef, prefix: &str, me
             },
             Some(_) => {}
             None => {
+                if log.drop_chart_nulls && !merge {
+                    match &val {
+                        Value::Nil => continue,
+                        Value::Map(sub) => remove_nils(sub),
+                        _ => {}
+                    }
+                }
                 v.borrow_mut().insert(key, val);
             }
+        }
+    }
+}
+
+/// Helm 4.3's `cleanNilValues`: removes null entries from a map and its nested maps.
+fn remove_nils(m: &MapRef) {
+    let mut m = m.borrow_mut();
+    m.retain(|_, v| !v.is_nil());
+    for v in m.values() {
+        if let Value::Map(sub) = v {
+            remove_nils(sub);
         }
     }
 }
@@ -580,7 +608,7 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
     if c.metadata.dependencies.is_none() {
         return Ok(());
     }
-    let cvals = if log.helm3 {
+    let cvals = if log.import_values_v311 {
         coalesce_values(log, c, &Value::Nil)?
     } else {
         merge_values(log, c, &Value::Nil)?
@@ -612,7 +640,11 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
                             let pm = path_to_map(&parent, vv);
                             // Helm 3.11 merged into the chart's values here, dropping
                             // earlier imports.
-                            let into = if log.helm3 { cvals.clone() } else { b.clone() };
+                            let into = if log.import_values_v311 {
+                                cvals.clone()
+                            } else {
+                                b.clone()
+                            };
                             b = tables(log, &into, &pm, true);
                         }
                     }
@@ -633,7 +665,11 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
         }
         r.import_values = out;
     }
-    let copied = if log.helm3 { cvals } else { cvals.deep_copy() };
+    let copied = if log.import_values_v311 {
+        cvals
+    } else {
+        cvals.deep_copy()
+    };
     c.values = tables(log, &copied, &b, true);
     Ok(())
 }

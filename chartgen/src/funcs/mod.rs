@@ -63,10 +63,14 @@ pub trait CallCtx {
     fn lookup(&mut self, api_version: &str, kind: &str, namespace: &str, name: &str) -> FuncResult;
     /// The current time (Sprig `now`); fixed in tests for reproducible output.
     fn now(&self) -> chrono::DateTime<chrono::FixedOffset>;
-    /// True when rendering as Helm v3.11 (`--helm3`), whose libraries differ in places
-    /// (Masterminds/semver v3.2.0, `tpl` data typed `chartutil.Values`).
+    /// The Helm release reproduced (`--helm-version`).
+    fn profile(&self) -> &'static crate::profile::Profile {
+        crate::profile::Profile::DEFAULT
+    }
+    /// True when rendering as Helm 3, whose libraries differ in places (`tpl` data typed
+    /// `chartutil.Values`; v3.11: Masterminds/semver v3.2.0).
     fn helm3(&self) -> bool {
-        false
+        self.profile().helm3()
     }
 }
 
@@ -98,6 +102,7 @@ mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
+pub mod goregexp;
 mod helm;
 mod lists;
 mod math;
@@ -115,7 +120,9 @@ pub(crate) use paths::clean as go_path_clean;
 
 pub use certs::Certificate;
 pub use dates::GoTime;
-pub use semver::{Constraints, SemverVersion, is_compatible_range, is_compatible_range_helm3};
+pub use semver::{
+    Constraints, Semver, SemverVersion, is_compatible_range, is_compatible_range_helm3,
+};
 
 /// Look up a Helm/Sprig function by name (Go built-ins are handled by the executor first).
 /// Returns `None` for unknown names, which the parser reports as `function "x" not defined`.

@@ -29,22 +29,43 @@ pub(super) const FUNCS: &[FuncDef] = &[
 
 /// `NewVersion` of the Masterminds release the rendering Helm was built with.
 fn parse_for(ctx: &dyn CallCtx, v: &str) -> Result<SemverVersion, String> {
-    if ctx.helm3() {
-        SemverVersion::parse_helm3(v)
-    } else {
-        SemverVersion::parse(v)
+    match ctx.profile().semver {
+        Semver::V3_2 => SemverVersion::parse_helm3(v),
+        Semver::V3_4 => SemverVersion::parse(v),
+        Semver::V3_5 => SemverVersion::parse_v35(v),
     }
 }
 
 fn semver_compare(ctx: &mut dyn CallCtx, a: Vec<Value>) -> FuncResult {
-    let constraint = Constraints::parse(arg_str(&a[0])).map_err(FuncError::call)?;
+    let semver = ctx.profile().semver;
+    let constraint = match semver {
+        Semver::V3_5 => Constraints::parse_v35(arg_str(&a[0])),
+        _ => Constraints::parse(arg_str(&a[0])),
+    }
+    .map_err(FuncError::call)?;
     let version = parse_for(ctx, arg_str(&a[1])).map_err(FuncError::call)?;
-    Ok(Value::Bool(if ctx.helm3() {
+    Ok(Value::Bool(if semver == Semver::V3_2 {
         constraint.check_helm3(&version)
     } else {
         constraint.check(&version)
     }))
 }
+
+/// The Masterminds/semver release a Helm release links (their texts and limits differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Semver {
+    /// v3.2.0 (Helm v3.11): capitalised error texts, per-constraint prerelease rule.
+    V3_2,
+    /// v3.4.0 (Helm v4.1).
+    V3_4,
+    /// v3.5.0 (Helm v4.3, v3.21): quoted constraints in errors, length limits.
+    V3_5,
+}
+
+/// Masterminds v3.5 `MaxVersionLen`, `MaxConstraintLen` and `MaxConstraintGroups`.
+const MAX_VERSION_LEN: usize = 256;
+const MAX_CONSTRAINT_LEN: usize = 512;
+const MAX_CONSTRAINT_GROUPS: usize = 32;
 
 /// A `*semver.Version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +140,16 @@ impl SemverVersion {
                 None => e,
             }
         })
+    }
+
+    /// Masterminds v3.5.0's `NewVersion`: [`Self::parse`] with a length limit.
+    pub fn parse_v35(v: &str) -> Result<SemverVersion, String> {
+        if v.len() > MAX_VERSION_LEN {
+            return Err(format!(
+                "version string is too long (max {MAX_VERSION_LEN} bytes)"
+            ));
+        }
+        SemverVersion::parse(v)
     }
 
     /// Masterminds `NewVersion` (coercing mode).
@@ -377,6 +408,28 @@ fn is_x(s: &str) -> bool {
 }
 
 impl Constraints {
+    /// Masterminds v3.5.0's `NewConstraint`: [`Self::parse`] with length limits, and the
+    /// constraint quoted in `improper constraint` errors.
+    pub fn parse_v35(text: &str) -> Result<Constraints, String> {
+        if text.len() > MAX_CONSTRAINT_LEN {
+            return Err(format!(
+                "constraint string is too long (max {MAX_CONSTRAINT_LEN} bytes)"
+            ));
+        }
+        if rewrite_range(text).split("||").count() > MAX_CONSTRAINT_GROUPS {
+            return Err(format!(
+                "too many constraint groups (max {MAX_CONSTRAINT_GROUPS})"
+            ));
+        }
+        Constraints::parse(text).map_err(|e| match e.strip_prefix("improper constraint: ") {
+            Some(c) => format!(
+                "improper constraint: {}",
+                crate::chart::strvals::go_quote(c)
+            ),
+            None => e,
+        })
+    }
+
     /// Masterminds `NewConstraint`.
     pub fn parse(text: &str) -> Result<Constraints, String> {
         let rewritten = rewrite_range(text);

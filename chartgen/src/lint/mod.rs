@@ -62,13 +62,15 @@ impl fmt::Display for Message {
 pub struct LintOptions {
     /// `.Release.Namespace` while rendering.
     pub namespace: String,
-    /// `--kube-version`: Capabilities and the deprecation checks (default v1.35).
+    /// `--kube-version`: Capabilities and the deprecation checks (default: the profile's).
     pub kube_version: Option<String>,
     pub skip_schema_validation: bool,
     /// Warnings fail the chart too (`--strict`).
     pub strict: bool,
     /// Print only charts with warnings or errors, and no INFO lines (`--quiet`).
     pub quiet: bool,
+    /// The Helm release reproduced (a Helm 4 one: lint follows Helm 4's rules).
+    pub profile: &'static crate::profile::Profile,
 }
 
 impl Default for LintOptions {
@@ -79,6 +81,7 @@ impl Default for LintOptions {
             skip_schema_validation: false,
             strict: false,
             quiet: false,
+            profile: crate::profile::Profile::DEFAULT,
         }
     }
 }

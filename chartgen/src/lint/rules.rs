@@ -189,7 +189,7 @@ fn check_values_file(
         );
         format!("unable to parse YAML: {m}")
     })?;
-    let mut log = crate::chart::values::Log::new(false);
+    let mut log = crate::chart::values::Log::new(opts.profile);
     let merged =
         crate::chart::values::coalesce_tables_copy(&mut log, &Value::empty_map(), overrides);
     let merged = crate::chart::values::coalesce_tables_copy(&mut log, &merged, &vals);
@@ -207,7 +207,7 @@ fn kube_major_minor(opts: &LintOptions) -> (u32, u32) {
         .kube_version
         .as_deref()
         .and_then(|k| KubeVersion::parse(k, HelmVersion::V4).ok())
-        .unwrap_or_else(|| KubeVersion::default_for(HelmVersion::V4));
+        .unwrap_or_else(|| KubeVersion::default_for(opts.profile));
     (kv.major.parse().unwrap_or(0), kv.minor.parse().unwrap_or(0))
 }
 
@@ -250,6 +250,7 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
         base_values: Some(values.clone()),
         skip_schema_validation: opts.skip_schema_validation,
         lint: true,
+        profile: opts.profile,
         ..Options::default()
     };
     let out = lint_render(&chart, &ropts);

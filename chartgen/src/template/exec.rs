@@ -1213,7 +1213,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         let main = trees[0].clone();
         let dot = Ev::dynamic(match data {
             // Helm 3's tpl parameter is a `chartutil.Values`: a plain map becomes one.
-            Value::Map(m) if self.sh.env.helm3 && m.kind() == MapKind::Interface => {
+            Value::Map(m) if self.sh.env.profile.helm3() && m.kind() == MapKind::Interface => {
                 Value::Map(m.with_kind(MapKind::ValuesV3))
             }
             other => other.clone(),
@@ -1229,7 +1229,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         };
         match r {
             Ok(out) => {
-                if self.sh.env.helm3 {
+                if self.sh.env.profile.v3_11_quirks {
                     Ok(out)
                 } else {
                     Ok(out.replace("<no value>", ""))
@@ -1337,8 +1337,8 @@ impl CallCtx for Ctx<'_, '_, '_, '_> {
     fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
         self.st.sh.env.now
     }
-    fn helm3(&self) -> bool {
-        self.st.sh.env.helm3
+    fn profile(&self) -> &'static crate::profile::Profile {
+        self.st.sh.env.profile
     }
 }
 

@@ -109,18 +109,18 @@ impl Lookup for OfflineLookup {
 pub struct ExecEnv<'a> {
     pub lookup: &'a dyn Lookup,
     pub now: chrono::DateTime<chrono::FixedOffset>,
-    /// Helm 3.11 quirks: `tpl` does not strip `<no value>`.
-    pub helm3: bool,
+    /// The Helm release reproduced (Helm 3: `tpl` does not strip `<no value>`, ...).
+    pub profile: &'static crate::profile::Profile,
 }
 
 impl ExecEnv<'static> {
-    /// Offline lookups, the current time, Helm v4 behaviour.
+    /// Offline lookups, the current time, the default Helm release.
     pub fn offline() -> ExecEnv<'static> {
         static OFFLINE: OfflineLookup = OfflineLookup;
         ExecEnv {
             lookup: &OFFLINE,
             now: chrono::Local::now().fixed_offset(),
-            helm3: false,
+            profile: crate::profile::Profile::DEFAULT,
         }
     }
 }

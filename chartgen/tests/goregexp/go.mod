@@ -1,0 +1,3 @@
+module iter8.dev/chartgen/goregexp-oracle
+
+go 1.24
