@@ -471,7 +471,7 @@ pub fn run(
         Stop::Duration(_) => vec![None; concurrency],
     };
     let conns: Vec<Arc<Conn>> = (0..connections).map(|_| Arc::default()).collect();
-    let jobs: Vec<Vec<(usize, Arc<Conn>, Option<u64>)>> = (0..threads)
+    let jobs: Vec<Vec<_>> = (0..threads)
         .map(|t| {
             (0..concurrency)
                 .filter(|k| (k % shared.connections) % threads == t)
