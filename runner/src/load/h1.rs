@@ -19,10 +19,13 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream as StdTcpStream;
 
+use std::pin::Pin;
+use std::task::Poll;
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// Initial receive buffer per connection (grows only for larger response heads).
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+/// Receive buffer size (grows only for larger response heads).
 pub const BUF: usize = 16 * 1024;
 
 /// Longest chunk-size or trailer line accepted.
@@ -260,9 +263,14 @@ fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Receive buffer: bytes `start..end` are received and not yet consumed.
+///
+/// The storage is taken on first use and given back with [`RecvBuf::release`] once every byte
+/// in it is consumed (after each response), to a free list of the thread's: an idle connection
+/// holds no buffer, and a thread needs only as many as it has responses in flight.
 #[derive(Debug)]
 pub struct RecvBuf {
-    /// Storage (`Box` so it can be lent to an io_uring operation and given back).
+    /// Storage (`Box` so it can be lent to an io_uring operation and given back); empty while
+    /// the connection holds none.
     pub buf: Box<[u8]>,
     /// First unconsumed byte.
     pub start: usize,
@@ -270,11 +278,20 @@ pub struct RecvBuf {
     pub end: usize,
 }
 
+/// Spare buffers a thread keeps; more are freed (after a burst of connections that all read
+/// at once, such as the initial fetches).
+const MAX_SPARE: usize = 256;
+
+thread_local! {
+    /// Buffers of `BUF` bytes given back by this thread's connections (at most `MAX_SPARE`).
+    static SPARE: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl RecvBuf {
-    /// An empty buffer of `BUF` bytes.
+    /// An empty buffer (no storage until the first read).
     pub fn new() -> Self {
         RecvBuf {
-            buf: vec![0; BUF].into_boxed_slice(),
+            buf: Box::default(),
             start: 0,
             end: 0,
         }
@@ -285,12 +302,18 @@ impl RecvBuf {
         &self.buf[self.start..self.end]
     }
 
-    /// Make room after `end` for the next read: drop consumed bytes, or grow a buffer full
-    /// of one unfinished response head.
+    /// Make room after `end` for the next read: take storage (a spare one of the thread's, or
+    /// new), drop consumed bytes, or grow a buffer full of one unfinished response head.
     pub fn make_room(&mut self) {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
+        }
+        if self.buf.is_empty() {
+            self.buf = SPARE
+                .with(|s| s.borrow_mut().pop())
+                .unwrap_or_else(|| vec![0; BUF].into_boxed_slice());
+            return;
         }
         if self.end == self.buf.len() {
             if self.start > 0 {
@@ -302,6 +325,25 @@ impl RecvBuf {
                 v.resize(v.len() * 2, 0);
                 self.buf = v.into_boxed_slice();
             }
+        }
+    }
+
+    /// Give the storage back to the thread's free list when nothing unconsumed is in it
+    /// (a grown buffer is freed instead).
+    pub fn release(&mut self) {
+        if self.start != self.end || self.buf.is_empty() {
+            return;
+        }
+        self.start = 0;
+        self.end = 0;
+        let buf = std::mem::take(&mut self.buf);
+        if buf.len() == BUF {
+            SPARE.with(|s| {
+                let mut s = s.borrow_mut();
+                if s.len() < MAX_SPARE {
+                    s.push(buf);
+                }
+            });
         }
     }
 }
@@ -318,8 +360,9 @@ impl Default for RecvBuf {
 pub trait Transport {
     /// Write all of `data`.
     async fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
-    /// Read into `buf`; returns the number read (0 = EOF).
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Wait for bytes, then read them into `rb` (taking its storage only once they are there);
+    /// returns the number read (0 = EOF).
+    async fn read_into(&mut self, rb: &mut RecvBuf) -> io::Result<usize>;
 }
 
 /// A plain TCP socket registered with tokio's reactor directly (no `TcpStream` layer).
@@ -359,22 +402,26 @@ impl Transport for Fd {
         Ok(())
     }
 
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    async fn read_into(&mut self, rb: &mut RecvBuf) -> io::Result<usize> {
         loop {
             let mut guard = self.0.readable().await?;
-            let spare = buf.len();
-            match guard.try_io(|s| s.get_ref().read(buf)) {
+            rb.make_room();
+            let end = rb.end;
+            let spare = rb.buf.len() - end;
+            match guard.try_io(|s| s.get_ref().read(&mut rb.buf[end..])) {
                 Ok(Ok(n)) => {
                     if n > 0 && n < spare {
                         // The socket is drained: wait for the next edge instead of a read that
                         // would only return EAGAIN.
                         guard.clear_ready();
                     }
+                    rb.end += n;
                     return Ok(n);
                 }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Ok(Err(e)) => return Err(e),
-                Err(_would_block) => continue,
+                // Nothing after all: the storage goes back while the connection waits.
+                Err(_would_block) => rb.release(),
             }
         }
     }
@@ -389,9 +436,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for Stream<S> {
         self.0.flush().await
     }
 
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        AsyncReadExt::read(&mut self.0, buf).await
+    async fn read_into(&mut self, rb: &mut RecvBuf) -> io::Result<usize> {
+        read_stream(&mut self.0, rb).await
     }
+}
+
+/// Read from a tokio byte stream into `rb`, holding its storage only while a read is being
+/// made: while the stream has nothing, the storage goes back to the thread's free list.
+pub async fn read_stream<S: AsyncRead + Unpin>(s: &mut S, rb: &mut RecvBuf) -> io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        rb.make_room();
+        let end = rb.end;
+        let mut buf = ReadBuf::new(&mut rb.buf[end..]);
+        match Pin::new(&mut *s).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => {
+                let n = buf.filled().len();
+                rb.end += n;
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                rb.release();
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 /// One HTTP/1.1 connection on tokio's reactor.
@@ -413,11 +483,7 @@ impl<T: Transport> H1Conn<T> {
 
     /// Read more bytes into the buffer; returns the number read (0 = EOF).
     async fn fill(&mut self) -> io::Result<usize> {
-        self.rb.make_room();
-        let end = self.rb.end;
-        let n = self.io.read(&mut self.rb.buf[end..]).await?;
-        self.rb.end += n;
-        Ok(n)
+        self.io.read_into(&mut self.rb).await
     }
 
     /// Send `request` (complete bytes) and read the response, discarding its body.
@@ -433,6 +499,7 @@ impl<T: Transport> H1Conn<T> {
             let (used, parsed) = self.parser.feed(self.rb.data())?;
             self.rb.start += used;
             if let Parsed::Done(r) = parsed {
+                self.rb.release();
                 return Ok(r);
             }
             if self.fill().await? == 0 {
@@ -594,6 +661,8 @@ mod tests {
     #[test]
     fn recv_buf_room() {
         let mut rb = RecvBuf::new();
+        rb.make_room();
+        assert_eq!(rb.buf.len(), BUF);
         rb.end = BUF;
         rb.start = BUF - 10;
         rb.make_room();

@@ -24,9 +24,9 @@ use std::io;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use crate::load::h1::RecvBuf;
+use crate::load::h1::{RecvBuf, read_stream};
 
 /// The client connection preface.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -300,6 +300,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         }
         // The SETTINGS ACK goes out now: a paced run may wait long before its first request.
         c.flush_out().await?;
+        c.rb.release();
         Ok(c)
     }
 
@@ -314,11 +315,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
 
     /// Read more bytes; returns the number read (0 = EOF).
     async fn fill(&mut self) -> io::Result<usize> {
-        self.rb.make_room();
-        let end = self.rb.end;
-        let n = self.io.read(&mut self.rb.buf[end..]).await?;
-        self.rb.end += n;
-        Ok(n)
+        read_stream(&mut self.io, &mut self.rb).await
     }
 
     /// Queue as much of the request body as the windows allow.
@@ -386,6 +383,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         }
         // Control frames that came with the response (PING or SETTINGS acks, window updates).
         self.flush_out().await?;
+        self.rb.release();
         let status = st.status.ok_or_else(|| bad("response without :status"))?;
         Ok(H2Response {
             status,

@@ -6,16 +6,22 @@
 //! connection, as Fortio's HTTP/2 client does), and on `http://` `http2: true` is h2c.
 //!
 //! Threads: connections are spread over `threads` OS threads, each running a current-thread
-//! runtime (no work stealing, no cross-thread wakeups on the hot path). Each connection owns
-//! two latency recorders (corrected and uncorrected) and a status-code table; they are merged
-//! once at the end, so memory does not grow with the number of requests.
+//! runtime (no work stealing, no cross-thread wakeups on the hot path), started by
+//! [`crate::load::worker::spawn_runtime_threads`]. The connections of a thread share one tally
+//! (latency recorders and a status-code table, see [`crate::load::worker::measure_into`]);
+//! the threads' tallies are merged once at the end, so memory grows neither with the number of
+//! requests nor with the number of connections. A connection holds a receive buffer only while
+//! bytes are being read (see [`crate::load::h1::RecvBuf`]).
 //!
 //! I/O paths ([`IoMode`]): plain-text HTTP/1.1 runs on io_uring (`uring.rs`) where the kernel
 //! allows it, else on tokio's epoll reactor with the fast path of `h1.rs`; HTTP/2 (h2 over TLS
-//! and h2c) runs on tokio with the lean client of `h2.rs`, HTTP/1.1 over TLS on tokio + hyper.
+//! and h2c) runs on tokio with the lean client of `h2.rs`, HTTP/1.1 over TLS on tokio with the
+//! fast path of `h1.rs` (hyper only for one-off requests).
 //! `ITER8_IO=epoll|uring` forces a path.
 
+use std::cell::RefCell;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
@@ -33,7 +39,10 @@ use tokio::net::TcpStream;
 use crate::load::h1::{Fd, H1Conn, Stream, serialize_request};
 use crate::load::h2::{H2Conn, H2Request};
 use crate::load::pacing::{Pace, Schedule, split_requests};
-use crate::load::worker::{Fetch, Plan, WorkerOut, measure, report, start_together, watch};
+use crate::load::worker::{
+    Fetch, Plan, WorkerOut, measure_into, report, spawn_runtime_threads, spawn_threads,
+    start_together, watch,
+};
 use crate::metrics::{LatencyRecorder, StatusCounts};
 
 /// Which I/O path carries plain-text HTTP/1.1 load.
@@ -687,7 +696,8 @@ impl Fetch for TokioFetch {
     }
 }
 
-async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
+/// One connection's loop, adding its measurements to its thread's tally `out`.
+async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>, out: Rc<RefCell<WorkerOut>>) {
     let mut f = TokioFetch {
         sh: sh.clone(),
         conn: None,
@@ -699,10 +709,10 @@ async fn worker(sh: Arc<Shared>, k: usize, quota: Option<u64>) -> WorkerOut {
     }
     let start = start_together(&sh.barrier, &sh.start).await;
     if sh.aborted() {
-        return WorkerOut::new();
+        return;
     }
     let plan = sh.plan(start, k, quota);
-    measure(&mut f, &plan, &sh.done).await
+    measure_into(&mut f, &plan, &sh.done, &out).await;
 }
 
 fn header_maps(spec: &LoadSpec, target: &Target) -> Result<(HeaderMap, HeaderMap), LoadError> {
@@ -813,46 +823,40 @@ pub fn run(
         None
     };
 
-    let mut handles = Vec::with_capacity(threads);
-    for t in 0..threads {
-        let sh = shared.clone();
-        let mine: Vec<(usize, Option<u64>)> = (t..connections)
-            .step_by(threads)
-            .map(|k| (k, quotas[k]))
-            .collect();
-        if let Some((setup, sync)) = &uring {
+    let jobs: Vec<Vec<(usize, Option<u64>)>> = (0..threads)
+        .map(|t| {
+            (t..connections)
+                .step_by(threads)
+                .map(|k| (k, quotas[k]))
+                .collect()
+        })
+        .collect();
+    let sh = shared.clone();
+    let handles = match &uring {
+        Some((setup, sync)) => {
             let (setup, sync) = (setup.clone(), sync.clone());
-            let h = std::thread::Builder::new()
-                .name(format!("iter8-load-{t}"))
-                .spawn(move || uring_thread(&sh, setup, &sync, mine))
-                .map_err(LoadError::Runtime)?;
-            handles.push(h);
-            continue;
+            spawn_threads("iter8-load", jobs, move |mine| {
+                uring_thread(&sh, setup.clone(), &sync, mine)
+            })?
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(LoadError::Runtime)?;
-        let h = std::thread::Builder::new()
-            .name(format!("iter8-load-{t}"))
-            .spawn(move || {
-                rt.block_on(async move {
-                    let mut set = tokio::task::JoinSet::new();
-                    for (k, q) in mine {
-                        set.spawn(worker(sh.clone(), k, q));
-                    }
-                    let mut outs = Vec::new();
-                    while let Some(r) = set.join_next().await {
-                        if let Ok(o) = r {
-                            outs.push(o);
-                        }
-                    }
-                    outs
-                })
-            })
-            .map_err(LoadError::Runtime)?;
-        handles.push(h);
-    }
+        None => spawn_runtime_threads("iter8-load", jobs, move |mine| {
+            let sh = sh.clone();
+            async move {
+                // One tally per thread, shared by its connections (see `measure_into`).
+                let out = Rc::new(RefCell::new(WorkerOut::new()));
+                let mut set = tokio::task::JoinSet::new();
+                for (k, q) in mine {
+                    set.spawn_local(worker(sh.clone(), k, q, out.clone()));
+                }
+                while set.join_next().await.is_some() {}
+                drop(set);
+                Rc::try_unwrap(out)
+                    .map(RefCell::into_inner)
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            }
+        })?,
+    };
 
     watch(
         &handles,

@@ -11,6 +11,7 @@
 //! Availability is probed once per process ([`available`]): container runtimes' default
 //! seccomp profiles and `kernel.io_uring_disabled` block io_uring, and then the epoll path runs.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
@@ -26,7 +27,7 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf
 use monoio::net::TcpStream;
 
 use crate::load::h1::{H1Response, Parsed, RecvBuf, ResponseParser};
-use crate::load::worker::{Fetch, Plan, WorkerOut, measure};
+use crate::load::worker::{Fetch, Plan, WorkerOut, measure_into};
 
 type Runtime = monoio::Runtime<monoio::time::TimeDriver<monoio::IoUringDriver>>;
 
@@ -183,6 +184,7 @@ impl Conn {
             let (used, parsed) = parser.feed(rb.data())?;
             rb.start += used;
             if let Parsed::Done(r) = parsed {
+                rb.release();
                 return Ok(r);
             }
         }
@@ -367,19 +369,24 @@ pub(crate) fn thread_main(
         .get()
         .expect("the barrier leader set the start time");
     let plans: Vec<Plan> = mine.iter().map(|&(k, q)| sh.plan(start, k, q)).collect();
+    // One tally per thread, shared by its connections (see `measure_into`).
+    let out = Rc::new(RefCell::new(WorkerOut::new()));
     rt.block_on(async {
         let handles: Vec<_> = slots
             .into_iter()
             .zip(plans)
             .map(|(mut s, plan)| {
                 let done = sh.done_counter();
-                monoio::spawn(async move { measure(&mut s, &plan, &done).await })
+                let out = out.clone();
+                monoio::spawn(async move { measure_into(&mut s, &plan, &done, &out).await })
             })
             .collect();
-        let mut outs = Vec::with_capacity(handles.len());
         for h in handles {
-            outs.push(h.await);
+            h.await;
         }
-        outs
-    })
+    });
+    Rc::try_unwrap(out)
+        .map(RefCell::into_inner)
+        .into_iter()
+        .collect()
 }

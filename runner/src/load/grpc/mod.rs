@@ -34,7 +34,9 @@ use tokio::net::TcpStream;
 
 use crate::load::http::Protocol;
 use crate::load::pacing::{Pace, Schedule, split_requests};
-use crate::load::worker::{Fetch, Plan, WorkerOut, measure, report, start_together, watch};
+use crate::load::worker::{
+    Fetch, Plan, WorkerOut, measure, report, spawn_runtime_threads, start_together, watch,
+};
 use crate::load::{IoPath, LoadError, LoadProgress, LoadReport, Stop};
 use crate::metrics::LatencyRecorder;
 pub use schema::CallKind;
@@ -469,37 +471,31 @@ pub fn run(
         Stop::Duration(_) => vec![None; concurrency],
     };
     let conns: Vec<Arc<Conn>> = (0..connections).map(|_| Arc::default()).collect();
-    let mut handles = Vec::with_capacity(threads);
-    for t in 0..threads {
-        let sh = shared.clone();
-        let mine: Vec<(usize, Arc<Conn>, Option<u64>)> = (0..concurrency)
-            .filter(|k| (k % shared.connections) % threads == t)
-            .map(|k| (k, conns[k % shared.connections].clone(), quotas[k]))
-            .collect();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(LoadError::Runtime)?;
-        let h = std::thread::Builder::new()
-            .name(format!("iter8-grpc-{t}"))
-            .spawn(move || {
-                rt.block_on(async move {
-                    let mut set = tokio::task::JoinSet::new();
-                    for (k, conn, q) in mine {
-                        set.spawn(worker(sh.clone(), conn, k, q));
-                    }
-                    let mut outs = Vec::new();
-                    while let Some(r) = set.join_next().await {
-                        if let Ok(o) = r {
-                            outs.push(o);
-                        }
-                    }
-                    outs
-                })
-            })
-            .map_err(LoadError::Runtime)?;
-        handles.push(h);
-    }
+    let jobs: Vec<Vec<_>> = (0..threads)
+        .map(|t| {
+            (0..concurrency)
+                .filter(|k| (k % shared.connections) % threads == t)
+                .map(|k| (k, conns[k % shared.connections].clone(), quotas[k]))
+                .collect()
+        })
+        .collect();
+    let sh = shared.clone();
+    let handles = spawn_runtime_threads("iter8-grpc", jobs, move |mine| {
+        let sh = sh.clone();
+        async move {
+            let mut set = tokio::task::JoinSet::new();
+            for (k, conn, q) in mine {
+                set.spawn_local(worker(sh.clone(), conn, k, q));
+            }
+            let mut outs = Vec::new();
+            while let Some(r) = set.join_next().await {
+                if let Ok(o) = r {
+                    outs.push(o);
+                }
+            }
+            outs
+        }
+    })?;
     watch(
         &handles,
         &shared.start,
