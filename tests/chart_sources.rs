@@ -103,9 +103,15 @@ fn launch_from_oci_registry() {
     assert_eq!(origin.version, version);
     assert_eq!(origin.source, reference);
     assert_eq!(origin.digest, chartgen::source::sha256_digest(&archive));
-    assert_eq!(origin.manifest_digest.as_deref(), Some(pushed.digest.as_str()));
+    assert_eq!(
+        origin.manifest_digest.as_deref(),
+        Some(pushed.digest.as_str())
+    );
     let builtin_result = experiment(builtin.path()).result.expect("result");
-    assert!(builtin_result.chart.is_none(), "nothing recorded for the built-in chart");
+    assert!(
+        builtin_result.chart.is_none(),
+        "nothing recorded for the built-in chart"
+    );
 
     let none = tempfile::tempdir().expect("tmp");
     let out = launch(
@@ -150,7 +156,10 @@ fn launch_from_http_repository() {
     let origin = chart_origin(dir.path());
     assert_eq!(origin.version, version);
     assert_eq!(origin.source, nginx.url);
-    assert_eq!(origin.url, format!("{}/iter8-{version}.tgz", nginx.url.trim_end_matches('/')));
+    assert_eq!(
+        origin.url,
+        format!("{}/iter8-{version}.tgz", nginx.url.trim_end_matches('/'))
+    );
     assert_eq!(origin.digest, chartgen::source::sha256_digest(&archive));
     assert_eq!(origin.manifest_digest, None);
 }
@@ -163,7 +172,10 @@ fn launch_from_http_repository() {
 fn default_hub_resolves_v013_range() {
     let nginx = Nginx::start(&root().join("hub"), false);
     let (version, archive) = hub_chart();
-    assert!(version.starts_with("0.13."), "hub's newest iter8 is {version}");
+    assert!(
+        version.starts_with("0.13."),
+        "hub's newest iter8 is {version}"
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let out = launch_with_hub(dir.path(), Some(&nginx.url), &["-c", "iter8"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -201,7 +213,11 @@ fn default_hub_resolves_v013_range() {
         .iter()
         .find(|e| e.version == older)
         .expect("older entry");
-    std::fs::copy(root().join("hub").join(&e.urls[0]), only_old.join(&e.urls[0])).expect("copy");
+    std::fs::copy(
+        root().join("hub").join(&e.urls[0]),
+        only_old.join(&e.urls[0]),
+    )
+    .expect("copy");
     std::fs::write(
         only_old.join("index.yaml"),
         format!(
@@ -216,8 +232,9 @@ fn default_hub_resolves_v013_range() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.lines().any(|l| l.starts_with("Error: --chartName iter8: ")
-            && l.contains("chart \"iter8\" version \"0.13.x\" not found")),
+        err.lines()
+            .any(|l| l.starts_with("Error: --chartName iter8: ")
+                && l.contains("chart \"iter8\" version \"0.13.x\" not found")),
         "{err}"
     );
     assert!(!dir.path().join("experiment.yaml").exists());

@@ -701,7 +701,10 @@ async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult 
     let chart = result.chart.as_ref().expect("result.chart after the run");
     assert_eq!(chart.version, version);
     assert_eq!(chart.digest, archive_digest);
-    assert_eq!(chart.manifest_digest.as_deref(), Some(pushed.digest.as_str()));
+    assert_eq!(
+        chart.manifest_digest.as_deref(),
+        Some(pushed.digest.as_str())
+    );
     let report = k(ns, &["report", "-g", "fromoci"]).await;
     assert_eq!(report.code, 0, "k report: {}", report.stderr);
     assert!(
@@ -716,14 +719,19 @@ async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult 
     // From an HTTP repository (--repo, newest version), the archive digest checked against the
     // index and recorded.
     let nginx = Nginx::start(&testsupport::repo_root().join("hub"), false);
-    let mut args = vec!["launch", "-g", "fromrepo", "-c", "iter8", "--repo", &nginx.url];
+    let mut args = vec![
+        "launch", "-g", "fromrepo", "-c", "iter8", "--repo", &nginx.url,
+    ];
     args.extend(values.iter().map(String::as_str));
     let launch = k(ns, &args).await;
     assert_eq!(launch.code, 0, "k launch --repo: {}", launch.stderr);
     let ann = chart_annotations(ns, "fromrepo").await;
     assert_eq!(ann["iter8.tools/chart-source"], nginx.url.as_str(), "{ann}");
     assert_eq!(ann["iter8.tools/chart-digest"], archive_digest.as_str());
-    assert!(ann.get("iter8.tools/chart-manifest-digest").is_none(), "{ann}");
+    assert!(
+        ann.get("iter8.tools/chart-manifest-digest").is_none(),
+        "{ann}"
+    );
     let report = k(ns, &["report", "-g", "fromrepo"]).await;
     assert_eq!(report.code, 0, "k report: {}", report.stderr);
     assert!(

@@ -765,9 +765,15 @@ fn helm_renders_and_installs_what_chartgen_pushes() {
     assert_eq!(mask_start_time(&ok(c)), ours, "chartgen by digest");
 
     let helm = tool("helm");
-    for by in [vec![reference.as_str(), "--version", &version], vec![&pinned]] {
+    for by in [
+        vec![reference.as_str(), "--version", &version],
+        vec![&pinned],
+    ] {
         let mut c = home.cmd(&helm);
-        c.args(["template", "rel"]).args(&by).args(reg.flags()).args(SETS);
+        c.args(["template", "rel"])
+            .args(&by)
+            .args(reg.flags())
+            .args(SETS);
         assert_eq!(mask_start_time(&ok(c)), ours, "helm template {by:?}");
         let mut c = home.cmd(&helm);
         c.args(["install", "rel"])
@@ -854,6 +860,10 @@ fn helm_pulls_from_a_repository_chartgen_indexed() {
         let mut c = home.cmd(&chartgen_bin());
         c.args(["template", "rel", "iter8", "--repo", &nginx.url])
             .args(SETS);
-        assert_eq!(mask_start_time(&ok(c)), mask_start_time(&theirs), "{helm:?}");
+        assert_eq!(
+            mask_start_time(&ok(c)),
+            mask_start_time(&theirs),
+            "{helm:?}"
+        );
     }
 }

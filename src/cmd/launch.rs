@@ -199,7 +199,8 @@ fn fetch_chart(name: &str, remote: &crate::RemoteChartArgs) -> anyhow::Result<Ch
     } else {
         Some(remote.repo.clone().unwrap_or_else(default_hub))
     };
-    let reference = ChartRef::parse(name, repo.as_deref()).map_err(|e| anyhow::anyhow!("--chartName: {e}"))?;
+    let reference =
+        ChartRef::parse(name, repo.as_deref()).map_err(|e| anyhow::anyhow!("--chartName: {e}"))?;
     let opts = Options {
         version,
         username: remote.username.clone(),
