@@ -126,6 +126,7 @@ def main():
     tools = {"helm": helm, "chartgen": chartgen}
 
     work = tempfile.mkdtemp(prefix="bench-charts-")
+    os.chmod(work, 0o755)  # nginx workers (not root) read the hub copy
     procs = []
     try:
         version, archive = hub_newest()
@@ -151,7 +152,7 @@ def main():
              ["repo", "add", "hub", url]),
             # The same home every round: whatever each tool caches (Helm v4 keeps pulled
             # charts in $HELM_CACHE_HOME/content by digest) is warm.
-            ("oci, warm home", ["pull", ref, "--version", version, "--plain-http"], "warm"),
+            ("oci, warm home", ["pull", ref, "--version", version, "--plain-http"], ["warm"]),
             ("repo, warm home", ["pull", "hub/iter8", "--version", version],
              ["warm", "repo", "add", "hub", url]),
         ]
