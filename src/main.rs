@@ -232,13 +232,13 @@ pub struct ValueArgs {
 }
 
 /// Where `-c` finds a chart that is not a local path: an `oci://` reference, or a chart name
-/// in a chart repository (`--repo`, default Iter8 v0.13's hub) at `--version`.
+/// in a chart repository (`--repo`, default our hub at `0.13.x`) at `--version`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RemoteChartArgs {
-    /// chart repository URL where -c names a chart (default: Iter8's hub, with version 0.13.x)
+    /// chart repository URL where -c names a chart (default: our hub or $ITER8_HUB, with version 0.13.x)
     #[arg(long = "repo")]
     pub repo: Option<String>,
-    /// chart version or range (e.g. 0.1.0, ~0.1); default: the newest (0.13.x in the default repo)
+    /// chart version or range (e.g. 0.13.8, ~0.13); default: the newest (0.13.x in the default repo)
     #[arg(long = "version")]
     pub version: Option<String>,
     /// use plain HTTP to reach an OCI registry

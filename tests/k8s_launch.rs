@@ -604,3 +604,153 @@ async fn foreign_object_stops_launch_before_any_write() -> TestResult {
     );
     Ok(())
 }
+
+/// The newest iter8 chart in hub/: its version and archive bytes.
+fn hub_chart() -> (String, Vec<u8>) {
+    let hub = testsupport::repo_root().join("hub");
+    let idx = std::fs::read(hub.join("index.yaml")).expect("hub index");
+    let index = chartgen::source::http::parse_index(&idx, "hub").expect("index");
+    let e = chartgen::source::http::find(&index, "iter8", "", "hub").expect("iter8 in hub");
+    let bytes = std::fs::read(hub.join(&e.urls[0])).expect("hub archive");
+    (e.version.clone(), bytes)
+}
+
+/// `helm get metadata <release> -o json`'s chart annotations.
+async fn chart_annotations(ns: &str, release: &str) -> serde_json::Value {
+    let meta = helm(&["get", "metadata", release, "-n", ns, "-o", "json"]).await;
+    assert_eq!(meta.code, 0, "helm get metadata: {}", meta.stderr);
+    let meta: serde_json::Value = serde_json::from_str(&meta.stdout).expect("json");
+    meta["annotations"].clone()
+}
+
+/// k launch from an `oci://` reference (a plain-HTTP docker-registry on loopback) and from
+/// `--repo` (nginx serving hub/): the release record carries the chart's source and digests
+/// as chart annotations that real `helm get metadata` prints; the experiment's result records
+/// them through a real `k run` (which starts a fresh result), and `k report` names them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult {
+    use testsupport::chart_servers::{Nginx, Registry};
+    let env = env();
+    let ns = env.namespace("kchartsrc").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let url = format!("{}/echo", target.url());
+    let values = sets(&[
+        "tasks={http}".into(),
+        format!("http.url={url}"),
+        "http.numRequests=5".into(),
+        "runner=job".into(),
+    ]);
+    let (version, archive) = hub_chart();
+    let archive_digest = chartgen::source::sha256_digest(&archive);
+
+    // From an OCI registry, by version.
+    let reg = Registry::plain();
+    let opts = chartgen::source::Options {
+        plain_http: true,
+        ..Default::default()
+    };
+    let repo = format!("oci://{}/charts", reg.host);
+    let (bytes, to) = (archive.clone(), repo.clone());
+    // chartgen's source API is sync (its own runtime): off the test's runtime.
+    let pushed =
+        tokio::task::spawn_blocking(move || chartgen::source::oci::push(&bytes, &to, &opts))
+            .await??;
+    let reference = format!("{repo}/iter8");
+    let mut args = vec![
+        "launch",
+        "-g",
+        "fromoci",
+        "-c",
+        &reference,
+        "--version",
+        &version,
+        "--plain-http",
+    ];
+    args.extend(values.iter().map(String::as_str));
+    let launch = k(ns, &args).await;
+    assert_eq!(launch.code, 0, "k launch oci: {}", launch.stderr);
+    let ann = chart_annotations(ns, "fromoci").await;
+    assert_eq!(ann["iter8.tools/chart-source"], reference.as_str(), "{ann}");
+    assert_eq!(
+        ann["iter8.tools/chart-url"],
+        format!("{}/charts/iter8:{version}", reg.host).as_str(),
+        "{ann}"
+    );
+    assert_eq!(ann["iter8.tools/chart-digest"], archive_digest.as_str());
+    assert_eq!(
+        ann["iter8.tools/chart-manifest-digest"],
+        pushed.digest.as_str()
+    );
+
+    let dir = tempfile::tempdir()?;
+    let kc = runner_kubeconfig(ns, "fromoci", dir.path()).await;
+    let run = iter8(&["k", "run", "-g", "fromoci", "--kubeconfig", &kc]).await;
+    assert_eq!(run.code, 0, "k run: {}", run.stderr);
+    assert_eq!(target.requests("/echo"), 5);
+    let secrets: Api<Secret> = Api::namespaced(env.admin_client()?, ns);
+    let stored = secrets.get("fromoci").await?;
+    let text = stored
+        .data
+        .as_ref()
+        .and_then(|d| d.get("experiment.yaml"))
+        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+        .expect("experiment.yaml in the Secret");
+    let exp = runner::Experiment::from_yaml(&text)?;
+    let result = exp.result.as_ref().expect("result");
+    assert_eq!(result.num_loops, 1, "the runner wrote its result");
+    let chart = result.chart.as_ref().expect("result.chart after the run");
+    assert_eq!(chart.version, version);
+    assert_eq!(chart.digest, archive_digest);
+    assert_eq!(
+        chart.manifest_digest.as_deref(),
+        Some(pushed.digest.as_str())
+    );
+    let report = k(ns, &["report", "-g", "fromoci"]).await;
+    assert_eq!(report.code, 0, "k report: {}", report.stderr);
+    assert!(
+        report.stdout.contains(&format!(
+            "\n  Chart: iter8 {version} from {reference} (digest {})\n",
+            pushed.digest
+        )),
+        "{}",
+        report.stdout
+    );
+
+    // From an HTTP repository (--repo, newest version), the archive digest checked against the
+    // index and recorded.
+    let nginx = Nginx::start(&testsupport::repo_root().join("hub"), false);
+    let mut args = vec![
+        "launch", "-g", "fromrepo", "-c", "iter8", "--repo", &nginx.url,
+    ];
+    args.extend(values.iter().map(String::as_str));
+    let launch = k(ns, &args).await;
+    assert_eq!(launch.code, 0, "k launch --repo: {}", launch.stderr);
+    let ann = chart_annotations(ns, "fromrepo").await;
+    assert_eq!(ann["iter8.tools/chart-source"], nginx.url.as_str(), "{ann}");
+    assert_eq!(ann["iter8.tools/chart-digest"], archive_digest.as_str());
+    assert!(
+        ann.get("iter8.tools/chart-manifest-digest").is_none(),
+        "{ann}"
+    );
+    let report = k(ns, &["report", "-g", "fromrepo"]).await;
+    assert_eq!(report.code, 0, "k report: {}", report.stderr);
+    assert!(
+        report.stdout.contains(&format!(
+            "\n  Chart: iter8 {version} from {} (digest {archive_digest})\n",
+            nginx.url
+        )),
+        "{}",
+        report.stdout
+    );
+    // A chart from the disk records nothing (Iter8 v0.13's release and report).
+    let chart = chart_dir();
+    let mut args = vec!["launch", "-g", "fromdisk", "-c", &chart];
+    args.extend(values.iter().map(String::as_str));
+    let launch = k(ns, &args).await;
+    assert_eq!(launch.code, 0, "k launch -c dir: {}", launch.stderr);
+    let ann = chart_annotations(ns, "fromdisk").await;
+    assert!(ann.get("iter8.tools/chart-digest").is_none(), "{ann}");
+    target.shutdown().await;
+    Ok(())
+}

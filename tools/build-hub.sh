@@ -3,6 +3,7 @@
 # regenerate hub/index.yaml (merging the old one, so earlier versions stay listed).
 # Archives are reproducible: their times come from the last commit that touched charts/
 # (SOURCE_DATE_EPOCH), so an unchanged chart gives the same archive and digest.
+# The iter8 chart must be 0.13.N (N > 7) so that v0.13's default range `0.13.x` finds it.
 # With `--push oci://HOST/PATH [chartgen push flags...]`, every archive in hub/ is also pushed
 # to that OCI registry (as PATH/<name>:<version>), so the hub is published both ways.
 set -euo pipefail
@@ -14,6 +15,14 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct -- charts/ 2>/dev/null || true)
   export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 fi
+# Iter8 v0.13 clients (and ours, without --version) ask the hub for iter8 at `0.13.x`: the
+# iter8 chart is published as 0.13.N (N above upstream's last, 0.13.7; docs/charts.md).
+iter8_version=$(sed -n 's/^version: *//p' charts/iter8/Chart.yaml | tr -d '"')
+case "$iter8_version" in
+  0.13.[0-7]) echo "charts/iter8 is $iter8_version: upstream Iter8 published that version; use 0.13.8 or later" >&2; exit 1 ;;
+  0.13.*) ;;
+  *) echo "charts/iter8 is $iter8_version: Iter8 v0.13 asks the hub for 0.13.x (docs/charts.md)" >&2; exit 1 ;;
+esac
 mkdir -p hub
 for chart in charts/*/; do
   "$chartgen" package "$chart" -d hub

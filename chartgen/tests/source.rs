@@ -453,6 +453,8 @@ fn http_repository_with_tls_and_basic_auth() {
     assert_eq!(mask_start_time(&ours), mask_start_time(&theirs));
 
     let dest = work.path().join("untar");
+    let hub = hub_version();
+    let range = format!("~{}", hub.rsplit_once('.').map_or(hub.as_str(), |(a, _)| a));
     let mut c = home.cmd(&chartgen_bin());
     c.args([
         "pull",
@@ -460,7 +462,7 @@ fn http_repository_with_tls_and_basic_auth() {
         "--repo",
         &nginx.url,
         "--version",
-        "~0.1",
+        &range,
         "--untar",
         "-d",
     ])
@@ -735,4 +737,143 @@ fn docker_config_credentials() {
     .expect("write");
     ok(pull());
     assert!(work.path().join("out/iter8-0.4.0.tgz").exists());
+}
+
+/// What chartgen pushes, real Helm uses straight from the registry: Helm v4 renders it with
+/// `helm template` and `helm install --dry-run=client`, by version and by the manifest digest
+/// chartgen printed, exactly as chartgen renders the same reference; `helm pull` by digest
+/// gets the pushed bytes; Helm v3.11 (Iter8 v0.13's Helm) renders it by version.
+#[test]
+fn helm_renders_and_installs_what_chartgen_pushes() {
+    let reg = Registry::secure();
+    let plain = Registry::plain();
+    let home = Home::new();
+    let work = tempfile::tempdir().expect("tmp");
+    let version = hub_version();
+    let tgz = package(work.path(), &version);
+    let bytes = std::fs::read(&tgz).expect("tgz");
+    ok(login(&home, &chartgen_bin(), &reg, PASS));
+    let mut digest = String::new();
+    for r in [&reg, &plain] {
+        let mut c = home.cmd(&chartgen_bin());
+        c.arg("push")
+            .arg(&tgz)
+            .arg(format!("oci://{}/charts", r.host))
+            .args(r.flags());
+        digest = digest_line(&ok(c));
+    }
+    let reference = format!("oci://{}/charts/iter8", reg.host);
+    let pinned = format!("{reference}@{digest}");
+    let mut c = home.cmd(&chartgen_bin());
+    c.args(["template", "rel", &reference, "--version", &version]);
+    c.args(reg.flags()).args(SETS);
+    let ours = mask_start_time(&ok(c));
+    assert!(ours.contains("kind: Secret"), "{ours}");
+    let mut c = home.cmd(&chartgen_bin());
+    c.args(["template", "rel", &pinned]);
+    c.args(reg.flags()).args(SETS);
+    assert_eq!(mask_start_time(&ok(c)), ours, "chartgen by digest");
+
+    let helm = tool("helm");
+    for by in [
+        vec![reference.as_str(), "--version", &version],
+        vec![&pinned],
+    ] {
+        let mut c = home.cmd(&helm);
+        c.args(["template", "rel"])
+            .args(&by)
+            .args(reg.flags())
+            .args(SETS);
+        assert_eq!(mask_start_time(&ok(c)), ours, "helm template {by:?}");
+        let mut c = home.cmd(&helm);
+        c.args(["install", "rel"])
+            .args(&by)
+            .args(["--dry-run=client", "-n", "default"])
+            .args(reg.flags())
+            .args(SETS);
+        let installed = ok(c);
+        assert!(installed.contains("STATUS: pending-install"), "{installed}");
+        // The dry-run install prints the same manifest after its header.
+        let manifest = installed
+            .split_once("\nMANIFEST:\n")
+            .map(|(_, m)| m)
+            .unwrap_or_else(|| panic!("no MANIFEST: in {installed}"));
+        assert_eq!(
+            mask_start_time(manifest).trim_end(),
+            mask_start_time(&ours).trim_end()
+        );
+    }
+    let dest = work.path().join("by-digest");
+    std::fs::create_dir(&dest).expect("mkdir");
+    let mut c = home.cmd(&helm);
+    c.args(["pull", &pinned, "-d"]).arg(&dest).args(reg.flags());
+    assert_eq!(digest_line(&ok_any(c)), digest);
+    let files: Vec<_> = std::fs::read_dir(&dest)
+        .expect("dest")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let pulled = std::fs::read(dest.join(&files[0])).expect("pulled");
+    assert_eq!(sha256(&pulled), sha256(&bytes), "{files:?}");
+
+    // Helm v3.11 reaches only the plain registry (see Registry::reach).
+    let mut c = home.cmd(&tool("helm3"));
+    c.args([
+        "template",
+        "rel",
+        &format!("oci://{}/charts/iter8", plain.host),
+        "--version",
+        &version,
+    ])
+    .args(SETS);
+    assert_eq!(mask_start_time(&ok(c)), ours, "helm3 template");
+}
+
+/// A repository chartgen builds (`chartgen package` twice, `chartgen repo index`), served by
+/// nginx: real Helm v4 and v3.11 `repo add` it and `helm pull` the exact archives by version
+/// and by range, and `helm template` renders what chartgen renders from it.
+#[test]
+fn helm_pulls_from_a_repository_chartgen_indexed() {
+    let work = tempfile::tempdir().expect("tmp");
+    let repo = work.path().join("repo");
+    std::fs::create_dir(&repo).expect("mkdir");
+    let old = package(&repo, "0.2.0");
+    let new = package(&repo, "0.13.9");
+    let mut c = Command::new(chartgen_bin());
+    c.args(["repo", "index"]).arg(&repo);
+    ok(c);
+    let nginx = Nginx::start(&repo, false);
+    for helm in [tool("helm"), tool("helm3")] {
+        let home = Home::new();
+        let mut c = home.cmd(&helm);
+        c.args(["repo", "add", "ours", &nginx.url]);
+        ok(c);
+        for (version, tgz) in [("0.2.0", &old), ("~0.13", &new), ("", &new)] {
+            let dest = tempfile::tempdir().expect("tmp");
+            let mut c = home.cmd(&helm);
+            c.args(["pull", "ours/iter8", "-d"]).arg(dest.path());
+            if !version.is_empty() {
+                c.args(["--version", version]);
+            }
+            ok(c);
+            let name = tgz.file_name().expect("name");
+            let got = std::fs::read(dest.path().join(name)).expect("helm pulled");
+            assert_eq!(
+                sha256(&got),
+                sha256(&std::fs::read(tgz).expect("tgz")),
+                "{helm:?} {version}"
+            );
+        }
+        let mut c = home.cmd(&helm);
+        c.args(["template", "rel", "ours/iter8"]).args(SETS);
+        let theirs = ok(c);
+        let mut c = home.cmd(&chartgen_bin());
+        c.args(["template", "rel", "iter8", "--repo", &nginx.url])
+            .args(SETS);
+        assert_eq!(
+            mask_start_time(&ok(c)),
+            mask_start_time(&theirs),
+            "{helm:?}"
+        );
+    }
 }

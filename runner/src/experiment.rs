@@ -33,6 +33,13 @@
 //!     protocols: {http: HTTP/1.1 over TLS}   # protocol each load provider spoke; omitted
 //!                                            # when empty (not in Iter8 v0.13, Go ignores it)
 //!   iter8Version: v0.13
+//!   chart:                   # the chart the experiment was launched from, when it was
+//!     name: iter8            # fetched from a repository or registry; omitted otherwise
+//!     version: 0.13.8        # (not in Iter8 v0.13, Go ignores it); the runner keeps it
+//!     source: oci://registry/charts/iter8    # repository URL or OCI reference, as given
+//!     url: oci://registry/charts/iter8:0.13.8   # what was downloaded (chart URL / tag)
+//!     digest: sha256:...     # sha256 of the chart archive (index.yaml's `digest`)
+//!     manifestDigest: sha256:...   # OCI only: the manifest digest (`@sha256:` pins it)
 //! ```
 //!
 //! On write, every map's keys are sorted the way Go's `sigs.k8s.io/yaml` (go-yaml v2) sorts
@@ -192,6 +199,33 @@ pub struct ExperimentResult {
     pub insights: Option<Insights>,
     /// `iter8Version`, normally [`ITER8_VERSION`].
     pub iter8_version: String,
+    /// Where the experiment's chart came from (fetched charts only).
+    pub chart: Option<ChartOrigin>,
+}
+
+/// `result.chart`: the chart an experiment was launched from, when it was fetched from a chart
+/// repository or an OCI registry. An addition to Iter8 v0.13's format (Go readers ignore it).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartOrigin {
+    /// Chart name.
+    #[serde(default)]
+    pub name: String,
+    /// Chart version.
+    #[serde(default)]
+    pub version: String,
+    /// The repository URL or OCI reference, as the user gave it.
+    #[serde(default)]
+    pub source: String,
+    /// What was downloaded: the chart URL, or the OCI reference with its tag.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// `sha256:<hex>` of the chart archive.
+    #[serde(default)]
+    pub digest: String,
+    /// OCI only: the manifest digest (`sha256:<hex>`), what an `@sha256:` reference pins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
 }
 
 impl ExperimentResult {
@@ -205,6 +239,7 @@ impl ExperimentResult {
             failure: false,
             insights: None,
             iter8_version: ITER8_VERSION.to_string(),
+            chart: None,
         }
     }
 
@@ -784,6 +819,15 @@ const RESULT_SHAPE: Shape = Shape::Obj(&[
     ("failure", Shape::Leaf),
     ("insights", INSIGHTS_SHAPE),
     ("iter8Version", Shape::Leaf),
+    ("chart", CHART_SHAPE),
+]);
+const CHART_SHAPE: Shape = Shape::Obj(&[
+    ("name", Shape::Leaf),
+    ("version", Shape::Leaf),
+    ("source", Shape::Leaf),
+    ("url", Shape::Leaf),
+    ("digest", Shape::Leaf),
+    ("manifestDigest", Shape::Leaf),
 ]);
 const TASK_SHAPE: Shape = Shape::Obj(&[
     ("task", Shape::Leaf),
@@ -826,6 +870,8 @@ struct RawResult {
     insights: Option<RawInsights>,
     #[serde(default)]
     iter8_version: Option<String>,
+    #[serde(default)]
+    chart: Option<ChartOrigin>,
 }
 
 /// Per-version maps as Go may write them (null entries allowed).
@@ -944,6 +990,7 @@ impl Experiment {
                     protocols: i.protocols.unwrap_or_default(),
                 }),
                 iter8_version: r.iter8_version.unwrap_or_default(),
+                chart: r.chart,
             }),
         };
         Ok(Experiment { spec, result })
@@ -979,6 +1026,9 @@ impl Experiment {
                     m.insert("insights".into(), insights_json(i).map_err(ser)?);
                 }
                 m.insert("iter8Version".into(), r.iter8_version.clone().into());
+                if let Some(c) = &r.chart {
+                    m.insert("chart".into(), serde_json::to_value(c).map_err(ser)?);
+                }
                 Value::Object(m)
             }
         };

@@ -25,7 +25,9 @@ pub mod target;
 pub mod task;
 
 pub use driver::{Driver, DriverError, FileDriver};
-pub use experiment::{Experiment, ExperimentError, ExperimentResult, Insights, TaskSpec};
+pub use experiment::{
+    ChartOrigin, Experiment, ExperimentError, ExperimentResult, Insights, TaskSpec,
+};
 pub use task::{
     Event, RunError, RunOptions, Task, TaskContext, TaskError, run_experiment, run_loop,
 };

@@ -242,3 +242,35 @@ fn reuse_result() {
     let r = run_doc("spec:\n- run: 'true'\n", true);
     assert!(matches!(r.result, Err(RunError::NoResult)));
 }
+
+/// A fresh run replaces the result but keeps `result.chart` (where the chart came from, set at
+/// launch), writes it back with its camelCase keys, and the text report names it.
+#[test]
+fn fresh_result_keeps_chart_origin() {
+    let doc = "spec:\n- run: 'true'\nresult:\n  startTime: \"\"\n  numLoops: 7\n  numCompletedTasks: 1\n  failure: true\n  iter8Version: v0.13\n  chart:\n    name: iter8\n    version: 0.13.8\n    source: oci://127.0.0.1:1/charts/iter8\n    url: oci://127.0.0.1:1/charts/iter8:0.13.8\n    digest: sha256:aa\n    manifestDigest: sha256:bb\n";
+    let r = run_doc(doc, false);
+    r.result.as_ref().expect("run");
+    let res = r.stored.result.as_ref().expect("result");
+    assert_eq!(res.num_loops, 1, "the result was replaced");
+    assert!(!res.failure);
+    let c = res.chart.as_ref().expect("chart kept");
+    assert_eq!(
+        (c.name.as_str(), c.version.as_str(), c.digest.as_str()),
+        ("iter8", "0.13.8", "sha256:aa")
+    );
+    assert_eq!(c.manifest_digest.as_deref(), Some("sha256:bb"));
+    let yaml = r.stored.to_yaml().expect("yaml");
+    assert!(yaml.contains("    manifestDigest: sha256:bb\n"), "{yaml}");
+    let report = runner::report::text(&r.stored);
+    assert!(
+        report.contains(
+            "\n  Chart: iter8 0.13.8 from oci://127.0.0.1:1/charts/iter8 (digest sha256:bb)\n"
+        ),
+        "{report}"
+    );
+    // Without a chart record nothing is added (Iter8 v0.13's layout).
+    let plain = run_doc("spec:\n- run: 'true'\n", false);
+    let stored = plain.stored.result.as_ref().expect("result");
+    assert!(stored.chart.is_none());
+    assert!(!runner::report::text(&plain.stored).contains("Chart:"));
+}

@@ -112,7 +112,11 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("invalid --group {group:?}: {e}"))?;
     let timeout =
         super::parse_go_duration(&args.timeout).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
-    let (files, source) = super::launch::chart_source(args.chart_name.as_deref(), &args.remote)?;
+    let super::launch::ChartSource {
+        files,
+        description: source,
+        origin,
+    } = super::launch::chart_source(args.chart_name.as_deref(), &args.remote)?;
     let chart = chartgen::chart::load_from_files(files).map_err(|e| {
         log::error_trace("unable to load chart", &e.to_string());
         anyhow::anyhow!(
@@ -188,8 +192,13 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         opts.base_values = Some(chartgen::yaml::from_serde_json(&previous.config));
         config = previous.config.clone();
     }
-    let (manifest, rendered_hooks) =
+    let (mut manifest, rendered_hooks) =
         chartgen::render::template_with_hooks(&chart, &opts).map_err(render_failed)?;
+    if let Some(origin) = &origin {
+        manifest = record_chart_origin(&manifest, &group, origin).inspect_err(|e| {
+            log::error_trace("experiment launch failed", &super::error_chain(e));
+        })?;
+    }
     check_experiment(&manifest, &group).inspect_err(|e| {
         log::error_trace("experiment launch failed", &super::error_chain(e));
     })?;
@@ -209,8 +218,12 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         .find(|(k, _)| k == &format!("{}/templates/NOTES.txt", chart.name()))
         .map(|(_, v)| v)
         .unwrap_or_default();
+    let mut metadata = chartgen::yaml::to_serde_json(&chart.metadata.to_json_value());
+    if let Some(origin) = &origin {
+        annotate_origin(&mut metadata, origin);
+    }
     let chart_value = chart_json(
-        chartgen::yaml::to_serde_json(&chart.metadata.to_json_value()),
+        metadata,
         &chart_files(&chart.templates),
         chartgen::yaml::to_serde_json(&chart.values),
         chart.schema.as_deref(),
@@ -258,6 +271,95 @@ fn check_experiment(manifest: &str, group: &str) -> anyhow::Result<()> {
     let exp = runner::Experiment::from_yaml(text)
         .map_err(|e| anyhow::anyhow!("the chart rendered an invalid experiment: {e}"))?;
     super::launch::preflight(&exp, Path::new(&format!("experiment in Secret {group}")))
+}
+
+/// Chart annotations in the release record naming where the chart came from: Helm keeps no
+/// record of a chart's source, but `helm get metadata` prints the chart's annotations.
+pub const ANNOTATION_SOURCE: &str = "iter8.tools/chart-source";
+/// The chart URL or OCI reference with its tag.
+pub const ANNOTATION_URL: &str = "iter8.tools/chart-url";
+/// `sha256:<hex>` of the chart archive.
+pub const ANNOTATION_DIGEST: &str = "iter8.tools/chart-digest";
+/// OCI only: the manifest digest.
+pub const ANNOTATION_MANIFEST_DIGEST: &str = "iter8.tools/chart-manifest-digest";
+
+/// Add the chart's origin to the annotations of the release record's chart metadata.
+fn annotate_origin(metadata: &mut serde_json::Value, origin: &runner::ChartOrigin) {
+    let Some(meta) = metadata.as_object_mut() else {
+        return;
+    };
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if !annotations.is_object() {
+        *annotations = serde_json::Value::Object(Default::default());
+    }
+    let Some(map) = annotations.as_object_mut() else {
+        return;
+    };
+    let mut put = |k: &str, v: &str| {
+        if !v.is_empty() {
+            map.insert(k.to_string(), v.into());
+        }
+    };
+    put(ANNOTATION_SOURCE, &origin.source);
+    put(ANNOTATION_URL, &origin.url);
+    put(ANNOTATION_DIGEST, &origin.digest);
+    put(
+        ANNOTATION_MANIFEST_DIGEST,
+        origin.manifest_digest.as_deref().unwrap_or(""),
+    );
+}
+
+/// The manifest with `result.chart` set in the experiment of Secret `<group>`, so the runner
+/// (which keeps it) and `iter8 k report` see where the chart came from. Only that document is
+/// rewritten (its `# Source:` line kept); a manifest without that Secret is returned as is.
+fn record_chart_origin(
+    manifest: &str,
+    group: &str,
+    origin: &runner::ChartOrigin,
+) -> anyhow::Result<String> {
+    let key = iter8_k8s::secret_driver::EXPERIMENT_KEY;
+    let mut out = String::with_capacity(manifest.len() + 512);
+    // Documents between `---` lines (the first is whatever precedes the first separator).
+    let mut docs = vec![String::new()];
+    for line in manifest.split_inclusive('\n') {
+        if line == "---\n" || line == "---" {
+            docs.push(String::new());
+        } else if let Some(last) = docs.last_mut() {
+            last.push_str(line);
+        }
+    }
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        let parsed = iter8_k8s::apply::parse_manifest(doc).ok();
+        let Some(mut obj) = parsed.and_then(|mut v| (v.len() == 1).then(|| v.remove(0))) else {
+            out.push_str(doc);
+            continue;
+        };
+        let text = (obj["kind"] == "Secret" && obj["metadata"]["name"] == group)
+            .then(|| obj["stringData"][key].as_str().map(str::to_string))
+            .flatten();
+        let Some(text) = text else {
+            out.push_str(doc);
+            continue;
+        };
+        let with = super::launch::with_chart_origin(&text, origin.clone())?;
+        obj["stringData"][key] = with.into();
+        for line in doc.lines().take_while(|l| l.starts_with('#')) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        let yaml = chartgen::yaml::to_yaml(&chartgen::yaml::from_serde_json(&obj))
+            .map_err(|e| anyhow::anyhow!("unable to write Secret {group}: {e}"))?;
+        out.push_str(&yaml);
+        if !yaml.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
 }
 
 fn chart_files(fs: &[chartgen::chart::File]) -> Vec<ChartFile<'_>> {

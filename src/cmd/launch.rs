@@ -51,7 +51,11 @@ pub fn run(args: LaunchArgs) -> anyhow::Result<()> {
 
 /// Render the chart's `experiment` template with the value flags, in memory.
 fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
-    let (mut files, source) = chart_source(args.chart_name.as_deref(), &args.remote)?;
+    let ChartSource {
+        mut files,
+        description: source,
+        origin,
+    } = chart_source(args.chart_name.as_deref(), &args.remote)?;
     files.retain(|(name, _)| name != EXPERIMENT_TEMPLATE);
     files.push((
         EXPERIMENT_TEMPLATE.to_string(),
@@ -77,30 +81,70 @@ fn render_experiment(args: &LaunchArgs) -> anyhow::Result<String> {
         log::error_trace("unable to render chart templates", &e.to_string());
         anyhow::anyhow!("{}", one_line(&e.to_string()))
     })?;
-    rendered
+    let text = rendered
         .iter()
         .find(|(k, _)| k.ends_with(EXPERIMENT_TEMPLATE) && k.split('/').count() == 3)
         .map(|(_, v)| v.clone())
-        .ok_or_else(|| anyhow::anyhow!("chart {source} has no experiment template output"))
+        .ok_or_else(|| anyhow::anyhow!("chart {source} has no experiment template output"))?;
+    match origin {
+        Some(origin) => with_chart_origin(&text, origin),
+        None => Ok(text),
+    }
+}
+
+/// The experiment `text` with `result.chart` set to `origin` (written as the runner writes
+/// experiments; the runner keeps `result.chart` when it starts a fresh result).
+pub fn with_chart_origin(text: &str, origin: runner::ChartOrigin) -> anyhow::Result<String> {
+    let mut exp = runner::Experiment::from_yaml(text)
+        .map_err(|e| anyhow::anyhow!("the chart rendered an invalid experiment: {e}"))?;
+    exp.result
+        .get_or_insert_with(|| runner::ExperimentResult::new(0))
+        .chart = Some(origin);
+    exp.to_yaml()
+        .map_err(|e| anyhow::anyhow!("unable to write the experiment: {e}"))
 }
 
 /// A chart's files: path relative to the chart root, and bytes.
 pub type ChartFiles = Vec<(String, Vec<u8>)>;
 
-/// Iter8 v0.13.18's default chart repository, where `-c <name>` looks without `--repo`.
-pub const DEFAULT_REPO: &str = "https://iter8-tools.github.io/iter8";
+/// The chart `-c` named: its files, a description for messages, and, for a chart fetched from
+/// a repository or registry, where it came from (recorded in the result and the release).
+pub struct ChartSource {
+    /// The chart's files.
+    pub files: ChartFiles,
+    /// Where it came from, for messages.
+    pub description: String,
+    /// Repository or registry, version and digests of a fetched chart.
+    pub origin: Option<runner::ChartOrigin>,
+}
+
+/// Our hub (`hub/` of the repository, served by GitHub Pages), where `-c <name>` looks without
+/// `--repo`, as Iter8 v0.13 looked in its own hub. Our charts are published there as `0.13.N`
+/// so that v0.13's range finds them (docs/charts.md).
+pub const DEFAULT_REPO: &str = "https://iter8-rust.github.io/iter8/hub";
+/// Names another default repository (a mirror, an air-gapped copy of hub/, tests).
+pub const DEFAULT_REPO_ENV: &str = "ITER8_HUB";
 /// The version range Iter8 v0.13 asks of the default repository.
 pub const DEFAULT_REPO_VERSION: &str = "0.13.x";
+
+/// The default repository: `$ITER8_HUB` if set, else [`DEFAULT_REPO`].
+fn default_hub() -> String {
+    std::env::var(DEFAULT_REPO_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_REPO.to_string())
+}
 
 /// Files of the chart `--chartName` names, else of the built-in `charts/iter8`, and a
 /// description of where they came from. As Iter8 v0.13 (Helm's LocateChart): an existing
 /// path is used as is; a missing path that starts with `.` or `/` is an error; `oci://` is
-/// pulled from the registry; any other name is a chart in `--repo` (default: v0.13's repo at
-/// version `0.13.x`). A fetched chart's digest is logged.
+/// pulled from the registry; any other name is a chart in `--repo` (default: our hub, or
+/// `$ITER8_HUB`, at version `0.13.x` as v0.13 asked). A fetched chart's digest is logged and returned in
+/// [`ChartSource::origin`].
 pub fn chart_source(
     chart_name: Option<&str>,
     remote: &crate::RemoteChartArgs,
-) -> anyhow::Result<(ChartFiles, String)> {
+) -> anyhow::Result<ChartSource> {
     if let Some(name) = chart_name
         && is_remote(name, remote)
     {
@@ -120,9 +164,17 @@ pub fn chart_source(
                 .iter()
                 .map(|(name, data)| (name.to_string(), data.to_vec()))
                 .collect::<Vec<_>>();
-            Ok((files, "built-in iter8 chart".to_string()))
+            Ok(ChartSource {
+                files,
+                description: "built-in iter8 chart".to_string(),
+                origin: None,
+            })
         }
-        Some(name) => Ok((chart_files(Path::new(name))?, name.to_string())),
+        Some(name) => Ok(ChartSource {
+            files: chart_files(Path::new(name))?,
+            description: name.to_string(),
+            origin: None,
+        }),
     }
 }
 
@@ -133,10 +185,7 @@ fn is_remote(name: &str, remote: &crate::RemoteChartArgs) -> bool {
         || !(p.exists() || p.is_absolute() || name.starts_with('.'))
 }
 
-fn fetch_chart(
-    name: &str,
-    remote: &crate::RemoteChartArgs,
-) -> anyhow::Result<(ChartFiles, String)> {
+fn fetch_chart(name: &str, remote: &crate::RemoteChartArgs) -> anyhow::Result<ChartSource> {
     use chartgen::source::{self, ChartRef, Options};
     let oci = name.starts_with("oci://");
     let default_repo = !oci && remote.repo.is_none();
@@ -148,9 +197,10 @@ fn fetch_chart(
     let repo = if oci {
         None
     } else {
-        Some(remote.repo.as_deref().unwrap_or(DEFAULT_REPO))
+        Some(remote.repo.clone().unwrap_or_else(default_hub))
     };
-    let reference = ChartRef::parse(name, repo).map_err(|e| anyhow::anyhow!("--chartName: {e}"))?;
+    let reference =
+        ChartRef::parse(name, repo.as_deref()).map_err(|e| anyhow::anyhow!("--chartName: {e}"))?;
     let opts = Options {
         version,
         username: remote.username.clone(),
@@ -177,7 +227,19 @@ fn fetch_chart(
     ));
     let files = chartgen::chart::archive_files(&fetched.archive)
         .map_err(|e| anyhow::anyhow!("--chartName {name}: {e}"))?;
-    Ok((files, format!("{name} {}", fetched.version)))
+    let origin = runner::ChartOrigin {
+        name: fetched.name,
+        version: fetched.version.clone(),
+        source: repo.unwrap_or_else(|| name.to_string()),
+        url: fetched.origin,
+        digest: fetched.digest,
+        manifest_digest: fetched.manifest_digest,
+    };
+    Ok(ChartSource {
+        files,
+        description: format!("{name} {}", fetched.version),
+        origin: Some(origin),
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -14,6 +14,8 @@
 //!   Number of completed tasks: 4⏎
 //!   Number of completed loops: 1⏎
 //!   Protocol (http): HTTP/1.1 over TLS⏎        (one per load provider; not in Iter8 v0.13)
+//!   Chart: iter8 0.13.8 from oci://r/c/iter8 (digest sha256:...)⏎   (fetched charts only;
+//!                                                 the manifest digest for OCI; not in v0.13)
 //! ⏎
 //! Load warnings:⏎                                                      (not in Iter8 v0.13; only
 //! **************⏎                                                      when a paced load fell
@@ -67,6 +69,14 @@ pub fn text(exp: &Experiment) -> String {
     let _ = write!(out, "  Number of completed loops: {}", s.num_loops);
     for (provider, protocol) in insights(exp).iter().flat_map(|i| &i.protocols) {
         let _ = write!(out, "\n  Protocol ({provider}): {protocol}");
+    }
+    if let Some(c) = exp.result.as_ref().and_then(|r| r.chart.as_ref()) {
+        let digest = c.manifest_digest.as_deref().unwrap_or(&c.digest);
+        let _ = write!(
+            out,
+            "\n  Chart: {} {} from {} (digest {digest})",
+            c.name, c.version, c.source
+        );
     }
     match insights(exp) {
         Some(ins) => {

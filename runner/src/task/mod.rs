@@ -258,9 +258,9 @@ pub struct RunOptions<'a> {
 
 fn no_events(_: &Event) {}
 
-/// Read the experiment from `driver`, (re)initialise the result unless `reuse_result`, run one
-/// loop of its tasks and return the final experiment. Blocking; call it outside async code (or
-/// in `spawn_blocking`).
+/// Read the experiment from `driver`, (re)initialise the result unless `reuse_result` (keeping
+/// `result.chart`), run one loop of its tasks and return the final experiment. Blocking; call
+/// it outside async code (or in `spawn_blocking`).
 pub fn run_experiment(
     driver: &mut dyn Driver,
     opts: &RunOptions<'_>,
@@ -268,7 +268,12 @@ pub fn run_experiment(
     let mut exp = driver.read()?;
     check_experiment(&exp, opts)?;
     if !opts.reuse_result {
-        exp.result = Some(ExperimentResult::new(driver.revision()));
+        // A fresh result, except the record of where the chart came from (set at launch).
+        let chart = exp.result.take().and_then(|r| r.chart);
+        exp.result = Some(ExperimentResult {
+            chart,
+            ..ExperimentResult::new(driver.revision())
+        });
     }
     run_loop(&mut exp, driver, opts)?;
     Ok(exp)
