@@ -169,22 +169,46 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         opts.base_values = Some(chartgen::yaml::from_serde_json(&previous.config));
         config = previous.config.clone();
     }
-    let manifest = chartgen::render::template(&chart, &opts).map_err(render_failed)?;
-    check_experiment(&manifest, &group).inspect_err(|e| {
+    let rendered = render_release(&chart, &opts, config).inspect_err(|e| {
         log::error_trace("experiment launch failed", &super::error_chain(e));
     })?;
 
     if args.dry {
         let path = Path::new(MANIFEST_FILE);
-        super::write_atomic(path, manifest.as_bytes())
+        super::write_atomic(path, rendered.manifest.as_bytes())
             .map_err(|e| anyhow::anyhow!("unable to write {MANIFEST_FILE}: {e}"))?;
         log::info("wrote kubernetes manifest into manifest.yaml");
         log::info("dry run complete");
         return Ok(());
     }
     let helm = helm.expect("connected unless --dry");
-    let notes = chartgen::render::render_files(&chart, &opts)
-        .map_err(render_failed)?
+    rt.block_on(helm.install_or_upgrade(&group, &history, rendered))
+        .map_err(|e| {
+            let c = chain(&e);
+            log::error_trace("experiment launch failed", &c);
+            anyhow::anyhow!(c)
+        })?;
+    log::info("experiment launched. Happy Iter8ing!");
+    Ok(())
+}
+
+/// Render `chart` as the release `opts` names, with user values `config` (what the record
+/// keeps): the manifest (its experiment checked as a local launch checks it, so bad input fails
+/// before anything is created), NOTES.txt and the record's chart object. `iter8 k launch` and
+/// the AutoX controller's direct mode both install what this returns.
+pub fn render_release(
+    chart: &chartgen::chart::Chart,
+    opts: &chartgen::render::Options,
+    config: serde_json::Value,
+) -> anyhow::Result<Rendered> {
+    // Helm's message without `helm template`'s hint about --debug.
+    let failed = |e: chartgen::render::RenderError| {
+        anyhow::anyhow!("{}", super::launch::one_line(&e.message))
+    };
+    let manifest = chartgen::render::template(chart, opts).map_err(failed)?;
+    check_experiment(&manifest, &opts.release_name)?;
+    let notes = chartgen::render::render_files(chart, opts)
+        .map_err(failed)?
         .into_iter()
         .find(|(k, _)| k == &format!("{}/templates/NOTES.txt", chart.name()))
         .map(|(_, v)| v)
@@ -196,20 +220,12 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         chart.schema.as_deref(),
         &chart_files(&chart.files),
     );
-    let rendered = Rendered {
+    Ok(Rendered {
         chart: chart_value,
         config,
         manifest,
         notes,
-    };
-    rt.block_on(helm.install_or_upgrade(&group, &history, rendered))
-        .map_err(|e| {
-            let c = chain(&e);
-            log::error_trace("experiment launch failed", &c);
-            anyhow::anyhow!(c)
-        })?;
-    log::info("experiment launched. Happy Iter8ing!");
-    Ok(())
+    })
 }
 
 /// Check the experiment in the manifest's Secret `<group>` as the local launch does (task
