@@ -2,7 +2,7 @@
 //! and `kubectl get events` show what it did.
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use kube::api::PostParams;
@@ -19,7 +19,8 @@ pub struct Subject {
 
 /// A `Normal` (or `Warning`) Event on `subject`, from `component`.
 pub fn event(subject: &Subject, component: &str, warning: bool, reason: &str, message: &str) -> Event {
-    let now = Time(Timestamp::now());
+    let at = Timestamp::now();
+    let now = Time(at);
     Event {
         metadata: ObjectMeta {
             generate_name: Some(format!("{}.", subject.name)),
@@ -42,6 +43,9 @@ pub fn event(subject: &Subject, component: &str, warning: bool, reason: &str, me
             ..Default::default()
         }),
         reporting_component: Some(component.to_string()),
+        reporting_instance: Some(component.to_string()),
+        action: Some(reason.to_string()),
+        event_time: Some(MicroTime(at)),
         first_timestamp: Some(now.clone()),
         last_timestamp: Some(now),
         count: Some(1),
