@@ -170,6 +170,18 @@ async fn revisions(ns: &str, name: &str) -> Vec<String> {
     v
 }
 
+/// The revision of Helm release `name` whose record says `deployed`, if any.
+async fn deployed(ns: &str, name: &str) -> Option<String> {
+    let secrets: Api<Secret> = Api::namespaced(client(), ns);
+    secrets
+        .list(&ListParams::default().labels(&format!("owner=helm,name={name},status=deployed")))
+        .await
+        .ok()?
+        .items
+        .into_iter()
+        .find_map(|s| s.metadata.labels?.get("version").cloned())
+}
+
 async fn job_names(ns: &str) -> Vec<String> {
     let mut v: Vec<String> = Api::<Job>::namespaced(client(), ns)
         .list(&ListParams::default())
@@ -245,13 +257,17 @@ async fn sa_kubeconfig(ns: &str, release: &str, dir: &Path, server: Option<&str>
     path
 }
 
-/// The tutorial-like values: group `g` with trigger Deployment `app` in `ns`, spec `iter8` of
-/// the hub's iter8 chart (an http task and a Job runner; the Job never runs here), plus
-/// `other` for an experiment that autox must leave alone.
-fn values(ns: &str) -> String {
-    format!(
-        "groups:\n  g:\n    trigger:\n      name: app\n      namespace: {ns}\n      group: apps\n      version: v1\n      resource: deployments\n    specs:\n      iter8:\n        name: iter8\n        version: 0.1.0\n        values:\n          tasks: [http]\n          http:\n            url: http://127.0.0.1:9/get\n            numRequests: 5\n          runner: job\n      other:\n        name: iter8\n        version: 0.1.0\n        values:\n          tasks: [http]\n          http:\n            url: http://127.0.0.1:9/other\n          runner: job\n"
-    )
+/// Values of group `g` with trigger Deployment `app` in `ns`, spec `iter8` of the hub's iter8
+/// chart (an http task and a Job runner; the Job never runs here), and with `with_other`
+/// spec `other`, for an experiment that autox must leave alone.
+fn values(ns: &str, with_other: bool) -> String {
+    let mut v = format!(
+        "groups:\n  g:\n    trigger:\n      name: app\n      namespace: {ns}\n      group: apps\n      version: v1\n      resource: deployments\n    specs:\n      iter8:\n        name: iter8\n        version: 0.1.0\n        values:\n          tasks: [http]\n          http:\n            url: http://127.0.0.1:9/get\n            numRequests: 5\n          runner: job\n"
+    );
+    if with_other {
+        v.push_str("      other:\n        name: iter8\n        version: 0.1.0\n        values:\n          tasks: [http]\n          http:\n            url: http://127.0.0.1:9/other\n          runner: job\n");
+    }
+    v
 }
 
 fn write_values(dir: &Path, text: &str) -> PathBuf {
@@ -317,7 +333,7 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     let ns = ns_guard.name();
     let dir = tempfile::tempdir()?;
     let hub = hub();
-    let vf = write_values(dir.path(), &values(ns));
+    let vf = write_values(dir.path(), &values(ns, true));
     let out = install_chart(
         ns,
         "autox",
@@ -347,8 +363,8 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
         &["--mode", "direct", "--repo", &hub.url, "--lease-namespace", ns],
     );
 
-    until("revision 1", LIMIT, || async {
-        (revisions(ns, "autox-g-iter8").await == ["1"]).then_some(())
+    until("revision 1 deployed", LIMIT, || async {
+        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
     assert!(job_names(ns).await.contains(&"autox-g-iter8-1-job".to_string()));
@@ -356,10 +372,11 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     // Unrelated label: nothing; then a new version: exactly one more revision.
     relabel(ns, "app", json!({"team": "a"})).await?;
     relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
-    until("revision 2", LIMIT, || async {
-        (revisions(ns, "autox-g-iter8").await == ["1", "2"]).then_some(())
+    until("revision 2 deployed", LIMIT, || async {
+        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("2")).then_some(())
     })
     .await;
+    assert_eq!(revisions(ns, "autox-g-iter8").await, ["1", "2"]);
     let jobs = job_names(ns).await;
     assert!(jobs.contains(&"autox-g-iter8-2-job".to_string()), "{jobs:?}");
     assert!(!jobs.contains(&"autox-g-iter8-1-job".to_string()), "{jobs:?}");
@@ -374,7 +391,7 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     // Trigger deleted and recreated with a version: launched anew.
     relabel(ns, "app", json!({"app.kubernetes.io/version": "3.0.0"})).await?;
     until("relaunch for 3.0.0", LIMIT, || async {
-        (!revisions(ns, "autox-g-iter8").await.is_empty()).then_some(())
+        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
     Api::<Deployment>::namespaced(client(), ns)
@@ -386,7 +403,7 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     .await;
     deployment(ns, "app", &[("app.kubernetes.io/version", "4.0.0")]).await?;
     until("launched for the recreated trigger", LIMIT, || async {
-        (revisions(ns, "autox-g-iter8").await == ["1"]).then_some(())
+        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
 
@@ -433,14 +450,24 @@ async fn argo_crd() {
             .output()
             .expect("kubectl");
         assert!(out.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&out.stderr));
-        let kubectl = testsupport::tools::kubectl().expect("kubectl");
-        let out = Command::new(kubectl)
-            .args(["wait", "--for=condition=Established", "crd/applications.argoproj.io", "--timeout=60s"])
-            .arg("--kubeconfig")
-            .arg(env().kubeconfig_path())
-            .output()
-            .expect("kubectl");
-        assert!(out.status.success(), "kubectl wait: {}", String::from_utf8_lossy(&out.stderr));
+        // Established once the API server serves it (its status may not exist for a moment).
+        let crds = ApiResource {
+            group: "apiextensions.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            plural: "customresourcedefinitions".into(),
+        };
+        let api: Api<DynamicObject> = Api::all_with(client(), &crds);
+        until("the Application CRD established", LIMIT, || async {
+            let crd = api.get("applications.argoproj.io").await.ok()?;
+            let established = crd.data["status"]["conditions"]
+                .as_array()?
+                .iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True");
+            established.then_some(())
+        })
+        .await;
     })
     .await;
 }
@@ -596,7 +623,7 @@ async fn two_replicas_one_acts() -> TestResult {
     let ns = ns_guard.name();
     let dir = tempfile::tempdir()?;
     let hub = hub();
-    let vf = write_values(dir.path(), &values(ns));
+    let vf = write_values(dir.path(), &values(ns, false));
     let out = install_chart(ns, "autox", &vf, &["mode=direct", &format!("repoURL={}", hub.url)]).await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
     deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
@@ -611,28 +638,36 @@ async fn two_replicas_one_acts() -> TestResult {
     };
     let fa = flags("replica-a");
     let fb = flags("replica-b");
-    let mut a = Autox::start(&kc, &config, &fa.iter().map(String::as_str).collect::<Vec<_>>());
+    let a = Autox::start(&kc, &config, &fa.iter().map(String::as_str).collect::<Vec<_>>());
     let b = Autox::start(&kc, &config, &fb.iter().map(String::as_str).collect::<Vec<_>>());
     until("launch", LIMIT, || async {
-        (revisions(ns, "autox-g-iter8").await == ["1"]).then_some(())
+        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
-    // Both have listed the trigger; exactly one holds the Lease and acted.
+    // Both have listed the trigger; exactly one holds the Lease and acted; the other follows.
     a.wait_log("every trigger listed; ready", LIMIT).await;
     b.wait_log("every trigger listed; ready", LIMIT).await;
-    b.wait_log("following", LIMIT).await;
-    assert_eq!(a.count("acting as leader") + b.count("acting as leader"), 1, "a:\n{}\nb:\n{}", a.log(), b.log());
-    assert_eq!(a.count("launched experiment") + b.count("launched experiment"), 1);
-    assert_eq!(a.count("acting as leader"), 1, "replica-a started first and leads: {}", a.log());
+    assert_eq!(
+        a.count("acting as leader") + b.count("acting as leader"),
+        1,
+        "a:\n{}\nb:\n{}",
+        a.log(),
+        b.log()
+    );
+    let (mut leader, follower) = if a.count("acting as leader") == 1 { (a, b) } else { (b, a) };
+    follower.wait_log("following", LIMIT).await;
+    assert_eq!(leader.count("launched experiment"), 1, "{}", leader.log());
+    assert_eq!(follower.count("launched experiment"), 0, "{}", follower.log());
 
-    a.stop();
-    b.wait_log("acting as leader", LIMIT).await;
+    // The leader stops; the follower takes over once the Lease expires, and acts.
+    leader.stop();
+    follower.wait_log("acting as leader", LIMIT).await;
     relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
-    until("relaunch by replica-b", LIMIT, || async {
-        (revisions(ns, "autox-g-iter8").await.last().map(String::as_str) == Some("2")).then_some(())
+    until("relaunch by the new leader", LIMIT, || async {
+        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("2")).then_some(())
     })
     .await;
-    assert_eq!(b.count("relaunched experiment autox-g-iter8"), 1, "{}", b.log());
+    assert_eq!(follower.count("relaunched experiment autox-g-iter8"), 1, "{}", follower.log());
     assert_eq!(
         event_reasons(ns, "app").await,
         ["ExperimentLaunched", "ExperimentRelaunched"]
@@ -701,7 +736,7 @@ async fn watch_resumes_after_api_outage() -> TestResult {
     let ns = ns_guard.name();
     let dir = tempfile::tempdir()?;
     let hub = hub();
-    let vf = write_values(dir.path(), &values(ns));
+    let vf = write_values(dir.path(), &values(ns, false));
     let out = install_chart(ns, "autox", &vf, &["mode=direct", &format!("repoURL={}", hub.url)]).await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
     deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
@@ -718,7 +753,7 @@ async fn watch_resumes_after_api_outage() -> TestResult {
         &["--mode", "direct", "--repo", &hub.url, "--lease-namespace", ns, "--lease-duration", "30"],
     );
     until("launch", LIMIT, || async {
-        (revisions(ns, "autox-g-iter8").await == ["1"]).then_some(())
+        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
     let lists_before = autox.count("listed deployments.apps");
@@ -726,10 +761,11 @@ async fn watch_resumes_after_api_outage() -> TestResult {
     relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     relay.restore();
-    until("relaunch after the outage", LIMIT, || async {
-        (revisions(ns, "autox-g-iter8").await.last().map(String::as_str) == Some("2")).then_some(())
-    })
-    .await;
+    let start = Instant::now();
+    while deployed(ns, "autox-g-iter8").await.as_deref() != Some("2") {
+        assert!(start.elapsed() < LIMIT, "no relaunch after the outage:\n{}", autox.log());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     autox.wait_log("resuming watch of deployments.apps", LIMIT).await;
     assert_eq!(autox.count("listed deployments.apps"), lists_before, "relisted: {}", autox.log());
     Ok(())

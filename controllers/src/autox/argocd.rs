@@ -37,9 +37,23 @@ pub struct AppInput<'a> {
     pub values: &'a Value,
 }
 
-/// The Application of one release spec, as Iter8 v0.13 creates it.
+/// `v` with every object's keys in order, as Go's YAML encoder prints maps.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The Application of one release spec, as Iter8 v0.13 creates it (values as YAML with
+/// sorted keys, as Go prints them).
 pub fn application(a: &AppInput<'_>) -> Result<Value, serde_yaml_ng::Error> {
-    let values = serde_yaml_ng::to_string(a.values)?;
+    let values = serde_yaml_ng::to_string(&sorted(a.values))?;
     Ok(json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -116,14 +130,15 @@ mod tests {
     use super::*;
 
     /// The Application carries every field of v0.13's (names, owner, finalizer, label,
-    /// destination, source with the values as YAML, ignoreDifferences, sync policy), and
-    /// reading it back gives the values it was built from.
+    /// destination, source with the values as YAML with sorted keys, ignoreDifferences, sync
+    /// policy), and reading it back gives the values it was built from.
     #[test]
     fn application_fields_and_round_trip() {
         let owner = Owner {
             name: "autox-httpbin-ab12c".into(),
             uid: "u-1".into(),
         };
+        // Keys out of order: the YAML has them sorted, as Go prints maps.
         let values = json!({"tasks": ["http"], "autoXAdditionalValues": {"app.kubernetes.io/version": "1.0.0"}});
         let app = application(&AppInput {
             app_name: "autox-httpbin-iter8",
@@ -144,6 +159,10 @@ mod tests {
         assert_eq!(
             app["spec"]["syncPolicy"]["syncOptions"][1],
             "RespectIgnoreDifferences=true"
+        );
+        assert_eq!(
+            app["spec"]["source"]["helm"]["values"],
+            "autoXAdditionalValues:\n  app.kubernetes.io/version: 1.0.0\ntasks:\n- http\n"
         );
         assert_eq!(existing(Some(&app)), Existing::Ours(values));
         let mut foreign = app.clone();

@@ -91,6 +91,9 @@ struct Ctx {
     config: Config,
     settings: Settings,
     reporter: Arc<dyn Reporter>,
+    /// Applications deleted to be created anew (Argo CD removes them after its finalizer):
+    /// their next launch is a relaunch.
+    relaunching: std::sync::Mutex<BTreeSet<String>>,
 }
 
 /// Run the controller until the task is dropped. `on_health` gets the bound health address.
@@ -154,6 +157,7 @@ pub async fn run(
         config,
         settings,
         reporter,
+        relaunching: std::sync::Mutex::new(BTreeSet::new()),
     };
     let mut synced = BTreeSet::new();
     let mut pending: BTreeSet<String> = BTreeSet::new();
@@ -276,15 +280,17 @@ impl Ctx {
                 Ok(())
             }
             Action::Launch(values) | Action::Relaunch(values) => {
-                let again = matches!(existing, Existing::Ours(_));
+                let replace = matches!(existing, Existing::Ours(_));
+                let again = replace || self.relaunching().contains(release);
                 match &self.settings.mode {
                     Mode::ArgoCd { namespace, repo_url } => {
                         let owner = self.owner(namespace, gname).await?;
                         let apps = self.apps(namespace);
-                        if again {
+                        if replace {
                             apps.delete(release, &DeleteParams::default())
                                 .await
                                 .map_err(|e| format!("unable to delete Application {release}: {e}"))?;
+                            self.relaunching().insert(release.to_string());
                         }
                         let app = argocd::application(&AppInput {
                             app_name: release,
@@ -299,9 +305,18 @@ impl Ctx {
                         .map_err(|e| format!("unable to write values as YAML: {e}"))?;
                         let obj: DynamicObject = serde_json::from_value(app)
                             .map_err(|e| format!("Application object: {e}"))?;
-                        if let Err(e) = apps.create(&PostParams::default(), &obj).await {
-                            return Err(format!("unable to create Application {release}: {e}"));
+                        match apps.create(&PostParams::default(), &obj).await {
+                            Ok(_) => {}
+                            Err(kube::Error::Api(s)) if s.code == 409 && again => {
+                                return Err(format!(
+                                    "Application {namespace}/{release} is being deleted; creating it anew when it is gone"
+                                ));
+                            }
+                            Err(e) => {
+                                return Err(format!("unable to create Application {release}: {e}"));
+                            }
                         }
+                        self.relaunching().remove(release);
                     }
                     Mode::Direct(renderer) => {
                         self.install(renderer.clone(), release, ns, spec, values).await?;
@@ -321,6 +336,7 @@ impl Ctx {
                 Ok(())
             }
             Action::Delete => {
+                self.relaunching().remove(release);
                 match &self.settings.mode {
                     Mode::ArgoCd { namespace, .. } => {
                         self.apps(namespace)
@@ -346,6 +362,12 @@ impl Ctx {
                 Ok(())
             }
         }
+    }
+
+    fn relaunching(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.relaunching
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn apps(&self, namespace: &str) -> Api<DynamicObject> {
@@ -375,7 +397,27 @@ impl Ctx {
         values: Value,
     ) -> Result<(), String> {
         let helm = Helm::new(self.client.clone(), namespace);
-        let history = helm.history(release).await.map_err(|e| chain(&e))?;
+        let mut history = helm.history(release).await.map_err(|e| chain(&e))?;
+        if let Some(last) = history.last()
+            && last.info.status.is_pending()
+            && last.config.get(ADDITIONAL_VALUES).is_some()
+        {
+            // Our own launch, interrupted (e.g. the API server went away mid-install); we hold
+            // the Lease, so nobody else is installing it: mark it failed and go on.
+            let mut r = last.clone();
+            r.info.status = iter8_k8s::Status::Failed;
+            r.info.description = "interrupted; superseded by the next autox launch".into();
+            iter8_k8s::ReleaseStore::new(self.client.clone(), namespace)
+                .update(&r)
+                .await
+                .map_err(|e| chain(&e))?;
+            self.reporter.warn(&format!(
+                "release {release} v{} was left {}; marked failed",
+                last.version,
+                last.info.status.as_str()
+            ));
+            history = helm.history(release).await.map_err(|e| chain(&e))?;
+        }
         let (revision, is_upgrade) = next_revision(&history);
         let kube_version = self
             .client
@@ -411,12 +453,56 @@ impl Ctx {
 }
 
 /// A release's history as the decision sees it: AutoX's releases carry
-/// `autoXAdditionalValues` in their values; any other release of that name is not ours.
+/// `autoXAdditionalValues` in their values; any other release of that name is not ours. When
+/// the last revision did not deploy (failed or interrupted), it counts as launched with no
+/// values, so the next decision launches again.
 pub fn existing_release(history: &[iter8_k8s::Release]) -> Existing {
-    match current(history) {
-        None => Existing::None,
-        Some(r) if r.config.get(ADDITIONAL_VALUES).is_some() => Existing::Ours(r.config.clone()),
-        Some(_) => Existing::NotOurs,
+    match (current(history), history.last()) {
+        (None, _) | (_, None) => Existing::None,
+        (Some(r), _) if r.config.get(ADDITIONAL_VALUES).is_none() => Existing::NotOurs,
+        (Some(_), Some(last)) if last.info.status != iter8_k8s::Status::Deployed => {
+            Existing::Ours(Value::Null)
+        }
+        (Some(r), _) => Existing::Ours(r.config.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rel(version: i64, status: &str, config: Value) -> iter8_k8s::Release {
+        serde_json::from_value(json!({
+            "name": "autox-g-s", "version": version, "namespace": "ns",
+            "info": {"status": status}, "config": config
+        }))
+        .expect("release")
+    }
+
+    /// No history: nothing; a deployed release with autoXAdditionalValues: ours with its
+    /// values; without them: not ours; ours but the last revision failed or is pending:
+    /// ours with no values (so the decision launches again).
+    #[test]
+    fn existing_from_history() {
+        let ours = json!({ADDITIONAL_VALUES: {"app.kubernetes.io/version": "1"}});
+        assert_eq!(existing_release(&[]), Existing::None);
+        assert_eq!(
+            existing_release(&[rel(1, "deployed", ours.clone())]),
+            Existing::Ours(ours.clone())
+        );
+        assert_eq!(
+            existing_release(&[rel(1, "deployed", json!({"tasks": ["http"]}))]),
+            Existing::NotOurs
+        );
+        assert_eq!(
+            existing_release(&[rel(1, "deployed", ours.clone()), rel(2, "failed", ours.clone())]),
+            Existing::Ours(Value::Null)
+        );
+        assert_eq!(
+            existing_release(&[rel(1, "pending-install", ours)]),
+            Existing::Ours(Value::Null)
+        );
     }
 }
 
