@@ -78,11 +78,13 @@ with code 1 and logs one line per failing clause.
     #[command(subcommand)]
     K(KCommand),
     /// Run the AutoX controller: relaunch experiments when a new app version is deployed
-    #[command(long_about = "Run the AutoX controller. The CONFIG environment variable names \
+    #[command(
+        long_about = "Run the AutoX controller. The CONFIG environment variable names \
 its configuration (Iter8 v0.13's format: spec groups of a trigger object and release specs). \
 When a trigger's app.kubernetes.io/version label is set or changes, each release spec's \
 experiment is launched again (as an Argo CD Application, or directly as a Helm-compatible \
-release with --mode direct); when the label or the trigger goes, the experiment is deleted.")]
+release with --mode direct); when the label or the trigger goes, the experiment is deleted."
+    )]
     Autox(AutoxArgs),
 }
 

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Secret};
-use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 
@@ -315,7 +317,8 @@ async fn bad_config_exits_1_with_v013_messages() -> TestResult {
         .into();
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("Error: group configuration file is required"),
+        out.stderr
+            .contains("Error: group configuration file is required"),
         "{}",
         out.stderr
     );
@@ -347,27 +350,57 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     let chart = testsupport::repo_root().join("charts/iter8");
     let admin = env().kubeconfig_path().to_str().expect("utf8").to_string();
     let own = iter8(&[
-        "k", "launch", "-g", "autox-g-other", "-c", chart.to_str().expect("utf8"),
-        "--set", "tasks={http}", "--set", "http.url=http://127.0.0.1:9/mine",
-        "-n", ns, "--kubeconfig", &admin,
+        "k",
+        "launch",
+        "-g",
+        "autox-g-other",
+        "-c",
+        chart.to_str().expect("utf8"),
+        "--set",
+        "tasks={http}",
+        "--set",
+        "http.url=http://127.0.0.1:9/mine",
+        "-n",
+        ns,
+        "--kubeconfig",
+        &admin,
     ])
     .await;
     assert_eq!(own.code, 0, "k launch: {}", own.stderr);
 
-    deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0"), ("app.kubernetes.io/name", "app")]).await?;
+    deployment(
+        ns,
+        "app",
+        &[
+            ("app.kubernetes.io/version", "1.0.0"),
+            ("app.kubernetes.io/name", "app"),
+        ],
+    )
+    .await?;
     let kc = sa_kubeconfig(ns, "autox", dir.path(), None).await;
     let config = chart_config(ns, "autox").await;
     let autox = Autox::start(
         &kc,
         &config,
-        &["--mode", "direct", "--repo", &hub.url, "--lease-namespace", ns],
+        &[
+            "--mode",
+            "direct",
+            "--repo",
+            &hub.url,
+            "--lease-namespace",
+            ns,
+        ],
     );
 
     until("revision 1 deployed", LIMIT, || async {
         (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
-    assert!(job_names(ns).await.contains(&"autox-g-iter8-1-job".to_string()));
+    assert!(
+        job_names(ns)
+            .await
+            .contains(&"autox-g-iter8-1-job".to_string())
+    );
 
     // Unrelated label: nothing; then a new version: exactly one more revision.
     relabel(ns, "app", json!({"team": "a"})).await?;
@@ -378,13 +411,22 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     .await;
     assert_eq!(revisions(ns, "autox-g-iter8").await, ["1", "2"]);
     let jobs = job_names(ns).await;
-    assert!(jobs.contains(&"autox-g-iter8-2-job".to_string()), "{jobs:?}");
-    assert!(!jobs.contains(&"autox-g-iter8-1-job".to_string()), "{jobs:?}");
+    assert!(
+        jobs.contains(&"autox-g-iter8-2-job".to_string()),
+        "{jobs:?}"
+    );
+    assert!(
+        !jobs.contains(&"autox-g-iter8-1-job".to_string()),
+        "{jobs:?}"
+    );
 
     // Label removed: deleted.
     relabel(ns, "app", json!({"app.kubernetes.io/version": null})).await?;
     until("release deleted", LIMIT, || async {
-        revisions(ns, "autox-g-iter8").await.is_empty().then_some(())
+        revisions(ns, "autox-g-iter8")
+            .await
+            .is_empty()
+            .then_some(())
     })
     .await;
 
@@ -398,7 +440,10 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
         .delete("app", &DeleteParams::default())
         .await?;
     until("deleted with the trigger", LIMIT, || async {
-        revisions(ns, "autox-g-iter8").await.is_empty().then_some(())
+        revisions(ns, "autox-g-iter8")
+            .await
+            .is_empty()
+            .then_some(())
     })
     .await;
     deployment(ns, "app", &[("app.kubernetes.io/version", "4.0.0")]).await?;
@@ -408,7 +453,12 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     .await;
 
     // The hand-made release was never touched: still revision 1 with its own values.
-    assert_eq!(revisions(ns, "autox-g-other").await, ["1"], "{}", autox.log());
+    assert_eq!(
+        revisions(ns, "autox-g-other").await,
+        ["1"],
+        "{}",
+        autox.log()
+    );
     assert!(autox.count("autox-g-other exists but was not launched by autox") > 0);
     let reasons = event_reasons(ns, "app").await;
     assert_eq!(
@@ -433,11 +483,20 @@ async fn argo_crd() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
         let out = Command::new("go")
-            .args(["mod", "download", "-json", "github.com/argoproj/argo-cd/v3@v3.5.8"])
+            .args([
+                "mod",
+                "download",
+                "-json",
+                "github.com/argoproj/argo-cd/v3@v3.5.8",
+            ])
             .env("GOFLAGS", "-mod=mod")
             .output()
             .expect("go (Go toolchain on PATH)");
-        assert!(out.status.success(), "go mod download: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "go mod download: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let info: Value = serde_json::from_slice(&out.stdout).expect("json");
         let dir = info["Dir"].as_str().expect("Dir");
         let crd = Path::new(dir).join("manifests/crds/application-crd.yaml");
@@ -449,7 +508,11 @@ async fn argo_crd() {
             .arg(env().kubeconfig_path())
             .output()
             .expect("kubectl");
-        assert!(out.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Established once the API server serves it (its status may not exist for a moment).
         let crds = ApiResource {
             group: "apiextensions.k8s.io".into(),
@@ -514,7 +577,11 @@ async fn argocd_mode_applications() -> TestResult {
         ns,
         "autox",
         &vf,
-        &["mode=argocd", &format!("argocdNamespace={ns}"), &format!("repoURL={repo}")],
+        &[
+            "mode=argocd",
+            &format!("argocdNamespace={ns}"),
+            &format!("repoURL={repo}"),
+        ],
     )
     .await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
@@ -532,19 +599,34 @@ async fn argocd_mode_applications() -> TestResult {
     let autox = Autox::start(
         &kc,
         &config,
-        &["--mode", "argocd", "--argocd-namespace", ns, "--repo", repo, "--lease-namespace", ns],
+        &[
+            "--mode",
+            "argocd",
+            "--argocd-namespace",
+            ns,
+            "--repo",
+            repo,
+            "--lease-namespace",
+            ns,
+        ],
     );
     let app = until("Application", LIMIT, || async {
         apps(ns).get_opt("autox-g-iter8").await.ok().flatten()
     })
     .await;
     let v = serde_json::to_value(&app)?;
-    assert_eq!(v["metadata"]["labels"], json!({"app.kubernetes.io/managed-by": "iter8"}));
+    assert_eq!(
+        v["metadata"]["labels"],
+        json!({"app.kubernetes.io/managed-by": "iter8"})
+    );
     assert_eq!(
         v["metadata"]["ownerReferences"],
         json!([{"apiVersion": "v1", "kind": "Secret", "name": owner_name, "uid": owner_uid}])
     );
-    assert_eq!(v["metadata"]["finalizers"], json!(["resources-finalizer.argocd.argoproj.io"]));
+    assert_eq!(
+        v["metadata"]["finalizers"],
+        json!(["resources-finalizer.argocd.argoproj.io"])
+    );
     let values = format!(
         "autoXAdditionalValues:\n  app.kubernetes.io/name: ''\n  app.kubernetes.io/version: 1.0.0\n  iter8.tools/track: ''\nhttp:\n  url: http://app.{ns}/get\nrunner: job\ntasks:\n- http\n"
     );
@@ -576,8 +658,9 @@ async fn argocd_mode_applications() -> TestResult {
     relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
     until("old Application marked for deletion", LIMIT, || async {
         let a = apps(ns).get_opt("autox-g-iter8").await.ok().flatten()?;
-        (a.metadata.uid.as_deref() == Some(uid1.as_str()) && a.metadata.deletion_timestamp.is_some())
-            .then_some(())
+        (a.metadata.uid.as_deref() == Some(uid1.as_str())
+            && a.metadata.deletion_timestamp.is_some())
+        .then_some(())
     })
     .await;
     release_finalizer(ns, "autox-g-iter8").await;
@@ -593,7 +676,12 @@ async fn argocd_mode_applications() -> TestResult {
             .is_some_and(|s| s.contains("app.kubernetes.io/version: 2.0.0")),
         "{v2}"
     );
-    assert_eq!(autox.count("relaunched experiment autox-g-iter8"), 1, "{}", autox.log());
+    assert_eq!(
+        autox.count("relaunched experiment autox-g-iter8"),
+        1,
+        "{}",
+        autox.log()
+    );
 
     relabel(ns, "app", json!({"app.kubernetes.io/version": null})).await?;
     until("Application marked for deletion", LIMIT, || async {
@@ -603,12 +691,21 @@ async fn argocd_mode_applications() -> TestResult {
     .await;
     release_finalizer(ns, "autox-g-iter8").await;
     until("Application gone", LIMIT, || async {
-        apps(ns).get_opt("autox-g-iter8").await.ok()?.is_none().then_some(())
+        apps(ns)
+            .get_opt("autox-g-iter8")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
     })
     .await;
     assert_eq!(
         event_reasons(ns, "app").await,
-        ["ExperimentLaunched", "ExperimentRelaunched", "ExperimentDeleted"],
+        [
+            "ExperimentLaunched",
+            "ExperimentRelaunched",
+            "ExperimentDeleted"
+        ],
         "{}",
         autox.log()
     );
@@ -624,22 +721,45 @@ async fn two_replicas_one_acts() -> TestResult {
     let dir = tempfile::tempdir()?;
     let hub = hub();
     let vf = write_values(dir.path(), &values(ns, false));
-    let out = install_chart(ns, "autox", &vf, &["mode=direct", &format!("repoURL={}", hub.url)]).await;
+    let out = install_chart(
+        ns,
+        "autox",
+        &vf,
+        &["mode=direct", &format!("repoURL={}", hub.url)],
+    )
+    .await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
     deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
     let kc = sa_kubeconfig(ns, "autox", dir.path(), None).await;
     let config = chart_config(ns, "autox").await;
     let flags = |id: &'static str| {
         vec![
-            "--mode".to_string(), "direct".into(), "--repo".into(), hub.url.clone(),
-            "--lease-namespace".into(), ns.to_string(), "--lease-name".into(), "autox".into(),
-            "--identity".into(), id.into(), "--lease-duration".into(), "4".into(),
+            "--mode".to_string(),
+            "direct".into(),
+            "--repo".into(),
+            hub.url.clone(),
+            "--lease-namespace".into(),
+            ns.to_string(),
+            "--lease-name".into(),
+            "autox".into(),
+            "--identity".into(),
+            id.into(),
+            "--lease-duration".into(),
+            "4".into(),
         ]
     };
     let fa = flags("replica-a");
     let fb = flags("replica-b");
-    let a = Autox::start(&kc, &config, &fa.iter().map(String::as_str).collect::<Vec<_>>());
-    let b = Autox::start(&kc, &config, &fb.iter().map(String::as_str).collect::<Vec<_>>());
+    let a = Autox::start(
+        &kc,
+        &config,
+        &fa.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let b = Autox::start(
+        &kc,
+        &config,
+        &fb.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     until("launch", LIMIT, || async {
         (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
@@ -654,10 +774,19 @@ async fn two_replicas_one_acts() -> TestResult {
         a.log(),
         b.log()
     );
-    let (mut leader, follower) = if a.count("acting as leader") == 1 { (a, b) } else { (b, a) };
+    let (mut leader, follower) = if a.count("acting as leader") == 1 {
+        (a, b)
+    } else {
+        (b, a)
+    };
     follower.wait_log("following", LIMIT).await;
     assert_eq!(leader.count("launched experiment"), 1, "{}", leader.log());
-    assert_eq!(follower.count("launched experiment"), 0, "{}", follower.log());
+    assert_eq!(
+        follower.count("launched experiment"),
+        0,
+        "{}",
+        follower.log()
+    );
 
     // The leader stops; the follower takes over once the Lease expires, and acts.
     leader.stop();
@@ -667,7 +796,12 @@ async fn two_replicas_one_acts() -> TestResult {
         (deployed(ns, "autox-g-iter8").await.as_deref() == Some("2")).then_some(())
     })
     .await;
-    assert_eq!(follower.count("relaunched experiment autox-g-iter8"), 1, "{}", follower.log());
+    assert_eq!(
+        follower.count("relaunched experiment autox-g-iter8"),
+        1,
+        "{}",
+        follower.log()
+    );
     assert_eq!(
         event_reasons(ns, "app").await,
         ["ExperimentLaunched", "ExperimentRelaunched"]
@@ -686,14 +820,18 @@ struct Relay {
 impl Relay {
     async fn start(upstream: String) -> Relay {
         use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (u, g) = (up.clone(), generation.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
                 if !u.load(Ordering::SeqCst) {
                     continue; // dropped: connection refused/reset
                 }
@@ -701,7 +839,9 @@ impl Relay {
                 let g = g.clone();
                 let mine = g.load(Ordering::SeqCst);
                 tokio::spawn(async move {
-                    let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
                     let copy = tokio::io::copy_bidirectional(&mut inbound, &mut out);
                     let cut = async {
                         while g.load(Ordering::SeqCst) == mine {
@@ -712,7 +852,11 @@ impl Relay {
                 });
             }
         });
-        Relay { addr, up, generation }
+        Relay {
+            addr,
+            up,
+            generation,
+        }
     }
 
     /// Cut every connection and refuse new ones until `restore`.
@@ -737,20 +881,38 @@ async fn watch_resumes_after_api_outage() -> TestResult {
     let dir = tempfile::tempdir()?;
     let hub = hub();
     let vf = write_values(dir.path(), &values(ns, false));
-    let out = install_chart(ns, "autox", &vf, &["mode=direct", &format!("repoURL={}", hub.url)]).await;
+    let out = install_chart(
+        ns,
+        "autox",
+        &vf,
+        &["mode=direct", &format!("repoURL={}", hub.url)],
+    )
+    .await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
     deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
-    let upstream = env()
-        .server()
-        .trim_start_matches("https://")
-        .to_string();
+    let upstream = env().server().trim_start_matches("https://").to_string();
     let relay = Relay::start(upstream).await;
-    let kc = sa_kubeconfig(ns, "autox", dir.path(), Some(&format!("https://{}", relay.addr))).await;
+    let kc = sa_kubeconfig(
+        ns,
+        "autox",
+        dir.path(),
+        Some(&format!("https://{}", relay.addr)),
+    )
+    .await;
     let config = chart_config(ns, "autox").await;
     let autox = Autox::start(
         &kc,
         &config,
-        &["--mode", "direct", "--repo", &hub.url, "--lease-namespace", ns, "--lease-duration", "30"],
+        &[
+            "--mode",
+            "direct",
+            "--repo",
+            &hub.url,
+            "--lease-namespace",
+            ns,
+            "--lease-duration",
+            "30",
+        ],
     );
     until("launch", LIMIT, || async {
         (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
@@ -763,10 +925,21 @@ async fn watch_resumes_after_api_outage() -> TestResult {
     relay.restore();
     let start = Instant::now();
     while deployed(ns, "autox-g-iter8").await.as_deref() != Some("2") {
-        assert!(start.elapsed() < LIMIT, "no relaunch after the outage:\n{}", autox.log());
+        assert!(
+            start.elapsed() < LIMIT,
+            "no relaunch after the outage:\n{}",
+            autox.log()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    autox.wait_log("resuming watch of deployments.apps", LIMIT).await;
-    assert_eq!(autox.count("listed deployments.apps"), lists_before, "relisted: {}", autox.log());
+    autox
+        .wait_log("resuming watch of deployments.apps", LIMIT)
+        .await;
+    assert_eq!(
+        autox.count("listed deployments.apps"),
+        lists_before,
+        "relisted: {}",
+        autox.log()
+    );
     Ok(())
 }

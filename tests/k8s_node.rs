@@ -612,7 +612,8 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
     let ns = ns_guard.name();
     let port = free_port();
     sample_app(ns, port, "1.0.0").await?;
-    let hub = testsupport::chart_servers::Nginx::start(&testsupport::repo_root().join("hub"), false);
+    let hub =
+        testsupport::chart_servers::Nginx::start(&testsupport::repo_root().join("hub"), false);
     let (image, digest) = pushed_image();
     let api_port = env.server().rsplit(':').next().expect("port").to_string();
     let values = serde_json::json!({
@@ -645,11 +646,29 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
         .arg(env.kubeconfig_path())
         .output()
         .await?;
-    assert!(out.status.success(), "helm install autox: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "helm install autox: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let group = "autox-httpbin-iter8";
     let assert_all = || async {
-        k(ns, &["assert", "-c", "completed", "-c", "nofailure", "-c", "slos", "-g", group]).await
+        k(
+            ns,
+            &[
+                "assert",
+                "-c",
+                "completed",
+                "-c",
+                "nofailure",
+                "-c",
+                "slos",
+                "-g",
+                group,
+            ],
+        )
+        .await
     };
     assert!(
         wait_job(ns, &format!("{group}-1-job"), Duration::from_secs(300)).await,
@@ -662,8 +681,13 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
 
     let deployments: Api<Deployment> = Api::namespaced(env.admin_client()?, ns);
     deployments
-        .patch("httpbin", &PatchParams::default(),
-               &Patch::Merge(serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": "2.0.0"}}})))
+        .patch(
+            "httpbin",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": "2.0.0"}}}),
+            ),
+        )
         .await?;
     assert!(
         wait_job(ns, &format!("{group}-2-job"), Duration::from_secs(300)).await,
@@ -676,13 +700,22 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
     assert_ne!(first, second, "a new run, a new result");
 
     deployments
-        .patch("httpbin", &PatchParams::default(),
-               &Patch::Merge(serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": null}}})))
+        .patch(
+            "httpbin",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": null}}}),
+            ),
+        )
         .await?;
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.admin_client()?, ns);
     let start = Instant::now();
     while secrets.get_opt(group).await?.is_some() {
-        assert!(start.elapsed() < Duration::from_secs(120), "experiment not deleted: {}", pods_report(ns).await);
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "experiment not deleted: {}",
+            pods_report(ns).await
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let jobs: Api<Job> = Api::namespaced(env.admin_client()?, ns);

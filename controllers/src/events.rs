@@ -18,7 +18,13 @@ pub struct Subject {
 }
 
 /// A `Normal` (or `Warning`) Event on `subject`, from `component`.
-pub fn event(subject: &Subject, component: &str, warning: bool, reason: &str, message: &str) -> Event {
+pub fn event(
+    subject: &Subject,
+    component: &str,
+    warning: bool,
+    reason: &str,
+    message: &str,
+) -> Event {
     let at = Timestamp::now();
     let now = Time(at);
     Event {

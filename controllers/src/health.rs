@@ -17,7 +17,10 @@ pub fn answer(path: &str, ready: bool) -> (StatusCode, &'static str) {
     match path {
         "/healthz" | "/livez" => (StatusCode::OK, "ok\n"),
         "/readyz" if ready => (StatusCode::OK, "ok\n"),
-        "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, "not ready: initial list pending\n"),
+        "/readyz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: initial list pending\n",
+        ),
         _ => (StatusCode::NOT_FOUND, "not found\n"),
     }
 }
@@ -39,7 +42,8 @@ pub async fn bind(
                 let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                     let (status, body) = answer(req.uri().path(), ready.load(Ordering::SeqCst));
                     async move {
-                        let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                        let mut resp =
+                            Response::new(Full::new(Bytes::from_static(body.as_bytes())));
                         *resp.status_mut() = status;
                         Ok::<_, Infallible>(resp)
                     }

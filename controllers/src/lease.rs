@@ -45,7 +45,9 @@ pub fn step(lease: Option<&LeaseSpec>, me: &str, now: Timestamp) -> Step {
         .or(spec.acquire_time.as_ref())
         .map(|t| t.0);
     match last {
-        Some(t) if t + SignedDuration::from_secs(duration) > now => Step::Follow(holder.to_string()),
+        Some(t) if t + SignedDuration::from_secs(duration) > now => {
+            Step::Follow(holder.to_string())
+        }
         _ => Step::Acquire,
     }
 }
@@ -91,10 +93,7 @@ pub async fn run(
             Ok(_) => true,
             Err(e) => {
                 if was {
-                    reporter.warn(&format!(
-                        "lost lease {}/{}: {e}",
-                        s.namespace, s.name
-                    ));
+                    reporter.warn(&format!("lost lease {}/{}: {e}", s.namespace, s.name));
                 }
                 false
             }
@@ -119,7 +118,11 @@ async fn attempt(api: &Api<Lease>, s: &Settings) -> Result<Step, kube::Error> {
         Err(e) => return Err(e),
     };
     let now = Timestamp::now();
-    let st = step(current.as_ref().and_then(|l| l.spec.as_ref()), &s.identity, now);
+    let st = step(
+        current.as_ref().and_then(|l| l.spec.as_ref()),
+        &s.identity,
+        now,
+    );
     let duration = i32::try_from(s.duration.as_secs()).unwrap_or(i32::MAX);
     match (&st, current) {
         (Step::Create, _) => {

@@ -123,7 +123,9 @@ pub async fn run(
                 futures_util::pin_mut!(stream);
                 while let Some(ev) = stream.next().await {
                     match ev {
-                        Ok(WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o)) => {
+                        Ok(
+                            WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o),
+                        ) => {
                             failures = 0;
                             if let Some(v) = o.metadata.resource_version {
                                 last = Some(v);
@@ -135,7 +137,10 @@ pub async fn run(
                         }
                         Ok(WatchEvent::Error(s)) => {
                             code = Some(s.code);
-                            reporter.warn(&format!("watch of {what} ended: {} ({})", s.message, s.code));
+                            reporter.warn(&format!(
+                                "watch of {what} ended: {} ({})",
+                                s.message, s.code
+                            ));
                             break;
                         }
                         Err(e) => {
@@ -150,7 +155,9 @@ pub async fn run(
         resume = resume_after(code, last.as_deref());
         match &resume {
             Resume::From(v) if failures > 0 => {
-                reporter.info(&format!("resuming watch of {what} from resourceVersion {v}"));
+                reporter.info(&format!(
+                    "resuming watch of {what} from resourceVersion {v}"
+                ));
                 tokio::time::sleep(backoff(failures)).await;
             }
             Resume::From(_) => {}
@@ -175,7 +182,10 @@ mod tests {
     #[test]
     fn resume_rules() {
         assert_eq!(resume_after(None, Some("42")), Resume::From("42".into()));
-        assert_eq!(resume_after(Some(500), Some("42")), Resume::From("42".into()));
+        assert_eq!(
+            resume_after(Some(500), Some("42")),
+            Resume::From("42".into())
+        );
         assert_eq!(resume_after(Some(410), Some("42")), Resume::Relist);
         assert_eq!(resume_after(None, None), Resume::Relist);
     }

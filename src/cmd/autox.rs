@@ -118,7 +118,11 @@ pub fn run(args: AutoxArgs) -> anyhow::Result<()> {
             namespace: args
                 .lease_namespace
                 .clone()
-                .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|s| !s.is_empty()))
+                .or_else(|| {
+                    std::env::var("POD_NAMESPACE")
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                })
                 .unwrap_or(config_namespace),
             identity: args
                 .identity

@@ -43,7 +43,11 @@ fn sorted(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
         other => other.clone(),
@@ -155,7 +159,10 @@ mod tests {
         assert_eq!(app["metadata"]["finalizers"][0], FINALIZER);
         assert_eq!(app["spec"]["destination"]["namespace"], "default");
         assert_eq!(app["spec"]["source"]["targetRevision"], "0.13.0");
-        assert_eq!(app["spec"]["ignoreDifferences"][0]["name"], "autox-httpbin-iter8");
+        assert_eq!(
+            app["spec"]["ignoreDifferences"][0]["name"],
+            "autox-httpbin-iter8"
+        );
         assert_eq!(
             app["spec"]["syncPolicy"]["syncOptions"][1],
             "RespectIgnoreDifferences=true"
@@ -181,6 +188,9 @@ mod tests {
                 .expect_err("two")
                 .contains("iter8.tools/autox-group=g")
         );
-        assert_eq!(owner_of("g", &two[..1]).map(|o| o.name), Ok("a".to_string()));
+        assert_eq!(
+            owner_of("g", &two[..1]).map(|o| o.name),
+            Ok("a".to_string())
+        );
     }
 }

@@ -185,7 +185,9 @@ mod tests {
     #[test]
     fn missing_trigger_fields() {
         assert_eq!(
-            err("specs:\n  test:\n    trigger: {namespace: default, version: v1, resource: deployments}\n"),
+            err(
+                "specs:\n  test:\n    trigger: {namespace: default, version: v1, resource: deployments}\n"
+            ),
             "trigger in spec group \"test\" does not have a name"
         );
         assert_eq!(
@@ -215,10 +217,7 @@ mod tests {
         );
         let other = "{name: test, namespace: other, version: v1, resource: deployments}";
         let ok = format!("specs:\n  a:\n    trigger: {t}\n  b:\n    trigger: {other}\n");
-        assert_eq!(
-            Config::from_yaml(&ok, "c").expect("valid").specs.len(),
-            2
-        );
+        assert_eq!(Config::from_yaml(&ok, "c").expect("valid").specs.len(), 2);
     }
 
     /// An empty file is an empty configuration; text that is not the schema names the file.
@@ -230,9 +229,13 @@ mod tests {
                 .specs
                 .is_empty()
         );
-        assert!(err("specs: [1, 2]\n").starts_with("config.yaml is not a valid autox configuration"));
+        assert!(
+            err("specs: [1, 2]\n").starts_with("config.yaml is not a valid autox configuration")
+        );
         assert_eq!(
-            err("specs:\n  g:\n    trigger: {name: a, namespace: b, version: v1, resource: r}\n    releaseSpecs:\n      s: {version: 1.0.0}\n"),
+            err(
+                "specs:\n  g:\n    trigger: {name: a, namespace: b, version: v1, resource: r}\n    releaseSpecs:\n      s: {version: 1.0.0}\n"
+            ),
             "spec \"s\" in spec group \"g\" does not have a chart name"
         );
     }

@@ -19,10 +19,10 @@ use super::argocd::{self, AppInput, Owner};
 use super::config::{Config, Group, ReleaseSpec};
 use super::decide::{ADDITIONAL_VALUES, Action, Existing, VERSION_LABEL, decide};
 use super::release_name;
+use crate::Reporter;
 use crate::events::{self, Subject};
 use crate::lease;
 use crate::watch::{self, Watched};
-use crate::Reporter;
 
 /// The component name on Events.
 pub const COMPONENT: &str = "iter8-autox";
@@ -185,8 +185,10 @@ pub async fn run(
                 continue;
             };
             if let Err(e) = ctx.reconcile(&g, group).await {
-                ctx.reporter
-                    .warn(&format!("group {g}: {e}; retrying in {:?}", ctx.settings.retry));
+                ctx.reporter.warn(&format!(
+                    "group {g}: {e}; retrying in {:?}",
+                    ctx.settings.retry
+                ));
                 pending.insert(g);
             }
         }
@@ -203,8 +205,9 @@ impl Ctx {
             .get_opt(&t.name)
             .await
             .map_err(|e| format!("unable to get trigger {}/{}: {e}", t.namespace, t.name))?;
-        let labels: Option<BTreeMap<String, String>> =
-            obj.as_ref().map(|o| o.metadata.labels.clone().unwrap_or_default());
+        let labels: Option<BTreeMap<String, String>> = obj
+            .as_ref()
+            .map(|o| o.metadata.labels.clone().unwrap_or_default());
         let subject = Subject {
             api_version: res.api_version.clone(),
             kind: obj
@@ -283,13 +286,18 @@ impl Ctx {
                 let replace = matches!(existing, Existing::Ours(_));
                 let again = replace || self.relaunching().contains(release);
                 match &self.settings.mode {
-                    Mode::ArgoCd { namespace, repo_url } => {
+                    Mode::ArgoCd {
+                        namespace,
+                        repo_url,
+                    } => {
                         let owner = self.owner(namespace, gname).await?;
                         let apps = self.apps(namespace);
                         if replace {
                             apps.delete(release, &DeleteParams::default())
                                 .await
-                                .map_err(|e| format!("unable to delete Application {release}: {e}"))?;
+                                .map_err(|e| {
+                                    format!("unable to delete Application {release}: {e}")
+                                })?;
                             self.relaunching().insert(release.to_string());
                         }
                         let app = argocd::application(&AppInput {
@@ -319,7 +327,8 @@ impl Ctx {
                         self.relaunching().remove(release);
                     }
                     Mode::Direct(renderer) => {
-                        self.install(renderer.clone(), release, ns, spec, values).await?;
+                        self.install(renderer.clone(), release, ns, spec, values)
+                            .await?;
                     }
                 }
                 let (reason, verb) = if again {
@@ -383,7 +392,12 @@ impl Ctx {
         let found: Vec<(String, String)> = list
             .items
             .into_iter()
-            .map(|s| (s.metadata.name.unwrap_or_default(), s.metadata.uid.unwrap_or_default()))
+            .map(|s| {
+                (
+                    s.metadata.name.unwrap_or_default(),
+                    s.metadata.uid.unwrap_or_default(),
+                )
+            })
             .collect();
         argocd::owner_of(gname, &found)
     }
@@ -446,8 +460,10 @@ impl Ctx {
 
     async fn event(&self, subject: &Subject, reason: &str, msg: &str) {
         if let Err(e) = events::record(&self.client, subject, COMPONENT, false, reason, msg).await {
-            self.reporter
-                .warn(&format!("unable to record event {reason} on {}: {e}", subject.name));
+            self.reporter.warn(&format!(
+                "unable to record event {reason} on {}: {e}",
+                subject.name
+            ));
         }
     }
 }
@@ -465,6 +481,17 @@ pub fn existing_release(history: &[iter8_k8s::Release]) -> Existing {
         }
         (Some(r), _) => Existing::Ours(r.config.clone()),
     }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 #[cfg(test)]
@@ -496,7 +523,10 @@ mod tests {
             Existing::NotOurs
         );
         assert_eq!(
-            existing_release(&[rel(1, "deployed", ours.clone()), rel(2, "failed", ours.clone())]),
+            existing_release(&[
+                rel(1, "deployed", ours.clone()),
+                rel(2, "failed", ours.clone())
+            ]),
             Existing::Ours(Value::Null)
         );
         assert_eq!(
@@ -504,15 +534,4 @@ mod tests {
             Existing::Ours(Value::Null)
         );
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

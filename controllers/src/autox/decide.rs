@@ -138,7 +138,11 @@ mod tests {
     /// labels (missing ones as "") under autoXAdditionalValues; other labels are not passed.
     #[test]
     fn launch_with_labels_as_values() {
-        let l = labels(&[(VERSION_LABEL, "1.0.0"), (NAME_LABEL, "httpbin"), ("x", "y")]);
+        let l = labels(&[
+            (VERSION_LABEL, "1.0.0"),
+            (NAME_LABEL, "httpbin"),
+            ("x", "y"),
+        ]);
         let Action::Launch(v) = decide(Some(&l), &spec(), &Existing::None) else {
             panic!("not a launch")
         };
