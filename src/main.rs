@@ -89,6 +89,15 @@ with code 1 and logs one line per failing clause.
     iter8 completion fish > ~/.config/fish/completions/iter8.fish"
     )]
     Completion(CompletionArgs),
+    /// Run the AutoX controller: relaunch experiments when a new app version is deployed
+    #[command(
+        long_about = "Run the AutoX controller. The CONFIG environment variable names \
+its configuration (Iter8 v0.13's format: spec groups of a trigger object and release specs). \
+When a trigger's app.kubernetes.io/version label is set or changes, each release spec's \
+experiment is launched again (as an Argo CD Application, or directly as a Helm-compatible \
+release with --mode direct); when the label or the trigger goes, the experiment is deleted."
+    )]
+    Autox(AutoxArgs),
 }
 
 #[derive(Args, Debug)]
@@ -318,6 +327,52 @@ pub struct ReportArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct AutoxArgs {
+    /// argocd (an Argo CD Application per spec, as Iter8 v0.13) or direct (install releases)
+    #[arg(long = "mode", default_value = "argocd")]
+    pub mode: String,
+    /// chart repository of the release specs' charts (HTTP URL, or oci:// in argocd mode)
+    #[arg(long = "repo", default_value = iter8_controllers::autox::argocd::DEFAULT_REPO_URL)]
+    pub repo: String,
+    /// use plain HTTP to reach an OCI registry (direct mode)
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
+    /// verify the repository's certificate with this CA bundle (direct mode)
+    #[arg(long = "ca-file")]
+    pub ca_file: Option<String>,
+    /// skip TLS certificate checks of the repository (direct mode)
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
+    /// namespace of Argo CD Applications and the groups' owner Secrets (argocd mode)
+    #[arg(long = "argocd-namespace", default_value = "argocd")]
+    pub argocd_namespace: String,
+    /// address of /healthz and /readyz ("off": none)
+    #[arg(long = "health-addr", default_value = "0.0.0.0:8081")]
+    pub health_addr: String,
+    /// elect a leader with a Lease so that only one replica acts
+    #[arg(long = "leader-elect", num_args = 0..=1, default_missing_value = "true", default_value = "true", action = ArgAction::Set)]
+    pub leader_elect: bool,
+    /// name of the Lease
+    #[arg(long = "lease-name", default_value = "iter8-autox")]
+    pub lease_name: String,
+    /// namespace of the Lease (default: $POD_NAMESPACE, else the kubeconfig's namespace)
+    #[arg(long = "lease-namespace")]
+    pub lease_namespace: Option<String>,
+    /// seconds a leader's claim lasts without renewal
+    #[arg(long = "lease-duration", default_value_t = 15)]
+    pub lease_duration: u64,
+    /// this replica's identity in the Lease (default: $HOSTNAME, the pod name)
+    #[arg(long = "identity")]
+    pub identity: Option<String>,
+    /// path to the kubeconfig file
+    #[arg(long = "kubeconfig")]
+    pub kubeconfig: Option<String>,
+    /// name of the kubeconfig context to use
+    #[arg(long = "kube-context")]
+    pub kube_context: Option<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct VersionArgs {
     /// print abbreviated version info
     #[arg(long = "short", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
@@ -361,6 +416,7 @@ fn main() -> ExitCode {
         Command::K(KCommand::Run(a)) => cmd::k::run(a),
         Command::K(KCommand::Assert(a)) => cmd::k::assert(a),
         Command::K(KCommand::Report(a)) => cmd::k::report(a),
+        Command::Autox(a) => cmd::autox::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

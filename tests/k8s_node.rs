@@ -959,3 +959,230 @@ async fn failing_hook_fails_the_launch() -> TestResult {
     assert!(cms.get_opt("main").await?.is_none());
     Ok(())
 }
+
+/// A port on 127.0.0.1 that was free a moment ago (host-network pods bind it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// The seed tutorial's experiment values for AutoX (tasks ready, http, assess; three
+/// endpoints; its SLOs; a Job runner), aimed at the app on `port`, plus the node's runner
+/// image and network settings.
+fn tutorial_values(port: u16) -> serde_json::Value {
+    let (image, digest) = pushed_image();
+    let server = node_env().server();
+    let api_port = server.rsplit(':').next().expect("server has a port");
+    let base = format!("http://127.0.0.1:{port}");
+    serde_json::json!({
+        "tasks": ["ready", "http", "assess"],
+        "ready": {"deploy": "httpbin", "service": "httpbin", "timeout": "120s"},
+        "http": {
+            "numRequests": 30,
+            "endpoints": {
+                "get": {"url": format!("{base}/get")},
+                "getAnything": {"url": format!("{base}/anything")},
+                "post": {"url": format!("{base}/post"), "payloadStr": "hello"}
+            }
+        },
+        "assess": {"SLOs": {"upper": {
+            "http-get/error-count": 0,
+            "http-get/latency-mean": 50,
+            "http-getAnything/error-count": 0,
+            "http-getAnything/latency-mean": 100,
+            "http-post/error-count": 0,
+            "http-post/latency-mean": 150
+        }}},
+        "runner": "job",
+        "iter8Image": image,
+        "iter8ImageDigest": digest,
+        "runnerHostNetwork": true,
+        "runnerEnv": [
+            {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
+            {"name": "KUBERNETES_SERVICE_PORT", "value": api_port}
+        ]
+    })
+}
+
+/// The app: Deployment `httpbin` running the sample target (`iter8 target`) from our image on
+/// host port `port`, labelled with `version`, and its Service.
+async fn sample_app(ns: &str, port: u16, version: &str) -> TestResult {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Service;
+    let (image, digest) = pushed_image();
+    let client = node_env().admin_client()?;
+    let d: Deployment = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "httpbin", "labels": {
+            "app.kubernetes.io/name": "httpbin", "app.kubernetes.io/version": version}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "httpbin"}},
+            "template": {
+                "metadata": {"labels": {"app": "httpbin"}},
+                "spec": {
+                    "hostNetwork": true,
+                    "containers": [{
+                        "name": "target",
+                        "image": format!("{image}@{digest}"),
+                        "command": ["iter8", "target", "-p", port.to_string(), "--host", "127.0.0.1"],
+                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": 1}
+                    }]
+                }
+            }
+        }
+    }))?;
+    Api::<Deployment>::namespaced(client.clone(), ns)
+        .create(&Default::default(), &d)
+        .await?;
+    let s: Service = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "httpbin"},
+        "spec": {"selector": {"app": "httpbin"}, "ports": [{"port": 80, "targetPort": port}]}
+    }))?;
+    Api::<Service>::namespaced(client, ns)
+        .create(&Default::default(), &s)
+        .await?;
+    Ok(())
+}
+
+/// The `result.startTime` of experiment `group` (changes with every new run).
+async fn result_start(ns: &str, group: &str) -> Option<String> {
+    let out = k(ns, &["report", "-g", group]).await;
+    (out.code == 0).then_some(())?;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(node_env().admin_client().ok()?, ns);
+    let s = secrets.get(group).await.ok()?;
+    let text = String::from_utf8(s.data?.get("experiment.yaml")?.0.clone()).ok()?;
+    text.lines()
+        .find(|l| l.trim_start().starts_with("startTime:"))
+        .map(|l| l.trim().to_string())
+}
+
+/// The AutoX tutorial on the node: the app (the sample target from our image) labelled
+/// 1.0.0, real `helm install autox charts/autox` (direct mode, the controller running our
+/// image with the chart's RBAC, charts from our hub served on loopback); the tutorial's
+/// experiment runs in a Job and `k assert -c completed -c nofailure -c slos -g
+/// autox-httpbin-iter8` passes; relabelling to 2.0.0 runs a new Job with a new result;
+/// removing the label deletes the experiment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Patch, PatchParams};
+    let env = node_env();
+    let ns_guard = env.namespace("node-autox").await?;
+    let ns = ns_guard.name();
+    let port = free_port();
+    sample_app(ns, port, "1.0.0").await?;
+    let hub =
+        testsupport::chart_servers::Nginx::start(&testsupport::repo_root().join("hub"), false);
+    let (image, digest) = pushed_image();
+    let api_port = env.server().rsplit(':').next().expect("port").to_string();
+    let values = serde_json::json!({
+        "image": image,
+        "imageDigest": digest,
+        "mode": "direct",
+        "repoURL": hub.url,
+        "hostNetwork": true,
+        "healthPort": free_port(),
+        "env": [
+            {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
+            {"name": "KUBERNETES_SERVICE_PORT", "value": api_port}
+        ],
+        "groups": {"httpbin": {
+            "trigger": {"name": "httpbin", "namespace": ns, "group": "apps",
+                        "version": "v1", "resource": "deployments"},
+            "specs": {"iter8": {"name": "iter8", "version": "0.1.0",
+                                "values": tutorial_values(port)}}
+        }}
+    });
+    let dir = tempfile::tempdir()?;
+    let vf = dir.path().join("values.yaml");
+    std::fs::write(&vf, serde_json::to_string(&values)?)?;
+    let out = tokio::process::Command::new(testsupport::tools::helm()?)
+        .args(["install", "autox"])
+        .arg(testsupport::repo_root().join("charts/autox"))
+        .args(["-n", ns, "-f"])
+        .arg(&vf)
+        .arg("--kubeconfig")
+        .arg(env.kubeconfig_path())
+        .output()
+        .await?;
+    assert!(
+        out.status.success(),
+        "helm install autox: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let group = "autox-httpbin-iter8";
+    let assert_all = || async {
+        k(
+            ns,
+            &[
+                "assert",
+                "-c",
+                "completed",
+                "-c",
+                "nofailure",
+                "-c",
+                "slos",
+                "-g",
+                group,
+            ],
+        )
+        .await
+    };
+    assert!(
+        wait_job(ns, &format!("{group}-1-job"), Duration::from_secs(300)).await,
+        "{}",
+        pods_report(ns).await
+    );
+    let a = assert_all().await;
+    assert_eq!(a.code, 0, "k assert: {}", a.stderr);
+    let first = result_start(ns, group).await.expect("a result");
+
+    let deployments: Api<Deployment> = Api::namespaced(env.admin_client()?, ns);
+    deployments
+        .patch(
+            "httpbin",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": "2.0.0"}}}),
+            ),
+        )
+        .await?;
+    assert!(
+        wait_job(ns, &format!("{group}-2-job"), Duration::from_secs(300)).await,
+        "{}",
+        pods_report(ns).await
+    );
+    let a = assert_all().await;
+    assert_eq!(a.code, 0, "k assert after 2.0.0: {}", a.stderr);
+    let second = result_start(ns, group).await.expect("a result");
+    assert_ne!(first, second, "a new run, a new result");
+
+    deployments
+        .patch(
+            "httpbin",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": null}}}),
+            ),
+        )
+        .await?;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.admin_client()?, ns);
+    let start = Instant::now();
+    while secrets.get_opt(group).await?.is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "experiment not deleted: {}",
+            pods_report(ns).await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let jobs: Api<Job> = Api::namespaced(env.admin_client()?, ns);
+    assert!(jobs.get_opt(&format!("{group}-2-job")).await?.is_none());
+    Ok(())
+}

@@ -192,34 +192,58 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         opts.base_values = Some(chartgen::yaml::from_serde_json(&previous.config));
         config = previous.config.clone();
     }
-    let (mut manifest, rendered_hooks) =
-        chartgen::render::template_with_hooks(&chart, &opts).map_err(render_failed)?;
-    if let Some(origin) = &origin {
-        manifest = record_chart_origin(&manifest, &group, origin).inspect_err(|e| {
-            log::error_trace("experiment launch failed", &super::error_chain(e));
-        })?;
-    }
-    check_experiment(&manifest, &group).inspect_err(|e| {
+    let rendered = render_release(&chart, &opts, config, origin.as_ref()).inspect_err(|e| {
         log::error_trace("experiment launch failed", &super::error_chain(e));
     })?;
 
     if args.dry {
         let path = Path::new(MANIFEST_FILE);
-        super::write_atomic(path, manifest.as_bytes())
+        super::write_atomic(path, rendered.manifest.as_bytes())
             .map_err(|e| anyhow::anyhow!("unable to write {MANIFEST_FILE}: {e}"))?;
         log::info("wrote kubernetes manifest into manifest.yaml");
         log::info("dry run complete");
         return Ok(());
     }
     let helm = helm.expect("connected unless --dry");
-    let notes = chartgen::render::render_files(&chart, &opts)
-        .map_err(render_failed)?
+    rt.block_on(helm.install_or_upgrade(&group, &history, rendered, timeout))
+        .map_err(|e| {
+            let c = chain(&e);
+            log::error_trace("experiment launch failed", &c);
+            anyhow::anyhow!(c)
+        })?;
+    log::info("experiment launched. Happy Iter8ing!");
+    Ok(())
+}
+
+/// Render `chart` as the release `opts` names, with user values `config` (what the record
+/// keeps; `origin`: where a fetched chart came from, recorded in the experiment and the
+/// release's chart annotations): the manifest and the hooks apart (its experiment checked as a local launch checks it, so bad input fails
+/// before anything is created), NOTES.txt and the record's chart object. `iter8 k launch` and
+/// the AutoX controller's direct mode both install what this returns.
+pub fn render_release(
+    chart: &chartgen::chart::Chart,
+    opts: &chartgen::render::Options,
+    config: serde_json::Value,
+    origin: Option<&runner::ChartOrigin>,
+) -> anyhow::Result<Rendered> {
+    // Helm's message without `helm template`'s hint about --debug.
+    let failed = |e: chartgen::render::RenderError| {
+        anyhow::anyhow!("{}", super::launch::one_line(&e.message))
+    };
+    let (mut manifest, rendered_hooks) =
+        chartgen::render::template_with_hooks(chart, opts).map_err(failed)?;
+    if let Some(origin) = origin {
+        manifest = record_chart_origin(&manifest, &opts.release_name, origin)?;
+    }
+    check_experiment(&manifest, &opts.release_name)?;
+    let notes = chartgen::render::render_files(chart, opts)
+        .map_err(failed)?
         .into_iter()
         .find(|(k, _)| k == &format!("{}/templates/NOTES.txt", chart.name()))
         .map(|(_, v)| v)
         .unwrap_or_default();
     let mut metadata = chartgen::yaml::to_serde_json(&chart.metadata.to_json_value());
-    if let Some(origin) = &origin {
+    if let Some(origin) = origin {
         annotate_origin(&mut metadata, origin);
     }
     let chart_value = chart_json(
@@ -233,26 +257,14 @@ pub fn launch(args: KLaunchArgs) -> anyhow::Result<()> {
         .iter()
         .map(|h| Hook::from_rendered(&h.path, &h.kind, &h.events, &h.manifest))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            let c = chain(&e);
-            log::error_trace("experiment launch failed", &c);
-            anyhow::anyhow!("the chart rendered an invalid hook: {c}")
-        })?;
-    let rendered = Rendered {
+        .map_err(|e| anyhow::anyhow!("the chart rendered an invalid hook: {}", chain(&e)))?;
+    Ok(Rendered {
         chart: chart_value,
         config,
         manifest,
         notes,
         hooks,
-    };
-    rt.block_on(helm.install_or_upgrade(&group, &history, rendered, timeout))
-        .map_err(|e| {
-            let c = chain(&e);
-            log::error_trace("experiment launch failed", &c);
-            anyhow::anyhow!(c)
-        })?;
-    log::info("experiment launched. Happy Iter8ing!");
-    Ok(())
+    })
 }
 
 /// Check the experiment in the manifest's Secret `<group>` as the local launch does (task

@@ -1,6 +1,7 @@
 //! One module per `iter8` subcommand, plus helpers shared by them.
 
 pub mod assert;
+pub mod autox;
 pub mod completion;
 pub mod k;
 pub mod launch;

@@ -46,9 +46,11 @@ const (
 	// Workload controllers are left out on purpose: tests own Deployment and Job status.
 	defaultControllers = "namespace-controller,garbage-collector-controller,serviceaccount-controller," +
 		"root-ca-certificate-publisher-controller,clusterrole-aggregation-controller"
-	// With --node, Jobs and CronJobs run for real.
+	// With --node, Jobs and CronJobs run for real, and so do Deployments (the apps that AutoX
+	// tests label and experiment on).
 	// node-lifecycle-controller lifts the not-ready taint the kubelet registers with.
-	nodeControllers = "job-controller,cronjob-controller,ttl-after-finished-controller,node-lifecycle-controller"
+	nodeControllers = "job-controller,cronjob-controller,ttl-after-finished-controller,node-lifecycle-controller," +
+		"deployment-controller,replicaset-controller"
 )
 
 // msgOut is where this program's own messages go (the original stderr); component logs go
