@@ -411,3 +411,79 @@ fn tls_and_mutual_tls() {
     r.expect("run succeeds");
     assert_eq!(metric(&e, "grpc/status/Unavailable"), Some(10.0));
 }
+
+fn guide_with_reflection(versions: &[&str]) -> RouteGuide {
+    RouteGuide::start_with(&testsupport::route_guide::Options {
+        reflection: versions.iter().map(|v| v.to_string()).collect(),
+        ..Default::default()
+    })
+    .expect("route guide server with reflection (tools/deps.sh installs grpcio-reflection)")
+}
+
+/// A grpc task with no proto: the schema comes from server reflection.
+fn task_by_reflection(host: &str, call: &str, extra: &str) -> String {
+    format!("- task: grpc\n  with:\n    host: \"{host}\"\n    call: {call}\n{extra}")
+}
+
+/// Server reflection on v1, and on v1alpha when the server has only that: the service's file
+/// and the file it imports (Point) are fetched, and the run needs no proto.
+#[test]
+fn server_reflection_v1_and_v1alpha() {
+    use runner::load::grpc::reflect::{self, Target, Version};
+    for (versions, want) in [
+        (&["v1"][..], Version::V1),
+        (&["v1alpha"][..], Version::V1Alpha),
+    ] {
+        let g = guide_with_reflection(versions);
+        let host = g.host();
+        let target = Target {
+            host: &host,
+            tls: None,
+            authority: None,
+            timeout: Duration::from_secs(20),
+        };
+        let (pool, version) =
+            reflect::fetch_schema(&target, "routeguide.RouteGuide").expect("reflection");
+        assert_eq!(version, want, "{versions:?}");
+        let mut files: Vec<String> = pool.files().map(|f| f.name().to_string()).collect();
+        files.sort();
+        assert_eq!(files, vec!["route_guide.proto", "routeguide/point.proto"]);
+        let m = schema::find_method(&pool, "routeguide.RouteGuide.ListFeatures").expect("method");
+        assert_eq!(m.kind(), CallKind::ServerStreaming);
+        let (r, e) = run_spec(&task_by_reflection(
+            &host,
+            "routeguide.RouteGuide.GetFeature",
+            &format!("    data: {POINT}\n    total: 20\n    concurrency: 2\n"),
+        ));
+        r.expect("run succeeds");
+        assert_eq!(metric(&e, "grpc/status/OK"), Some(20.0), "{versions:?}");
+        let e = reflect::fetch_schema(&target, "routeguide.Nowhere").expect_err("no service");
+        assert!(
+            matches!(&e, reflect::ReflectError::NotFound { what, .. } if what == "service routeguide.Nowhere"),
+            "{e}"
+        );
+    }
+}
+
+/// No proto and a server without reflection: one line naming the field, nothing written.
+#[test]
+fn no_reflection_no_proto_is_refused() {
+    let g = guide();
+    let (r, e) = run_spec(&task_by_reflection(
+        &g.host(),
+        "routeguide.RouteGuide.GetFeature",
+        "",
+    ));
+    let err = r.expect_err("refused");
+    assert!(matches!(err, RunError::Inputs { .. }), "{err:?}");
+    let text = runner::task::error_chain(&err);
+    let want = format!(
+        "task 1: grpc: invalid input proto: missing, and server reflection at {} failed: the \
+         server has no reflection service (grpc.reflection.v1 and v1alpha: Unimplemented) \
+         (hint: set proto or protoURL",
+        g.host()
+    );
+    assert!(text.starts_with(&want), "{text}\nwant: {want}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(e.result.is_none(), "nothing was written");
+}

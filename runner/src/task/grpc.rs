@@ -8,7 +8,7 @@
 //! | `host` | — | `host:port` | Server; required at the top level or in every endpoint. |
 //! | `call` | — | `package.Service.Method` (or `.../Method`) | Method; required likewise. |
 //! | `proto` / `protoURL` | — | path / `http(s)://` URL | `.proto` source, compiled at run time (no `protoc`); imports from `import-paths`, the file's folder and protobuf's well-known types. |
-//! | `protoset` / `protosetURL` | — | path / URL | Serialized `FileDescriptorSet` (`protoc -o`), when no proto is given. |
+//! | `protoset` / `protosetURL` | — | path / URL | Serialized `FileDescriptorSet` (`protoc -o`), when no proto is given. With neither, the schema comes from the server's reflection service (`grpc.reflection.v1`, else `v1alpha`). |
 //! | `import-paths` | — | list of folders | Where a proto's imports are looked up. |
 //! | `data` / `data-file` / `dataURL` | empty message | JSON object or list of objects (protobuf JSON mapping) | Request messages; file wins over URL wins over inline. A list is sent one message per call in turn (unary, server streaming) or all in each call (client streaming, bidi). |
 //! | `binary-file` / `binaryDataURL` | — | path / URL | One request message, already serialized. |
@@ -64,6 +64,7 @@ use crate::experiment::{
 };
 use crate::inputs::{InputError, Kind, Shape, parse_go_duration, parse_inputs};
 use crate::load::grpc::schema::{self, Method};
+use crate::load::grpc::reflect::{self, ReflectError};
 use crate::load::grpc::{self, GrpcReport, GrpcSpec, TlsSpec, wire};
 use crate::load::{Pace, Stop};
 use crate::metrics::LatencyRecorder;
@@ -662,11 +663,7 @@ fn prepare(e: &EndpointInputs, prefix: &str, r: &Reader) -> Result<Prepared, Inp
                     .map_err(|err| InputError::new(&field, err.to_string()))?,
             ),
             Some((_, Fetched::Later)) => None,
-            None => {
-                return Err(InputError::new(&format!("{prefix}proto"), "missing").hint(
-                    "set proto or protoURL (a .proto file), or protoset; server reflection is not supported yet",
-                ));
-            }
+            None => reflect_schema(e, prefix, r)?,
         },
     };
     let method = match &pool {
@@ -733,6 +730,39 @@ fn prepare(e: &EndpointInputs, prefix: &str, r: &Reader) -> Result<Prepared, Inp
     })
 }
 
+/// The schema by server reflection, when no proto or protoset is given; `None` when checking
+/// before the run and the server cannot be reached from here (the run asks again).
+fn reflect_schema(
+    e: &EndpointInputs,
+    prefix: &str,
+    r: &Reader,
+) -> Result<Option<prost_reflect::DescriptorPool>, InputError> {
+    let host = e.host.clone().unwrap_or_default();
+    let call = e.call.clone().unwrap_or_default();
+    let (service, _) = schema::split_call(&call)
+        .map_err(|err| InputError::new(&format!("{prefix}call"), err.to_string()))?;
+    let tls = tls_spec(e, prefix)?;
+    let target = reflect::Target {
+        host: &host,
+        tls: tls.as_ref(),
+        authority: e.authority.as_deref(),
+        timeout: if r.checking() {
+            CHECK_FETCH_TIMEOUT
+        } else {
+            FETCH_TIMEOUT
+        },
+    };
+    match reflect::fetch_schema(&target, service) {
+        Ok((pool, _)) => Ok(Some(pool)),
+        Err(ReflectError::Connect(_) | ReflectError::Timeout(_)) if r.checking() => Ok(None),
+        Err(err) => Err(InputError::new(
+            &format!("{prefix}proto"),
+            format!("missing, and server reflection at {host} failed: {err}"),
+        )
+        .hint("set proto or protoURL (a .proto file), or protoset")),
+    }
+}
+
 /// The name the proto is compiled under (its file name) and where its imports are found.
 fn proto_name_and_imports(e: &EndpointInputs) -> (String, Vec<PathBuf>) {
     let mut imports: Vec<PathBuf> = e.import_paths.iter().flatten().map(PathBuf::from).collect();
@@ -794,6 +824,28 @@ fn read_pem(field: &str, path: &str) -> Result<Vec<u8>, InputError> {
     std::fs::read(path).map_err(|e| InputError::new(field, format!("cannot read {path}: {e}")))
 }
 
+/// TLS settings of one (merged) endpoint, its PEM files read; `None` for plaintext.
+fn tls_spec(e: &EndpointInputs, prefix: &str) -> Result<Option<TlsSpec>, InputError> {
+    if e.insecure.unwrap_or(true) {
+        return Ok(None);
+    }
+    Ok(Some(TlsSpec {
+        ca_pem: match &e.cacert {
+            Some(path) => Some(read_pem(&format!("{prefix}cacert"), path)?),
+            None => None,
+        },
+        client_pem: match (&e.cert, &e.key) {
+            (Some(c), Some(k)) => Some((
+                read_pem(&format!("{prefix}cert"), c)?,
+                read_pem(&format!("{prefix}key"), k)?,
+            )),
+            _ => None,
+        },
+        skip_verify: e.skip_tls.unwrap_or(false),
+        server_name: e.cname.clone(),
+    }))
+}
+
 /// The load spec of one (merged) endpoint.
 fn load_spec(e: &EndpointInputs, prefix: &str, p: Prepared) -> Result<GrpcSpec, InputError> {
     let method = p
@@ -822,25 +874,7 @@ fn load_spec(e: &EndpointInputs, prefix: &str, p: Prepared) -> Result<GrpcSpec, 
         Some(t) => usize::try_from(t).unwrap_or(1).max(1),
         None => connections.min(cpus),
     };
-    let tls = if e.insecure.unwrap_or(true) {
-        None
-    } else {
-        Some(TlsSpec {
-            ca_pem: match &e.cacert {
-                Some(path) => Some(read_pem(&format!("{prefix}cacert"), path)?),
-                None => None,
-            },
-            client_pem: match (&e.cert, &e.key) {
-                (Some(c), Some(k)) => Some((
-                    read_pem(&format!("{prefix}cert"), c)?,
-                    read_pem(&format!("{prefix}key"), k)?,
-                )),
-                _ => None,
-            },
-            skip_verify: e.skip_tls.unwrap_or(false),
-            server_name: e.cname.clone(),
-        })
-    };
+    let tls = tls_spec(e, prefix)?;
     Ok(GrpcSpec {
         host: e.host.clone().unwrap_or_default(),
         path: method.path(),

@@ -16,6 +16,7 @@
 //! call. Streaming calls also record the time to each response message (from the send for the
 //! first, from the previous message after that) in their own histogram.
 
+pub mod reflect;
 pub mod schema;
 pub mod wire;
 
@@ -110,7 +111,7 @@ struct Shared {
     connections: usize,
     timeout: Duration,
     connect_timeout: Duration,
-    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    tls: Option<TlsDial>,
     pace: Pace,
     stop: Stop,
     done: AtomicU64,
@@ -142,29 +143,46 @@ impl Conn {
 }
 
 async fn connect(sh: &Shared) -> Option<http2::SendRequest<Full<Bytes>>> {
-    let tcp = TcpStream::connect((sh.host.as_str(), sh.port)).await.ok()?;
+    dial(&sh.host, sh.port, sh.tls.as_ref()).await.ok()
+}
+
+/// TLS connector and the name to verify, of a target.
+pub(crate) type TlsDial = (tokio_rustls::TlsConnector, ServerName<'static>);
+
+/// One HTTP/2 connection to `host:port` (TLS when `tls` is given), or why not.
+pub(crate) async fn dial(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsDial>,
+) -> Result<http2::SendRequest<Full<Bytes>>, String> {
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let _ = tcp.set_nodelay(true);
-    match &sh.tls {
+    match tls {
         Some((tls, name)) => {
-            let stream = tls.connect(name.clone(), tcp).await.ok()?;
+            let stream = tls
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
             handshake(TokioIo::new(stream)).await
         }
         None => handshake(TokioIo::new(tcp)).await,
     }
 }
 
-async fn handshake<IO>(io: TokioIo<IO>) -> Option<http2::SendRequest<Full<Bytes>>>
+async fn handshake<IO>(io: TokioIo<IO>) -> Result<http2::SendRequest<Full<Bytes>>, String>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (s, c) = http2::Builder::new(TokioExecutor::new())
         .handshake(io)
         .await
-        .ok()?;
+        .map_err(|e| format!("HTTP/2 handshake failed: {e}"))?;
     tokio::spawn(async move {
         let _ = c.await;
     });
-    Some(s)
+    Ok(s)
 }
 
 /// One worker: its connection and what it measures beyond the shared core.
@@ -299,7 +317,7 @@ async fn worker(
 }
 
 /// `host:port` split, with the port required.
-fn split_host(host: &str) -> Result<(String, u16), LoadError> {
+pub(crate) fn split_host(host: &str) -> Result<(String, u16), LoadError> {
     let bad = |reason: &str| LoadError::Url {
         url: host.to_string(),
         reason: reason.to_string(),
@@ -351,6 +369,16 @@ fn headers(spec: &GrpcSpec) -> Result<HeaderMap, LoadError> {
         h.append(name, value);
     }
     Ok(h)
+}
+
+/// The TLS connector of `t` for a server named `host` (unless `t` names another).
+pub(crate) fn tls_dial(t: &TlsSpec, host: &str) -> Result<TlsDial, LoadError> {
+    let name = t.server_name.clone().unwrap_or_else(|| host.to_string());
+    let name = ServerName::try_from(name.clone()).map_err(|_| LoadError::Url {
+        url: name,
+        reason: "invalid TLS server name".into(),
+    })?;
+    Ok((tokio_rustls::TlsConnector::from(tls_config(t)?), name))
 }
 
 /// TLS client configuration for gRPC: ALPN `h2`, the given CAs (else Mozilla's roots), an
@@ -414,14 +442,7 @@ pub fn run(
     let connections = spec.connections.clamp(1, concurrency);
     let threads = spec.threads.clamp(1, connections);
     let tls = match &spec.tls {
-        Some(t) => {
-            let name = t.server_name.clone().unwrap_or_else(|| host.clone());
-            let name = ServerName::try_from(name.clone()).map_err(|_| LoadError::Url {
-                url: name,
-                reason: "invalid TLS server name".into(),
-            })?;
-            Some((tokio_rustls::TlsConnector::from(tls_config(t)?), name))
-        }
+        Some(t) => Some(tls_dial(t, &host)?),
         None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
