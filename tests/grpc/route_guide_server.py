@@ -4,6 +4,9 @@ The message types are built from descriptors written out below (no protoc, no ge
 code); they match tests/grpc/route_guide.proto (Point in a file of its own, imported). The server listens on 127.0.0.1, port 0 unless
 given, and prints `PORT <n>` once it serves. Test controls, by request metadata:
   delay-ms: <n>    sleep n milliseconds before answering
+  record-to: <path>
+                   append what each request carried to the file (GetFeature: "lat,lon";
+                   RouteChat: each note's message), one line each
   fail-every: <n>  every n-th call of the server (counted over all calls) fails with INTERNAL
   stall-after: <n>, stall-ms: <m>
                    the server stalls for m milliseconds after its n-th call: every call
@@ -125,10 +128,20 @@ class Controls:
 
 
 CONTROLS = Controls()
+RECORD_LOCK = threading.Lock()
+
+
+def record(context, text):
+    """Appends `text` (what a request carried) to the file named by the record-to metadata."""
+    path = dict(context.invocation_metadata()).get("record-to")
+    if path:
+        with RECORD_LOCK, open(path, "a") as f:
+            f.write(text + "\n")
 
 
 def get_feature(point, context):
     CONTROLS.apply(context)
+    record(context, "%d,%d" % (point.latitude, point.longitude))
     for f in FEATURES:
         if f.location.latitude == point.latitude and f.location.longitude == point.longitude:
             return f
@@ -162,6 +175,7 @@ def record_route(points, context):
 def route_chat(notes, context):
     CONTROLS.apply(context)
     for note in notes:
+        record(context, note.message)
         yield note
 
 

@@ -27,6 +27,11 @@ pub(crate) trait Fetch {
     async fn fetch(&mut self, sent: Instant) -> i32;
     /// Wait until `t` (open model).
     async fn sleep_until(&mut self, t: Instant);
+    /// Whether a call that ended with `code` succeeded, for the success-only latency; protocols
+    /// that do not keep one (HTTP) leave it empty.
+    fn succeeded(&self, _code: i32) -> bool {
+        false
+    }
 }
 
 /// When one connection's loop starts and stops.
@@ -46,6 +51,8 @@ pub(crate) struct Plan {
 pub(crate) struct WorkerOut {
     pub corrected: LatencyRecorder,
     pub uncorrected: LatencyRecorder,
+    /// Latency (as `corrected` when paced, else as `uncorrected`) of the calls that succeeded.
+    pub succeeded: LatencyRecorder,
     /// Paced runs: how late the generator sent each request (see [`Chain`]).
     pub lag: LatencyRecorder,
     pub codes: StatusCounts,
@@ -64,6 +71,7 @@ impl WorkerOut {
         WorkerOut {
             corrected: LatencyRecorder::new(),
             uncorrected: LatencyRecorder::new(),
+            succeeded: LatencyRecorder::new(),
             lag: LatencyRecorder::new(),
             codes: StatusCounts::default(),
             last_send: None,
@@ -124,13 +132,20 @@ pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) 
         let code = f.fetch(sent).await;
         let end = Instant::now();
         out.uncorrected.record(end - sent);
+        let ok = f.succeeded(code);
         if plan.schedule.is_some() {
             let timing = chain.record(intended, sent, end);
             out.corrected.record(timing.corrected);
             out.lag.record(timing.lag);
             out.queue_wait_max = out.queue_wait_max.max(timing.queue_wait);
+            if ok {
+                out.succeeded.record(timing.corrected);
+            }
         } else {
             chain.record(intended, sent, end);
+            if ok {
+                out.succeeded.record(end - sent);
+            }
         }
         out.codes.add(code);
         prev_sent = sent;
@@ -206,6 +221,7 @@ pub(crate) fn report(
 ) -> LoadReport {
     let mut corrected = LatencyRecorder::new();
     let mut uncorrected = LatencyRecorder::new();
+    let mut succeeded = LatencyRecorder::new();
     let mut generator_lag = LatencyRecorder::new();
     let mut codes = StatusCounts::default();
     let mut last_send = start;
@@ -217,6 +233,7 @@ pub(crate) fn report(
         // Closed loop: latency from the intended time is the service time (recorded once).
         corrected.merge(if paced { &o.corrected } else { &o.uncorrected });
         uncorrected.merge(&o.uncorrected);
+        succeeded.merge(&o.succeeded);
         generator_lag.merge(&o.lag);
         codes.merge(&o.codes);
         last_send = last_send.max(o.last_send.unwrap_or(start));
@@ -256,6 +273,7 @@ pub(crate) fn report(
     LoadReport {
         corrected,
         uncorrected,
+        succeeded,
         generator_lag,
         queued_at_end,
         queue_wait_max,

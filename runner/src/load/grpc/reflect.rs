@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::client::conn::http2;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Uri, Version as HttpVersion};
 use prost_reflect::DescriptorPool;
 
-use super::{TlsSpec, dial, split_host, tls_dial, wire};
+use super::{ReqBody, TlsSpec, dial, split_host, tls_dial, wire};
 
 /// Why the schema could not be had by reflection.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -152,7 +152,7 @@ impl Ask<'_> {
 }
 
 struct Session<'a> {
-    sender: http2::SendRequest<Full<Bytes>>,
+    sender: http2::SendRequest<ReqBody>,
     scheme: &'a str,
     authority: &'a str,
 }
@@ -215,7 +215,8 @@ impl Session<'_> {
         let uri: Uri = format!("{}://{}{}", self.scheme, self.authority, version.path())
             .parse()
             .map_err(|_| ReflectError::Connect(format!("invalid authority {:?}", self.authority)))?;
-        let mut req = Request::new(Full::new(wire::frame(&[ask.encode()])));
+        let mut req: Request<ReqBody> =
+            Request::new(Either::Left(Full::new(wire::frame(&[ask.encode()]))));
         *req.method_mut() = Method::POST;
         *req.uri_mut() = uri;
         *req.version_mut() = HttpVersion::HTTP_2;
