@@ -500,7 +500,9 @@ fn error_codes_and_success_latency() {
         let (r, e) = run_spec(&task(
             &g.host(),
             "routeguide.RouteGuide.GetFeature",
-            &format!("    total: 20\n    concurrency: 4\n    metadata:\n      fail-every: \"4\"\n{extra}"),
+            &format!(
+                "    total: 20\n    concurrency: 4\n    metadata:\n      fail-every: \"4\"\n{extra}"
+            ),
         ));
         r.expect("run succeeds");
         e
@@ -544,10 +546,11 @@ fn stream_controls() {
     let r = grpc::run(&spec, &mut |_| {}).expect("runs");
     assert_eq!(codes(&r), vec![("OK".to_string(), 4)]);
     assert_eq!(r.messages.count(), 4 * 5, "each of the 5 notes comes back");
-    // 10 messages 100 ms apart would take 900 ms; the call is cut at 250 ms: 3 sent.
+    // 10 messages 400 ms apart would take 3.6 s; the call is cut at 1 s: 3 sent (at 0, 400
+    // and 800 ms; 200 ms to spare for a slow machine).
     spec.stream.call_count = Some(10);
-    spec.stream.interval = Some(Duration::from_millis(100));
-    spec.stream.call_duration = Some(Duration::from_millis(250));
+    spec.stream.interval = Some(Duration::from_millis(400));
+    spec.stream.call_duration = Some(Duration::from_secs(1));
     let r = grpc::run(&spec, &mut |_| {}).expect("runs");
     assert_eq!(codes(&r), vec![("OK".to_string(), 4)]);
     assert_eq!(r.messages.count(), 4 * 3);
@@ -584,7 +587,9 @@ fn template_data() {
     let mut spec = load(&g.host(), "RouteChat", "{}", 12);
     spec.template = Some(grpc::Templated {
         method: m.clone(),
-        data: DataTemplate::parse(&data).expect("parses").expect("templated"),
+        data: DataTemplate::parse(&data)
+            .expect("parses")
+            .expect("templated"),
     });
     let r = grpc::run(&spec, &mut |_| {}).expect("runs");
     assert_eq!(codes(&r), vec![("OK".to_string(), 12)]);
@@ -621,7 +626,9 @@ fn template_data() {
     let err = r.expect_err("refused");
     let text = runner::task::error_chain(&err);
     assert!(
-        text.starts_with("task 1: grpc: invalid input data: [0] filled in: is not a valid routeguide.Point"),
+        text.starts_with(
+            "task 1: grpc: invalid input data: [0] filled in: is not a valid routeguide.Point"
+        ),
         "{text}"
     );
     // Stream messages: one UUID per call, or with stream-dynamic-messages one per message.

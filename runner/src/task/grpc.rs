@@ -70,10 +70,10 @@ use crate::experiment::{
     Experiment, Insights, MetricMeta, MetricType, MetricValue, TaskSpec, format_go_float,
 };
 use crate::inputs::{InputError, Kind, Shape, parse_go_duration, parse_inputs};
-use crate::load::grpc::schema::{self, Method};
+use crate::load::grpc::StreamControls;
 use crate::load::grpc::calldata::{CallData, DataTemplate, Rng};
 use crate::load::grpc::reflect::{self, ReflectError};
-use crate::load::grpc::StreamControls;
+use crate::load::grpc::schema::{self, Method};
 use crate::load::grpc::{self, GrpcReport, GrpcSpec, TlsSpec, wire};
 use crate::load::{Pace, Stop};
 use crate::metrics::LatencyRecorder;
@@ -449,6 +449,7 @@ fn check_endpoint(e: &EndpointInputs, prefix: &str) -> Result<(), InputError> {
                 "is not a message (a map of fields) or a non-empty list of messages",
             ));
         }
+        DataTemplate::parse(d).map_err(|err| InputError::new(&format!("{prefix}data"), err))?;
     }
     error_mask(e, prefix)?;
     if e.cert.is_some() != e.key.is_some() {
@@ -831,9 +832,9 @@ fn sample_messages(t: &grpc::Templated, field: &str) -> Result<Vec<Bytes>, Input
                 now: std::time::SystemTime::now(),
                 uuid: rng.uuid(),
             };
-            t.data.render(i, &cd, &mut rng).map_err(|err| {
-                InputError::new(field, format!("[{i}] filled in: {err}"))
-            })
+            t.data
+                .render(i, &cd, &mut rng)
+                .map_err(|err| InputError::new(field, format!("[{i}] filled in: {err}")))
         })
         .collect()
 }
@@ -1009,7 +1010,11 @@ fn load_spec(e: &EndpointInputs, prefix: &str, p: Prepared) -> Result<GrpcSpec, 
         error_codes: error_mask(e, prefix)?,
         stream: StreamControls {
             interval: match &e.stream_interval {
-                Some(d) => Some(duration(&format!("{prefix}stream-interval"), Some(d), Duration::ZERO)?),
+                Some(d) => Some(duration(
+                    &format!("{prefix}stream-interval"),
+                    Some(d),
+                    Duration::ZERO,
+                )?),
                 None => None,
             },
             call_duration: match &e.stream_call_duration {

@@ -204,12 +204,7 @@ impl DataTemplate {
     }
 
     /// Message `i` (modulo the count) filled in for `cd`, encoded.
-    pub fn render(
-        &self,
-        i: usize,
-        cd: &CallData<'_>,
-        rng: &mut Rng,
-    ) -> Result<Bytes, SchemaError> {
+    pub fn render(&self, i: usize, cd: &CallData<'_>, rng: &mut Rng) -> Result<Bytes, SchemaError> {
         let (base, slots) = &self.messages[i % self.messages.len()];
         let mut v = base.clone();
         for (pointer, t) in slots {

@@ -41,7 +41,6 @@ use crate::load::{IoPath, LoadError, LoadProgress, LoadReport, Stop};
 use crate::metrics::LatencyRecorder;
 use calldata::{CallData, DataTemplate, Rng};
 pub use schema::CallKind;
-use schema::Method;
 
 /// Request body of a call: all messages at once, or fed message by message (stream controls).
 pub(crate) type ReqBody = Either<Full<Bytes>, ChannelBody>;
@@ -96,7 +95,7 @@ impl StreamControls {
 #[derive(Debug, Clone)]
 pub struct Templated {
     /// The method (for its names, and to encode the filled-in JSON).
-    pub method: Method,
+    pub method: schema::Method,
     /// The data.
     pub data: DataTemplate,
 }
@@ -376,7 +375,13 @@ impl GrpcFetch {
             (CallKind::Unary | CallKind::ServerStreaming, Some(_)) => {
                 let stamp = CallStamp::new(n, &mut self.rng);
                 let len = sh.message_count().max(1);
-                framed(sh, (n % len as u64) as usize, &self.worker_id, &stamp, &mut self.rng)
+                framed(
+                    sh,
+                    (n % len as u64) as usize,
+                    &self.worker_id,
+                    &stamp,
+                    &mut self.rng,
+                )
             }
             (CallKind::ClientStreaming | CallKind::Bidi, Some(_)) => {
                 let mut stamp = CallStamp::new(n, &mut self.rng);

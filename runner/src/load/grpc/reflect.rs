@@ -25,9 +25,7 @@ pub enum ReflectError {
     #[error("{0}")]
     Connect(String),
     /// Neither reflection service exists on the server.
-    #[error(
-        "the server has no reflection service (grpc.reflection.v1 and v1alpha: Unimplemented)"
-    )]
+    #[error("the server has no reflection service (grpc.reflection.v1 and v1alpha: Unimplemented)")]
     Unsupported,
     /// A reflection call ended with another status.
     #[error("reflection call failed: {code}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
@@ -175,7 +173,7 @@ impl Session<'_> {
         // File name → serialized FileDescriptorProto, and the names still to fetch.
         let mut files: BTreeMap<String, Bytes> = BTreeMap::new();
         let mut wanted: Vec<String> = Vec::new();
-        let mut add = |files: &mut BTreeMap<String, Bytes>, raw: Vec<Bytes>| {
+        let add = |files: &mut BTreeMap<String, Bytes>, raw: Vec<Bytes>| {
             let mut deps = Vec::new();
             for f in raw {
                 let (name, d) = file_name_and_deps(&f)?;
@@ -214,7 +212,9 @@ impl Session<'_> {
     async fn ask(&mut self, version: Version, ask: &Ask<'_>) -> Result<Vec<Bytes>, ReflectError> {
         let uri: Uri = format!("{}://{}{}", self.scheme, self.authority, version.path())
             .parse()
-            .map_err(|_| ReflectError::Connect(format!("invalid authority {:?}", self.authority)))?;
+            .map_err(|_| {
+                ReflectError::Connect(format!("invalid authority {:?}", self.authority))
+            })?;
         let mut req: Request<ReqBody> =
             Request::new(Either::Left(Full::new(wire::frame(&[ask.encode()]))));
         *req.method_mut() = Method::POST;
