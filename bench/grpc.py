@@ -99,7 +99,7 @@ def ours_cmd(iter8, host, call, data, n, c, rundir, rps=0):
 
 def ghz_cmd(host, call, data, n, c, out, rps=0):
     return [GHZ, "--insecure", "--proto", PROTO, "--call", call, "-d", json.dumps(data),
-            "-n", str(n), "-c", str(c), "--rps", str(rps), "--format", "json", "-o", out, host]
+            "-n", str(n), "-c", str(c), "--rps", str(int(rps)), "--format", "json", "-o", out, host]
 
 
 def ours_result(rundir):
