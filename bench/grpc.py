@@ -98,8 +98,10 @@ def ours_cmd(iter8, host, call, data, n, c, rundir, rps=0):
 
 
 def ghz_cmd(host, call, data, n, c, out, rps=0):
+    """ghz with its default summary output (its JSON output serializes every call's details
+    at the end, which would add to its CPU)."""
     return [GHZ, "--insecure", "--proto", PROTO, "--call", call, "-d", json.dumps(data),
-            "-n", str(n), "-c", str(c), "--rps", str(int(rps)), "--format", "json", "-o", out, host]
+            "-n", str(n), "-c", str(c), "--rps", str(int(rps)), "-o", out, host]
 
 
 def ours_result(rundir):
@@ -119,22 +121,32 @@ def ours_result(rundir):
 
 
 def ghz_result(out):
+    """Counts and latencies (ms) from ghz's summary."""
     try:
-        rep = json.load(open(out))
-    except (FileNotFoundError, json.JSONDecodeError):
+        text = open(out).read()
+    except FileNotFoundError:
         return None
-    count = rep.get("count", 0)
-    dist = rep.get("statusCodeDistribution") or {}
-    ok = dist.get("OK", 0)
-    pct = {int(p["percentage"]): p["latency"] / 1e6 for p in rep.get("latencyDistribution") or []}
-    lat = {"mean": rep.get("average", 0) / 1e6, "p50": pct.get(50), "p99": pct.get(99),
-           "max": rep.get("slowest", 0) / 1e6}
-    return {"ok": ok, "errors": count - ok, "lat": lat}
+
+    def ms(pattern):
+        m = re.search(pattern, text)
+        if not m:
+            return None
+        v, unit = float(m.group(1)), m.group(2)
+        return v * {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1000.0}[unit]
+    count = re.search(r"Count:\s+(\d+)", text)
+    if not count:
+        return None
+    ok = re.search(r"\[OK\]\s+(\d+) responses", text)
+    ok = int(ok.group(1)) if ok else 0
+    unit = r"([0-9.]+)\s*(ns|µs|us|ms|s)\b"
+    lat = {"mean": ms(r"Average:\s+" + unit), "p50": ms(r"50 % in " + unit),
+           "p99": ms(r"99 % in " + unit), "max": ms(r"Slowest:\s+" + unit)}
+    return {"ok": ok, "errors": int(count.group(1)) - ok, "lat": lat}
 
 
 def run_tool(tool, iter8, host, call, data, n, c, rps=0):
     rundir = tempfile.mkdtemp()
-    out = os.path.join(rundir, "ghz.json")
+    out = os.path.join(rundir, "ghz.txt")
     cmd = ours_cmd(iter8, host, call, data, n, c, rundir, rps) if tool == "iter8" \
         else ghz_cmd(host, call, data, n, c, out, rps)
     log = tempfile.NamedTemporaryFile(delete=False)
