@@ -26,6 +26,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 "$root/tools/fetch-helm.sh" >/dev/null
 "$root/tools/fetch-act.sh" >/dev/null
+# Server reflection for the route guide gRPC test server (tests/grpc/route_guide_server.py):
+# grpcio-reflection is not packaged by Debian; pinned to Debian 12's python3-grpcio (1.51.1),
+# pure Python, installed beside the repository (no system site-packages touched).
+if [ ! -f "$root/.tools/python/grpc_reflection/v1alpha/reflection.py" ]; then
+  /usr/bin/python3 -m pip install -q --disable-pip-version-check --no-deps \
+    --target "$root/.tools/python" grpcio-reflection==1.51.1 >&2
+fi
 # The runner image's static musl binary; without the target build-image.sh falls back to a
 # static glibc build and says so.
 if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then

@@ -52,6 +52,9 @@ fn load(host: &str, method: &str, data: &str, total: u64) -> GrpcSpec {
         connect_timeout: Duration::from_secs(10),
         tls: None,
         authority: None,
+        error_codes: grpc::DEFAULT_ERROR_CODES,
+        stream: grpc::StreamControls::default(),
+        template: None,
     }
 }
 
@@ -410,4 +413,241 @@ fn tls_and_mutual_tls() {
     let (r, e) = run_spec(&task(&mtls.host(), call, &with_ca));
     r.expect("run succeeds");
     assert_eq!(metric(&e, "grpc/status/Unavailable"), Some(10.0));
+}
+
+fn guide_with_reflection(versions: &[&str]) -> RouteGuide {
+    RouteGuide::start_with(&testsupport::route_guide::Options {
+        reflection: versions.iter().map(|v| v.to_string()).collect(),
+        ..Default::default()
+    })
+    .expect("route guide server with reflection (tools/deps.sh installs grpcio-reflection)")
+}
+
+/// A grpc task with no proto: the schema comes from server reflection.
+fn task_by_reflection(host: &str, call: &str, extra: &str) -> String {
+    format!("- task: grpc\n  with:\n    host: \"{host}\"\n    call: {call}\n{extra}")
+}
+
+/// Server reflection on v1, and on v1alpha when the server has only that: the service's file
+/// and the file it imports (Point) are fetched, and the run needs no proto.
+#[test]
+fn server_reflection_v1_and_v1alpha() {
+    use runner::load::grpc::reflect::{self, Target, Version};
+    for (versions, want) in [
+        (&["v1"][..], Version::V1),
+        (&["v1alpha"][..], Version::V1Alpha),
+    ] {
+        let g = guide_with_reflection(versions);
+        let host = g.host();
+        let target = Target {
+            host: &host,
+            tls: None,
+            authority: None,
+            timeout: Duration::from_secs(20),
+        };
+        let (pool, version) =
+            reflect::fetch_schema(&target, "routeguide.RouteGuide").expect("reflection");
+        assert_eq!(version, want, "{versions:?}");
+        let mut files: Vec<String> = pool.files().map(|f| f.name().to_string()).collect();
+        files.sort();
+        assert_eq!(files, vec!["route_guide.proto", "routeguide/point.proto"]);
+        let m = schema::find_method(&pool, "routeguide.RouteGuide.ListFeatures").expect("method");
+        assert_eq!(m.kind(), CallKind::ServerStreaming);
+        let (r, e) = run_spec(&task_by_reflection(
+            &host,
+            "routeguide.RouteGuide.GetFeature",
+            &format!("    data: {POINT}\n    total: 20\n    concurrency: 2\n"),
+        ));
+        r.expect("run succeeds");
+        assert_eq!(metric(&e, "grpc/status/OK"), Some(20.0), "{versions:?}");
+        let e = reflect::fetch_schema(&target, "routeguide.Nowhere").expect_err("no service");
+        assert!(
+            matches!(&e, reflect::ReflectError::NotFound { what, .. } if what == "service routeguide.Nowhere"),
+            "{e}"
+        );
+    }
+}
+
+/// No proto and a server without reflection: one line naming the field, nothing written.
+#[test]
+fn no_reflection_no_proto_is_refused() {
+    let g = guide();
+    let (r, e) = run_spec(&task_by_reflection(
+        &g.host(),
+        "routeguide.RouteGuide.GetFeature",
+        "",
+    ));
+    let err = r.expect_err("refused");
+    assert!(matches!(err, RunError::Inputs { .. }), "{err:?}");
+    let text = runner::task::error_chain(&err);
+    let want = format!(
+        "task 1: grpc: invalid input proto: missing, and server reflection at {} failed: the \
+         server has no reflection service (grpc.reflection.v1 and v1alpha: Unimplemented) \
+         (hint: set proto or protoURL",
+        g.host()
+    );
+    assert!(text.starts_with(&want), "{text}\nwant: {want}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(e.result.is_none(), "nothing was written");
+}
+
+/// `error-codes` decides what counts in error-count; the success-only latency leaves the
+/// failed calls out while the all-calls latency keeps them (every 4th call fails after 300 ms).
+#[test]
+fn error_codes_and_success_latency() {
+    let g = guide();
+    let run = |extra: &str| {
+        let (r, e) = run_spec(&task(
+            &g.host(),
+            "routeguide.RouteGuide.GetFeature",
+            &format!(
+                "    total: 20\n    concurrency: 4\n    metadata:\n      fail-every: \"4\"\n{extra}"
+            ),
+        ));
+        r.expect("run succeeds");
+        e
+    };
+    let e = run("");
+    assert_eq!(metric(&e, "grpc/status/Internal"), Some(5.0));
+    assert_eq!(metric(&e, "grpc/error-count"), Some(5.0));
+    let ins = e
+        .result
+        .as_ref()
+        .and_then(|r| r.insights.as_ref())
+        .expect("insights");
+    let count = |name: &str| {
+        ins.hist_metric_values[0][name]
+            .iter()
+            .map(|b| b.count)
+            .sum::<u64>()
+    };
+    assert_eq!(count("grpc/latency"), 20);
+    assert_eq!(count("grpc/latency-success"), 15);
+    assert!(metric(&e, "grpc/latency-success/p99").is_some());
+    // Internal not counted: no errors, and every call is in the success histogram.
+    let e = run("    error-codes: [Unavailable, DEADLINE_EXCEEDED]\n");
+    assert_eq!(metric(&e, "grpc/status/Internal"), Some(5.0));
+    assert_eq!(metric(&e, "grpc/error-count"), Some(0.0));
+    assert_eq!(metric(&e, "grpc/error-rate"), Some(0.0));
+    // OK itself may be named: then the successes are the failures.
+    let e = run("    error-codes: [0]\n");
+    assert_eq!(metric(&e, "grpc/error-count"), Some(15.0));
+}
+
+/// Client streams under ghz's stream controls: `stream-call-count` sends that many messages
+/// (cycling through the data), `stream-interval` spaces them, `stream-call-duration` cuts the
+/// stream short; a server stream is cancelled after `stream-call-count` responses (counted OK).
+#[test]
+fn stream_controls() {
+    let g = guide();
+    let notes = r#"[{"message": "a"}, {"message": "b"}]"#;
+    let mut spec = load(&g.host(), "RouteChat", notes, 4);
+    spec.stream.call_count = Some(5);
+    let r = grpc::run(&spec, &mut |_| {}).expect("runs");
+    assert_eq!(codes(&r), vec![("OK".to_string(), 4)]);
+    assert_eq!(r.messages.count(), 4 * 5, "each of the 5 notes comes back");
+    // 10 messages 400 ms apart would take 3.6 s; the call is cut at 1 s: 3 sent (at 0, 400
+    // and 800 ms; 200 ms to spare for a slow machine).
+    spec.stream.call_count = Some(10);
+    spec.stream.interval = Some(Duration::from_millis(400));
+    spec.stream.call_duration = Some(Duration::from_secs(1));
+    let r = grpc::run(&spec, &mut |_| {}).expect("runs");
+    assert_eq!(codes(&r), vec![("OK".to_string(), 4)]);
+    assert_eq!(r.messages.count(), 4 * 3);
+    // Server streaming: the rectangle holds three features; stop after two.
+    let (r, e) = run_spec(&task(
+        &g.host(),
+        "routeguide.RouteGuide.ListFeatures",
+        &format!("    data: {RECT}\n    total: 6\n    concurrency: 2\n    stream-call-count: 2\n"),
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "grpc/status/OK"), Some(6.0));
+    let mut spec = load(&g.host(), "ListFeatures", RECT, 6);
+    spec.stream.call_count = Some(2);
+    let r = grpc::run(&spec, &mut |_| {}).expect("runs");
+    assert_eq!(r.messages.count(), 6 * 2);
+    // Client streaming with a count: the server counts the points it got.
+    let mut spec = load(&g.host(), "RecordRoute", POINT, 3);
+    spec.stream.call_count = Some(7);
+    let r = grpc::run(&spec, &mut |_| {}).expect("runs");
+    assert_eq!(codes(&r), vec![("OK".to_string(), 3)]);
+}
+
+/// ghz's call template data in `data`: each call's request number reaches the server (the
+/// route chat echoes its note), worker IDs and UUIDs are filled in, and with
+/// `stream-dynamic-messages` each message of a stream gets its own UUID.
+#[test]
+fn template_data() {
+    use runner::load::grpc::calldata::DataTemplate;
+    let g = guide();
+    let text = std::fs::read_to_string(RouteGuide::proto_path()).expect("read proto");
+    let pool = schema::compile_proto("route_guide.proto", &text, &[]).expect("compiles");
+    let m = schema::find_method(&pool, "routeguide.RouteGuide.RouteChat").expect("method");
+    let data = serde_json::json!({"message": "{{.RequestNumber}}/{{.WorkerID}}/{{.UUID}}/{{.MethodName}}", "location": {"latitude": "{{.RequestNumber}}"}});
+    let mut spec = load(&g.host(), "RouteChat", "{}", 12);
+    spec.template = Some(grpc::Templated {
+        method: m.clone(),
+        data: DataTemplate::parse(&data)
+            .expect("parses")
+            .expect("templated"),
+    });
+    let r = grpc::run(&spec, &mut |_| {}).expect("runs");
+    assert_eq!(codes(&r), vec![("OK".to_string(), 12)]);
+    // Through the task: templated numbers into int32 fields; the server sees every request
+    // number once, and random ints in range.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seen = dir.path().join("points.txt");
+    let (r, e) = run_spec(&task(
+        &g.host(),
+        "routeguide.RouteGuide.GetFeature",
+        &format!(
+            "    data: {{\"latitude\": \"{{{{.RequestNumber}}}}\", \"longitude\": \"{{{{randomInt 1 100}}}}\"}}\n    total: 10\n    concurrency: 2\n    metadata:\n      record-to: {}\n",
+            seen.display()
+        ),
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "grpc/status/OK"), Some(10.0));
+    let lines = std::fs::read_to_string(&seen).expect("server recorded");
+    let mut numbers: Vec<i64> = Vec::new();
+    for l in lines.lines() {
+        let (lat, lon) = l.split_once(',').expect("lat,lon");
+        numbers.push(lat.parse().expect("number"));
+        let lon: i64 = lon.parse().expect("number");
+        assert!((1..100).contains(&lon), "{lon}");
+    }
+    numbers.sort();
+    assert_eq!(numbers, (0..10).collect::<Vec<i64>>());
+    // A template that cannot fit the field is refused before the run, naming the field.
+    let (r, _) = run_spec(&task(
+        &g.host(),
+        "routeguide.RouteGuide.GetFeature",
+        "    data: {\"latitude\": \"{{.UUID}}\"}\n",
+    ));
+    let err = r.expect_err("refused");
+    let text = runner::task::error_chain(&err);
+    assert!(
+        text.starts_with(
+            "task 1: grpc: invalid input data: [0] filled in: is not a valid routeguide.Point"
+        ),
+        "{text}"
+    );
+    // Stream messages: one UUID per call, or with stream-dynamic-messages one per message.
+    for (dynamic, distinct) in [(false, 4), (true, 12)] {
+        let seen = dir.path().join(format!("notes-{dynamic}.txt"));
+        let (r, e) = run_spec(&task(
+            &g.host(),
+            "routeguide.RouteGuide.RouteChat",
+            &format!(
+                "    data: {{\"message\": \"{{{{.UUID}}}}\"}}\n    total: 4\n    concurrency: 2\n    stream-call-count: 3\n    stream-dynamic-messages: {dynamic}\n    metadata:\n      record-to: {}\n",
+                seen.display()
+            ),
+        ));
+        r.expect("run succeeds");
+        assert_eq!(metric(&e, "grpc/status/OK"), Some(4.0));
+        let lines = std::fs::read_to_string(&seen).expect("server recorded");
+        assert_eq!(lines.lines().count(), 12, "4 calls of 3 notes");
+        let set: std::collections::BTreeSet<&str> = lines.lines().collect();
+        assert_eq!(set.len(), distinct, "dynamic {dynamic}");
+        assert!(set.iter().all(|u| u.len() == 36), "{set:?}");
+    }
 }

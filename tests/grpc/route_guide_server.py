@@ -1,14 +1,19 @@
 """Route guide gRPC server on Python grpcio, for the grpc task's end-to-end tests.
 
 The message types are built from descriptors written out below (no protoc, no generated
-code); they match tests/grpc/route_guide.proto. The server listens on 127.0.0.1, port 0 unless
+code); they match tests/grpc/route_guide.proto (Point in a file of its own, imported). The server listens on 127.0.0.1, port 0 unless
 given, and prints `PORT <n>` once it serves. Test controls, by request metadata:
   delay-ms: <n>    sleep n milliseconds before answering
+  record-to: <path>
+                   append what each request carried to the file (GetFeature: "lat,lon";
+                   RouteChat: each note's message), one line each
   fail-every: <n>  every n-th call of the server (counted over all calls) fails with INTERNAL
   stall-after: <n>, stall-ms: <m>
                    the server stalls for m milliseconds after its n-th call: every call
                    answered in that window waits for its end
 With --tls CERT KEY it serves TLS; with --client-ca CA it also requires client certificates.
+With --reflection v1 and/or --reflection v1alpha it also serves server reflection on those
+versions (grpcio-reflection).
 With --http-dir DIR it also serves the files of DIR over HTTP on another loopback port, and
 prints `HTTP <n>` (for the proto and data URLs of the experiments).
 """
@@ -27,13 +32,19 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 FIELD = descriptor_pb2.FieldDescriptorProto
 
 
-def build_types():
+def build_pool():
+    """The route guide's descriptors in two files, as a real service might split them: Point in
+    routeguide/point.proto, the rest and the service in route_guide.proto, which imports it."""
+    point_file = descriptor_pb2.FileDescriptorProto(
+        name="routeguide/point.proto", package="routeguide", syntax="proto3"
+    )
     f = descriptor_pb2.FileDescriptorProto(
-        name="route_guide.proto", package="routeguide", syntax="proto3"
+        name="route_guide.proto", package="routeguide", syntax="proto3",
+        dependency=["routeguide/point.proto"],
     )
 
-    def message(name, fields):
-        m = f.message_type.add(name=name)
+    def message(file, name, fields):
+        m = file.message_type.add(name=name)
         for number, (fname, ftype, type_name) in enumerate(fields, start=1):
             fd = m.field.add(
                 name=fname, number=number, type=ftype, label=FIELD.LABEL_OPTIONAL
@@ -42,16 +53,32 @@ def build_types():
                 fd.type_name = type_name
 
     point = ".routeguide.Point"
-    message("Point", [("latitude", FIELD.TYPE_INT32, None), ("longitude", FIELD.TYPE_INT32, None)])
-    message("Rectangle", [("lo", FIELD.TYPE_MESSAGE, point), ("hi", FIELD.TYPE_MESSAGE, point)])
-    message("Feature", [("name", FIELD.TYPE_STRING, None), ("location", FIELD.TYPE_MESSAGE, point)])
-    message("RouteNote", [("location", FIELD.TYPE_MESSAGE, point), ("message", FIELD.TYPE_STRING, None)])
+    message(point_file, "Point", [("latitude", FIELD.TYPE_INT32, None), ("longitude", FIELD.TYPE_INT32, None)])
+    message(f, "Rectangle", [("lo", FIELD.TYPE_MESSAGE, point), ("hi", FIELD.TYPE_MESSAGE, point)])
+    message(f, "Feature", [("name", FIELD.TYPE_STRING, None), ("location", FIELD.TYPE_MESSAGE, point)])
+    message(f, "RouteNote", [("location", FIELD.TYPE_MESSAGE, point), ("message", FIELD.TYPE_STRING, None)])
     message(
-        "RouteSummary",
+        f, "RouteSummary",
         [(n, FIELD.TYPE_INT32, None) for n in ("point_count", "feature_count", "distance", "elapsed_time")],
     )
+    svc = f.service.add(name="RouteGuide")
+    for name, arg, ret, cs, ss in [
+        ("GetFeature", "Point", "Feature", False, False),
+        ("ListFeatures", "Rectangle", "Feature", False, True),
+        ("RecordRoute", "Point", "RouteSummary", True, False),
+        ("RouteChat", "RouteNote", "RouteNote", True, True),
+    ]:
+        svc.method.add(
+            name=name, input_type=".routeguide." + arg, output_type=".routeguide." + ret,
+            client_streaming=cs, server_streaming=ss,
+        )
     pool = descriptor_pool.DescriptorPool()
+    pool.Add(point_file)
     pool.Add(f)
+    return pool
+
+
+def build_types(pool):
     factory = message_factory.MessageFactory(pool)
     return {
         n: factory.GetPrototype(pool.FindMessageTypeByName("routeguide." + n))
@@ -59,7 +86,8 @@ def build_types():
     }
 
 
-T = build_types()
+POOL = build_pool()
+T = build_types(POOL)
 
 # A few named places (latitude, longitude in 1e-7 degrees); the first is the tutorial's point.
 PLACES = [
@@ -100,10 +128,20 @@ class Controls:
 
 
 CONTROLS = Controls()
+RECORD_LOCK = threading.Lock()
+
+
+def record(context, text):
+    """Appends `text` (what a request carried) to the file named by the record-to metadata."""
+    path = dict(context.invocation_metadata()).get("record-to")
+    if path:
+        with RECORD_LOCK, open(path, "a") as f:
+            f.write(text + "\n")
 
 
 def get_feature(point, context):
     CONTROLS.apply(context)
+    record(context, "%d,%d" % (point.latitude, point.longitude))
     for f in FEATURES:
         if f.location.latitude == point.latitude and f.location.longitude == point.longitude:
             return f
@@ -137,6 +175,7 @@ def record_route(points, context):
 def route_chat(notes, context):
     CONTROLS.apply(context)
     for note in notes:
+        record(context, note.message)
         yield note
 
 
@@ -166,6 +205,28 @@ def handler():
     )
 
 
+def add_reflection(server, versions):
+    """Server reflection by grpcio-reflection (PyPI; tools/deps.sh puts it in .tools/python) for
+    the route guide and itself. That package serves grpc.reflection.v1alpha only; v1 has the same
+    messages under another service name, so the same servicer answers there too."""
+    from grpc_reflection.v1alpha import reflection, reflection_pb2
+
+    names = {"v1alpha": reflection.SERVICE_NAME, "v1": "grpc.reflection.v1.ServerReflection"}
+    servicer = reflection.ReflectionServicer(
+        ["routeguide.RouteGuide"] + [names[v] for v in versions], pool=POOL
+    )
+    for v in versions:
+        server.add_generic_rpc_handlers((
+            grpc.method_handlers_generic_handler(names[v], {
+                "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                    servicer.ServerReflectionInfo,
+                    request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+                    response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+                ),
+            }),
+        ))
+
+
 class QuietFiles(http.server.SimpleHTTPRequestHandler):
     """Serves files without logging every request on stderr."""
 
@@ -180,9 +241,12 @@ def main():
     ap.add_argument("--client-ca")
     ap.add_argument("--workers", type=int, default=64)
     ap.add_argument("--http-dir")
+    ap.add_argument("--reflection", action="append", choices=["v1", "v1alpha"], default=[])
     args = ap.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
     server.add_generic_rpc_handlers((handler(),))
+    if args.reflection:
+        add_reflection(server, args.reflection)
     addr = "127.0.0.1:%d" % args.port
     if args.tls:
         cert, key = (open(p, "rb").read() for p in args.tls)

@@ -1,5 +1,5 @@
 //! The route guide gRPC server of the gRPC tutorials on Python grpcio (Debian's
-//! `python3-grpcio`), started from `tests/grpc/route_guide_server.py` on 127.0.0.1 port 0, and
+//! `python3-grpcio`; server reflection by grpcio-reflection from PyPI in `.tools/python`), started from `tests/grpc/route_guide_server.py` on 127.0.0.1 port 0, and
 //! stopped when dropped.
 
 use std::io::{BufRead, BufReader};
@@ -17,6 +17,9 @@ pub struct Options {
     pub http_dir: Option<PathBuf>,
     /// Listen on this port instead of a free one (to restart a server on the same port).
     pub port: Option<u16>,
+    /// Serve server reflection on these versions (`"v1"`, `"v1alpha"`), by grpcio-reflection
+    /// from `.tools/python` (tools/deps.sh).
+    pub reflection: Vec<String>,
 }
 
 /// A running route guide server.
@@ -68,6 +71,10 @@ impl RouteGuide {
         if let Some(p) = opts.port {
             cmd.arg("--port").arg(p.to_string());
         }
+        for v in &opts.reflection {
+            cmd.arg("--reflection").arg(v);
+        }
+        cmd.env("PYTHONPATH", crate::repo_root().join(".tools/python"));
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -191,6 +191,8 @@ pub struct LoadReport {
     pub corrected: LatencyRecorder,
     /// Latency from the actual send time (service time as Fortio measures it).
     pub uncorrected: LatencyRecorder,
+    /// Latency of the calls that succeeded (as `corrected`); kept by gRPC only, empty for HTTP.
+    pub succeeded: LatencyRecorder,
     /// Paced runs: the generator's own lateness per request (a late timer, a starved thread),
     /// not counted in either latency above; empty in closed-loop runs.
     pub generator_lag: LatencyRecorder,

@@ -29,6 +29,11 @@ pub(crate) trait Fetch {
     async fn fetch(&mut self, sent: Instant) -> i32;
     /// Wait until `t` (open model).
     async fn sleep_until(&mut self, t: Instant);
+    /// Whether a call that ended with `code` succeeded, for the success-only latency; protocols
+    /// that do not keep one (HTTP) leave it empty.
+    fn succeeded(&self, _code: i32) -> bool {
+        false
+    }
 }
 
 /// When one connection's loop starts and stops.
@@ -48,6 +53,8 @@ pub(crate) struct Plan {
 pub(crate) struct WorkerOut {
     pub corrected: LatencyRecorder,
     pub uncorrected: LatencyRecorder,
+    /// Latency (as `corrected` when paced, else as `uncorrected`) of the calls that succeeded.
+    pub succeeded: LatencyRecorder,
     /// Paced runs: how late the generator sent each request (see [`Chain`]).
     pub lag: LatencyRecorder,
     pub codes: StatusCounts,
@@ -66,6 +73,7 @@ impl WorkerOut {
         WorkerOut {
             corrected: LatencyRecorder::new(),
             uncorrected: LatencyRecorder::new(),
+            succeeded: LatencyRecorder::new(),
             lag: LatencyRecorder::new(),
             codes: StatusCounts::default(),
             last_send: None,
@@ -142,6 +150,7 @@ pub(crate) async fn measure_into<F: Fetch>(
         let code = f.fetch(sent).await;
         let end = Instant::now();
         let timing = chain.record(intended, sent, end);
+        let ok = f.succeeded(code);
         {
             let mut o = out.borrow_mut();
             o.uncorrected.record(end - sent);
@@ -149,6 +158,11 @@ pub(crate) async fn measure_into<F: Fetch>(
                 o.corrected.record(timing.corrected);
                 o.lag.record(timing.lag);
                 o.queue_wait_max = o.queue_wait_max.max(timing.queue_wait);
+                if ok {
+                    o.succeeded.record(timing.corrected);
+                }
+            } else if ok {
+                o.succeeded.record(end - sent);
             }
             o.codes.add(code);
         }
@@ -276,6 +290,7 @@ pub(crate) fn report(
 ) -> LoadReport {
     let mut corrected = LatencyRecorder::new();
     let mut uncorrected = LatencyRecorder::new();
+    let mut succeeded = LatencyRecorder::new();
     let mut generator_lag = LatencyRecorder::new();
     let mut codes = StatusCounts::default();
     let mut last_send = start;
@@ -287,6 +302,7 @@ pub(crate) fn report(
         // Closed loop: latency from the intended time is the service time (recorded once).
         corrected.merge(if paced { &o.corrected } else { &o.uncorrected });
         uncorrected.merge(&o.uncorrected);
+        succeeded.merge(&o.succeeded);
         generator_lag.merge(&o.lag);
         codes.merge(&o.codes);
         last_send = last_send.max(o.last_send.unwrap_or(start));
@@ -326,6 +342,7 @@ pub(crate) fn report(
     LoadReport {
         corrected,
         uncorrected,
+        succeeded,
         generator_lag,
         queued_at_end,
         queue_wait_max,

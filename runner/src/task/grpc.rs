@@ -8,9 +8,9 @@
 //! | `host` | — | `host:port` | Server; required at the top level or in every endpoint. |
 //! | `call` | — | `package.Service.Method` (or `.../Method`) | Method; required likewise. |
 //! | `proto` / `protoURL` | — | path / `http(s)://` URL | `.proto` source, compiled at run time (no `protoc`); imports from `import-paths`, the file's folder and protobuf's well-known types. |
-//! | `protoset` / `protosetURL` | — | path / URL | Serialized `FileDescriptorSet` (`protoc -o`), when no proto is given. |
+//! | `protoset` / `protosetURL` | — | path / URL | Serialized `FileDescriptorSet` (`protoc -o`), when no proto is given. With neither, the schema comes from the server's reflection service (`grpc.reflection.v1`, else `v1alpha`). |
 //! | `import-paths` | — | list of folders | Where a proto's imports are looked up. |
-//! | `data` / `data-file` / `dataURL` | empty message | JSON object or list of objects (protobuf JSON mapping) | Request messages; file wins over URL wins over inline. A list is sent one message per call in turn (unary, server streaming) or all in each call (client streaming, bidi). |
+//! | `data` / `data-file` / `dataURL` | empty message | JSON object or list of objects (protobuf JSON mapping) | Request messages; file wins over URL wins over inline. A list is sent one message per call in turn (unary, server streaming) or all in each call (client streaming, bidi). Text values may hold ghz's call template actions (`{{.RequestNumber}}`, `{{.WorkerID}}`, `{{.Timestamp}}`, `{{.UUID}}`, `{{newUUID}}`, `{{randomString 8}}`, `{{randomInt 1 10}}`...; see [`crate::load::grpc::calldata`]), filled in per call. |
 //! | `binary-file` / `binaryDataURL` | — | path / URL | One request message, already serialized. |
 //! | `metadata` / `metadata-file` / `metadataURL` | — | map of header names to text | Request metadata. |
 //! | `total` | 200 when no `duration` | whole number ≥ 1 | Exact number of calls, split over the workers (a total below `concurrency` still sends every call). |
@@ -28,6 +28,11 @@
 //! | `percentiles` | — | list of numbers in (0, 100] | Extra latency percentiles (50, 75, 90, 95, 99, 99.9 always; and any `p<X>` an `assess` task of the experiment names). |
 //! | `threads` | min(connections, CPUs) | whole number ≥ 1 | OS threads of the generator. |
 //! | `warmup` | false | true/false | Generate the load but record nothing. |
+//! | `error-codes` | every code but `OK` | list of status names (`Unavailable`, `DEADLINE_EXCEEDED`, any case) or numbers 0–16 | Which statuses count in `error-count` (and are left out of `latency-success`). |
+//! | `stream-interval` | — | Go duration > 0 | Wait between the messages a client-streaming or bidi call sends. |
+//! | `stream-call-duration` | — | Go duration > 0 | A client stream stops sending (half-closes) this long after the call started; a server stream is cancelled by the client then (and counts as `OK`). |
+//! | `stream-call-count` | — | whole number ≥ 1 | A client stream sends this many messages (cycling through the data); a server stream is cancelled after this many responses (and counts as `OK`). |
+//! | `stream-dynamic-messages` | false | true/false | Fill call templates anew for each message of a client stream (else once per call). |
 //! | `endpoints` | — | map id → endpoint inputs | Run one after another; metrics under `grpc-<id>`. |
 //!
 //! [`parse`] checks all of this (through [`crate::inputs`]); [`check`] also compiles the schema,
@@ -50,7 +55,9 @@
 //! `grpc/status/Unavailable`), `latency-uncorrected/...` (from the actual send), streaming
 //! calls' `message-latency/mean|p50|p99|max` (time to each response message), and the load
 //! notes of the HTTP task (`achieved-rate`, and when paced `offered-rate`, `queued-at-end`,
-//! `queue-wait-max`, `generator-lag-p99|max`). An error is any status but `OK`.
+//! `queue-wait-max`, `generator-lag-p99|max`), and `latency-success/...` with the `latency-success`
+//! Histogram: the same statistics over the calls that succeeded only. An error is any status
+//! but `OK`, unless `error-codes` says otherwise.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +70,9 @@ use crate::experiment::{
     Experiment, Insights, MetricMeta, MetricType, MetricValue, TaskSpec, format_go_float,
 };
 use crate::inputs::{InputError, Kind, Shape, parse_go_duration, parse_inputs};
+use crate::load::grpc::StreamControls;
+use crate::load::grpc::calldata::{CallData, DataTemplate, Rng};
+use crate::load::grpc::reflect::{self, ReflectError};
 use crate::load::grpc::schema::{self, Method};
 use crate::load::grpc::{self, GrpcReport, GrpcSpec, TlsSpec, wire};
 use crate::load::{Pace, Stop};
@@ -206,6 +216,41 @@ pub struct EndpointInputs {
     /// Record nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<bool>,
+    /// Status codes counted as errors (names or numbers).
+    #[serde(
+        rename = "error-codes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub error_codes: Option<Vec<serde_json::Value>>,
+    /// Wait between the messages of a client stream.
+    #[serde(
+        rename = "stream-interval",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stream_interval: Option<String>,
+    /// End each stream after this long.
+    #[serde(
+        rename = "stream-call-duration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stream_call_duration: Option<String>,
+    /// Messages per stream.
+    #[serde(
+        rename = "stream-call-count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stream_call_count: Option<i64>,
+    /// Fill call templates per stream message.
+    #[serde(
+        rename = "stream-dynamic-messages",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stream_dynamic_messages: Option<bool>,
 }
 
 /// All inputs of the task.
@@ -266,6 +311,11 @@ macro_rules! endpoint_fields {
             ("percentiles", Shape::List(&Shape::Typed(Kind::Percentile))),
             ("threads", COUNT),
             ("warmup", FLAG),
+            ("error-codes", Shape::List(&Shape::Leaf)),
+            ("stream-interval", POSITIVE),
+            ("stream-call-duration", POSITIVE),
+            ("stream-call-count", COUNT),
+            ("stream-dynamic-messages", FLAG),
             $($extra),*
         ]
     };
@@ -308,10 +358,6 @@ const GHZ_UNSUPPORTED: &[&str] = &[
     "output",
     "reflect-metadata",
     "skipFirst",
-    "stream-call-count",
-    "stream-call-duration",
-    "stream-dynamic-messages",
-    "stream-interval",
     "tags",
 ];
 
@@ -403,7 +449,9 @@ fn check_endpoint(e: &EndpointInputs, prefix: &str) -> Result<(), InputError> {
                 "is not a message (a map of fields) or a non-empty list of messages",
             ));
         }
+        DataTemplate::parse(d).map_err(|err| InputError::new(&format!("{prefix}data"), err))?;
     }
+    error_mask(e, prefix)?;
     if e.cert.is_some() != e.key.is_some() {
         let missing = if e.cert.is_some() { "key" } else { "cert" };
         return Err(InputError::new(&format!("{prefix}{missing}"), "missing")
@@ -413,6 +461,29 @@ fn check_endpoint(e: &EndpointInputs, prefix: &str) -> Result<(), InputError> {
         check_metadata(k, v).map_err(|p| InputError::new(&format!("{prefix}metadata.{k}"), p))?;
     }
     Ok(())
+}
+
+/// The error-code mask of `error-codes` (names or numbers), or the default.
+fn error_mask(e: &EndpointInputs, prefix: &str) -> Result<u32, InputError> {
+    let Some(codes) = &e.error_codes else {
+        return Ok(grpc::DEFAULT_ERROR_CODES);
+    };
+    let mut mask = 0u32;
+    for (i, c) in codes.iter().enumerate() {
+        let text = match c {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let code = wire::code_by_name(&text).ok_or_else(|| {
+            InputError::new(
+                &format!("{prefix}error-codes[{i}]"),
+                format!("{text:?} is not a gRPC status code"),
+            )
+            .hint("a name such as Unavailable or DEADLINE_EXCEEDED, or a number 0-16")
+        })?;
+        mask |= 1 << code;
+    }
+    Ok(mask)
 }
 
 fn check_metadata(k: &str, v: &str) -> Result<(), String> {
@@ -502,7 +573,12 @@ impl GrpcInputs {
             cname,
             authority,
             percentiles,
-            threads
+            threads,
+            error_codes,
+            stream_interval,
+            stream_call_duration,
+            stream_call_count,
+            stream_dynamic_messages
         );
         let mut md = top.metadata.clone().unwrap_or_default();
         md.extend(e.metadata.clone().unwrap_or_default());
@@ -629,6 +705,7 @@ fn fetch(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
 struct Prepared {
     method: Option<Method>,
     messages: Option<Vec<Bytes>>,
+    template: Option<grpc::Templated>,
     metadata: Vec<(String, String)>,
 }
 
@@ -662,11 +739,7 @@ fn prepare(e: &EndpointInputs, prefix: &str, r: &Reader) -> Result<Prepared, Inp
                     .map_err(|err| InputError::new(&field, err.to_string()))?,
             ),
             Some((_, Fetched::Later)) => None,
-            None => {
-                return Err(InputError::new(&format!("{prefix}proto"), "missing").hint(
-                    "set proto or protoURL (a .proto file), or protoset; server reflection is not supported yet",
-                ));
-            }
+            None => reflect_schema(e, prefix, r)?,
         },
     };
     let method = match &pool {
@@ -676,6 +749,7 @@ fn prepare(e: &EndpointInputs, prefix: &str, r: &Reader) -> Result<Prepared, Inp
         ),
         None => None,
     };
+    let mut template = None;
     let messages = match r.either(
         prefix,
         ("binary-file", e.binary_file.as_ref()),
@@ -701,10 +775,21 @@ fn prepare(e: &EndpointInputs, prefix: &str, r: &Reader) -> Result<Prepared, Inp
                 )),
             };
             match (data, &method) {
-                (Some((field, value)), Some(m)) => Some(
-                    m.encode(&value)
-                        .map_err(|err| InputError::new(&field, err.to_string()))?,
-                ),
+                (Some((field, value)), Some(m)) => {
+                    template = DataTemplate::parse(&value)
+                        .map_err(|err| InputError::new(&field, err))?
+                        .map(|data| grpc::Templated {
+                            method: m.clone(),
+                            data,
+                        });
+                    match &template {
+                        Some(t) => Some(sample_messages(t, &field)?),
+                        None => Some(
+                            m.encode(&value)
+                                .map_err(|err| InputError::new(&field, err.to_string()))?,
+                        ),
+                    }
+                }
                 _ => None,
             }
         }
@@ -729,8 +814,62 @@ fn prepare(e: &EndpointInputs, prefix: &str, r: &Reader) -> Result<Prepared, Inp
     Ok(Prepared {
         method,
         messages,
+        template,
         metadata,
     })
+}
+
+/// Every message of templated data filled in once with sample call data, so data that cannot
+/// fit the message type fails now, naming the field.
+fn sample_messages(t: &grpc::Templated, field: &str) -> Result<Vec<Bytes>, InputError> {
+    let mut rng = Rng::new(0);
+    (0..t.data.len())
+        .map(|i| {
+            let cd = CallData {
+                worker_id: "c0w0",
+                request_number: i as u64,
+                method: &t.method,
+                now: std::time::SystemTime::now(),
+                uuid: rng.uuid(),
+            };
+            t.data
+                .render(i, &cd, &mut rng)
+                .map_err(|err| InputError::new(field, format!("[{i}] filled in: {err}")))
+        })
+        .collect()
+}
+
+/// The schema by server reflection, when no proto or protoset is given; `None` when checking
+/// before the run and the server cannot be reached from here (the run asks again).
+fn reflect_schema(
+    e: &EndpointInputs,
+    prefix: &str,
+    r: &Reader,
+) -> Result<Option<prost_reflect::DescriptorPool>, InputError> {
+    let host = e.host.clone().unwrap_or_default();
+    let call = e.call.clone().unwrap_or_default();
+    let (service, _) = schema::split_call(&call)
+        .map_err(|err| InputError::new(&format!("{prefix}call"), err.to_string()))?;
+    let tls = tls_spec(e, prefix)?;
+    let target = reflect::Target {
+        host: &host,
+        tls: tls.as_ref(),
+        authority: e.authority.as_deref(),
+        timeout: if r.checking() {
+            CHECK_FETCH_TIMEOUT
+        } else {
+            FETCH_TIMEOUT
+        },
+    };
+    match reflect::fetch_schema(&target, service) {
+        Ok((pool, _)) => Ok(Some(pool)),
+        Err(ReflectError::Connect(_) | ReflectError::Timeout(_)) if r.checking() => Ok(None),
+        Err(err) => Err(InputError::new(
+            &format!("{prefix}proto"),
+            format!("missing, and server reflection at {host} failed: {err}"),
+        )
+        .hint("set proto or protoURL (a .proto file), or protoset")),
+    }
 }
 
 /// The name the proto is compiled under (its file name) and where its imports are found.
@@ -794,6 +933,28 @@ fn read_pem(field: &str, path: &str) -> Result<Vec<u8>, InputError> {
     std::fs::read(path).map_err(|e| InputError::new(field, format!("cannot read {path}: {e}")))
 }
 
+/// TLS settings of one (merged) endpoint, its PEM files read; `None` for plaintext.
+fn tls_spec(e: &EndpointInputs, prefix: &str) -> Result<Option<TlsSpec>, InputError> {
+    if e.insecure.unwrap_or(true) {
+        return Ok(None);
+    }
+    Ok(Some(TlsSpec {
+        ca_pem: match &e.cacert {
+            Some(path) => Some(read_pem(&format!("{prefix}cacert"), path)?),
+            None => None,
+        },
+        client_pem: match (&e.cert, &e.key) {
+            (Some(c), Some(k)) => Some((
+                read_pem(&format!("{prefix}cert"), c)?,
+                read_pem(&format!("{prefix}key"), k)?,
+            )),
+            _ => None,
+        },
+        skip_verify: e.skip_tls.unwrap_or(false),
+        server_name: e.cname.clone(),
+    }))
+}
+
 /// The load spec of one (merged) endpoint.
 fn load_spec(e: &EndpointInputs, prefix: &str, p: Prepared) -> Result<GrpcSpec, InputError> {
     let method = p
@@ -822,25 +983,7 @@ fn load_spec(e: &EndpointInputs, prefix: &str, p: Prepared) -> Result<GrpcSpec, 
         Some(t) => usize::try_from(t).unwrap_or(1).max(1),
         None => connections.min(cpus),
     };
-    let tls = if e.insecure.unwrap_or(true) {
-        None
-    } else {
-        Some(TlsSpec {
-            ca_pem: match &e.cacert {
-                Some(path) => Some(read_pem(&format!("{prefix}cacert"), path)?),
-                None => None,
-            },
-            client_pem: match (&e.cert, &e.key) {
-                (Some(c), Some(k)) => Some((
-                    read_pem(&format!("{prefix}cert"), c)?,
-                    read_pem(&format!("{prefix}key"), k)?,
-                )),
-                _ => None,
-            },
-            skip_verify: e.skip_tls.unwrap_or(false),
-            server_name: e.cname.clone(),
-        })
-    };
+    let tls = tls_spec(e, prefix)?;
     Ok(GrpcSpec {
         host: e.host.clone().unwrap_or_default(),
         path: method.path(),
@@ -864,6 +1007,28 @@ fn load_spec(e: &EndpointInputs, prefix: &str, p: Prepared) -> Result<GrpcSpec, 
         )?,
         tls,
         authority: e.authority.clone(),
+        error_codes: error_mask(e, prefix)?,
+        stream: StreamControls {
+            interval: match &e.stream_interval {
+                Some(d) => Some(duration(
+                    &format!("{prefix}stream-interval"),
+                    Some(d),
+                    Duration::ZERO,
+                )?),
+                None => None,
+            },
+            call_duration: match &e.stream_call_duration {
+                Some(d) => Some(duration(
+                    &format!("{prefix}stream-call-duration"),
+                    Some(d),
+                    Duration::ZERO,
+                )?),
+                None => None,
+            },
+            call_count: e.stream_call_count.and_then(|c| u64::try_from(c).ok()),
+            dynamic: e.stream_dynamic_messages.unwrap_or(false),
+        },
+        template: p.template,
     })
 }
 
@@ -1040,7 +1205,7 @@ pub fn record(
     let count = codes.total() as f64;
     let errors: u64 = codes
         .iter()
-        .filter(|(c, _)| *c != wire::OK)
+        .filter(|(c, _)| wire::is_error(r.error_codes, *c))
         .map(|(_, n)| n)
         .sum();
     crate::task::http::record_request_counts(
@@ -1082,6 +1247,14 @@ pub fn record(
         percentiles,
         &r.load.uncorrected,
     )?;
+    record_latency(
+        ins,
+        provider,
+        "latency-success",
+        "latencies of the calls that succeeded (status not in error-codes)",
+        percentiles,
+        &r.load.succeeded,
+    )?;
     if r.messages.count() > 0 {
         record_latency(
             ins,
@@ -1093,14 +1266,23 @@ pub fn record(
         )?;
     }
     record_load_notes(ins, provider, &r.load)?;
-    let buckets = r.load.corrected.fortio_buckets();
-    if !buckets.is_empty() {
-        ins.update_metric(
-            &format!("{provider}/latency"),
-            MetricMeta::new("Latency Histogram", MetricType::Histogram, Some("msec")),
-            0,
-            MetricValue::Hist(buckets),
-        )?;
+    for (name, desc, rec) in [
+        ("latency", "Latency Histogram", &r.load.corrected),
+        (
+            "latency-success",
+            "Latency Histogram of the calls that succeeded",
+            &r.load.succeeded,
+        ),
+    ] {
+        let buckets = rec.fortio_buckets();
+        if !buckets.is_empty() {
+            ins.update_metric(
+                &format!("{provider}/{name}"),
+                MetricMeta::new(desc, MetricType::Histogram, Some("msec")),
+                0,
+                MetricValue::Hist(buckets),
+            )?;
+        }
     }
     Ok(())
 }
@@ -1166,8 +1348,16 @@ mod tests {
                 "invalid input qps: unknown key",
             ),
             (
-                serde_json::json!({"host": "x:1", "call": "a.B.C", "stream-interval": "1s"}),
-                "invalid input stream-interval: this ghz option is not supported",
+                serde_json::json!({"host": "x:1", "call": "a.B.C", "load-schedule": "step"}),
+                "invalid input load-schedule: this ghz option is not supported",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "call": "a.B.C", "error-codes": ["Unavailable", 4, "Fine"]}),
+                "invalid input error-codes[2]: \"Fine\" is not a gRPC status code",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "call": "a.B.C", "data": {"s": "{{.Nope}}"}}),
+                "invalid input data: \"{{.Nope}}\": unknown call data field .Nope",
             ),
             (
                 serde_json::json!({"host": "x:1", "call": "a.B.C", "data": 5}),

@@ -16,6 +16,8 @@
 //! call. Streaming calls also record the time to each response message (from the send for the
 //! first, from the previous message after that) in their own histogram.
 
+pub mod calldata;
+pub mod reflect;
 pub mod schema;
 pub mod wire;
 
@@ -24,7 +26,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::client::conn::http2;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Uri, Version};
@@ -39,7 +41,66 @@ use crate::load::worker::{
 };
 use crate::load::{IoPath, LoadError, LoadProgress, LoadReport, Stop};
 use crate::metrics::LatencyRecorder;
+use calldata::{CallData, DataTemplate, Rng};
 pub use schema::CallKind;
+
+/// Request body of a call: all messages at once, or fed message by message (stream controls).
+pub(crate) type ReqBody = Either<Full<Bytes>, ChannelBody>;
+
+/// A request body fed through a channel, one framed message per item; ends when the sender is
+/// dropped (the client's half-close).
+pub(crate) struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|m| m.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// Status codes counted as errors by default: every code but `OK`, as Iter8 counted ghz's.
+pub const DEFAULT_ERROR_CODES: u32 = 0x1_fffe;
+
+/// ghz's stream controls.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StreamControls {
+    /// Wait between the messages a client stream sends (`stream-interval`).
+    pub interval: Option<Duration>,
+    /// End a stream this long after the call started (`stream-call-duration`): a client stream
+    /// stops sending and half-closes; a server stream is cancelled by the client.
+    pub call_duration: Option<Duration>,
+    /// Messages a client stream sends, cycling through the data (`stream-call-count`); a server
+    /// stream is cancelled after receiving this many.
+    pub call_count: Option<u64>,
+    /// Fill the call templates anew for each message of a stream (`stream-dynamic-messages`).
+    pub dynamic: bool,
+}
+
+impl StreamControls {
+    /// Whether a client stream must be fed message by message.
+    fn feeds(&self) -> bool {
+        self.interval.is_some()
+            || self.call_duration.is_some()
+            || self.call_count.is_some()
+            || self.dynamic
+    }
+}
+
+/// Request data with call template actions (see [`calldata`]), filled in for each call.
+#[derive(Debug, Clone)]
+pub struct Templated {
+    /// The method (for its names, and to encode the filled-in JSON).
+    pub method: schema::Method,
+    /// The data.
+    pub data: DataTemplate,
+}
 
 /// TLS settings of a gRPC target.
 #[derive(Debug, Clone, Default)]
@@ -86,6 +147,13 @@ pub struct GrpcSpec {
     pub tls: Option<TlsSpec>,
     /// `:authority` of the requests (else `host`).
     pub authority: Option<String>,
+    /// Status codes that count as errors: bit `c` for code `c` (codes outside 0–31 always do).
+    pub error_codes: u32,
+    /// ghz's stream controls.
+    pub stream: StreamControls,
+    /// Data with call template actions; when set, messages are made per call from it (and
+    /// `messages` is not used).
+    pub template: Option<Templated>,
 }
 
 /// Results of one gRPC run.
@@ -95,6 +163,8 @@ pub struct GrpcReport {
     pub load: LoadReport,
     /// Streaming calls: the time to each response message (from the send for the first).
     pub messages: LatencyRecorder,
+    /// The codes counted as errors (as [`GrpcSpec::error_codes`]).
+    pub error_codes: u32,
 }
 
 /// Shared by all workers of a run.
@@ -108,11 +178,14 @@ struct Shared {
     /// All messages framed, for client-streaming and bidirectional calls.
     all: Bytes,
     kind: CallKind,
+    error_codes: u32,
+    stream: StreamControls,
+    template: Option<Templated>,
     concurrency: usize,
     connections: usize,
     timeout: Duration,
     connect_timeout: Duration,
-    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    tls: Option<TlsDial>,
     pace: Pace,
     stop: Stop,
     done: AtomicU64,
@@ -123,12 +196,12 @@ struct Shared {
 /// One HTTP/2 connection, made on first use and made again after it fails.
 #[derive(Default)]
 struct Conn {
-    slot: tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>,
+    slot: tokio::sync::Mutex<Option<http2::SendRequest<ReqBody>>>,
 }
 
 impl Conn {
     /// A sender on a live connection, connecting (once for all its workers) if there is none.
-    async fn get(&self, sh: &Shared) -> Option<http2::SendRequest<Full<Bytes>>> {
+    async fn get(&self, sh: &Shared) -> Option<http2::SendRequest<ReqBody>> {
         let mut slot = self.slot.lock().await;
         if let Some(s) = slot.as_ref().filter(|s| !s.is_closed()) {
             return Some(s.clone());
@@ -143,59 +216,205 @@ impl Conn {
     }
 }
 
-async fn connect(sh: &Shared) -> Option<http2::SendRequest<Full<Bytes>>> {
-    let tcp = TcpStream::connect((sh.host.as_str(), sh.port)).await.ok()?;
+async fn connect(sh: &Shared) -> Option<http2::SendRequest<ReqBody>> {
+    dial(&sh.host, sh.port, sh.tls.as_ref()).await.ok()
+}
+
+/// TLS connector and the name to verify, of a target.
+pub(crate) type TlsDial = (tokio_rustls::TlsConnector, ServerName<'static>);
+
+/// One HTTP/2 connection to `host:port` (TLS when `tls` is given), or why not.
+pub(crate) async fn dial(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsDial>,
+) -> Result<http2::SendRequest<ReqBody>, String> {
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let _ = tcp.set_nodelay(true);
-    match &sh.tls {
+    match tls {
         Some((tls, name)) => {
-            let stream = tls.connect(name.clone(), tcp).await.ok()?;
+            let stream = tls
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
             handshake(TokioIo::new(stream)).await
         }
         None => handshake(TokioIo::new(tcp)).await,
     }
 }
 
-async fn handshake<IO>(io: TokioIo<IO>) -> Option<http2::SendRequest<Full<Bytes>>>
+async fn handshake<IO>(io: TokioIo<IO>) -> Result<http2::SendRequest<ReqBody>, String>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (s, c) = http2::Builder::new(TokioExecutor::new())
         .handshake(io)
         .await
-        .ok()?;
+        .map_err(|e| format!("HTTP/2 handshake failed: {e}"))?;
     tokio::spawn(async move {
         let _ = c.await;
     });
-    Some(s)
+    Ok(s)
+}
+
+impl Shared {
+    /// Messages of the data (one per call in turn, or all in a client stream).
+    fn message_count(&self) -> usize {
+        self.template
+            .as_ref()
+            .map_or(self.single.len(), |t| t.data.len())
+    }
+}
+
+/// The call template values of one call (or stream message).
+struct CallStamp {
+    number: u64,
+    now: std::time::SystemTime,
+    uuid: String,
+}
+
+impl CallStamp {
+    fn new(number: u64, rng: &mut Rng) -> CallStamp {
+        CallStamp {
+            number,
+            now: std::time::SystemTime::now(),
+            uuid: rng.uuid(),
+        }
+    }
+}
+
+/// Message `i` of the data, framed: as given, or filled in for `stamp`.
+fn framed(
+    sh: &Shared,
+    i: usize,
+    worker_id: &str,
+    stamp: &CallStamp,
+    rng: &mut Rng,
+) -> Result<Bytes, schema::SchemaError> {
+    match &sh.template {
+        None => Ok(sh.single[i % sh.single.len()].clone()),
+        Some(t) => {
+            let cd = CallData {
+                worker_id,
+                request_number: stamp.number,
+                method: &t.method,
+                now: stamp.now,
+                uuid: stamp.uuid.clone(),
+            };
+            t.data.render(i, &cd, rng).map(|m| wire::frame(&[m]))
+        }
+    }
+}
+
+/// Feeds a client stream message by message under the stream controls.
+struct Feeder {
+    sh: Arc<Shared>,
+    worker_id: String,
+    rng: Rng,
+    stamp: CallStamp,
+}
+
+impl Feeder {
+    async fn run(mut self, tx: tokio::sync::mpsc::Sender<Bytes>, sent: Instant) {
+        let sh = self.sh.clone();
+        let len = sh.message_count().max(1);
+        let count = sh.stream.call_count.unwrap_or(len as u64);
+        let until = sh.stream.call_duration.map(|d| sent + d);
+        for j in 0..count {
+            if j > 0
+                && let Some(iv) = sh.stream.interval
+            {
+                let next = Instant::now() + iv;
+                tokio::time::sleep_until(until.map_or(next, |u| u.min(next)).into()).await;
+            }
+            if until.is_some_and(|u| Instant::now() >= u) {
+                break;
+            }
+            if j > 0 && sh.stream.dynamic {
+                self.stamp = CallStamp::new(self.stamp.number, &mut self.rng);
+            }
+            let Ok(msg) = framed(
+                &sh,
+                j as usize % len,
+                &self.worker_id,
+                &self.stamp,
+                &mut self.rng,
+            ) else {
+                break;
+            };
+            if tx.send(msg).await.is_err() {
+                break;
+            }
+        }
+    }
 }
 
 /// One worker: its connection and what it measures beyond the shared core.
 struct GrpcFetch {
     sh: Arc<Shared>,
     conn: Arc<Conn>,
-    sender: Option<http2::SendRequest<Full<Bytes>>>,
+    sender: Option<http2::SendRequest<ReqBody>>,
     /// This worker's index, and calls made so far (to take the unary messages in turn).
     k: usize,
     calls: u64,
     messages: LatencyRecorder,
+    /// `c<connection>w<worker>`, for the call templates.
+    worker_id: String,
+    rng: Rng,
 }
 
 impl GrpcFetch {
-    fn body(&mut self) -> Bytes {
-        match self.sh.kind {
-            CallKind::ClientStreaming | CallKind::Bidi => self.sh.all.clone(),
-            CallKind::Unary | CallKind::ServerStreaming => {
-                let n = self.sh.single.len() as u64;
-                let i = (self.calls * self.sh.concurrency as u64 + self.k as u64) % n.max(1);
-                self.sh.single[i as usize].clone()
+    /// The whole request body of call number `n` (all messages at once).
+    fn body(&mut self, n: u64) -> Result<Bytes, schema::SchemaError> {
+        let sh = &self.sh;
+        match (sh.kind, &sh.template) {
+            (CallKind::ClientStreaming | CallKind::Bidi, None) => Ok(sh.all.clone()),
+            (CallKind::Unary | CallKind::ServerStreaming, None) => {
+                Ok(sh.single[(n % sh.single.len().max(1) as u64) as usize].clone())
+            }
+            (CallKind::Unary | CallKind::ServerStreaming, Some(_)) => {
+                let stamp = CallStamp::new(n, &mut self.rng);
+                let len = sh.message_count().max(1);
+                framed(
+                    sh,
+                    (n % len as u64) as usize,
+                    &self.worker_id,
+                    &stamp,
+                    &mut self.rng,
+                )
+            }
+            (CallKind::ClientStreaming | CallKind::Bidi, Some(_)) => {
+                let mut stamp = CallStamp::new(n, &mut self.rng);
+                let mut all = bytes::BytesMut::new();
+                for i in 0..sh.message_count() {
+                    if i > 0 && sh.stream.dynamic {
+                        stamp = CallStamp::new(n, &mut self.rng);
+                    }
+                    all.extend_from_slice(&framed(sh, i, &self.worker_id, &stamp, &mut self.rng)?);
+                }
+                Ok(all.freeze())
             }
         }
     }
 
     /// One call sent at `sent`: its status code.
     async fn call(&mut self, sent: Instant) -> i32 {
-        let body = self.body();
+        let n = self.calls * self.sh.concurrency as u64 + self.k as u64;
         self.calls += 1;
+        let feeds = matches!(self.sh.kind, CallKind::ClientStreaming | CallKind::Bidi)
+            && self.sh.stream.feeds();
+        let (body, feed) = if feeds {
+            let (tx, rx) = tokio::sync::mpsc::channel(2);
+            (Either::Right(ChannelBody(rx)), Some(tx))
+        } else {
+            match self.body(n) {
+                Ok(b) => (Either::Left(Full::new(b)), None),
+                // Filled-in data that no longer fits the message: not sent.
+                Err(_) => return wire::INVALID_ARGUMENT,
+            }
+        };
         let mut sender = match self.sender.take().filter(|s| !s.is_closed()) {
             Some(s) => s,
             None => match self.conn.get(&self.sh).await {
@@ -206,11 +425,34 @@ impl GrpcFetch {
         if sender.ready().await.is_err() {
             return wire::UNAVAILABLE;
         }
-        let mut req = Request::new(Full::new(body));
+        let mut req = Request::new(body);
         *req.method_mut() = Method::POST;
         *req.uri_mut() = self.sh.uri.clone();
         *req.version_mut() = Version::HTTP_2;
         *req.headers_mut() = self.sh.headers.clone();
+        match feed {
+            None => self.exchange(sender, req, sent).await,
+            Some(tx) => {
+                let feeder = Feeder {
+                    sh: self.sh.clone(),
+                    worker_id: self.worker_id.clone(),
+                    rng: Rng::new(n),
+                    stamp: CallStamp::new(n, &mut self.rng),
+                };
+                let (code, ()) =
+                    tokio::join!(self.exchange(sender, req, sent), feeder.run(tx, sent));
+                code
+            }
+        }
+    }
+
+    /// Send `req` and read the response: its status code.
+    async fn exchange(
+        &mut self,
+        mut sender: http2::SendRequest<ReqBody>,
+        req: Request<ReqBody>,
+        sent: Instant,
+    ) -> i32 {
         let resp = sender.send_request(req).await;
         self.sender = Some(sender);
         let Ok(resp) = resp else {
@@ -225,10 +467,28 @@ impl GrpcFetch {
             return code;
         }
         let streaming = matches!(self.sh.kind, CallKind::ServerStreaming | CallKind::Bidi);
+        // A server stream the client ends on purpose (stream-call-count / -duration) is OK.
+        let (stop_count, stop_at) = if self.sh.kind == CallKind::ServerStreaming {
+            (
+                self.sh.stream.call_count,
+                self.sh.stream.call_duration.map(|d| sent + d),
+            )
+        } else {
+            (None, None)
+        };
+        let mut received: u64 = 0;
         let mut deframer = wire::Deframer::default();
         let mut last = sent;
         let mut status = None;
-        while let Some(frame) = body.frame().await {
+        loop {
+            let frame = match stop_at {
+                Some(t) => match tokio::time::timeout_at(t.into(), body.frame()).await {
+                    Ok(f) => f,
+                    Err(_) => return wire::OK,
+                },
+                None => body.frame().await,
+            };
+            let Some(frame) = frame else { break };
             let Ok(frame) = frame else {
                 return wire::UNAVAILABLE;
             };
@@ -241,6 +501,10 @@ impl GrpcFetch {
                         self.messages.record(Duration::ZERO);
                     }
                     last = now;
+                }
+                received += n as u64;
+                if stop_count.is_some_and(|c| received >= c) {
+                    return wire::OK;
                 }
             } else if let Some(t) = frame.trailers_ref() {
                 status = wire::status_of(t);
@@ -265,6 +529,10 @@ impl Fetch for GrpcFetch {
     async fn sleep_until(&mut self, t: Instant) {
         tokio::time::sleep_until(t.into()).await;
     }
+
+    fn succeeded(&self, code: i32) -> bool {
+        !wire::is_error(self.sh.error_codes, code)
+    }
 }
 
 async fn worker(
@@ -280,6 +548,8 @@ async fn worker(
         k,
         calls: 0,
         messages: LatencyRecorder::new(),
+        worker_id: format!("c{}w{k}", k % sh.connections),
+        rng: Rng::new(k as u64),
     };
     // Connect before the clock starts, as ghz does (a failure is retried by the first call).
     f.sender = f.conn.get(&sh).await;
@@ -301,7 +571,7 @@ async fn worker(
 }
 
 /// `host:port` split, with the port required.
-fn split_host(host: &str) -> Result<(String, u16), LoadError> {
+pub(crate) fn split_host(host: &str) -> Result<(String, u16), LoadError> {
     let bad = |reason: &str| LoadError::Url {
         url: host.to_string(),
         reason: reason.to_string(),
@@ -353,6 +623,16 @@ fn headers(spec: &GrpcSpec) -> Result<HeaderMap, LoadError> {
         h.append(name, value);
     }
     Ok(h)
+}
+
+/// The TLS connector of `t` for a server named `host` (unless `t` names another).
+pub(crate) fn tls_dial(t: &TlsSpec, host: &str) -> Result<TlsDial, LoadError> {
+    let name = t.server_name.clone().unwrap_or_else(|| host.to_string());
+    let name = ServerName::try_from(name.clone()).map_err(|_| LoadError::Url {
+        url: name,
+        reason: "invalid TLS server name".into(),
+    })?;
+    Ok((tokio_rustls::TlsConnector::from(tls_config(t)?), name))
 }
 
 /// TLS client configuration for gRPC: ALPN `h2`, the given CAs (else Mozilla's roots), an
@@ -416,14 +696,7 @@ pub fn run(
     let connections = spec.connections.clamp(1, concurrency);
     let threads = spec.threads.clamp(1, connections);
     let tls = match &spec.tls {
-        Some(t) => {
-            let name = t.server_name.clone().unwrap_or_else(|| host.clone());
-            let name = ServerName::try_from(name.clone()).map_err(|_| LoadError::Url {
-                url: name,
-                reason: "invalid TLS server name".into(),
-            })?;
-            Some((tokio_rustls::TlsConnector::from(tls_config(t)?), name))
-        }
+        Some(t) => Some(tls_dial(t, &host)?),
         None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -452,6 +725,9 @@ pub fn run(
         single,
         all: wire::frame(&spec.messages),
         kind: spec.kind,
+        error_codes: spec.error_codes,
+        stream: spec.stream,
+        template: spec.template.clone(),
         concurrency,
         connections,
         timeout: spec.timeout,
@@ -524,7 +800,11 @@ pub fn run(
         Protocol::of(spec.tls.is_some(), true),
         on_progress,
     );
-    Ok(GrpcReport { load, messages })
+    Ok(GrpcReport {
+        load,
+        messages,
+        error_codes: spec.error_codes,
+    })
 }
 
 #[cfg(test)]

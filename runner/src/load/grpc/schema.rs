@@ -99,6 +99,53 @@ impl Method {
         self.desc.input().full_name().to_string()
     }
 
+    /// `package.Service.Method`.
+    pub fn full_name(&self) -> String {
+        self.desc.full_name().to_string()
+    }
+
+    /// The method's own name.
+    pub fn name(&self) -> String {
+        self.desc.name().to_string()
+    }
+
+    /// The service's name without its package.
+    pub fn service_name(&self) -> String {
+        self.desc.parent_service().name().to_string()
+    }
+
+    /// The request message's name without its package.
+    pub fn input_short_name(&self) -> String {
+        self.desc.input().name().to_string()
+    }
+
+    /// The response message's name without its package.
+    pub fn output_short_name(&self) -> String {
+        self.desc.output().name().to_string()
+    }
+
+    /// Whether the client sends a stream.
+    pub fn is_client_streaming(&self) -> bool {
+        self.desc.is_client_streaming()
+    }
+
+    /// Whether the server answers with a stream.
+    pub fn is_server_streaming(&self) -> bool {
+        self.desc.is_server_streaming()
+    }
+
+    /// Encode one request message from JSON.
+    pub fn encode_one(&self, v: &serde_json::Value) -> Result<Bytes, SchemaError> {
+        let input = self.desc.input();
+        DynamicMessage::deserialize(input.clone(), v)
+            .map(|m| Bytes::from(m.encode_to_vec()))
+            .map_err(|e| SchemaError::Data {
+                at: String::new(),
+                message: input.full_name().to_string(),
+                problem: e.to_string(),
+            })
+    }
+
     /// Encode `data` (a JSON object, or a list of them; `null` is one empty message) as
     /// request messages, in protobuf's JSON mapping; unknown fields are refused.
     pub fn encode(&self, data: &serde_json::Value) -> Result<Vec<Bytes>, SchemaError> {

@@ -30,6 +30,8 @@ pub const CODE_NAMES: [&str; 17] = [
 pub const OK: i32 = 0;
 /// `Unknown`.
 pub const UNKNOWN: i32 = 2;
+/// `InvalidArgument`: also a message that could not be made (filled-in data that does not fit).
+pub const INVALID_ARGUMENT: i32 = 3;
 /// `DeadlineExceeded`: the call did not finish within its timeout.
 pub const DEADLINE_EXCEEDED: i32 = 4;
 /// `Internal`: the response broke the protocol.
@@ -59,6 +61,15 @@ pub fn code_by_name(name: &str) -> Option<i32> {
                 || (*n == "Canceled" && flat.eq_ignore_ascii_case("cancelled"))
         })
         .map(|i| i as i32)
+}
+
+/// Whether `code` counts as an error under `mask` (bit `c` for code `c`; codes outside 0–31,
+/// and transport failures, always do).
+pub fn is_error(mask: u32, code: i32) -> bool {
+    match u32::try_from(code) {
+        Ok(c) if c < 32 => mask & (1 << c) != 0,
+        _ => true,
+    }
 }
 
 /// Frame each message with gRPC's prefix (no compression, 4-byte big-endian length).
