@@ -1018,7 +1018,7 @@ struct Parts {
 
 /// Whether `helm template` prints hook `h` (not with `--no-hooks`, no tests with `--skip-tests`).
 fn printed(opts: &Options, h: &Hook) -> bool {
-    !opts.no_hooks && !(opts.skip_tests && h.test)
+    !(opts.no_hooks || (opts.skip_tests && h.test))
 }
 
 fn render_parts(chart: &Chart, opts: &Options) -> Result<(Parts, Vec<String>), RenderError> {
