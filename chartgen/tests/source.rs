@@ -765,12 +765,21 @@ fn helm_renders_and_installs_what_chartgen_pushes() {
     let reference = format!("oci://{}/charts/iter8", reg.host);
     let pinned = format!("{reference}@{digest}");
     let mut c = home.cmd(&chartgen_bin());
-    c.args(["template", "rel", &reference, "--version", &version]);
+    // Compared with `helm` below, which is Helm v4.1.4: render as that release does.
+    c.args([
+        "template",
+        "--helm-version",
+        "4.1",
+        "rel",
+        &reference,
+        "--version",
+        &version,
+    ]);
     c.args(reg.flags()).args(SETS);
     let ours = mask_start_time(&ok(c));
     assert!(ours.contains("kind: Secret"), "{ours}");
     let mut c = home.cmd(&chartgen_bin());
-    c.args(["template", "rel", &pinned]);
+    c.args(["template", "--helm-version", "4.1", "rel", &pinned]);
     c.args(reg.flags()).args(SETS);
     assert_eq!(mask_start_time(&ok(c)), ours, "chartgen by digest");
 
@@ -868,8 +877,22 @@ fn helm_pulls_from_a_repository_chartgen_indexed() {
         c.args(["template", "rel", "ours/iter8"]).args(SETS);
         let theirs = ok(c);
         let mut c = home.cmd(&chartgen_bin());
-        c.args(["template", "rel", "iter8", "--repo", &nginx.url])
-            .args(SETS);
+        // The profile of the Helm release compared with (helm: v4.1.4, helm3: v3.11.1).
+        let profile = if helm.ends_with("helm3") {
+            "3.11"
+        } else {
+            "4.1"
+        };
+        c.args([
+            "template",
+            "--helm-version",
+            profile,
+            "rel",
+            "iter8",
+            "--repo",
+            &nginx.url,
+        ])
+        .args(SETS);
         assert_eq!(
             mask_start_time(&ok(c)),
             mask_start_time(&theirs),
