@@ -16,6 +16,7 @@ use testsupport::kube_env::TestEnv;
 
 mod support;
 
+use support::free_port;
 use support::kube::Out;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -961,14 +962,6 @@ async fn failing_hook_fails_the_launch() -> TestResult {
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(env.admin_client()?, ns);
     assert!(cms.get_opt("main").await?.is_none());
     Ok(())
-}
-
-/// A port on 127.0.0.1 that was free a moment ago (host-network pods bind it).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
 }
 
 /// The seed tutorial's experiment values for AutoX (tasks ready, http, assess; three
