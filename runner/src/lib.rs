@@ -13,6 +13,7 @@
 //! # Ok::<(), runner::RunError>(())
 //! ```
 
+pub mod capacity;
 pub mod cond;
 pub mod driver;
 pub mod experiment;

@@ -1,7 +1,10 @@
 //! `iter8 run`: run `<runDir>/experiment.yaml` (updating it after every step), with log lines in
-//! Iter8's format and a progress bar on a terminal while load runs.
+//! Iter8's format and a live view while load runs: on a terminal one line updated in place
+//! (elapsed and total, requests, achieved rate, failures, the last interval's p99, the probe of
+//! a capacity search), otherwise the same figures as a log line every few seconds; all on
+//! stderr, `--noProgress` turns it off.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,7 +37,11 @@ pub fn execute_with(
     progress: bool,
     kube: &iter8_k8s::KubeOptions,
 ) -> anyhow::Result<()> {
-    let progress = Progress::new(progress && log::stderr_is_tty());
+    let progress = Progress::new(match (progress, log::stderr_is_tty()) {
+        (false, _) => View::Off,
+        (true, true) => View::Line,
+        (true, false) => View::Log,
+    });
     let on_event = |e: &Event| progress.event(e);
     let result = with_tasks(kube, |tasks| {
         let opts = RunOptions {
@@ -81,17 +88,44 @@ impl runner::task::custommetrics::TemplateRenderer for GoTemplates {
     }
 }
 
-/// Log lines for run events, and a progress bar per load phase when stderr is a terminal.
+/// How load progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// Not at all (`--noProgress`).
+    Off,
+    /// One line updated in place (stderr is a terminal).
+    Line,
+    /// A log line every [`LOG_EVERY`].
+    Log,
+}
+
+/// How often the live view is logged when stderr is not a terminal.
+const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Log lines for run events, and the live view of each load phase.
 struct Progress {
-    enabled: bool,
+    view: View,
     bar: RefCell<Option<(usize, String, ProgressBar)>>,
+    /// `View::Log`: the load phase logged last and when (its elapsed time).
+    logged: RefCell<Option<(usize, String)>>,
+    logged_at: Cell<Duration>,
+}
+
+/// The live figures of a load phase: `1234 requests, 201.3/s, 0 failed, p99 21.4 ms`.
+fn live_figures(done: u64, elapsed: Duration, failed: u64, p99_ms: Option<f64>) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+    let p99 = p99_ms.map_or_else(|| "-".to_string(), |p| format!("{p:.1} ms"));
+    format!("{done} requests, {rate:.1}/s, {failed} failed, p99 {p99}")
 }
 
 impl Progress {
-    fn new(enabled: bool) -> Self {
+    fn new(view: View) -> Self {
         Progress {
-            enabled,
+            view,
             bar: RefCell::new(None),
+            logged: RefCell::new(None),
+            logged_at: Cell::new(Duration::ZERO),
         }
     }
 
@@ -137,12 +171,49 @@ impl Progress {
                 total,
                 elapsed,
                 duration,
-            } => self.load(*index, provider, *done, *total, *elapsed, *duration),
+                failed,
+                p99_ms,
+            } => {
+                let figures = live_figures(*done, *elapsed, *failed, *p99_ms);
+                match self.view {
+                    View::Off => {}
+                    View::Line => self.load(
+                        *index, provider, *done, *total, *elapsed, *duration, &figures,
+                    ),
+                    View::Log => self.log_load(*index, provider, *elapsed, *duration, &figures),
+                }
+            }
             #[allow(unreachable_patterns)]
             _ => {}
         }
     }
 
+    /// `View::Log`: a log line when a phase has run another [`LOG_EVERY`].
+    fn log_load(
+        &self,
+        index: usize,
+        provider: &str,
+        elapsed: Duration,
+        duration: Option<Duration>,
+        figures: &str,
+    ) {
+        let mut logged = self.logged.borrow_mut();
+        if !matches!(&*logged, Some((i, p)) if *i == index && p == provider) {
+            *logged = Some((index, provider.to_string()));
+            self.logged_at.set(Duration::ZERO);
+        }
+        if elapsed < self.logged_at.get() + LOG_EVERY {
+            return;
+        }
+        self.logged_at.set(elapsed);
+        let of = duration.map_or_else(String::new, |d| format!(" of {}s", d.as_secs()));
+        log::info(&format!(
+            "task {index}: {provider}: {}s{of}: {figures}",
+            elapsed.as_secs()
+        ));
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn load(
         &self,
         index: usize,
@@ -151,10 +222,8 @@ impl Progress {
         total: Option<u64>,
         elapsed: Duration,
         duration: Option<Duration>,
+        figures: &str,
     ) {
-        if !self.enabled {
-            return;
-        }
         let mut slot = self.bar.borrow_mut();
         let same = matches!(&*slot, Some((i, p, _)) if *i == index && p == provider);
         if !same {
@@ -166,7 +235,7 @@ impl Progress {
                     let bar = ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr());
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix} [{bar:40.cyan/blue}] {pos}/{len} requests ({elapsed})",
+                            "{prefix} [{bar:30.cyan/blue}] {pos}/{len} ({elapsed}) {msg}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
@@ -177,7 +246,7 @@ impl Progress {
                     let bar = ProgressBar::with_draw_target(Some(ms), ProgressDrawTarget::stderr());
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix} [{bar:40.cyan/blue}] {msg} ({elapsed} of {len_secs})",
+                            "{prefix} [{bar:30.cyan/blue}] {elapsed} of {len_secs}: {msg}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar())
                         .with_key(
@@ -201,10 +270,10 @@ impl Progress {
                 (Some(_), _) => bar.set_position(done),
                 (None, Some(d)) => {
                     bar.set_position(elapsed.as_millis().min(d.as_millis()) as u64);
-                    bar.set_message(format!("{done} requests"));
                 }
-                (None, None) => bar.set_message(format!("{done} requests")),
+                (None, None) => {}
             }
+            bar.set_message(figures.to_string());
         }
     }
 

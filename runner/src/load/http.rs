@@ -22,7 +22,7 @@
 use std::cell::RefCell;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -40,7 +40,7 @@ use crate::load::h1::{Fd, H1Conn, Stream, serialize_request};
 use crate::load::h2::{H2Conn, H2Request};
 use crate::load::pacing::{Pace, Schedule, split_requests};
 use crate::load::worker::{
-    Fetch, Plan, WorkerOut, measure_into, report, spawn_runtime_threads, spawn_threads,
+    Fetch, Live, Plan, WorkerOut, measure_into, report, spawn_runtime_threads, spawn_threads,
     start_together, watch,
 };
 use crate::metrics::{LatencyRecorder, StatusCounts};
@@ -182,6 +182,11 @@ pub struct LoadProgress {
     pub elapsed: Duration,
     /// Planned duration (duration mode).
     pub duration: Option<Duration>,
+    /// Requests that failed so far: transport failures and HTTP statuses of 400 or more (for
+    /// gRPC, calls not `OK`); the task's own error rule applies to the results.
+    pub failed: u64,
+    /// p99 latency of the last finished interval (msec), once one finished.
+    pub p99_ms: Option<f64>,
 }
 
 /// Results of one run.
@@ -202,6 +207,8 @@ pub struct LoadReport {
     /// Paced runs: the longest wait of a request for its connection (queued requests counted
     /// up to the end).
     pub queue_wait_max: Duration,
+    /// Per-interval latencies (as `corrected`) and codes, by intended send time.
+    pub series: crate::load::series::Series,
     /// Responses by status code (`-1` = transport failure or timeout).
     pub codes: StatusCounts,
     /// From load start to the last response.
@@ -411,7 +418,7 @@ pub(crate) struct Shared {
     timeout: Duration,
     http2: bool,
     tls: Option<tokio_rustls::TlsConnector>,
-    done: Arc<AtomicU64>,
+    done: Arc<Live>,
     abort: AtomicBool,
     abort_code: AtomicI32,
     pub(crate) start: OnceLock<Instant>,
@@ -507,7 +514,7 @@ impl Shared {
     }
 
     /// The progress counter.
-    pub(crate) fn done_counter(&self) -> Arc<AtomicU64> {
+    pub(crate) fn done_counter(&self) -> Arc<Live> {
         self.done.clone()
     }
 
@@ -804,7 +811,7 @@ pub fn run(
         timeout: spec.timeout,
         http2: spec.http2,
         tls,
-        done: Arc::new(AtomicU64::new(0)),
+        done: Arc::new(Live::default()),
         abort: AtomicBool::new(false),
         abort_code: AtomicI32::new(0),
         start: OnceLock::new(),
@@ -1044,7 +1051,7 @@ fn request(
         timeout,
         http2: false,
         tls,
-        done: Arc::new(AtomicU64::new(0)),
+        done: Arc::new(Live::default()),
         abort: AtomicBool::new(false),
         abort_code: AtomicI32::new(0),
         start: OnceLock::new(),

@@ -15,11 +15,43 @@ use std::time::Duration;
 
 use crate::load::http::Protocol;
 use crate::load::pacing::{Chain, Pace, Schedule};
+use crate::load::series::Series;
 use crate::load::{IoPath, LoadError, LoadProgress, LoadReport, Stop};
 use crate::metrics::{LatencyRecorder, StatusCounts};
 
 /// Requests counted locally before they are added to the shared progress counter.
 const DONE_BATCH: u64 = 64;
+
+/// What the run's progress line shows while load runs, shared by its threads: requests done
+/// (also reached through `Deref`, as the plain counter it extends), failures so far, and the
+/// p99 of the last finished interval of whichever thread finished one last.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    done: AtomicU64,
+    failed: AtomicU64,
+    /// Microseconds; 0 until an interval finished.
+    p99_us: AtomicU64,
+}
+
+impl std::ops::Deref for Live {
+    type Target = AtomicU64;
+    fn deref(&self) -> &AtomicU64 {
+        &self.done
+    }
+}
+
+impl Live {
+    /// Failures so far.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// The latest finished interval's p99 (msec).
+    pub fn p99_ms(&self) -> Option<f64> {
+        let us = self.p99_us.load(Ordering::Relaxed);
+        (us > 0).then(|| us as f64 / 1000.0)
+    }
+}
 
 /// What a connection does per request; implemented by each I/O path.
 pub(crate) trait Fetch {
@@ -33,6 +65,12 @@ pub(crate) trait Fetch {
     /// that do not keep one (HTTP) leave it empty.
     fn succeeded(&self, _code: i32) -> bool {
         false
+    }
+    /// Whether a call that ended with `code` counts as failed in the live progress line (the
+    /// task applies its own error rule to the results): HTTP's default, a transport failure
+    /// or a status of 400 or more.
+    fn failed_live(&self, code: i32) -> bool {
+        !(0..400).contains(&code)
     }
 }
 
@@ -66,6 +104,8 @@ pub(crate) struct WorkerOut {
     /// The longest wait for the connection, of sent requests and of those still queued at the
     /// deadline (counted up to the deadline).
     pub queue_wait_max: Duration,
+    /// Per-interval latencies and codes (by intended send time).
+    pub series: Series,
 }
 
 impl WorkerOut {
@@ -80,6 +120,7 @@ impl WorkerOut {
             last_done: None,
             queued_at_end: 0,
             queue_wait_max: Duration::ZERO,
+            series: Series::default(),
         }
     }
 }
@@ -87,7 +128,7 @@ impl WorkerOut {
 /// Run the request loop of one connection; `done` counts completed requests for progress
 /// reports (updated in batches, exact when the loop returns). The connection's measurements
 /// alone; see [`measure_into`] for a tally shared by the connections of one thread.
-pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) -> WorkerOut {
+pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &Live) -> WorkerOut {
     let out = RefCell::new(WorkerOut::new());
     measure_into(f, plan, done, &out).await;
     out.into_inner()
@@ -100,7 +141,7 @@ pub(crate) async fn measure<F: Fetch>(f: &mut F, plan: &Plan, done: &AtomicU64) 
 pub(crate) async fn measure_into<F: Fetch>(
     f: &mut F,
     plan: &Plan,
-    done: &AtomicU64,
+    done: &Live,
     out: &RefCell<WorkerOut>,
 ) {
     let mut chain = Chain::new(plan.start);
@@ -165,6 +206,23 @@ pub(crate) async fn measure_into<F: Fetch>(
                 o.succeeded.record(end - sent);
             }
             o.codes.add(code);
+            let latency = if plan.schedule.is_some() {
+                timing.corrected
+            } else {
+                end - sent
+            };
+            let intervals = o.series.slots().len();
+            o.series.record(intended - plan.start, latency, code);
+            if o.series.slots().len() > intervals
+                && let Some(p99) = intervals
+                    .checked_sub(1)
+                    .and_then(|i| o.series.slots()[i].percentile_ms(99.0))
+            {
+                done.p99_us.store((p99 * 1000.0) as u64, Ordering::Relaxed);
+            }
+        }
+        if f.failed_live(code) {
+            done.failed.fetch_add(1, Ordering::Relaxed);
         }
         prev_sent = sent;
         i += 1;
@@ -251,7 +309,7 @@ where
 pub(crate) fn watch<T>(
     threads: &[std::thread::JoinHandle<T>],
     start: &OnceLock<Instant>,
-    done: &AtomicU64,
+    done: &Live,
     stop: Stop,
     on_progress: &mut dyn FnMut(LoadProgress),
 ) {
@@ -264,6 +322,8 @@ pub(crate) fn watch<T>(
                 total,
                 elapsed: start.elapsed(),
                 duration,
+                failed: done.failed(),
+                p99_ms: done.p99_ms(),
             });
         }
     }
@@ -297,6 +357,7 @@ pub(crate) fn report(
     let mut last_done = start;
     let mut queued_at_end = 0;
     let mut queue_wait_max = Duration::ZERO;
+    let mut series = Series::default();
     let paced = matches!(pace, Pace::Rate(_));
     for o in outs {
         // Closed loop: latency from the intended time is the service time (recorded once).
@@ -309,6 +370,7 @@ pub(crate) fn report(
         last_done = last_done.max(o.last_done.unwrap_or(start));
         queued_at_end += o.queued_at_end;
         queue_wait_max = queue_wait_max.max(o.queue_wait_max);
+        series.merge(&o.series);
     }
     let n = corrected.count();
     let elapsed = last_done - start;
@@ -333,11 +395,18 @@ pub(crate) fn report(
         }
     };
     let (total, duration) = stop_parts(stop);
+    let last = series.slots().iter().rev().find(|s| s.count() > 0);
     on_progress(LoadProgress {
         done: n,
         total,
         elapsed,
         duration,
+        failed: codes
+            .iter()
+            .filter(|(c, _)| !(0..400).contains(c))
+            .map(|(_, k)| k)
+            .sum(),
+        p99_ms: last.and_then(|s| s.percentile_ms(99.0)),
     });
     LoadReport {
         corrected,
@@ -346,6 +415,7 @@ pub(crate) fn report(
         generator_lag,
         queued_at_end,
         queue_wait_max,
+        series,
         codes,
         elapsed,
         requested_qps,

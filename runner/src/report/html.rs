@@ -8,6 +8,10 @@
 //! `plotly` crate, read at build time), so it opens without network access. Histogram buckets
 //! are drawn as bars of their exact width and share of observations, rather than re-sampled
 //! at random as Iter8 did, so the same experiment always gives the same picture.
+//!
+//! Not in Iter8 v0.13: for each load provider, its time series (p50 and p99 latency, errors
+//! and achieved rate per interval); for each capacity search, its probes as latency percentiles against the
+//! achieved rate, the capacity marked, and the table of probes.
 
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
@@ -91,6 +95,8 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
     let charts = ins.map(charts).unwrap_or_default();
     let metric_rows = ins.map(metric_rows);
     let load_warnings = ins.map(load_warnings).unwrap_or_default();
+    let capacity = ins.map(super::capacity::views).unwrap_or_default();
+    let series = ins.map(super::series::views).unwrap_or_default();
 
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
@@ -105,6 +111,8 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
         charts => Value::from(Serde(&charts)),
         metric_rows => Value::from(Serde(&metric_rows)),
         load_warnings => load_warnings,
+        capacity => Value::from(Serde(&capacity)),
+        series => Value::from(Serde(&series)),
         plotly_js => Value::from_safe_string(plotly_js()),
     })?;
     if !out.ends_with('\n') {
@@ -157,7 +165,10 @@ fn metric_rows(ins: &Insights) -> Vec<MetricRow> {
 
 fn charts(ins: &Insights) -> Vec<Chart> {
     let mut out = Vec::new();
-    for (n, metric) in sorted_vector_metrics(ins).into_iter().enumerate() {
+    let histograms = sorted_vector_metrics(ins)
+        .into_iter()
+        .filter(|m| !super::series::is_series(m));
+    for (n, metric) in histograms.enumerate() {
         let Some(meta) = ins.metrics_info.get(&metric) else {
             continue;
         };

@@ -8,7 +8,9 @@
 //!   [`text`] for the layout.
 //! * [`html`]: one self-contained page (inline CSS and plotly.js, no network needed) with the
 //!   status, the SLO table, one latency histogram per histogram/sample metric (so one per
-//!   endpoint when the load task records per-endpoint histograms) and the metrics table.
+//!   endpoint when the load task records per-endpoint histograms) and the metrics table; and,
+//!   not in Iter8 v0.13, the time series of each load (p50, p99, errors and achieved rate per
+//!   interval) and each capacity search (latency against rate, the capacity marked).
 //! * [`json`]: the result in a versioned JSON shape for scripts (`schemas/report.v1.schema.json`).
 //!
 //! ```
@@ -17,8 +19,10 @@
 //! assert!(text.starts_with("\nExperiment summary:\n"));
 //! ```
 
+mod capacity;
 mod html;
 mod json;
+mod series;
 mod text;
 
 pub use html::html;

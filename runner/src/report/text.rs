@@ -22,6 +22,14 @@
 //! ⏎                                                                    behind its schedule)
 //!   http: the target could not carry the offered rate: ...⏎
 //! ⏎
+//! Capacity search (http):⏎                                  (not in Iter8 v0.13; one per load
+//! ***********************⏎                                  provider that searched)
+//! ⏎
+//!   Probe | Offered (requests/sec) | Achieved (requests/sec) | p50 (msec) | ... | SLOs⏎
+//!   1     | 50.0                   | 50.0                    | 20.31      | ... | met⏎
+//!   ⏎
+//!   http: capacity 199.8 requests/sec (within the tolerance of a failing rate, confirmed)⏎
+//! ⏎
 //! Whether or not service level objectives (SLOs) are satisfied:⏎     (only when SLOs are set)
 //! *************************************************************⏎
 //! ⏎
@@ -88,6 +96,13 @@ pub fn text(exp: &Experiment) -> String {
                     let _ = write!(out, "\n  {w}");
                 }
             }
+            // Not in Iter8 v0.13: only when a load task searched for the capacity.
+            for v in super::capacity::views(ins) {
+                let title = format!("Capacity search ({}):", v.provider);
+                let _ = write!(out, "\n\n{title}\n{}\n\n", "*".repeat(title.len()));
+                out.push_str(&indent(&tabwrite(&probe_table(&v)), 2));
+                let _ = write!(out, "\n  {}: {}", v.provider, v.verdict);
+            }
             if has_slos(ins) {
                 out.push_str(
                     "\n\nWhether or not service level objectives (SLOs) are satisfied:\n\
@@ -150,6 +165,48 @@ fn slo_table(ins: &Insights) -> Vec<Vec<String>> {
                 rows.push(row);
             }
         }
+    }
+    rows
+}
+
+fn probe_table(v: &super::capacity::CapacityView) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            "Probe",
+            " Offered (requests/sec)",
+            " Achieved (requests/sec)",
+            " p50 (msec)",
+            " p90 (msec)",
+            " p99 (msec)",
+            " Error rate",
+            " SLOs",
+        ]
+        .map(String::from)
+        .to_vec(),
+        [
+            "-----",
+            " -------",
+            " --------",
+            " ---",
+            " ---",
+            " ---",
+            " ----------",
+            " ----",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (i, p) in v.probes.iter().enumerate() {
+        rows.push(vec![
+            format!("{}", i + 1),
+            format!(" {:.1}", p.offered),
+            format!(" {:.1}", p.achieved),
+            format!(" {:.2}", p.p50),
+            format!(" {:.2}", p.p90),
+            format!(" {:.2}", p.p99),
+            format!(" {:.4}", p.error_rate),
+            if p.passed { " met" } else { " failed" }.to_string(),
+        ]);
     }
     rows
 }

@@ -52,18 +52,27 @@ fn evaluate(ins: &Insights, slos: &[Slo], upper: bool, ctx: &TaskContext<'_>) ->
     slos.iter()
         .map(|slo| {
             (0..ins.num_versions)
-                .map(|j| match ins.scalar_metric_value(j, &slo.metric) {
-                    None => {
+                .map(|j| {
+                    let v = ins.scalar_metric_value(j, &slo.metric);
+                    if v.is_none() {
                         ctx.warn(format!(
                             "unable to find value for version {j} and metric {}",
                             slo.metric
                         ));
-                        false
                     }
-                    Some(v) if upper => v <= slo.limit,
-                    Some(v) => v >= slo.limit,
+                    holds(v, slo.limit, upper)
                 })
                 .collect()
         })
         .collect()
+}
+
+/// Whether an observed value meets a limit: `value <= limit` for an upper limit, `>=` for a
+/// lower one; a missing value never does. The one SLO rule, shared with the capacity search.
+pub fn holds(value: Option<f64>, limit: f64, upper: bool) -> bool {
+    match value {
+        None => false,
+        Some(v) if upper => v <= limit,
+        Some(v) => v >= limit,
+    }
 }

@@ -66,6 +66,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::capacity::{self, CAPACITY_SHAPE, CapacityInputs};
 use crate::experiment::{
     Experiment, Insights, MetricMeta, MetricType, MetricValue, TaskSpec, format_go_float,
 };
@@ -262,6 +263,9 @@ pub struct GrpcInputs {
     /// Endpoints by id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<BTreeMap<String, EndpointInputs>>,
+    /// Capacity search instead of one load run (see [`crate::capacity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityInputs>,
 }
 
 const COUNT: Shape = Shape::Typed(Kind::Int { min: 1, hint: None });
@@ -322,8 +326,10 @@ macro_rules! endpoint_fields {
 }
 const ENDPOINT_SHAPE: Shape = Shape::Closed(endpoint_fields!());
 /// Shape of the task's `with` (see [`parse`]).
-pub const GRPC_SHAPE: Shape =
-    Shape::Closed(endpoint_fields!(("endpoints", Shape::Map(&ENDPOINT_SHAPE))));
+pub const GRPC_SHAPE: Shape = Shape::Closed(endpoint_fields!(
+    ("endpoints", Shape::Map(&ENDPOINT_SHAPE)),
+    ("capacity", CAPACITY_SHAPE)
+));
 
 /// ghz options this runner does not implement: refused by name rather than ignored.
 const GHZ_UNSUPPORTED: &[&str] = &[
@@ -1047,6 +1053,8 @@ fn run_load(
             total: p.total,
             elapsed: p.elapsed,
             duration: p.duration,
+            failed: p.failed,
+            p99_ms: p.p99_ms,
         })
     })
     .map_err(|source| TaskError::Load {
@@ -1095,13 +1103,18 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
     }
     let reader = Reader::at_run();
     let multi = inputs.endpoints.as_ref().is_some_and(|m| !m.is_empty());
-    let mut results: Vec<(String, EndpointInputs, GrpcReport)> = Vec::new();
+    let mut results: Vec<(String, EndpointInputs, Measured)> = Vec::new();
     for (provider, e) in inputs.providers(&raw_top) {
         let prefix = endpoint_prefix(&provider, multi);
+        let cap = capacity_settings(&inputs, &exp.spec, &provider)?;
+        let percentiles = percentiles_of(&e, &slo_percentiles(exp, &provider));
         let outcome = prepare(&e, &prefix, &reader)
             .and_then(|p| load_spec(&e, &prefix, p))
             .map_err(TaskError::from)
-            .and_then(|spec| run_load(&spec, &provider, ctx));
+            .and_then(|spec| match &cap {
+                None => run_load(&spec, &provider, ctx).map(Measured::Load),
+                Some(settings) => search(&spec, &provider, &percentiles, settings, ctx),
+            });
         match outcome {
             Ok(r) => results.push((provider, e, r)),
             // Iter8: a failing endpoint is logged and skipped; a single one fails the task.
@@ -1118,35 +1131,115 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
     }
     let extra: Vec<(String, Vec<f64>)> = results
         .iter()
-        .map(|(p, _, _)| (p.clone(), slo_percentiles(exp, p)))
+        .map(|(p, e, _)| (p.clone(), percentiles_of(e, &slo_percentiles(exp, p))))
         .collect();
     let result = exp.result.as_mut().ok_or(TaskError::Insights(
         crate::experiment::ExperimentError::Shape("experiment has no result section".into()),
     ))?;
     let ins = result.init_insights(1)?;
-    for ((provider, e, r), (_, slo_ps)) in results.iter().zip(&extra) {
-        let notes = LoadNotes::of_report(&r.load);
-        for line in [notes.overload(provider), notes.generator_late(provider)]
-            .into_iter()
-            .flatten()
-        {
-            ctx.warn(line);
-        }
-        let mut percentiles: Vec<f64> = Vec::new();
-        for &p in e
-            .percentiles
-            .iter()
-            .flatten()
-            .chain(&DEFAULT_PERCENTILES)
-            .chain(slo_ps)
-        {
-            if !percentiles.contains(&p) {
-                percentiles.push(p);
+    for ((provider, _, m), (_, percentiles)) in results.iter().zip(&extra) {
+        let report = match m {
+            Measured::Load(r) => {
+                let notes = LoadNotes::of_report(&r.load);
+                for line in [notes.overload(provider), notes.generator_late(provider)]
+                    .into_iter()
+                    .flatten()
+                {
+                    ctx.warn(line);
+                }
+                Some(r)
             }
+            // A search's probes above the capacity overload the target on purpose.
+            Measured::Search(s) => s.chosen().map(|p| &p.report),
+        };
+        if let Some(r) = report {
+            record(ins, provider, percentiles, r)?;
         }
-        record(ins, provider, &percentiles, r)?;
+        if let Measured::Search(s) = m {
+            capacity::record(ins, provider, s, &latency_metric)?;
+        }
     }
     Ok(())
+}
+
+/// The percentiles recorded for an endpoint: its own, Iter8's defaults and those SLOs name.
+fn percentiles_of(e: &EndpointInputs, slo_ps: &[f64]) -> Vec<f64> {
+    let mut percentiles: Vec<f64> = Vec::new();
+    for &p in e
+        .percentiles
+        .iter()
+        .flatten()
+        .chain(&DEFAULT_PERCENTILES)
+        .chain(slo_ps)
+    {
+        if !percentiles.contains(&p) {
+            percentiles.push(p);
+        }
+    }
+    percentiles
+}
+
+/// What one endpoint's load measured: one run, or a capacity search.
+enum Measured {
+    Load(GrpcReport),
+    Search(Box<capacity::Search<GrpcReport>>),
+}
+
+/// The latency percentile metric of a `grpc` provider.
+fn latency_metric(provider: &str, p: f64) -> String {
+    format!("{provider}/latency/p{}", format_go_float(p))
+}
+
+/// The capacity settings of `provider`, when the task searches.
+pub fn capacity_settings(
+    inputs: &GrpcInputs,
+    spec: &[TaskSpec],
+    provider: &str,
+) -> Result<Option<capacity::Settings>, InputError> {
+    inputs
+        .capacity
+        .as_ref()
+        .map(|c| capacity::Settings::of(c, spec, provider))
+        .transpose()
+}
+
+/// The providers of the task's inputs: `grpc`, or `grpc-<id>` per endpoint.
+pub fn providers(inputs: &GrpcInputs) -> Vec<String> {
+    match inputs.endpoints.as_ref().filter(|m| !m.is_empty()) {
+        Some(eps) => eps.keys().map(|id| format!("grpc-{id}")).collect(),
+        None => vec!["grpc".to_string()],
+    }
+}
+
+/// Run a capacity search of one endpoint: probes of `spec` at the rates the search picks.
+fn search(
+    spec: &GrpcSpec,
+    provider: &str,
+    percentiles: &[f64],
+    settings: &capacity::Settings,
+    ctx: &TaskContext<'_>,
+) -> Result<Measured, TaskError> {
+    let search = capacity::run(settings, |n, rate, duration| {
+        let mut probe = spec.clone();
+        probe.pace = Pace::Rate(rate);
+        probe.stop = Stop::Duration(duration);
+        let r = run_load(&probe, &format!("{provider} (probe {n})"), ctx)?;
+        let mut insights = capacity::probe_insights();
+        record(&mut insights, provider, percentiles, &r)?;
+        Ok::<_, TaskError>(capacity::Measured {
+            achieved: r.load.achieved_qps,
+            generator_lag_p99: Duration::from_secs_f64(
+                r.load.generator_lag.percentile_ms(99.0).unwrap_or(0.0) / 1000.0,
+            ),
+            insights,
+            report: r,
+        })
+    })?;
+    capacity::log_probes(provider, &search, ctx);
+    if let Some(w) = capacity::warning(provider, &search, settings) {
+        ctx.warn(w);
+    }
+    Ok(Measured::Search(Box::new(search)))
 }
 
 fn msec(description: &str) -> MetricMeta {
@@ -1215,6 +1308,9 @@ pub fn record(
         count,
         errors,
     )?;
+    crate::task::http::record_series(ins, provider, &r.load, &|c| {
+        wire::is_error(r.error_codes, c)
+    })?;
     let scalar = |ins: &mut Insights, m: &str, meta: MetricMeta, v: f64| {
         ins.update_metric(&format!("{provider}/{m}"), meta, 0, MetricValue::Scalar(v))
     };

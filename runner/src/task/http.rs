@@ -55,8 +55,9 @@ use bytes::Bytes;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
+use crate::capacity::{self, CAPACITY_SHAPE, CapacityInputs};
 use crate::experiment::{
-    Experiment, Insights, MetricMeta, MetricType, MetricValue, format_go_float,
+    Experiment, Insights, MetricMeta, MetricType, MetricValue, TaskSpec, format_go_float,
 };
 use crate::inputs::{InputError, Kind, Shape, parse_go_duration, parse_inputs};
 use crate::load::{self, IoMode, LoadReport, LoadSpec, Pace, Stop};
@@ -157,6 +158,9 @@ pub struct HttpInputs {
     /// Endpoints by id (`null` when unset, as Iter8 writes it).
     #[serde(default)]
     pub endpoints: Option<BTreeMap<String, EndpointInputs>>,
+    /// Capacity search instead of one load run (see [`crate::capacity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityInputs>,
 }
 
 /// A whole number of at least 1.
@@ -209,8 +213,10 @@ macro_rules! endpoint_fields {
 }
 const ENDPOINT_SHAPE: Shape = Shape::Closed(endpoint_fields!());
 /// Shape of the task's `with` (see [`parse`]).
-pub const HTTP_SHAPE: Shape =
-    Shape::Closed(endpoint_fields!(("endpoints", Shape::Map(&ENDPOINT_SHAPE))));
+pub const HTTP_SHAPE: Shape = Shape::Closed(endpoint_fields!(
+    ("endpoints", Shape::Map(&ENDPOINT_SHAPE)),
+    ("capacity", CAPACITY_SHAPE)
+));
 
 /// Parse and check the task's `with`: keys case-insensitive, every field typed and in range,
 /// unknown keys refused, a URL for every endpoint, error ranges with `lower <= upper`, valid
@@ -484,6 +490,8 @@ fn run_load(
             total: p.total,
             elapsed: p.elapsed,
             duration: p.duration,
+            failed: p.failed,
+            p99_ms: p.p99_ms,
         })
     })
     .inspect(|r| {
@@ -512,14 +520,94 @@ fn previous_is_chart_warmup(ctx: &TaskContext<'_>) -> bool {
     })
 }
 
-/// Run one endpoint: optional warm-up phase, then the measured load.
+/// Run one endpoint: optional warm-up phase, then the measured load, or the capacity search
+/// when `capacity` is set.
 fn run_endpoint(
     e: &EndpointInputs,
     provider: &str,
     skip_warmup_phase: bool,
+    capacity: Option<&capacity::Settings>,
     ctx: &TaskContext<'_>,
-) -> Result<LoadReport, TaskError> {
+) -> Result<Measured, TaskError> {
     let spec = load_spec(e)?;
+    warm_up(e, &spec, provider, skip_warmup_phase, ctx)?;
+    let Some(settings) = capacity else {
+        return run_load(&spec, provider, ctx).map(Measured::Load);
+    };
+    let search = capacity::run(settings, |n, rate, duration| {
+        let mut probe = spec.clone();
+        probe.pace = Pace::Rate(rate);
+        probe.stop = Stop::Duration(duration);
+        probe.initial_fetch = true;
+        let r = run_load(&probe, &format!("{provider} (probe {n})"), ctx)?;
+        let mut insights = capacity::probe_insights();
+        record(&mut insights, provider, e, &r)?;
+        Ok::<_, TaskError>(capacity::Measured {
+            achieved: r.achieved_qps,
+            generator_lag_p99: Duration::from_secs_f64(
+                r.generator_lag.percentile_ms(99.0).unwrap_or(0.0) / 1000.0,
+            ),
+            insights,
+            report: r,
+        })
+    })?;
+    capacity::log_probes(provider, &search, ctx);
+    if let Some(w) = capacity::warning(provider, &search, settings) {
+        ctx.warn(w);
+    }
+    Ok(Measured::Search(Box::new(search)))
+}
+
+/// What one endpoint's load measured: one run, or a capacity search.
+enum Measured {
+    Load(LoadReport),
+    Search(Box<capacity::Search<LoadReport>>),
+}
+
+impl Measured {
+    /// The report that stands for the endpoint (a search's chosen probe).
+    fn report(&self) -> Option<&LoadReport> {
+        match self {
+            Measured::Load(r) => Some(r),
+            Measured::Search(s) => s.chosen().map(|p| &p.report),
+        }
+    }
+}
+
+/// The latency percentile metric of an `http` provider.
+fn latency_metric(provider: &str, p: f64) -> String {
+    format!("{provider}/latency-p{}", format_go_float(p))
+}
+
+/// The capacity settings of `provider`, when the task searches.
+pub fn capacity_settings(
+    inputs: &HttpInputs,
+    spec: &[TaskSpec],
+    provider: &str,
+) -> Result<Option<capacity::Settings>, InputError> {
+    inputs
+        .capacity
+        .as_ref()
+        .map(|c| capacity::Settings::of(c, spec, provider))
+        .transpose()
+}
+
+/// The providers of the task's inputs: `http`, or `http-<id>` per endpoint.
+pub fn providers(inputs: &HttpInputs) -> Vec<String> {
+    match inputs.endpoints.as_ref().filter(|m| !m.is_empty()) {
+        Some(eps) => eps.keys().map(|id| format!("http-{id}")).collect(),
+        None => vec!["http".to_string()],
+    }
+}
+
+/// The optional warm-up phase of an endpoint.
+fn warm_up(
+    e: &EndpointInputs,
+    spec: &LoadSpec,
+    provider: &str,
+    skip_warmup_phase: bool,
+    ctx: &TaskContext<'_>,
+) -> Result<(), TaskError> {
     if !skip_warmup_phase && (e.warmup_num_requests.is_some() || e.warmup_duration.is_some()) {
         let mut w = spec.clone();
         w.stop = match (e.warmup_num_requests, &e.warmup_duration) {
@@ -532,7 +620,7 @@ fn run_endpoint(
             run_load(&w, &format!("{provider} (warmup)"), ctx)?;
         }
     }
-    run_load(&spec, provider, ctx)
+    Ok(())
 }
 
 /// Run the task.
@@ -547,13 +635,14 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
         t.with = Some(v);
     }
     let skip_warmup_phase = previous_is_chart_warmup(ctx);
-    let mut results: Vec<(String, EndpointInputs, LoadReport)> = Vec::new();
+    let mut results: Vec<(String, EndpointInputs, Measured)> = Vec::new();
     match inputs.endpoints.as_ref().filter(|m| !m.is_empty()) {
         Some(eps) => {
             for (id, ep) in eps {
                 let merged = inputs.merged(&raw_top, ep);
                 let provider = format!("http-{id}");
-                match run_endpoint(&merged, &provider, skip_warmup_phase, ctx) {
+                let cap = capacity_settings(&inputs, &exp.spec, &provider)?;
+                match run_endpoint(&merged, &provider, skip_warmup_phase, cap.as_ref(), ctx) {
                     Ok(r) => results.push((provider, merged, r)),
                     Err(e) => ctx.warn(format!(
                         "load generation for endpoint {id:?} failed; skipping it: {}",
@@ -563,7 +652,8 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
             }
         }
         None => {
-            let r = run_endpoint(&inputs.base, "http", skip_warmup_phase, ctx)?;
+            let cap = capacity_settings(&inputs, &exp.spec, "http")?;
+            let r = run_endpoint(&inputs.base, "http", skip_warmup_phase, cap.as_ref(), ctx)?;
             results.push(("http".into(), inputs.base.clone(), r));
         }
     }
@@ -574,15 +664,23 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
         crate::experiment::ExperimentError::Shape("experiment has no result section".into()),
     ))?;
     let ins = result.init_insights(1)?;
-    for (provider, e, r) in &results {
-        let notes = LoadNotes::of_report(r);
-        for line in [notes.overload(provider), notes.generator_late(provider)]
-            .into_iter()
-            .flatten()
-        {
-            ctx.warn(line);
+    for (provider, e, m) in &results {
+        if let Some(r) = m.report() {
+            // A search's probes above the capacity overload the target on purpose.
+            if matches!(m, Measured::Load(_)) {
+                let notes = LoadNotes::of_report(r);
+                for line in [notes.overload(provider), notes.generator_late(provider)]
+                    .into_iter()
+                    .flatten()
+                {
+                    ctx.warn(line);
+                }
+            }
+            record(ins, provider, e, r)?;
         }
-        record(ins, provider, e, r)?;
+        if let Measured::Search(s) = m {
+            capacity::record(ins, provider, s, &latency_metric)?;
+        }
     }
     Ok(())
 }
@@ -787,6 +885,7 @@ pub fn record(
         }
     }
     record_load_notes(ins, provider, r)?;
+    record_series(ins, provider, r, &|c| is_error(c, &ranges))?;
     ins.protocols
         .insert(provider.to_string(), r.protocol.to_string());
     let buckets = r.corrected.fortio_buckets();
@@ -807,6 +906,64 @@ pub fn record(
             )?;
         }
     }
+    Ok(())
+}
+
+/// Record the time series of a run of `provider` (one value per interval, in order, as Sample
+/// metrics): `series-time` (start of the interval, sec from the start of the load),
+/// `series-rate` (requests sent per second of the interval), `series-latency-p50|p99` (msec,
+/// as the task's latency: corrected when paced; 0 for an interval without requests) and
+/// `series-error-count` (by the task's own error rule `is_error`); shared by the `http` and
+/// `grpc` tasks.
+pub fn record_series(
+    ins: &mut Insights,
+    provider: &str,
+    r: &LoadReport,
+    is_error: &dyn Fn(i32) -> bool,
+) -> Result<(), TaskError> {
+    let slots = r.series.slots();
+    if slots.is_empty() {
+        return Ok(());
+    }
+    let width = r.series.width().as_secs_f64();
+    let mut sample = |m: &str, description: &str, units: Option<&str>, v: Vec<f64>| {
+        ins.update_metric(
+            &format!("{provider}/{m}"),
+            MetricMeta::new(description, MetricType::Sample, units),
+            0,
+            MetricValue::Sample(v),
+        )
+    };
+    sample(
+        "series-time",
+        "start of each interval of the time series (sec from the start of the load)",
+        Some("sec"),
+        (0..slots.len()).map(|i| i as f64 * width).collect(),
+    )?;
+    sample(
+        "series-rate",
+        "requests sent per second, per interval",
+        Some("requests/sec"),
+        slots.iter().map(|s| s.count() as f64 / width).collect(),
+    )?;
+    for p in [50.0, 99.0] {
+        let ps = format_go_float(p);
+        sample(
+            &format!("series-latency-p{ps}"),
+            &format!("{ps}-th percentile latency, per interval"),
+            Some("msec"),
+            slots
+                .iter()
+                .map(|s| s.percentile_ms(p).unwrap_or(0.0))
+                .collect(),
+        )?;
+    }
+    sample(
+        "series-error-count",
+        "responses that were errors, per interval",
+        None,
+        slots.iter().map(|s| s.errors(is_error) as f64).collect(),
+    )?;
     Ok(())
 }
 

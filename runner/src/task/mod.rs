@@ -98,6 +98,11 @@ pub enum Event {
         elapsed: Duration,
         /// Planned duration, when the run is time-based.
         duration: Option<Duration>,
+        /// Failed requests so far (transport failures, HTTP statuses of 400 or more, gRPC
+        /// calls not `OK`).
+        failed: u64,
+        /// p99 latency of the last finished interval (msec).
+        p99_ms: Option<f64>,
     },
 }
 
@@ -223,6 +228,14 @@ pub struct TaskContext<'a> {
 }
 
 impl TaskContext<'_> {
+    /// Report a detail worth a debug-level line.
+    pub fn debug(&self, message: impl Into<String>) {
+        (self.events)(&Event::Debug {
+            index: self.index,
+            message: message.into(),
+        });
+    }
+
     /// Report a warning.
     pub fn warn(&self, message: impl Into<String>) {
         (self.events)(&Event::Warning {
@@ -291,8 +304,21 @@ pub fn check_experiment(exp: &Experiment, opts: &RunOptions<'_>) -> Result<(), R
         let with = t.with.as_ref();
         let checked = match (opts.tasks.get(name), name) {
             (Some(task), _) => task.check(with),
-            (None, "http") => http::parse(with).map(drop).map_err(TaskError::from),
-            (None, "grpc") => grpc::check(with, &exp.spec[..i]).map_err(TaskError::from),
+            (None, "http") => http::parse(with)
+                .and_then(|inputs| {
+                    http::providers(&inputs)
+                        .iter()
+                        .try_for_each(|p| http::capacity_settings(&inputs, &exp.spec, p).map(drop))
+                })
+                .map_err(TaskError::from),
+            (None, "grpc") => grpc::check(with, &exp.spec[..i])
+                .and_then(|()| grpc::parse(with))
+                .and_then(|inputs| {
+                    grpc::providers(&inputs)
+                        .iter()
+                        .try_for_each(|p| grpc::capacity_settings(&inputs, &exp.spec, p).map(drop))
+                })
+                .map_err(TaskError::from),
             (None, "assess") => assess::parse(with).map(drop).map_err(TaskError::from),
             _ => Ok(()),
         };

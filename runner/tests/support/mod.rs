@@ -41,6 +41,8 @@ pub struct State {
     /// Last request body and method seen.
     pub last: Mutex<Option<Seen>>,
     stall: Mutex<Option<Instant>>,
+    /// `/workers/...`: when each worker of the pool is next free.
+    workers: Mutex<Vec<Instant>>,
 }
 
 /// A running server; stops when dropped (the runtime thread ends with the process).
@@ -115,6 +117,32 @@ async fn handle(
     if let Some(d) = delay {
         tokio::time::sleep_until((arrived + d).into()).await;
     }
+    // `/workers/<n>/<ms>`: a pool of n workers, each holding a request for ms milliseconds,
+    // first come first served; a request waits for the first free worker. Its capacity is
+    // n / ms requests per millisecond, whatever the sleeps overshoot: each worker's next free
+    // time is counted from the schedule, not from when a sleep woke up.
+    if let Some((n, ms)) = path
+        .strip_prefix("/workers/")
+        .and_then(|rest| rest.split_once('/'))
+        .and_then(|(n, ms)| Some((n.parse::<usize>().ok()?, ms.parse::<u64>().ok()?)))
+    {
+        let done = {
+            let mut w = state.workers.lock().expect("lock");
+            if w.len() != n {
+                *w = vec![arrived; n];
+            }
+            let (i, free) = w
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, t)| **t)
+                .map(|(i, t)| (i, *t))
+                .expect("n >= 1 workers");
+            let end = free.max(arrived) + Duration::from_millis(ms);
+            w[i] = end;
+            end
+        };
+        tokio::time::sleep_until(done.into()).await;
+    }
     state.hits.fetch_add(1, Ordering::SeqCst);
     let status: u16 = path
         .strip_prefix("/status/")
@@ -139,6 +167,7 @@ pub fn start(proto: Proto) -> Server {
         h2_hits: AtomicU64::new(0),
         last: Mutex::new(None),
         stall: Mutex::new(None),
+        workers: Mutex::new(Vec::new()),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let st = state.clone();

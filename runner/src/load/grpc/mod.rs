@@ -21,7 +21,6 @@ pub mod reflect;
 pub mod schema;
 pub mod wire;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -37,7 +36,7 @@ use tokio::net::TcpStream;
 use crate::load::http::Protocol;
 use crate::load::pacing::{Pace, Schedule, split_requests};
 use crate::load::worker::{
-    Fetch, Plan, WorkerOut, measure, report, spawn_runtime_threads, start_together, watch,
+    Fetch, Live, Plan, WorkerOut, measure, report, spawn_runtime_threads, start_together, watch,
 };
 use crate::load::{IoPath, LoadError, LoadProgress, LoadReport, Stop};
 use crate::metrics::LatencyRecorder;
@@ -188,7 +187,7 @@ struct Shared {
     tls: Option<TlsDial>,
     pace: Pace,
     stop: Stop,
-    done: AtomicU64,
+    done: Live,
     start: OnceLock<Instant>,
     barrier: tokio::sync::Barrier,
 }
@@ -533,6 +532,10 @@ impl Fetch for GrpcFetch {
     fn succeeded(&self, code: i32) -> bool {
         !wire::is_error(self.sh.error_codes, code)
     }
+
+    fn failed_live(&self, code: i32) -> bool {
+        !self.succeeded(code)
+    }
 }
 
 async fn worker(
@@ -735,7 +738,7 @@ pub fn run(
         tls,
         pace: spec.pace,
         stop: spec.stop,
-        done: AtomicU64::new(0),
+        done: Live::default(),
         start: OnceLock::new(),
         barrier: tokio::sync::Barrier::new(concurrency),
     });
