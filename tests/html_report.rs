@@ -76,7 +76,7 @@ fn capacity_report_renders_in_chromium() {
     let d = dir.path().display().to_string();
     let exp = format!(
         "spec:\n- task: http\n  with:\n    url: {}/echo?delay=2ms:50\n    connections: 4\n    \
-         capacity: {{startRate: 25, maxRate: 100, probeDuration: 2s, maxGeneratorLag: 50ms}}\n\
+         capacity: {{startRate: 25, maxRate: 100, probeDuration: 2s, maxGeneratorLag: 1s}}\n\
          - task: assess\n  with:\n    SLOs:\n      upper:\n      - metric: http/latency-p99\n        limit: 1000\n\
          result: {{}}\n",
         target.url()
