@@ -257,7 +257,7 @@ mod tests {
         let Outcome::Capacity { rate, failing } = o else {
             panic!("{o:?}")
         };
-        assert!(rate <= 333.0 && rate >= 333.0 * 0.98, "{rate}");
+        assert!((333.0 * 0.98..=333.0).contains(&rate), "{rate}");
         assert!(failing - rate <= 0.02 * failing, "{rate} {failing}");
         let last = h.last().expect("probes");
         assert!(last.passed, "the confirmation passed");
@@ -277,7 +277,7 @@ mod tests {
         let Outcome::Capacity { rate, .. } = o else {
             panic!("{o:?}")
         };
-        assert!(rate <= 3.3 && rate >= 3.3 * 0.98, "{rate}");
+        assert!((3.3 * 0.98..=3.3).contains(&rate), "{rate}");
     }
 
     /// Passing at the maximum gives a lower bound, failing at the minimum gives none.

@@ -1112,7 +1112,7 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
             .and_then(|p| load_spec(&e, &prefix, p))
             .map_err(TaskError::from)
             .and_then(|spec| match &cap {
-                None => run_load(&spec, &provider, ctx).map(Measured::Load),
+                None => run_load(&spec, &provider, ctx).map(|r| Measured::Load(Box::new(r))),
                 Some(settings) => search(&spec, &provider, &percentiles, settings, ctx),
             });
         match outcome {
@@ -1147,7 +1147,7 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
                 {
                     ctx.warn(line);
                 }
-                Some(r)
+                Some(&**r)
             }
             // A search's probes above the capacity overload the target on purpose.
             Measured::Search(s) => s.chosen().map(|p| &p.report),
@@ -1181,7 +1181,7 @@ fn percentiles_of(e: &EndpointInputs, slo_ps: &[f64]) -> Vec<f64> {
 
 /// What one endpoint's load measured: one run, or a capacity search.
 enum Measured {
-    Load(GrpcReport),
+    Load(Box<GrpcReport>),
     Search(Box<capacity::Search<GrpcReport>>),
 }
 

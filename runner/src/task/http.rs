@@ -532,7 +532,7 @@ fn run_endpoint(
     let spec = load_spec(e)?;
     warm_up(e, &spec, provider, skip_warmup_phase, ctx)?;
     let Some(settings) = capacity else {
-        return run_load(&spec, provider, ctx).map(Measured::Load);
+        return run_load(&spec, provider, ctx).map(|r| Measured::Load(Box::new(r)));
     };
     let search = capacity::run(settings, |n, rate, duration| {
         let mut probe = spec.clone();
@@ -560,7 +560,7 @@ fn run_endpoint(
 
 /// What one endpoint's load measured: one run, or a capacity search.
 enum Measured {
-    Load(LoadReport),
+    Load(Box<LoadReport>),
     Search(Box<capacity::Search<LoadReport>>),
 }
 
@@ -568,7 +568,7 @@ impl Measured {
     /// The report that stands for the endpoint (a search's chosen probe).
     fn report(&self) -> Option<&LoadReport> {
         match self {
-            Measured::Load(r) => Some(r),
+            Measured::Load(r) => Some(&**r),
             Measured::Search(s) => s.chosen().map(|p| &p.report),
         }
     }
