@@ -79,7 +79,7 @@ pub struct CapacityInputs {
 }
 
 const RATE: Shape = Shape::Typed(Kind::Num {
-    min: f64::MIN_POSITIVE,
+    min: 0.0,
     hint: Some("a rate in requests/sec above 0"),
 });
 
@@ -98,7 +98,7 @@ pub const CAPACITY_SHAPE: Shape = Shape::Closed(&[
     (
         "tolerance",
         Shape::Typed(Kind::Num {
-            min: f64::MIN_POSITIVE,
+            min: 0.0,
             hint: Some("e.g. 0.02 for 2 %"),
         }),
     ),
@@ -154,6 +154,16 @@ impl Settings {
     /// Check `c` (found at `capacity`) and fill its defaults; the SLOs are `c.SLOs`, else those
     /// of the `assess` tasks in `spec` on metrics of `provider` (its capacity metrics left out).
     pub fn of(c: &CapacityInputs, spec: &[TaskSpec], provider: &str) -> Result<Self, InputError> {
+        for (path, v) in [
+            ("capacity.startRate", c.start_rate),
+            ("capacity.minRate", c.min_rate),
+            ("capacity.maxRate", c.max_rate),
+            ("capacity.tolerance", c.tolerance),
+        ] {
+            if v == Some(0.0) {
+                return Err(InputError::new(path, "0 must be above 0"));
+            }
+        }
         let min = c.min_rate.unwrap_or(DEFAULT_MIN_RATE);
         let max = c.max_rate.unwrap_or(DEFAULT_MAX_RATE);
         if min > max {
@@ -565,5 +575,106 @@ pub fn log_probes<R>(provider: &str, s: &Search<R>, ctx: &crate::task::TaskConte
             p.result.offered,
             p.result.achieved
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(c: CapacityInputs) -> Result<Settings, String> {
+        let slos = SloLimits {
+            upper: vec![crate::experiment::Slo {
+                metric: "http/error-rate".into(),
+                limit: 0.0,
+            }],
+            lower: Vec::new(),
+        };
+        Settings::of(
+            &CapacityInputs {
+                slos: c.slos.clone().or(Some(slos)),
+                ..c
+            },
+            &[],
+            "http",
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// Defaults fill in; rules spanning fields name the field they blame.
+    #[test]
+    fn rules() {
+        let s = settings(CapacityInputs::default()).expect("defaults");
+        assert_eq!(s.limits.start, DEFAULT_START_RATE);
+        assert_eq!(s.probe, DEFAULT_PROBE);
+        let bad = |c: CapacityInputs| settings(c).expect_err("refused");
+        assert_eq!(
+            bad(CapacityInputs {
+                min_rate: Some(50.0),
+                max_rate: Some(20.0),
+                ..Default::default()
+            }),
+            "invalid input capacity.minRate: 50 is above capacity.maxRate 20"
+        );
+        assert_eq!(
+            bad(CapacityInputs {
+                start_rate: Some(0.5),
+                ..Default::default()
+            }),
+            "invalid input capacity.startRate: 0.5 is outside [minRate 1, maxRate 10000]"
+        );
+        assert!(
+            bad(CapacityInputs {
+                growth: Some(1.0),
+                ..Default::default()
+            })
+            .starts_with("invalid input capacity.growth: 1 is not above 1")
+        );
+        assert!(
+            bad(CapacityInputs {
+                tolerance: Some(1.0),
+                ..Default::default()
+            })
+            .starts_with("invalid input capacity.tolerance: 1 is not below 1")
+        );
+        assert_eq!(
+            bad(CapacityInputs {
+                tolerance: Some(0.0),
+                ..Default::default()
+            }),
+            "invalid input capacity.tolerance: 0 must be above 0"
+        );
+        assert_eq!(
+            bad(CapacityInputs {
+                probe_duration: Some("10s".into()),
+                max_time: Some("5s".into()),
+                ..Default::default()
+            }),
+            "invalid input capacity.maxTime: is shorter than one probe (capacity.probeDuration)"
+        );
+    }
+
+    /// Without its own SLOs the search takes the assess SLOs on its provider's metrics, except
+    /// the capacity ones.
+    #[test]
+    fn slos_from_assess() {
+        let spec: Vec<TaskSpec> = serde_json::from_value(serde_json::json!([
+            {"task": "http"},
+            {"task": "assess", "with": {"SLOs": {
+                "upper": [{"metric": "http/latency-p99", "limit": 50},
+                          {"metric": "grpc/error-rate", "limit": 0}],
+                "lower": [{"metric": "http/capacity", "limit": 100}]}}}
+        ]))
+        .expect("spec");
+        let s = Settings::of(&CapacityInputs::default(), &spec, "http").expect("settings");
+        assert_eq!(s.slos.upper.len(), 1);
+        assert_eq!(s.slos.upper[0].metric, "http/latency-p99");
+        assert!(s.slos.lower.is_empty());
+        let e = Settings::of(&CapacityInputs::default(), &spec, "http-a").expect_err("none");
+        assert!(
+            e.to_string()
+                .starts_with("invalid input capacity.SLOs: missing"),
+            "{e}"
+        );
     }
 }
