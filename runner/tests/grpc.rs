@@ -258,6 +258,38 @@ fn endpoints() {
     assert_eq!(metric(&e, "grpc/request-count"), None);
 }
 
+/// A capacity search of a unary method: probes at 20 and 40 calls/sec both meet a loose error
+/// SLO, so the maximum rate is a lower bound; the probes and the time series are recorded
+/// under `grpc/`, and the task's metrics are those of the last probe.
+#[test]
+fn capacity_search_lower_bound() {
+    let g = guide();
+    let (r, e) = run_spec(&task(
+        &g.host(),
+        "routeguide.RouteGuide.GetFeature",
+        &format!(
+            "    data: {POINT}\n    concurrency: 4\n    capacity: {{startRate: 20, maxRate: 40, \
+             probeDuration: 1s, maxGeneratorLag: 250ms, SLOs: {{upper: [{{metric: grpc/error-rate, \
+             limit: 0}}]}}}}\n"
+        ),
+    ));
+    r.expect("run succeeds");
+    assert_eq!(metric(&e, "grpc/capacity-outcome"), Some(1.0));
+    let c = metric(&e, "grpc/capacity").expect("a lower bound");
+    assert!((c - 40.0).abs() <= 2.0, "{c}");
+    assert_eq!(metric(&e, "grpc/status/OK"), Some(40.0));
+    let values = &e
+        .result
+        .as_ref()
+        .and_then(|r| r.insights.as_ref())
+        .expect("insights")
+        .non_hist_metric_values[0];
+    assert_eq!(values["grpc/capacity-probe-offered-rate"], vec![20.0, 40.0]);
+    assert_eq!(values["grpc/capacity-probe-passed"], vec![1.0, 1.0]);
+    assert_eq!(values["grpc/series-time"], vec![0.0]);
+    assert_eq!(values["grpc/series-rate"], vec![40.0]);
+}
+
 /// Bad input found before anything runs: the error names the field, and no result is written.
 #[test]
 fn bad_input_is_refused_before_running() {
