@@ -119,7 +119,10 @@ impl Series {
     /// Record one request intended `at` after the start, with its latency and code.
     #[inline]
     pub fn record(&mut self, at: Duration, latency: Duration, code: i32) {
-        let mut i = (at.as_nanos() / self.width.as_nanos()) as usize;
+        // u64 nanoseconds (584 years) keep the division cheap on the hot path.
+        let at_ns = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        let width_ns = u64::try_from(self.width.as_nanos()).unwrap_or(u64::MAX);
+        let mut i = usize::try_from(at_ns / width_ns).unwrap_or(usize::MAX);
         while i >= MAX_INTERVALS {
             self.coarsen();
             i /= 2;
