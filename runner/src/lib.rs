@@ -13,6 +13,8 @@
 //! # Ok::<(), runner::RunError>(())
 //! ```
 
+pub mod abn;
+pub mod compare;
 pub mod cond;
 pub mod driver;
 pub mod experiment;

@@ -91,6 +91,14 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
     let charts = ins.map(charts).unwrap_or_default();
     let metric_rows = ins.map(metric_rows);
     let load_warnings = ins.map(load_warnings).unwrap_or_default();
+    let comparison = ins.and_then(|i| {
+        crate::compare::compare(i).map(|c| {
+            context! {
+                rows => super::comparison_rows(i, &c),
+                winner => super::winner_line(i, &c),
+            }
+        })
+    });
 
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
@@ -105,6 +113,7 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
         charts => Value::from(Serde(&charts)),
         metric_rows => Value::from(Serde(&metric_rows)),
         load_warnings => load_warnings,
+        comparison => comparison,
         plotly_js => Value::from_safe_string(plotly_js()),
     })?;
     if !out.ends_with('\n') {

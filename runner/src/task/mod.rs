@@ -6,6 +6,7 @@
 //! behaviour), run it (on error: `failure = true`, write, stop), count it as completed (skipped
 //! tasks count too), write.
 
+pub mod abnmetrics;
 pub mod assess;
 pub mod custommetrics;
 pub mod grpc;
@@ -294,6 +295,7 @@ pub fn check_experiment(exp: &Experiment, opts: &RunOptions<'_>) -> Result<(), R
             (None, "http") => http::parse(with).map(drop).map_err(TaskError::from),
             (None, "grpc") => grpc::check(with, &exp.spec[..i]).map_err(TaskError::from),
             (None, "assess") => assess::parse(with).map(drop).map_err(TaskError::from),
+            (None, "abnmetrics") => abnmetrics::parse(with).map(drop).map_err(TaskError::from),
             _ => Ok(()),
         };
         checked.map_err(|source| RunError::Inputs {
@@ -430,6 +432,7 @@ fn run_task(
         "http" => http::run(exp, ctx),
         "grpc" => grpc::run(exp, ctx),
         "assess" => assess::run(exp, ctx),
+        "abnmetrics" => abnmetrics::run(exp, ctx),
         other => Err(TaskError::NotSupported(other.to_string())),
     }
 }
