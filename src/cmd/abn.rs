@@ -31,12 +31,6 @@ impl iter8_controllers::Reporter for Logger {
 
 /// `iter8 abn`.
 pub fn run(args: AbnArgs) -> anyhow::Result<()> {
-    let Some(path) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) else {
-        log::error("configuation file is required");
-        anyhow::bail!("configuration file is required (hint: set {CONFIG_ENV} to its path)");
-    };
-    let config = abn::Config::load(std::path::Path::new(&path))
-        .map_err(|e| anyhow::anyhow!(runner::task::error_chain(&e)))?;
     let flush_interval = super::parse_go_duration(&args.flush_interval)
         .map_err(|e| anyhow::anyhow!("--flush-interval {:?}: {e}", args.flush_interval))?;
     if flush_interval.is_zero() || flush_interval > Duration::from_secs(1) {
@@ -48,6 +42,12 @@ pub fn run(args: AbnArgs) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.address, args.port)
         .parse()
         .map_err(|e| anyhow::anyhow!("--address {:?}: {e}", args.address))?;
+    let Some(path) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) else {
+        log::error("configuation file is required");
+        anyhow::bail!("configuration file is required (hint: set {CONFIG_ENV} to its path)");
+    };
+    let config = abn::Config::load(std::path::Path::new(&path))
+        .map_err(|e| anyhow::anyhow!(runner::task::error_chain(&e)))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
