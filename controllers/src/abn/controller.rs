@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DynamicObject, PostParams};
 use kube::{Api, Client};
 use runner::abn::split_app_key;
@@ -128,13 +127,9 @@ pub async fn run(
             }
         }
     }
-    let mut pending: BTreeSet<String> = BTreeSet::new();
-    while let Ok(k) = changed_rx.try_recv() {
-        pending.insert(k);
-    }
-    for key in config.apps.keys() {
-        reconcile(&client, key, &config.apps[key], &store, reporter.as_ref()).await;
-        pending.remove(key);
+    // Every application once now; changes queued meanwhile are handled by the loop below.
+    for (key, app) in &config.apps {
+        reconcile(&client, key, app, &store, reporter.as_ref()).await;
     }
 
     let reconciler = {
