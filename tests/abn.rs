@@ -8,6 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -466,17 +467,21 @@ async fn acknowledged_writes_survive_kill_and_term() -> TestResult {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
+        // Its progress (one line per acknowledged write), read to the end so it never blocks.
         let progress = BufReader::new(writer.stderr.take().expect("piped"));
-        let mut acked_so_far = 0u64;
-        for line in progress.lines().map_while(Result::ok) {
-            if let Ok(n) = line.trim().parse::<u64>() {
-                acked_so_far = n;
+        let acked_so_far = Arc::new(AtomicU64::new(0));
+        let counter = acked_so_far.clone();
+        std::thread::spawn(move || {
+            for line in progress.lines().map_while(Result::ok) {
+                if let Ok(n) = line.trim().parse::<u64>() {
+                    counter.store(n, Ordering::SeqCst);
+                }
             }
-            if acked_so_far >= 200 {
-                break;
-            }
-        }
-        assert!(acked_so_far >= 200, "the writer stopped early:\n{}", abn.log());
+        });
+        until("200 acknowledged writes", || {
+            (acked_so_far.load(Ordering::SeqCst) >= 200).then_some(())
+        })
+        .await;
         match signal {
             "KILL" => abn.kill(),
             _ => {
@@ -490,6 +495,7 @@ async fn acknowledged_writes_survive_kill_and_term() -> TestResult {
         let acked = result["acked"].as_f64().unwrap_or(0.0);
         assert!(acked >= 200.0, "{result}");
         let stored = stored_count(&ns, metric).await;
+        eprintln!("SIG{signal}: acknowledged {acked}, stored {stored}");
         // Acknowledged ⇒ persisted; the one call in flight may have made it too.
         assert!(
             stored >= acked && stored <= acked + 1.0,

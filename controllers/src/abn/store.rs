@@ -5,8 +5,9 @@
 //! Durability (beyond v0.13, which wrote at most every 60 s and lost the rest on a crash):
 //! writes are group-committed. A `WriteMetric` is applied in memory, then waits until a flush
 //! that includes it has replaced the Secret, and only then is acknowledged. One flusher per
-//! application collects the writes of a window (`flush_interval`, default 100 ms, at most 1 s)
-//! into one Secret update. So an acknowledged write survives any crash, and a hard kill loses
+//! application updates the Secret at most once per window (`flush_interval`, default 100 ms,
+//! at most 1 s): a write after a quiet spell is flushed at once, and under load the writes of a
+//! window share one update. So an acknowledged write survives any crash, and a hard kill loses
 //! only writes not yet acknowledged: those of the current window, at most the last second.
 //! On SIGTERM the service stops taking calls and flushes what is pending before it exits.
 
@@ -219,7 +220,9 @@ impl App {
         }
     }
 
-    /// Flush every `interval` after a change until `stop` resolves; then one last flush.
+    /// Flush after a change, at most once per `interval` (a write after a quiet spell is
+    /// flushed at once; under load the writes of one interval share one update), until `stop`
+    /// resolves; then one last flush.
     pub async fn flush_loop(
         self: Arc<Self>,
         mut secret: SecretWriter,
@@ -232,12 +235,12 @@ impl App {
                 _ = self.wake.notified() => {}
                 _ = stop.changed() => break,
             }
-            tokio::time::sleep(interval).await;
             if let Err(e) = self.flush(&mut secret).await {
                 reporter.warn(&format!("unable to persist application {}: {e}", self.key));
                 tokio::time::sleep(interval.max(Duration::from_millis(200))).await;
                 self.wake.notify_one();
             }
+            tokio::time::sleep(interval).await;
         }
         for _ in 0..3 {
             match self.flush(&mut secret).await {
