@@ -224,10 +224,7 @@ async fn install_chart(ns: &str, dir: &Path) -> (PathBuf, PathBuf) {
         cm.data.expect("data")["abn-config.yaml"].as_bytes(),
     )
     .expect("config");
-    let token = env()
-        .service_account_token(ns, "abn")
-        .await
-        .expect("token");
+    let token = env().service_account_token(ns, "abn").await.expect("token");
     let kubeconfig = dir.join("abn.kubeconfig");
     std::fs::write(&kubeconfig, env().kubeconfig_yaml_for_token(&token, ns)).expect("write");
     (config, kubeconfig)
@@ -281,10 +278,20 @@ async fn lookups_metrics_and_a_winner() -> TestResult {
 
     let first = py(&["lookups", &addr, &app, "1000", "10"]);
     assert_eq!(first["calls"], 10_000);
-    assert_eq!(first["unstable"], 0, "a user changed track without a change");
+    assert_eq!(
+        first["unstable"], 0,
+        "a user changed track without a change"
+    );
     let on = |r: &Value, t: &str| r["tracks"][t].as_u64().unwrap_or(0);
-    assert_eq!(on(&first, "backend") + on(&first, "backend-candidate-1"), 1000);
-    assert!(on(&first, "backend") >= 350 && on(&first, "backend-candidate-1") >= 350, "{}", first["tracks"]);
+    assert_eq!(
+        on(&first, "backend") + on(&first, "backend-candidate-1"),
+        1000
+    );
+    assert!(
+        on(&first, "backend") >= 350 && on(&first, "backend-candidate-1") >= 350,
+        "{}",
+        first["tracks"]
+    );
 
     // An unrelated change (an annotation) is seen by the watch but changes no assignment.
     Api::<Deployment>::namespaced(client(), &ns)
@@ -300,16 +307,26 @@ async fn lookups_metrics_and_a_winner() -> TestResult {
 
     // Rewards: 12..16 on the candidate, 10..14 on the baseline; clicks 1..5 on both.
     let written = py(&[
-        "write", &addr, &app, "sales", "1000",
+        "write",
+        &addr,
+        &app,
+        "sales",
+        "1000",
         r#"{"backend": [10, 11, 12, 13, 14], "backend-candidate-1": [12, 13, 14, 15, 16]}"#,
     ]);
     assert_eq!(
         written["written"]["backend"].as_u64().unwrap_or(0)
-            + written["written"]["backend-candidate-1"].as_u64().unwrap_or(0),
+            + written["written"]["backend-candidate-1"]
+                .as_u64()
+                .unwrap_or(0),
         5000
     );
     py(&[
-        "write", &addr, &app, "clicks", "1000",
+        "write",
+        &addr,
+        &app,
+        "clicks",
+        "1000",
         r#"{"backend": [1, 2, 3, 4, 5], "backend-candidate-1": [1, 2, 3, 4, 5]}"#,
     ]);
 
@@ -324,19 +341,41 @@ async fn lookups_metrics_and_a_winner() -> TestResult {
     assert_eq!(report["versions"][0]["version"], "v1");
     assert_eq!(report["versions"][1]["track"], "backend-candidate-1");
     assert_eq!(report["versions"][1]["version"], "v2");
-    assert_eq!(report["comparison"]["winner"]["index"], 1, "{}", report["comparison"]);
+    assert_eq!(
+        report["comparison"]["winner"]["index"], 1,
+        "{}",
+        report["comparison"]
+    );
     let sales = report["comparison"]["metrics"]
         .as_array()
         .and_then(|m| m.iter().find(|x| x["metric"] == "abn/sales"))
         .cloned()
         .expect("abn/sales compared");
     assert_eq!(sales["verdict"], "better");
-    assert_eq!(sales["baselineCount"].as_f64().unwrap_or(0.0) + sales["candidateCount"].as_f64().unwrap_or(0.0), 5000.0);
+    assert_eq!(
+        sales["baselineCount"].as_f64().unwrap_or(0.0)
+            + sales["candidateCount"].as_f64().unwrap_or(0.0),
+        5000.0
+    );
     let text = iter8_in(Some(&run), &["report"]).await.stdout;
     assert!(text.contains("Winner: backend-candidate-1 (v2)"), "{text}");
     let html = iter8_in(Some(&run), &["report", "-o", "html"]).await.stdout;
     assert!(html.contains("Winner: backend-candidate-1 (v2)"));
-    let ok = iter8_in(Some(&run), &["assert", "-c", "completed", "-c", "nofailure", "-c", "slos", "-c", "winner"]).await;
+    let ok = iter8_in(
+        Some(&run),
+        &[
+            "assert",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+            "-c",
+            "winner",
+        ],
+    )
+    .await;
     assert_eq!(ok.code, 0, "assert: {}", ok.stderr);
 
     // Equal rewards: inconclusive, no winner, the assert fails.
@@ -352,15 +391,33 @@ async fn lookups_metrics_and_a_winner() -> TestResult {
 
     // Bad calls: v0.13's status (Unknown) and messages.
     let errors = py(&["errors", &addr, &app]);
-    assert_eq!(errors["unknown-app"], json!(["UNKNOWN", "application nope/none not found"]));
-    assert_eq!(errors["no-user"], json!(["UNKNOWN", "no user session provided"]));
-    assert_eq!(errors["write-no-user"], json!(["UNKNOWN", "no user session provided"]));
-    assert_eq!(errors["write-unknown-app"], json!(["UNKNOWN", "application nope/none not found"]));
+    assert_eq!(
+        errors["unknown-app"],
+        json!(["UNKNOWN", "application nope/none not found"])
+    );
+    assert_eq!(
+        errors["no-user"],
+        json!(["UNKNOWN", "no user session provided"])
+    );
+    assert_eq!(
+        errors["write-no-user"],
+        json!(["UNKNOWN", "no user session provided"])
+    );
+    assert_eq!(
+        errors["write-unknown-app"],
+        json!(["UNKNOWN", "application nope/none not found"])
+    );
     assert_eq!(
         errors["not-a-number"],
-        json!(["UNKNOWN", "strconv.ParseFloat: parsing \"abc\": invalid syntax"])
+        json!([
+            "UNKNOWN",
+            "strconv.ParseFloat: parsing \"abc\": invalid syntax"
+        ])
     );
-    assert_eq!(errors["data-unknown-app"], json!(["UNKNOWN", "nope/none not in memory"]));
+    assert_eq!(
+        errors["data-unknown-app"],
+        json!(["UNKNOWN", "nope/none not in memory"])
+    );
 
     // A restart keeps every assignment (the hash has no per-process seed).
     drop(abn);
@@ -399,7 +456,11 @@ async fn lookups_metrics_and_a_winner() -> TestResult {
     let deployments: Api<Deployment> = Api::namespaced(client(), &ns);
     let start = Instant::now();
     while deployments.get_opt("backend-candidate-1").await?.is_some() {
-        assert!(start.elapsed() < LIMIT, "finalizer not released:\n{}", abn.log());
+        assert!(
+            start.elapsed() < LIMIT,
+            "finalizer not released:\n{}",
+            abn.log()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     for name in ["backend"] {
@@ -486,7 +547,11 @@ async fn acknowledged_writes_survive_kill_and_term() -> TestResult {
             "KILL" => abn.kill(),
             _ => {
                 let status = abn.terminate();
-                assert!(status.success(), "exit after SIGTERM: {status}\n{}", abn.log());
+                assert!(
+                    status.success(),
+                    "exit after SIGTERM: {status}\n{}",
+                    abn.log()
+                );
                 assert!(abn.log().contains("persisted at shutdown"), "{}", abn.log());
             }
         }
@@ -506,7 +571,11 @@ async fn acknowledged_writes_survive_kill_and_term() -> TestResult {
         let d = data(&abn.addr, &app);
         let served: f64 = d["versions"]
             .as_object()
-            .map(|vs| vs.values().filter_map(|x| x["metrics"][metric][0].as_f64()).sum())
+            .map(|vs| {
+                vs.values()
+                    .filter_map(|x| x["metrics"][metric][0].as_f64())
+                    .sum()
+            })
             .unwrap_or(0.0);
         assert_eq!(served, stored);
         drop(abn);
@@ -565,6 +634,9 @@ async fn bad_config_exits_1() -> TestResult {
         .into();
     assert_eq!(out.code, 1);
     assert_eq!(out.error_lines().len(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("--flush-interval \"5s\": must be above 0 and at most 1s"));
+    assert!(
+        out.stderr
+            .contains("--flush-interval \"5s\": must be above 0 and at most 1s")
+    );
     Ok(())
 }

@@ -132,7 +132,12 @@ pub fn split_app_key(key: &str) -> (&str, &str) {
 /// (what Iter8 v0.13 returns to the client), except that NaN and infinities are refused: one
 /// of them would make the version's summary useless for good.
 pub fn parse_metric_value(s: &str) -> Result<f64, String> {
-    let syntax = || format!("strconv.ParseFloat: parsing {}: invalid syntax", go_quote(s));
+    let syntax = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            go_quote(s)
+        )
+    };
     let t = s.strip_prefix(['+', '-']).unwrap_or(s);
     let word = t.to_ascii_lowercase();
     if matches!(word.as_str(), "inf" | "infinity" | "nan") {
@@ -262,11 +267,9 @@ async fn get_application_data_async(
         )
         .await
         .map_err(status)?;
-    serde_json::from_str(&resp.into_inner().application_json).map_err(|source| {
-        ClientError::Json {
-            application: application.to_string(),
-            source,
-        }
+    serde_json::from_str(&resp.into_inner().application_json).map_err(|source| ClientError::Json {
+        application: application.to_string(),
+        source,
     })
 }
 

@@ -247,7 +247,10 @@ fn choose_winner(ins: &Insights, metric: &str, higher: bool) -> (Option<usize>, 
             } else {
                 (
                     None,
-                    format!("no version is better than the others on {metric} with {:.0}% confidence (inconclusive)", CONFIDENCE * 100.0),
+                    format!(
+                        "no version is better than the others on {metric} with {:.0}% confidence (inconclusive)",
+                        CONFIDENCE * 100.0
+                    ),
                 )
             }
         }
@@ -280,7 +283,9 @@ fn choose_winner(ins: &Insights, metric: &str, higher: bool) -> (Option<usize>, 
             } else {
                 (
                     None,
-                    format!("several candidates are better than the baseline on {metric}, none better than the others (inconclusive)"),
+                    format!(
+                        "several candidates are better than the baseline on {metric}, none better than the others (inconclusive)"
+                    ),
                 )
             }
         }

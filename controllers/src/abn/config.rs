@@ -91,7 +91,10 @@ impl Config {
                     problem: problem.to_string(),
                 };
                 if app.resources.is_empty() {
-                    return Err(field("resources", "no resource kinds; a track needs at least one"));
+                    return Err(field(
+                        "resources",
+                        "no resource kinds; a track needs at least one",
+                    ));
                 }
                 for (i, r) in app.resources.iter().enumerate() {
                     if r.version.is_empty() {
@@ -131,6 +134,11 @@ mod tests {
             e.to_string(),
             "c.yaml: ns.a.resources[0].resource: is required (the plural name, e.g. deployments)"
         );
-        assert!(Config::from_yaml("", "c.yaml").expect("empty").apps.is_empty());
+        assert!(
+            Config::from_yaml("", "c.yaml")
+                .expect("empty")
+                .apps
+                .is_empty()
+        );
     }
 }

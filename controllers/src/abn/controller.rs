@@ -158,10 +158,12 @@ pub async fn run(
             addr: settings.addr,
             source,
         })?;
-    let local = listener.local_addr().map_err(|source| AbnRunError::Listen {
-        addr: settings.addr,
-        source,
-    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| AbnRunError::Listen {
+            addr: settings.addr,
+            source,
+        })?;
     reporter.info(&format!("A/B/n service listening on {local}"));
     bound(local);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));

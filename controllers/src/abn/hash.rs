@@ -14,7 +14,11 @@ pub fn score(user: &str, version: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
-    for b in user.bytes().chain(std::iter::once(0xff)).chain(version.bytes()) {
+    for b in user
+        .bytes()
+        .chain(std::iter::once(0xff))
+        .chain(version.bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(PRIME);
     }
@@ -58,14 +62,25 @@ mod tests {
             .count();
         assert!((4_500..=5_500).contains(&on_candidate), "{on_candidate}");
 
-        let before = tracks(&[("b", "v1"), ("b-candidate-1", "v2"), ("b-candidate-2", "v3")]);
-        let after = tracks(&[("b", "v1"), ("b-candidate-1", "v2"), ("b-candidate-2", "v4")]);
+        let before = tracks(&[
+            ("b", "v1"),
+            ("b-candidate-1", "v2"),
+            ("b-candidate-2", "v3"),
+        ]);
+        let after = tracks(&[
+            ("b", "v1"),
+            ("b-candidate-1", "v2"),
+            ("b-candidate-2", "v4"),
+        ]);
         let mut moved = 0;
         for u in &users {
             let (x, y) = (choose(&before, u), choose(&after, u));
             if x != y {
                 moved += 1;
-                assert!(x == Some("b-candidate-2") || y == Some("b-candidate-2"), "{u}");
+                assert!(
+                    x == Some("b-candidate-2") || y == Some("b-candidate-2"),
+                    "{u}"
+                );
             }
         }
         assert!(moved > 0);

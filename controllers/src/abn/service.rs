@@ -101,8 +101,8 @@ impl UnaryService<ApplicationRequest> for GetApplicationData {
             let app = store
                 .get(&m.application)
                 .ok_or_else(|| status(AbnError::NotInMemory(m.application.clone())))?;
-            let json = serde_json::to_string(&app.data())
-                .map_err(|e| Status::internal(e.to_string()))?;
+            let json =
+                serde_json::to_string(&app.data()).map_err(|e| Status::internal(e.to_string()))?;
             Ok(Response::new(ApplicationData {
                 application_json: json,
             }))
@@ -138,9 +138,7 @@ where
                 let mut g = Grpc::new(ProstCodec::<ApplicationData, ApplicationRequest>::default());
                 Ok(g.unary(GetApplicationData(store), req).await)
             }),
-            _ => Box::pin(async move {
-                Ok(Status::unimplemented("unknown method").into_http())
-            }),
+            _ => Box::pin(async move { Ok(Status::unimplemented("unknown method").into_http()) }),
         }
     }
 }

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use runner::abn::{self, AppData};
 use tokio::sync::{Notify, watch};
@@ -402,12 +402,16 @@ mod tests {
         assert_eq!(a.lookup(""), Err(AbnError::NoUser));
         assert_eq!(a.lookup("u1").as_deref(), Ok("backend"));
         assert_eq!(
-            a.write_metric("u1", "sales", "x").map_err(|e| e.to_string()),
+            a.write_metric("u1", "sales", "x")
+                .map_err(|e| e.to_string()),
             Err("strconv.ParseFloat: parsing \"x\": invalid syntax".to_string())
         );
         assert_eq!(a.write_metric("u1", "sales", "2"), Ok(1));
         assert_eq!(a.write_metric("u2", "sales", "4"), Ok(2));
-        assert_eq!(a.data().versions["v1"].metrics["sales"], [2.0, 6.0, 2.0, 4.0, 20.0]);
+        assert_eq!(
+            a.data().versions["v1"].metrics["sales"],
+            [2.0, 6.0, 2.0, 4.0, 20.0]
+        );
         assert!(a.set_tracks(BTreeMap::new()));
         assert_eq!(a.lookup("u1").as_deref(), Ok(""));
         assert_eq!(a.write_metric("u1", "sales", "2"), Err(AbnError::NoTrack));
@@ -423,10 +427,11 @@ mod tests {
         assert_eq!(decode(&encode(&d).expect("encode")).expect("decode"), d);
         let mut big = d.clone();
         for i in 0..20_000 {
-            big.versions.entry(format!("old-{i}")).or_default().metrics.insert(
-                "sales".into(),
-                [1.0, 2.0, 3.0, 4.0, 5.0],
-            );
+            big.versions
+                .entry(format!("old-{i}"))
+                .or_default()
+                .metrics
+                .insert("sales".into(), [1.0, 2.0, 3.0, 4.0, 5.0]);
         }
         let text = encode(&big).expect("fits after dropping");
         assert_eq!(decode(&text).expect("decode").versions.len(), 1);

@@ -183,7 +183,10 @@ mod tests {
         objs.insert(("backend-candidate-1".to_string(), 0), obj("v3", true));
         assert_eq!(plan("backend", &config(), &objs).tracks.len(), 1);
         objs.insert(("backend-candidate-1".to_string(), 0), obj("v2", true));
-        assert_eq!(plan("backend", &config(), &objs).tracks["backend-candidate-1"], "v2");
+        assert_eq!(
+            plan("backend", &config(), &objs).tracks["backend-candidate-1"],
+            "v2"
+        );
         objs.remove(&("backend-candidate-1".to_string(), 1));
         assert_eq!(plan("backend", &config(), &objs).tracks.len(), 1);
     }

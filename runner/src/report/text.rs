@@ -107,14 +107,25 @@ pub fn text(exp: &Experiment) -> String {
                 );
                 let mut rows = vec![
                     [
-                        "Metric", " Version", " Mean vs baseline", " Difference", " Interval",
+                        "Metric",
+                        " Version",
+                        " Mean vs baseline",
+                        " Difference",
+                        " Interval",
                         " Verdict",
                     ]
                     .map(str::to_string)
                     .to_vec(),
-                    ["------", " -------", " ----------------", " ----------", " --------", " -------"]
-                        .map(str::to_string)
-                        .to_vec(),
+                    [
+                        "------",
+                        " -------",
+                        " ----------------",
+                        " ----------",
+                        " --------",
+                        " -------",
+                    ]
+                    .map(str::to_string)
+                    .to_vec(),
                 ];
                 for r in super::comparison_rows(ins, &c) {
                     let mut row = vec![r[0].clone()];

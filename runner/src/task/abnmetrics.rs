@@ -45,18 +45,13 @@ pub fn parse(with: Option<&serde_json::Value>) -> Result<Inputs, InputError> {
         application: Option<String>,
     }
     let raw: Raw = parse_inputs(with, &SHAPE)?;
-    let endpoint = raw
-        .endpoint
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            InputError::new("endpoint", "is required").hint("the A/B/n service, e.g. iter8-abn:50051")
-        })?;
-    let application = raw
-        .application
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            InputError::new("application", "is required").hint("<namespace>/<name>, e.g. default/backend")
-        })?;
+    let endpoint = raw.endpoint.filter(|s| !s.is_empty()).ok_or_else(|| {
+        InputError::new("endpoint", "is required").hint("the A/B/n service, e.g. iter8-abn:50051")
+    })?;
+    let application = raw.application.filter(|s| !s.is_empty()).ok_or_else(|| {
+        InputError::new("application", "is required")
+            .hint("<namespace>/<name>, e.g. default/backend")
+    })?;
     Ok(Inputs {
         endpoint,
         application,
@@ -98,7 +93,11 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
 }
 
 /// Record `data` into the experiment's insights.
-pub fn record(exp: &mut Experiment, data: &AppData, ctx: &TaskContext<'_>) -> Result<(), TaskError> {
+pub fn record(
+    exp: &mut Experiment,
+    data: &AppData,
+    ctx: &TaskContext<'_>,
+) -> Result<(), TaskError> {
     let tracks = ordered_tracks(data);
     if tracks.is_empty() {
         ctx.warn("no tracks detected in application");
@@ -148,7 +147,12 @@ mod tests {
         let order: Vec<String> = ordered_tracks(&data).into_iter().map(|(t, _)| t).collect();
         assert_eq!(
             order,
-            ["backend", "backend-candidate-1", "backend-candidate-2", "backend-candidate-10"]
+            [
+                "backend",
+                "backend-candidate-1",
+                "backend-candidate-2",
+                "backend-candidate-10"
+            ]
         );
     }
 
