@@ -31,7 +31,7 @@ pub fn value(exp: &Experiment) -> Value {
         .filter(|c| !c.satisfied)
         .map(ToString::to_string)
         .collect();
-    json!({
+    let mut report = json!({
         "apiVersion": API_VERSION,
         "summary": {
             "completed": exp.completed(),
@@ -53,8 +53,12 @@ pub fn value(exp: &Experiment) -> Value {
         "histograms": ins.map(histograms).unwrap_or_default(),
         "protocols": ins.map(|i| i.protocols.clone()).unwrap_or_default(),
         "warnings": ins.map(load_warnings).unwrap_or_default(),
-        "comparison": ins.and_then(comparison).unwrap_or(Value::Null),
-    })
+    });
+    // Only when there is something to compare (two or more versions with summary metrics).
+    if let (Some(c), Value::Object(m)) = (ins.and_then(comparison), &mut report) {
+        m.insert("comparison".into(), c);
+    }
+    report
 }
 
 /// The comparison of versions (`crate::compare`): reward metric, winner, reason, and per
