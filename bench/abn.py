@@ -12,7 +12,7 @@ versions (each WriteMetric waits for its group commit: the flush interval bounds
 Iter8 v0.13 published no throughput or latency numbers for its A/B/n service (its docs, the
 repository and its issues were searched); the target is 50,000 Lookups/s per core.
 
-    bench/abn.py [--calls 200000] [--concurrency 50] [--rounds 3] [--no-build]
+    bench/abn.py [--calls 200000] [--concurrency 50] [--rounds 3] [--no-build] [--binary PATH]
 """
 import argparse
 import json
@@ -91,7 +91,11 @@ def main():
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--binary", help="an iter8 binary to measure instead of target/release/iter8")
     a = ap.parse_args()
+    global IT8
+    if a.binary:
+        IT8, a.no_build = os.path.abspath(a.binary), True
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "iter8"], cwd=ROOT, check=True)
     work = tempfile.mkdtemp(prefix="abn-bench-")
@@ -123,7 +127,7 @@ def main():
         svc.wait()
         env.terminate()
         env.wait()
-    print(f"iter8 abn on one core (CPU {SERVICE_CPU}), ghz on CPU {CLIENT_CPU}, "
+    print(f"{IT8}: iter8 abn on one core (CPU {SERVICE_CPU}), ghz on CPU {CLIENT_CPU}, "
           f"{a.concurrency} concurrent calls on one connection, median of {a.rounds} rounds")
     for method, rows in results.items():
         rps = statistics.median(r[0] for r in rows)
