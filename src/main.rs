@@ -98,6 +98,35 @@ experiment is launched again (as an Argo CD Application, or directly as a Helm-c
 release with --mode direct); when the label or the trigger goes, the experiment is deleted."
     )]
     Autox(AutoxArgs),
+    /// Start the Iter8 A/B/n service
+    #[command(
+        long_about = "Run the Iter8 A/B/n service: the gRPC service main.ABN (Lookup, \
+WriteMetric, GetApplicationData) for the applications of the WATCHER_CONFIG file. Users are \
+assigned to tracks by rendezvous hashing (stable across restarts); metric writes are \
+acknowledged once persisted in Secret <app>-metrics.
+
+    WATCHER_CONFIG=/config/abn-config.yaml iter8 abn --port 50051"
+    )]
+    Abn(AbnArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AbnArgs {
+    /// service port (0: any free port, printed when listening)
+    #[arg(long = "port", default_value_t = 50051)]
+    pub port: u16,
+    /// address to listen on
+    #[arg(long = "address", default_value = "0.0.0.0")]
+    pub address: String,
+    /// group-commit window of metric writes (Go duration, at most 1s)
+    #[arg(long = "flush-interval", default_value = "100ms")]
+    pub flush_interval: String,
+    /// path to the kubeconfig file
+    #[arg(long = "kubeconfig")]
+    pub kubeconfig: Option<String>,
+    /// name of the kubeconfig context to use
+    #[arg(long = "kube-context")]
+    pub kube_context: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -417,6 +446,7 @@ fn main() -> ExitCode {
         Command::K(KCommand::Assert(a)) => cmd::k::assert(a),
         Command::K(KCommand::Report(a)) => cmd::k::report(a),
         Command::Autox(a) => cmd::autox::run(a),
+        Command::Abn(a) => cmd::abn::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,8 @@ pkgs=(python3-httpbin gunicorn nginx python3-grpcio chromium openssl tzdata prom
 pkgs+=(apache2-utils)
 # The JSON report's documented jq one-liners (tests/report_json.rs).
 pkgs+=(jq)
+# The A/B/n test client (tests/abn/abn_client.py) generates its stubs from runner/proto/abn.proto.
+pkgs+=(python3-grpc-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

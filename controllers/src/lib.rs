@@ -9,6 +9,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod abn;
 pub mod autox;
 pub mod events;
 pub mod health;

@@ -136,6 +136,9 @@ pub enum ExperimentError {
     /// `assess` found different SLOs already stored.
     #[error("old and new value of slos conflict")]
     SloConflict,
+    /// `assess` found different rewards already stored.
+    #[error("old and new value of rewards conflict")]
+    RewardConflict,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,6 +378,19 @@ pub struct SloResults {
     pub lower: Vec<Vec<bool>>,
 }
 
+/// `rewards`: metrics a version should maximise or minimise; the first one listed (`max`
+/// before `min`) decides the winner of an A/B/n comparison (`crate::compare`). Not in Iter8
+/// v0.13's format (its readers ignore it).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Rewards {
+    /// Higher is better.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub max: Vec<String>,
+    /// Lower is better.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub min: Vec<String>,
+}
+
 /// A value recorded for one version.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricValue {
@@ -409,6 +425,8 @@ pub struct Insights {
     pub slos_satisfied: Option<SloResults>,
     /// The protocol each load provider spoke (`http` → `HTTP/1.1 over TLS`); not in Iter8 v0.13.
     pub protocols: BTreeMap<String, String>,
+    /// Reward metrics set by `assess` (for the comparison of versions); not in Iter8 v0.13.
+    pub rewards: Option<Rewards>,
 }
 
 impl Insights {
@@ -501,6 +519,18 @@ impl Insights {
             }
         }
         Ok(())
+    }
+
+    /// Store rewards (error if different rewards are already stored, as for SLOs).
+    pub fn set_rewards(&mut self, rewards: &Rewards) -> Result<(), ExperimentError> {
+        match &self.rewards {
+            Some(old) if old == rewards => Ok(()),
+            Some(_) => Err(ExperimentError::RewardConflict),
+            None => {
+                self.rewards = Some(rewards.clone());
+                Ok(())
+            }
+        }
     }
 
     /// Store SLOs (error if different SLOs are already stored).
@@ -810,6 +840,12 @@ const INSIGHTS_SHAPE: Shape = Shape::Obj(&[
     ("SLOs", SLO_LIMITS_SHAPE),
     ("SLOsSatisfied", SLO_RESULTS_SHAPE),
     ("protocols", Shape::Leaf),
+    ("rewards", REWARDS_SHAPE),
+]);
+/// Shape of `rewards` (used by `assess` too).
+pub const REWARDS_SHAPE: Shape = Shape::Obj(&[
+    ("max", Shape::List(&Shape::Typed(Kind::Str))),
+    ("min", Shape::List(&Shape::Typed(Kind::Str))),
 ]);
 const RESULT_SHAPE: Shape = Shape::Obj(&[
     ("revision", Shape::Leaf),
@@ -897,6 +933,8 @@ struct RawInsights {
     slos_satisfied: Option<SloResults>,
     #[serde(default)]
     protocols: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    rewards: Option<Rewards>,
 }
 
 fn flatten<T>(v: PerVersion<Option<Vec<T>>>) -> Vec<BTreeMap<String, Vec<T>>> {
@@ -988,6 +1026,7 @@ impl Experiment {
                     slos: i.slos,
                     slos_satisfied: i.slos_satisfied,
                     protocols: i.protocols.unwrap_or_default(),
+                    rewards: i.rewards,
                 }),
                 iter8_version: r.iter8_version.unwrap_or_default(),
                 chart: r.chart,
@@ -1097,6 +1136,9 @@ fn insights_json(i: &Insights) -> Result<Value, serde_json::Error> {
     }
     if !i.protocols.is_empty() {
         m.insert("protocols".into(), serde_json::to_value(&i.protocols)?);
+    }
+    if let Some(r) = &i.rewards {
+        m.insert("rewards".into(), serde_json::to_value(r)?);
     }
     Ok(Value::Object(m))
 }

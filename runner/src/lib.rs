@@ -13,7 +13,9 @@
 //! # Ok::<(), runner::RunError>(())
 //! ```
 
+pub mod abn;
 pub mod capacity;
+pub mod compare;
 pub mod cond;
 pub mod driver;
 pub mod experiment;

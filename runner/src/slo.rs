@@ -15,6 +15,8 @@ pub enum AssertCondition {
     NoFailure,
     /// Every version satisfies every SLO.
     Slos,
+    /// A version won the comparison on the reward metric (`crate::compare`); not in v0.13.
+    Winner,
 }
 
 /// An unsupported condition name.
@@ -29,6 +31,7 @@ impl FromStr for AssertCondition {
             "completed" => Ok(AssertCondition::Completed),
             "nofailure" => Ok(AssertCondition::NoFailure),
             "slos" => Ok(AssertCondition::Slos),
+            "winner" => Ok(AssertCondition::Winner),
             _ => Err(UnknownCondition(s.to_string())),
         }
     }
@@ -40,6 +43,7 @@ impl fmt::Display for AssertCondition {
             AssertCondition::Completed => "completed",
             AssertCondition::NoFailure => "nofailure",
             AssertCondition::Slos => "slos",
+            AssertCondition::Winner => "winner",
         })
     }
 }
@@ -184,6 +188,21 @@ pub fn check(exp: &Experiment, conditions: &[AssertCondition]) -> Vec<AssertOutc
                             .join("; ")
                     };
                     (ok, failing, reason)
+                }
+                AssertCondition::Winner => {
+                    let comparison = exp
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.insights.as_ref())
+                        .and_then(crate::compare::compare);
+                    match comparison {
+                        None => (
+                            false,
+                            Vec::new(),
+                            "no versions to compare (two or more versions with summary metrics are needed)".to_string(),
+                        ),
+                        Some(c) => (c.winner.is_some(), Vec::new(), c.reason),
+                    }
                 }
             };
             AssertOutcome {

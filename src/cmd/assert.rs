@@ -32,7 +32,7 @@ pub fn check(
             Ok(cond) => conditions.push(cond),
             Err(e) => {
                 log::error(&e.to_string());
-                anyhow::bail!("{e} (hint: use completed, nofailure or slos)");
+                anyhow::bail!("{e} (hint: use completed, nofailure, slos or winner)");
             }
         }
     }
@@ -77,6 +77,8 @@ fn condition_line(o: &AssertOutcome) -> &'static str {
         (AssertCondition::NoFailure, false) => "experiment failed",
         (AssertCondition::Slos, true) => "SLOs are satisfied",
         (AssertCondition::Slos, false) => "SLOs are not satisfied",
+        (AssertCondition::Winner, true) => "a winner was found",
+        (AssertCondition::Winner, false) => "no winner was found",
     }
 }
 

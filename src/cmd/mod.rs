@@ -1,5 +1,6 @@
 //! One module per `iter8` subcommand, plus helpers shared by them.
 
+pub mod abn;
 pub mod assert;
 pub mod autox;
 pub mod completion;

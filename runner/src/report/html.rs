@@ -97,6 +97,14 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
     let load_warnings = ins.map(load_warnings).unwrap_or_default();
     let capacity = ins.map(super::capacity::views).unwrap_or_default();
     let series = ins.map(super::series::views).unwrap_or_default();
+    let comparison = ins.and_then(|i| {
+        crate::compare::compare(i).map(|c| {
+            context! {
+                rows => super::comparison_rows(i, &c),
+                winner => super::winner_line(i, &c),
+            }
+        })
+    });
 
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
@@ -113,6 +121,7 @@ pub fn html(exp: &Experiment) -> Result<String, minijinja::Error> {
         load_warnings => load_warnings,
         capacity => Value::from(Serde(&capacity)),
         series => Value::from(Serde(&series)),
+        comparison => comparison,
         plotly_js => Value::from_safe_string(plotly_js()),
     })?;
     if !out.ends_with('\n') {

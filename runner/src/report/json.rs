@@ -31,7 +31,7 @@ pub fn value(exp: &Experiment) -> Value {
         .filter(|c| !c.satisfied)
         .map(ToString::to_string)
         .collect();
-    json!({
+    let mut report = json!({
         "apiVersion": API_VERSION,
         "summary": {
             "completed": exp.completed(),
@@ -53,7 +53,46 @@ pub fn value(exp: &Experiment) -> Value {
         "histograms": ins.map(histograms).unwrap_or_default(),
         "protocols": ins.map(|i| i.protocols.clone()).unwrap_or_default(),
         "warnings": ins.map(load_warnings).unwrap_or_default(),
-    })
+    });
+    // Only when there is something to compare (two or more versions with summary metrics).
+    if let (Some(c), Value::Object(m)) = (ins.and_then(comparison), &mut report) {
+        m.insert("comparison".into(), c);
+    }
+    report
+}
+
+/// The comparison of versions (`crate::compare`): reward metric, winner, reason, and per
+/// metric and candidate the means, difference, interval and verdict.
+fn comparison(ins: &Insights) -> Option<Value> {
+    let c = crate::compare::compare(ins)?;
+    let metrics: Vec<Value> = c
+        .metrics
+        .iter()
+        .map(|m| {
+            json!({
+                "metric": m.metric,
+                "candidate": m.candidate,
+                "candidateName": ins.track_version_str(m.candidate),
+                "baselineCount": m.counts.0,
+                "candidateCount": m.counts.1,
+                "baselineMean": number(m.means.0),
+                "candidateMean": number(m.means.1),
+                "difference": number(m.difference),
+                "interval": m.interval.map(|(lo, hi)| json!([number(Some(lo)), number(Some(hi))])),
+                "verdict": m.verdict.as_str(),
+            })
+        })
+        .collect();
+    Some(json!({
+        "confidence": crate::compare::CONFIDENCE,
+        "reward": c.reward.as_ref().map(|(m, higher)| json!({
+            "metric": m,
+            "direction": if *higher { "max" } else { "min" },
+        })),
+        "winner": c.winner.map(|w| json!({"index": w, "name": ins.track_version_str(w)})),
+        "reason": c.reason,
+        "metrics": metrics,
+    }))
 }
 
 /// A number, or `null` for NaN, ±Inf and missing values.

@@ -155,6 +155,37 @@ pub(crate) fn load_warnings(ins: &Insights) -> Vec<String> {
     out
 }
 
+/// The comparison of versions as table cells: metric, candidate, baseline and candidate means,
+/// difference, interval, verdict (not in Iter8 v0.13; only with two or more versions and
+/// summary metrics).
+pub(crate) fn comparison_rows(ins: &Insights, c: &crate::compare::Comparison) -> Vec<[String; 6]> {
+    let num = |v: Option<f64>| v.map_or("unavailable".to_string(), |x| format!("{x:.2}"));
+    c.metrics
+        .iter()
+        .map(|m| {
+            [
+                m.metric.clone(),
+                ins.track_version_str(m.candidate),
+                format!("{} vs {}", num(m.means.1), num(m.means.0)),
+                num(m.difference),
+                match m.interval {
+                    Some((lo, hi)) => format!("[{lo:.2}, {hi:.2}]"),
+                    None => "too few values".to_string(),
+                },
+                m.verdict.as_str().to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// `Winner: <version>. <reason>` or `No winner: <reason>`.
+pub(crate) fn winner_line(ins: &Insights, c: &crate::compare::Comparison) -> String {
+    match c.winner {
+        Some(w) => format!("Winner: {} ({})", ins.track_version_str(w), c.reason),
+        None => format!("No winner: {}", c.reason),
+    }
+}
+
 /// Whether the insights carry at least one SLO (Go: `not (empty .Result.Insights.SLOs)`).
 pub(crate) fn has_slos(ins: &Insights) -> bool {
     ins.slos.is_some()

@@ -114,6 +114,42 @@ pub fn text(exp: &Experiment) -> String {
                 "\n\nLatest observed values for metrics:\n***********************************\n\n",
             );
             out.push_str(&indent(&tabwrite(&metrics_table(ins)), 2));
+            // Not in Iter8 v0.13: only with two or more versions and summary metrics.
+            if let Some(c) = crate::compare::compare(ins) {
+                out.push_str(
+                    "\n\nComparison of each candidate with the baseline (95% confidence):\n\
+                     *****************************************************************\n\n",
+                );
+                let mut rows = vec![
+                    [
+                        "Metric",
+                        " Version",
+                        " Mean vs baseline",
+                        " Difference",
+                        " Interval",
+                        " Verdict",
+                    ]
+                    .map(str::to_string)
+                    .to_vec(),
+                    [
+                        "------",
+                        " -------",
+                        " ----------------",
+                        " ----------",
+                        " --------",
+                        " -------",
+                    ]
+                    .map(str::to_string)
+                    .to_vec(),
+                ];
+                for r in super::comparison_rows(ins, &c) {
+                    let mut row = vec![r[0].clone()];
+                    row.extend(r[1..].iter().map(|x| format!(" {x}")));
+                    rows.push(row);
+                }
+                out.push_str(&indent(&tabwrite(&rows), 2));
+                let _ = write!(out, "\n  {}", super::winner_line(ins, &c));
+            }
         }
         None => {
             out.push_str(

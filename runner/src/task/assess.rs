@@ -3,10 +3,17 @@
 //! Input: `with.SLOs: {upper: [{metric, limit}], lower: [{metric, limit}]}` (keys matched
 //! case-insensitively). `SLOsSatisfied.upper[i][j]` is true iff metric `i` has a value for
 //! version `j` and it is ≤ the limit (≥ for `lower`); a missing value is false with a warning.
+//!
+//! Beyond v0.13: `with.rewards: {max: [metric], min: [metric]}` stores the metrics a version
+//! should maximise or minimise in `insights.rewards`; the first one decides the winner of the
+//! comparison of versions ([`crate::compare`]) shown in reports and checked by
+//! `iter8 assert -c winner`.
 
 use serde::Deserialize;
 
-use crate::experiment::{Experiment, Insights, SLO_LIMITS_SHAPE, Slo, SloLimits, SloResults};
+use crate::experiment::{
+    Experiment, Insights, REWARDS_SHAPE, Rewards, SLO_LIMITS_SHAPE, Slo, SloLimits, SloResults,
+};
 use crate::inputs::{InputError, Shape, parse_inputs};
 use crate::task::{TaskContext, TaskError};
 
@@ -16,9 +23,12 @@ pub struct AssessInputs {
     /// SLO limits to store.
     #[serde(rename = "SLOs", default)]
     pub slos: Option<SloLimits>,
+    /// Reward metrics to store.
+    #[serde(default)]
+    pub rewards: Option<Rewards>,
 }
 
-const ASSESS_SHAPE: Shape = Shape::Obj(&[("SLOs", SLO_LIMITS_SHAPE)]);
+const ASSESS_SHAPE: Shape = Shape::Obj(&[("SLOs", SLO_LIMITS_SHAPE), ("rewards", REWARDS_SHAPE)]);
 
 /// Parse the task's `with` (keys matched case-insensitively).
 pub fn parse(with: Option<&serde_json::Value>) -> Result<AssessInputs, InputError> {
@@ -33,6 +43,9 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
         .as_mut()
         .and_then(|r| r.insights.as_mut())
         .ok_or(TaskError::NoInsights)?;
+    if let Some(rewards) = &inputs.rewards {
+        ins.set_rewards(rewards)?;
+    }
     let Some(slos) = inputs.slos else {
         ctx.warn("nothing to do; returning");
         return Ok(());

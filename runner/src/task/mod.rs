@@ -6,6 +6,7 @@
 //! behaviour), run it (on error: `failure = true`, write, stop), count it as completed (skipped
 //! tasks count too), write.
 
+pub mod abnmetrics;
 pub mod assess;
 pub mod custommetrics;
 pub mod grpc;
@@ -320,6 +321,7 @@ pub fn check_experiment(exp: &Experiment, opts: &RunOptions<'_>) -> Result<(), R
                 })
                 .map_err(TaskError::from),
             (None, "assess") => assess::parse(with).map(drop).map_err(TaskError::from),
+            (None, "abnmetrics") => abnmetrics::parse(with).map(drop).map_err(TaskError::from),
             _ => Ok(()),
         };
         checked.map_err(|source| RunError::Inputs {
@@ -456,6 +458,7 @@ fn run_task(
         "http" => http::run(exp, ctx),
         "grpc" => grpc::run(exp, ctx),
         "assess" => assess::run(exp, ctx),
+        "abnmetrics" => abnmetrics::run(exp, ctx),
         other => Err(TaskError::NotSupported(other.to_string())),
     }
 }
