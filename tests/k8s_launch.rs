@@ -626,7 +626,8 @@ async fn chart_annotations(ns: &str, release: &str) -> serde_json::Value {
 /// k launch from an `oci://` reference (a plain-HTTP docker-registry on loopback) and from
 /// `--repo` (nginx serving hub/): the release record carries the chart's source and digests
 /// as chart annotations that real `helm get metadata` prints; the experiment's result records
-/// them through a real `k run` (which starts a fresh result), and `k report` names them.
+/// them through a real `k run` (which starts a fresh result), and `k report` names them; the
+/// experiment from the repository runs as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult {
     use testsupport::chart_servers::{Nginx, Registry};
@@ -743,6 +744,11 @@ async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult 
         "{}",
         report.stdout
     );
+    // The experiment launched from the repository runs too.
+    let kc = runner_kubeconfig(ns, "fromrepo", dir.path()).await;
+    let run = iter8(&["k", "run", "-g", "fromrepo", "--kubeconfig", &kc]).await;
+    assert_eq!(run.code, 0, "k run fromrepo: {}", run.stderr);
+    assert_eq!(target.requests("/echo"), 10, "5 requests per experiment");
     // A chart from the disk records nothing (Iter8 v0.13's release and report).
     let chart = chart_dir();
     let mut args = vec!["launch", "-g", "fromdisk", "-c", &chart];
@@ -794,10 +800,11 @@ async fn history(ns: &str, release: &str) -> Vec<(i64, String)> {
 }
 
 /// Real Helm v4 installs into the control plane the iter8 chart chartgen pushed to a registry,
-/// once by version and once by the manifest digest chartgen printed; `iter8 k` works on those
+/// once by version and once by the manifest digest chartgen printed, and Helm v3.11 by
+/// version; `iter8 k` works on those
 /// releases as Helm wrote them: `k run` runs the experiment Helm installed, `k report` and
 /// `k assert` read it, `k launch` from the same digest upgrades Helm's release to revision 2
-/// with Helm's values, and `k delete` uninstalls the one installed by digest. The other way
+/// with Helm's values, and `k delete` uninstalls the other two. The other way
 /// round, a release `k launch -c oci://…@sha256:…` installed is listed by Helm, its values and
 /// metadata read, and `helm get manifest` equals `helm template` of the same reference (the
 /// experiment Secret apart, which also records the chart's origin).
@@ -851,6 +858,20 @@ async fn helm_installs_what_chartgen_pushed_and_k_reads_it() -> TestResult {
             vec![format!("sh.helm.release.v1.{release}.v1")]
         );
     }
+    // Helm v3.11 (Iter8 v0.13's Helm) installs it too; it speaks plain HTTP to 127.0.0.1 by
+    // itself (no --plain-http flag).
+    let mut args = vec![
+        "install",
+        "byhelm3",
+        reference.as_str(),
+        "--version",
+        &version,
+        "-n",
+        ns,
+    ];
+    args.extend(values.iter().map(String::as_str));
+    let install = helm3(&args).await;
+    assert_eq!(install.code, 0, "helm3 install: {}", install.stderr);
     let list = helm(&["list", "-n", ns, "-o", "json"]).await;
     assert_eq!(list.code, 0, "helm list: {}", list.stderr);
     let listed: serde_json::Value = serde_json::from_str(&list.stdout)?;
@@ -867,7 +888,11 @@ async fn helm_installs_what_chartgen_pushed_and_k_reads_it() -> TestResult {
         .collect();
     assert_eq!(
         charts,
-        vec![("bydigest", label.as_str()), ("byversion", label.as_str())]
+        vec![
+            ("bydigest", label.as_str()),
+            ("byhelm3", label.as_str()),
+            ("byversion", label.as_str())
+        ]
     );
 
     // iter8 k on the release Helm installed by version.
@@ -923,16 +948,13 @@ async fn helm_installs_what_chartgen_pushed_and_k_reads_it() -> TestResult {
     );
     assert!(job_names(ns).await.contains(&"byversion-2-job".to_string()));
 
-    // k delete uninstalls the release Helm installed by digest.
-    let delete = k(ns, &["delete", "-g", "bydigest"]).await;
-    assert_eq!(delete.code, 0, "k delete: {}", delete.stderr);
-    assert_eq!(release_records(ns, "bydigest").await, Vec::<String>::new());
-    assert!(
-        !job_names(ns)
-            .await
-            .iter()
-            .any(|j| j.starts_with("bydigest"))
-    );
+    // k delete uninstalls the releases Helm v4 installed by digest and Helm v3.11 by version.
+    for release in ["bydigest", "byhelm3"] {
+        let delete = k(ns, &["delete", "-g", release]).await;
+        assert_eq!(delete.code, 0, "k delete {release}: {}", delete.stderr);
+        assert_eq!(release_records(ns, release).await, Vec::<String>::new());
+        assert!(!job_names(ns).await.iter().any(|j| j.starts_with(release)));
+    }
 
     // The other way round: k launch by digest, Helm reads the release.
     let mut args = vec!["launch", "-g", "kdigest", "-c", &pinned, "--plain-http"];
