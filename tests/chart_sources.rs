@@ -239,3 +239,86 @@ fn default_hub_resolves_v013_range() {
     );
     assert!(!dir.path().join("experiment.yaml").exists());
 }
+
+/// `iter8 launch` (not `--dry`) from pulled charts runs a real experiment against a target on
+/// loopback: `-c oci://…@sha256:…` (pinned to the manifest digest chartgen pushed) and
+/// `-c iter8 --repo URL`; each result counts exactly its requests and records the chart's
+/// source and digests, and `iter8 report` names them.
+#[test]
+fn launch_runs_experiments_from_pulled_charts() {
+    let target = runner::target::BackgroundTarget::start("127.0.0.1:0".parse().expect("addr"))
+        .expect("start target");
+    let reg = Registry::plain();
+    let nginx = Nginx::start(&root().join("hub"), false);
+    let (version, archive) = hub_chart();
+    let opts = chartgen::source::Options {
+        plain_http: true,
+        ..Default::default()
+    };
+    let pushed =
+        chartgen::source::oci::push(&archive, &format!("oci://{}/charts", reg.host), &opts)
+            .expect("push");
+    let pinned = format!("oci://{}/charts/iter8@{}", reg.host, pushed.digest);
+    let url = format!("http.url={}/echo", target.url());
+    for (n, chart) in [
+        (3u64, vec!["-c", pinned.as_str(), "--plain-http"]),
+        (5, vec!["-c", "iter8", "--repo", nginx.url.as_str()]),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let home = dir.path().join("home");
+        let before = target.requests("/echo");
+        let requests = format!("http.numRequests={n}");
+        let out = Command::new(env!("CARGO_BIN_EXE_iter8"))
+            .env("HOME", &home)
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("DOCKER_CONFIG", home.join("docker"))
+            .env_remove("ITER8_HUB")
+            .args(["launch", "--runDir"])
+            .arg(dir.path())
+            .args(&chart)
+            .args([
+                "--set",
+                "tasks={http,assess}",
+                "--set",
+                &url,
+                "--set",
+                &requests,
+            ])
+            .args(["--set", "assess.SLOs.upper.http/error-count=0"])
+            .output()
+            .expect("run iter8");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{chart:?}: {err}");
+        assert_eq!(target.requests("/echo") - before, n, "{chart:?}");
+        let exp = experiment(dir.path());
+        let result = exp.result.as_ref().expect("result");
+        assert_eq!(result.num_completed_tasks, 2, "{chart:?}");
+        assert!(!result.failure, "{chart:?}");
+        let origin = result.chart.as_ref().expect("result.chart");
+        assert_eq!(origin.version, version);
+        assert_eq!(origin.digest, chartgen::source::sha256_digest(&archive));
+        let source = chart[1];
+        if source == "iter8" {
+            assert_eq!(origin.source, nginx.url);
+            assert_eq!(origin.manifest_digest, None);
+        } else {
+            assert_eq!(origin.source, pinned);
+            assert_eq!(
+                origin.manifest_digest.as_deref(),
+                Some(pushed.digest.as_str())
+            );
+        }
+        let report = Command::new(env!("CARGO_BIN_EXE_iter8"))
+            .args(["report", "--runDir"])
+            .arg(dir.path())
+            .output()
+            .expect("run iter8 report");
+        let text = String::from_utf8_lossy(&report.stdout);
+        assert!(report.status.success(), "{text}");
+        assert!(
+            text.contains(&format!("  Chart: iter8 {version} from {}", origin.source)),
+            "{text}"
+        );
+    }
+}

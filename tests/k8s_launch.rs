@@ -626,7 +626,8 @@ async fn chart_annotations(ns: &str, release: &str) -> serde_json::Value {
 /// k launch from an `oci://` reference (a plain-HTTP docker-registry on loopback) and from
 /// `--repo` (nginx serving hub/): the release record carries the chart's source and digests
 /// as chart annotations that real `helm get metadata` prints; the experiment's result records
-/// them through a real `k run` (which starts a fresh result), and `k report` names them.
+/// them through a real `k run` (which starts a fresh result), and `k report` names them; the
+/// experiment from the repository runs as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult {
     use testsupport::chart_servers::{Nginx, Registry};
@@ -743,6 +744,11 @@ async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult 
         "{}",
         report.stdout
     );
+    // The experiment launched from the repository runs too.
+    let kc = runner_kubeconfig(ns, "fromrepo", dir.path()).await;
+    let run = iter8(&["k", "run", "-g", "fromrepo", "--kubeconfig", &kc]).await;
+    assert_eq!(run.code, 0, "k run fromrepo: {}", run.stderr);
+    assert_eq!(target.requests("/echo"), 10, "5 requests per experiment");
     // A chart from the disk records nothing (Iter8 v0.13's release and report).
     let chart = chart_dir();
     let mut args = vec!["launch", "-g", "fromdisk", "-c", &chart];
@@ -751,6 +757,273 @@ async fn launch_from_registry_and_repo_records_the_chart_digest() -> TestResult 
     assert_eq!(launch.code, 0, "k launch -c dir: {}", launch.stderr);
     let ann = chart_annotations(ns, "fromdisk").await;
     assert!(ann.get("iter8.tools/chart-digest").is_none(), "{ann}");
+    target.shutdown().await;
+    Ok(())
+}
+
+/// The documents of a manifest stream (split at `---` lines).
+fn split_docs(stream: &str) -> Vec<&str> {
+    stream
+        .split("---\n")
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// The experiment in a Secret document's `stringData.experiment.yaml` block.
+fn secret_experiment(doc: &str) -> runner::Experiment {
+    let text: String = doc
+        .lines()
+        .skip_while(|l| l.trim() != "experiment.yaml: |")
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| format!("{}\n", &l[4..]))
+        .collect();
+    runner::Experiment::from_yaml(&text).expect("experiment.yaml parses")
+}
+
+/// `helm history <release>`: (revision, status) pairs.
+async fn history(ns: &str, release: &str) -> Vec<(i64, String)> {
+    let out = helm(&["history", release, "-n", ns, "-o", "json"]).await;
+    assert_eq!(out.code, 0, "helm history: {}", out.stderr);
+    let h: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    h.as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap_or(-1),
+                r["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Real Helm v4 installs into the control plane the iter8 chart chartgen pushed to a registry,
+/// once by version and once by the manifest digest chartgen printed, and Helm v3.11 by
+/// version; `iter8 k` works on those
+/// releases as Helm wrote them: `k run` runs the experiment Helm installed, `k report` and
+/// `k assert` read it, `k launch` from the same digest upgrades Helm's release to revision 2
+/// with Helm's values, and `k delete` uninstalls the other two. The other way
+/// round, a release `k launch -c oci://…@sha256:…` installed is listed by Helm, its values and
+/// metadata read, and `helm get manifest` equals `helm template` of the same reference (the
+/// experiment Secret apart, which also records the chart's origin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_installs_what_chartgen_pushed_and_k_reads_it() -> TestResult {
+    use testsupport::chart_servers::Registry;
+    let env = env();
+    let ns = env.namespace("khelmoci").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let url = format!("{}/echo", target.url());
+    let values = sets(&[
+        "tasks={http,assess}".into(),
+        format!("http.url={url}"),
+        "http.numRequests=4".into(),
+        "assess.SLOs.upper.http/error-count=0".into(),
+        "runner=job".into(),
+    ]);
+    let (version, archive) = hub_chart();
+    let reg = Registry::plain();
+    let opts = chartgen::source::Options {
+        plain_http: true,
+        ..Default::default()
+    };
+    let repo = format!("oci://{}/charts", reg.host);
+    let (bytes, to) = (archive.clone(), repo.clone());
+    let pushed =
+        tokio::task::spawn_blocking(move || chartgen::source::oci::push(&bytes, &to, &opts))
+            .await??;
+    let reference = format!("{repo}/iter8");
+    let pinned = format!("{reference}@{}", pushed.digest);
+    let label = format!("iter8-{version}");
+
+    // Helm installs by version and by digest.
+    for (release, by) in [
+        ("byversion", vec![reference.as_str(), "--version", &version]),
+        ("bydigest", vec![pinned.as_str()]),
+    ] {
+        let mut args = vec!["install", release];
+        args.extend(by);
+        args.extend(["--plain-http", "-n", ns]);
+        args.extend(values.iter().map(String::as_str));
+        let install = helm(&args).await;
+        assert_eq!(
+            install.code, 0,
+            "helm install {release}: {}",
+            install.stderr
+        );
+        assert_eq!(
+            release_records(ns, release).await,
+            vec![format!("sh.helm.release.v1.{release}.v1")]
+        );
+    }
+    // Helm v3.11 (Iter8 v0.13's Helm) installs it too; it speaks plain HTTP to 127.0.0.1 by
+    // itself (no --plain-http flag).
+    let mut args = vec![
+        "install",
+        "byhelm3",
+        reference.as_str(),
+        "--version",
+        &version,
+        "-n",
+        ns,
+    ];
+    args.extend(values.iter().map(String::as_str));
+    let install = helm3(&args).await;
+    assert_eq!(install.code, 0, "helm3 install: {}", install.stderr);
+    let list = helm(&["list", "-n", ns, "-o", "json"]).await;
+    assert_eq!(list.code, 0, "helm list: {}", list.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&list.stdout)?;
+    let charts: Vec<(&str, &str)> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or(""),
+                r["chart"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        charts,
+        vec![
+            ("bydigest", label.as_str()),
+            ("byhelm3", label.as_str()),
+            ("byversion", label.as_str())
+        ]
+    );
+
+    // iter8 k on the release Helm installed by version.
+    let dir = tempfile::tempdir()?;
+    let kc = runner_kubeconfig(ns, "byversion", dir.path()).await;
+    let run = iter8(&["k", "run", "-g", "byversion", "--kubeconfig", &kc]).await;
+    assert_eq!(run.code, 0, "k run: {}", run.stderr);
+    assert_eq!(target.requests("/echo"), 4);
+    let assert = k(
+        ns,
+        &[
+            "assert",
+            "-g",
+            "byversion",
+            "-c",
+            "completed,nofailure,slos",
+        ],
+    )
+    .await;
+    assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
+    let report = k(ns, &["report", "-g", "byversion"]).await;
+    assert_eq!(report.code, 0, "k report: {}", report.stderr);
+    assert!(
+        report.stdout.contains("http/error-count"),
+        "{}",
+        report.stdout
+    );
+    // Helm records no chart origin; neither is one made up.
+    assert!(!report.stdout.contains("  Chart: "), "{}", report.stdout);
+
+    // k launch from the same digest, without values: Helm's release upgraded, Helm's values
+    // reused.
+    let upgrade = k(
+        ns,
+        &["launch", "-g", "byversion", "-c", &pinned, "--plain-http"],
+    )
+    .await;
+    assert_eq!(upgrade.code, 0, "k launch (upgrade): {}", upgrade.stderr);
+    assert_eq!(
+        history(ns, "byversion").await,
+        vec![(1, "superseded".to_string()), (2, "deployed".to_string())]
+    );
+    let got = helm(&["get", "values", "byversion", "-n", ns, "-o", "json"]).await;
+    assert_eq!(got.code, 0, "helm get values: {}", got.stderr);
+    let got: serde_json::Value = serde_json::from_str(&got.stdout)?;
+    assert_eq!(got["http"]["url"], url.as_str(), "{got}");
+    assert_eq!(got["http"]["numRequests"], 4, "{got}");
+    let ann = chart_annotations(ns, "byversion").await;
+    assert_eq!(
+        ann["iter8.tools/chart-manifest-digest"],
+        pushed.digest.as_str(),
+        "{ann}"
+    );
+    assert!(job_names(ns).await.contains(&"byversion-2-job".to_string()));
+
+    // k delete uninstalls the releases Helm v4 installed by digest and Helm v3.11 by version.
+    for release in ["bydigest", "byhelm3"] {
+        let delete = k(ns, &["delete", "-g", release]).await;
+        assert_eq!(delete.code, 0, "k delete {release}: {}", delete.stderr);
+        assert_eq!(release_records(ns, release).await, Vec::<String>::new());
+        assert!(!job_names(ns).await.iter().any(|j| j.starts_with(release)));
+    }
+
+    // The other way round: k launch by digest, Helm reads the release.
+    let mut args = vec!["launch", "-g", "kdigest", "-c", &pinned, "--plain-http"];
+    args.extend(values.iter().map(String::as_str));
+    let launch = k(ns, &args).await;
+    assert_eq!(launch.code, 0, "k launch by digest: {}", launch.stderr);
+    let status = helm(&["status", "kdigest", "-n", ns, "-o", "json"]).await;
+    assert_eq!(status.code, 0, "helm status: {}", status.stderr);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout)?;
+    assert_eq!(status["info"]["status"], "deployed", "{status}");
+    let list = helm(&["list", "-n", ns, "--filter", "^kdigest$", "-o", "json"]).await;
+    assert_eq!(list.code, 0, "helm list: {}", list.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&list.stdout)?;
+    assert_eq!(listed[0]["chart"], label.as_str(), "{listed}");
+    let ann = chart_annotations(ns, "kdigest").await;
+    assert_eq!(ann["iter8.tools/chart-source"], pinned.as_str(), "{ann}");
+    assert_eq!(
+        ann["iter8.tools/chart-manifest-digest"],
+        pushed.digest.as_str()
+    );
+    assert_eq!(
+        ann["iter8.tools/chart-digest"],
+        chartgen::source::sha256_digest(&archive).as_str()
+    );
+    let got = helm(&["get", "values", "kdigest", "-n", ns, "-o", "json"]).await;
+    assert_eq!(got.code, 0, "helm get values: {}", got.stderr);
+    let got: serde_json::Value = serde_json::from_str(&got.stdout)?;
+    assert_eq!(got["tasks"], serde_json::json!(["http", "assess"]), "{got}");
+    let manifest = helm(&["get", "manifest", "kdigest", "-n", ns]).await;
+    assert_eq!(manifest.code, 0, "helm get manifest: {}", manifest.stderr);
+    let mut targs = vec![
+        "template",
+        "kdigest",
+        pinned.as_str(),
+        "--plain-http",
+        "-n",
+        ns,
+    ];
+    targs.extend(values.iter().map(String::as_str));
+    let templated = helm_default(&targs).await;
+    assert_eq!(templated.code, 0, "helm template: {}", templated.stderr);
+    // The release's manifest is what `helm template` renders, but for the experiment Secret,
+    // which k launch writes with the chart's origin in `result.chart`.
+    let (ours, theirs) = (split_docs(&manifest.stdout), split_docs(&templated.stdout));
+    let is_secret = |d: &str| d.contains("\nkind: Secret\n");
+    let others = |docs: &[&str]| -> Vec<String> {
+        docs.iter()
+            .filter(|d| !is_secret(d))
+            .map(|d| d.trim_end().to_string())
+            .collect()
+    };
+    assert_eq!(others(&ours), others(&theirs));
+    let exp = |docs: &[&str]| {
+        let secret = docs
+            .iter()
+            .find(|d| is_secret(d))
+            .expect("the experiment Secret");
+        secret_experiment(secret)
+    };
+    let (ours, theirs) = (exp(&ours), exp(&theirs));
+    assert_eq!(ours.spec, theirs.spec);
+    let chart = ours.result.and_then(|r| r.chart).expect("result.chart");
+    assert_eq!(
+        chart.manifest_digest.as_deref(),
+        Some(pushed.digest.as_str())
+    );
+    let uninstall = helm(&["uninstall", "kdigest", "byversion", "-n", ns]).await;
+    assert_eq!(uninstall.code, 0, "helm uninstall: {}", uninstall.stderr);
+    assert_eq!(leftovers(ns).await, Vec::<String>::new());
     target.shutdown().await;
     Ok(())
 }

@@ -190,6 +190,10 @@ fn run_template(a: TemplateArgs) -> Result<String, String> {
         ("release-name".to_string(), a.args[0].clone())
     };
     let profile = author::helm_profile(a.helm_version.as_deref(), a.helm3)?;
+    if !profile.set_literal && !a.vals.set_literal.is_empty() {
+        // A flag this release does not have: cobra's words, before anything is read.
+        return Err("unknown flag: --set-literal".into());
+    }
     let opts = Options {
         release_name: name,
         namespace: a.namespace,

@@ -23,10 +23,10 @@ pub struct Profile {
     pub go_version: &'static str,
     /// `.Capabilities.HelmVersion.KubeClientVersion` (Helm 4 only).
     pub kube_client_version: &'static str,
-    /// Default `.Capabilities.KubeVersion` minor version (major is 1).
-    pub kube_minor: &'static str,
-    /// Default `.Capabilities.APIVersions`.
-    pub api_versions: &'static [&'static str],
+    /// The client-go minor release linked (`37` for v0.37): the default
+    /// `.Capabilities.KubeVersion` is `v1.<kube_minor>.0`, and the default
+    /// `.Capabilities.APIVersions` are what that client-go registers ([`Profile::api_versions`]).
+    pub kube_minor: u32,
     /// Helm #32565 (v4.2.0 on): a manifest whose template ends with a newline is followed by
     /// a blank line before the next `---`.
     pub blank_line_before_separator: bool,
@@ -35,9 +35,11 @@ pub struct Profile {
     /// The text before `: <missing charts>` when Chart.yaml names dependencies that
     /// charts/ lacks.
     pub missing_dependencies: &'static str,
-    /// Helm v3.11's own behaviour, changed by later Helm 3 releases: `tpl` keeps
-    /// `<no value>`, import-values merge into the chart's values, `.Files.Lines` of a missing
-    /// file is nil, `--kube-version` keeps its suffix.
+    /// Helm v3.11's own behaviour, changed by later Helm 3 releases: `tpl` parses its text as
+    /// the calling file without that file's defines and words its errors as v3.11 did,
+    /// import-values merge into the chart's values, `.Files.Lines` of a missing
+    /// file is nil, `--kube-version` keeps its suffix, CRDs are printed under their path in
+    /// their own chart (`# Source: crds/a.yaml`).
     pub v3_11_quirks: bool,
     /// The kind install order of manifests and hooks.
     pub kind_order: &'static [&'static str],
@@ -45,6 +47,14 @@ pub struct Profile {
     pub set_json_objects: bool,
     /// The Masterminds/semver release linked (error texts, limits, prerelease rule).
     pub semver: Semver,
+    /// Template functions chartgen knows that this release lacks: a template naming one fails
+    /// to parse (`function "mustToYaml" not defined`).
+    pub missing_functions: &'static [&'static str],
+    /// Built with Go 1.18's `text/template`: no `{{else with}}`, no range over an integer,
+    /// and that release's error texts for comparisons and `call`.
+    pub go118_template: bool,
+    /// `--set-literal` exists (Helm v3.12 on).
+    pub set_literal: bool,
 }
 
 impl Profile {
@@ -67,6 +77,15 @@ impl Profile {
     /// True for the Helm 3 line (`--helm3` behaviour: libraries, Go types, kind order).
     pub fn helm3(&self) -> bool {
         self.family == HelmVersion::V3
+    }
+
+    /// The default `.Capabilities.APIVersions`, in client-go's registration order.
+    pub fn api_versions(&self) -> impl Iterator<Item = &'static str> + use<> {
+        let minor = self.kube_minor;
+        API_VERSIONS
+            .iter()
+            .filter(move |(_, first, last)| (*first..=*last).contains(&minor))
+            .map(|(v, _, _)| *v)
     }
 
     /// The default `.Capabilities.KubeVersion` (`v1.37.0`).
@@ -95,8 +114,7 @@ static V4_3: Profile = Profile {
     git_commit: "",
     go_version: GO_BUILT,
     kube_client_version: "v1.37",
-    kube_minor: "37",
-    api_versions: API_VERSIONS_V4_3,
+    kube_minor: 37,
     blank_line_before_separator: true,
     drop_chart_nulls: true,
     missing_dependencies: MISSING_DEPS_4_3,
@@ -104,6 +122,9 @@ static V4_3: Profile = Profile {
     kind_order: KIND_ORDER_V4,
     set_json_objects: true,
     semver: Semver::V3_5,
+    missing_functions: &[],
+    go118_template: false,
+    set_literal: true,
 };
 
 static V4_1: Profile = Profile {
@@ -113,8 +134,7 @@ static V4_1: Profile = Profile {
     git_commit: "05fa37973dc9e42b76e1d2883494c87174b6074f",
     go_version: "go1.25.9",
     kube_client_version: "v1.35",
-    kube_minor: "35",
-    api_versions: API_VERSIONS_V4_1,
+    kube_minor: 35,
     blank_line_before_separator: false,
     drop_chart_nulls: false,
     missing_dependencies: MISSING_DEPS_4_1,
@@ -122,6 +142,9 @@ static V4_1: Profile = Profile {
     kind_order: KIND_ORDER_V4,
     set_json_objects: true,
     semver: Semver::V3_4,
+    missing_functions: &[],
+    go118_template: false,
+    set_literal: true,
 };
 
 static V3_21: Profile = Profile {
@@ -131,8 +154,7 @@ static V3_21: Profile = Profile {
     git_commit: "",
     go_version: GO_BUILT,
     kube_client_version: "",
-    kube_minor: "36",
-    api_versions: API_VERSIONS_V3_21,
+    kube_minor: 36,
     blank_line_before_separator: false,
     drop_chart_nulls: false,
     missing_dependencies: MISSING_DEPS_3,
@@ -140,6 +162,9 @@ static V3_21: Profile = Profile {
     kind_order: KIND_ORDER_V3_21,
     set_json_objects: false,
     semver: Semver::V3_5,
+    missing_functions: MISSING_FUNCS_V3_21,
+    go118_template: false,
+    set_literal: true,
 };
 
 static V3_11: Profile = Profile {
@@ -149,8 +174,7 @@ static V3_11: Profile = Profile {
     git_commit: "293b50c65d4d56187cd4e2f390f0ada46b4c4737",
     go_version: "go1.18.10",
     kube_client_version: "",
-    kube_minor: "26",
-    api_versions: API_VERSIONS_V3_11,
+    kube_minor: 26,
     blank_line_before_separator: false,
     drop_chart_nulls: false,
     missing_dependencies: MISSING_DEPS_3,
@@ -158,11 +182,20 @@ static V3_11: Profile = Profile {
     kind_order: KIND_ORDER_V3_11,
     set_json_objects: false,
     semver: Semver::V3_2,
+    missing_functions: MISSING_FUNCS_V3_11,
+    go118_template: true,
+    set_literal: false,
 };
 
 const MISSING_DEPS_4_3: &str = "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies";
 const MISSING_DEPS_4_1: &str = "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies";
 const MISSING_DEPS_3: &str = "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies";
+
+/// Helm v3.21 lacks Helm 4's `mustToYaml`.
+const MISSING_FUNCS_V3_21: &[&str] = &["mustToYaml"];
+/// Helm v3.11 also lacks `fromToml` and `toYamlPretty` (later Helm 3 releases added them) and
+/// Sprig v3.3's `sha512sum` (it links Sprig v3.2.3).
+const MISSING_FUNCS_V3_11: &[&str] = &["mustToYaml", "fromToml", "toYamlPretty", "sha512sum"];
 
 /// Helm 4's `InstallOrder`.
 const KIND_ORDER_V4: &[&str] = &[
@@ -213,247 +246,126 @@ const KIND_ORDER_V3_11: &[&str] = KIND_ORDER_V3_21.split_at(1).1;
 /// The Go toolchain `tools/fetch-helm.sh` builds the Go-module releases with.
 const GO_BUILT: &str = "go1.26.8";
 
-/// Helm v4.1's default API versions (client-go v0.35).
-const API_VERSIONS_V4_1: &[&str] = &[
-    "v1",
-    "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1alpha1",
-    "admissionregistration.k8s.io/v1beta1",
-    "internal.apiserver.k8s.io/v1alpha1",
-    "apps/v1",
-    "apps/v1beta1",
-    "apps/v1beta2",
-    "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1alpha1",
-    "authentication.k8s.io/v1beta1",
-    "authorization.k8s.io/v1",
-    "authorization.k8s.io/v1beta1",
-    "autoscaling/v1",
-    "autoscaling/v2",
-    "autoscaling/v2beta1",
-    "autoscaling/v2beta2",
-    "batch/v1",
-    "batch/v1beta1",
-    "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1beta1",
-    "certificates.k8s.io/v1alpha1",
-    "coordination.k8s.io/v1alpha2",
-    "coordination.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1",
-    "discovery.k8s.io/v1beta1",
-    "events.k8s.io/v1",
-    "events.k8s.io/v1beta1",
-    "extensions/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1",
-    "flowcontrol.apiserver.k8s.io/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "networking.k8s.io/v1",
-    "networking.k8s.io/v1beta1",
-    "node.k8s.io/v1",
-    "node.k8s.io/v1alpha1",
-    "node.k8s.io/v1beta1",
-    "policy/v1",
-    "policy/v1beta1",
-    "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1beta1",
-    "rbac.authorization.k8s.io/v1alpha1",
-    "resource.k8s.io/v1",
-    "resource.k8s.io/v1beta2",
-    "resource.k8s.io/v1beta1",
-    "resource.k8s.io/v1alpha3",
-    "scheduling.k8s.io/v1alpha1",
-    "scheduling.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
-    "storage.k8s.io/v1",
-    "storage.k8s.io/v1alpha1",
-    "storagemigration.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
-];
-
-/// Helm v3.11's default API versions (client-go v0.26).
-const API_VERSIONS_V3_11: &[&str] = &[
-    "v1",
-    "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1alpha1",
-    "admissionregistration.k8s.io/v1beta1",
-    "internal.apiserver.k8s.io/v1alpha1",
-    "apps/v1",
-    "apps/v1beta1",
-    "apps/v1beta2",
-    "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1alpha1",
-    "authentication.k8s.io/v1beta1",
-    "authorization.k8s.io/v1",
-    "authorization.k8s.io/v1beta1",
-    "autoscaling/v1",
-    "autoscaling/v2",
-    "autoscaling/v2beta1",
-    "autoscaling/v2beta2",
-    "batch/v1",
-    "batch/v1beta1",
-    "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1beta1",
-    "coordination.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1",
-    "discovery.k8s.io/v1beta1",
-    "events.k8s.io/v1",
-    "events.k8s.io/v1beta1",
-    "extensions/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1alpha1",
-    "flowcontrol.apiserver.k8s.io/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "networking.k8s.io/v1",
-    "networking.k8s.io/v1alpha1",
-    "networking.k8s.io/v1beta1",
-    "node.k8s.io/v1",
-    "node.k8s.io/v1alpha1",
-    "node.k8s.io/v1beta1",
-    "policy/v1",
-    "policy/v1beta1",
-    "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1beta1",
-    "rbac.authorization.k8s.io/v1alpha1",
-    "resource.k8s.io/v1alpha1",
-    "scheduling.k8s.io/v1alpha1",
-    "scheduling.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
-    "storage.k8s.io/v1",
-    "storage.k8s.io/v1alpha1",
-    "apiextensions.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
-];
-
-/// Helm v4.3's default API versions (client-go v0.37).
-const API_VERSIONS_V4_3: &[&str] = &[
-    "v1",
-    "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1alpha1",
-    "admissionregistration.k8s.io/v1beta1",
-    "internal.apiserver.k8s.io/v1alpha1",
-    "apps/v1",
-    "apps/v1beta1",
-    "apps/v1beta2",
-    "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1alpha1",
-    "authentication.k8s.io/v1beta1",
-    "authorization.k8s.io/v1",
-    "authorization.k8s.io/v1beta1",
-    "autoscaling/v1",
-    "autoscaling/v2",
-    "batch/v1",
-    "batch/v1beta1",
-    "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1beta1",
-    "certificates.k8s.io/v1alpha1",
-    "coordination.k8s.io/v1alpha2",
-    "coordination.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1",
-    "discovery.k8s.io/v1beta1",
-    "events.k8s.io/v1",
-    "events.k8s.io/v1beta1",
-    "extensions/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1",
-    "flowcontrol.apiserver.k8s.io/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "lifecycle.k8s.io/v1alpha1",
-    "networking.k8s.io/v1",
-    "networking.k8s.io/v1beta1",
-    "node.k8s.io/v1",
-    "node.k8s.io/v1alpha1",
-    "node.k8s.io/v1beta1",
-    "policy/v1",
-    "policy/v1beta1",
-    "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1beta1",
-    "rbac.authorization.k8s.io/v1alpha1",
-    "resource.k8s.io/v1",
-    "resource.k8s.io/v1beta2",
-    "resource.k8s.io/v1beta1",
-    "resource.k8s.io/v1alpha3",
-    "scheduling.k8s.io/v1alpha3",
-    "scheduling.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
-    "storage.k8s.io/v1",
-    "storage.k8s.io/v1alpha1",
-    "storagemigration.k8s.io/v1",
-    "storagemigration.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
-];
-
-/// Helm v3.21's default API versions (client-go v0.36).
-const API_VERSIONS_V3_21: &[&str] = &[
-    "v1",
-    "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1alpha1",
-    "admissionregistration.k8s.io/v1beta1",
-    "internal.apiserver.k8s.io/v1alpha1",
-    "apps/v1",
-    "apps/v1beta1",
-    "apps/v1beta2",
-    "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1alpha1",
-    "authentication.k8s.io/v1beta1",
-    "authorization.k8s.io/v1",
-    "authorization.k8s.io/v1beta1",
-    "autoscaling/v1",
-    "autoscaling/v2",
-    "batch/v1",
-    "batch/v1beta1",
-    "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1beta1",
-    "certificates.k8s.io/v1alpha1",
-    "coordination.k8s.io/v1alpha2",
-    "coordination.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1",
-    "discovery.k8s.io/v1beta1",
-    "events.k8s.io/v1",
-    "events.k8s.io/v1beta1",
-    "extensions/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1",
-    "flowcontrol.apiserver.k8s.io/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "networking.k8s.io/v1",
-    "networking.k8s.io/v1beta1",
-    "node.k8s.io/v1",
-    "node.k8s.io/v1alpha1",
-    "node.k8s.io/v1beta1",
-    "policy/v1",
-    "policy/v1beta1",
-    "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1beta1",
-    "rbac.authorization.k8s.io/v1alpha1",
-    "resource.k8s.io/v1",
-    "resource.k8s.io/v1beta2",
-    "resource.k8s.io/v1beta1",
-    "resource.k8s.io/v1alpha3",
-    "scheduling.k8s.io/v1alpha2",
-    "scheduling.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
-    "storage.k8s.io/v1",
-    "storage.k8s.io/v1alpha1",
-    "storagemigration.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
+/// Every API version a profile's client-go registers by default, in registration order (the
+/// order of `.Capabilities.APIVersions`), with the client-go minor releases that register it
+/// (first, last; each profile links client-go `v0.<kube_minor>`). One shared list: a release's
+/// defaults are the entries whose range holds its minor.
+const API_VERSIONS: &[(&str, u32, u32)] = &[
+    ("v1", 26, 37),
+    ("admissionregistration.k8s.io/v1", 26, 37),
+    ("admissionregistration.k8s.io/v1alpha1", 26, 37),
+    ("admissionregistration.k8s.io/v1beta1", 26, 37),
+    ("internal.apiserver.k8s.io/v1alpha1", 26, 37),
+    ("apps/v1", 26, 37),
+    ("apps/v1beta1", 26, 37),
+    ("apps/v1beta2", 26, 37),
+    ("authentication.k8s.io/v1", 26, 37),
+    ("authentication.k8s.io/v1alpha1", 26, 37),
+    ("authentication.k8s.io/v1beta1", 26, 37),
+    ("authorization.k8s.io/v1", 26, 37),
+    ("authorization.k8s.io/v1beta1", 26, 37),
+    ("autoscaling/v1", 26, 37),
+    ("autoscaling/v2", 26, 37),
+    ("autoscaling/v2beta1", 26, 35),
+    ("autoscaling/v2beta2", 26, 35),
+    ("batch/v1", 26, 37),
+    ("batch/v1beta1", 26, 37),
+    ("certificates.k8s.io/v1", 26, 37),
+    ("certificates.k8s.io/v1beta1", 26, 37),
+    ("certificates.k8s.io/v1alpha1", 35, 37),
+    ("coordination.k8s.io/v1alpha2", 35, 37),
+    ("coordination.k8s.io/v1beta1", 26, 37),
+    ("coordination.k8s.io/v1", 26, 37),
+    ("discovery.k8s.io/v1", 26, 37),
+    ("discovery.k8s.io/v1beta1", 26, 37),
+    ("events.k8s.io/v1", 26, 37),
+    ("events.k8s.io/v1beta1", 26, 37),
+    ("extensions/v1beta1", 26, 37),
+    ("flowcontrol.apiserver.k8s.io/v1", 35, 37),
+    ("flowcontrol.apiserver.k8s.io/v1alpha1", 26, 26),
+    ("flowcontrol.apiserver.k8s.io/v1beta1", 26, 37),
+    ("flowcontrol.apiserver.k8s.io/v1beta2", 26, 37),
+    ("flowcontrol.apiserver.k8s.io/v1beta3", 26, 37),
+    ("lifecycle.k8s.io/v1alpha1", 37, 37),
+    ("networking.k8s.io/v1", 26, 37),
+    ("networking.k8s.io/v1alpha1", 26, 26),
+    ("networking.k8s.io/v1beta1", 26, 37),
+    ("node.k8s.io/v1", 26, 37),
+    ("node.k8s.io/v1alpha1", 26, 37),
+    ("node.k8s.io/v1beta1", 26, 37),
+    ("policy/v1", 26, 37),
+    ("policy/v1beta1", 26, 37),
+    ("rbac.authorization.k8s.io/v1", 26, 37),
+    ("rbac.authorization.k8s.io/v1beta1", 26, 37),
+    ("rbac.authorization.k8s.io/v1alpha1", 26, 37),
+    ("resource.k8s.io/v1", 35, 37),
+    ("resource.k8s.io/v1beta2", 35, 37),
+    ("resource.k8s.io/v1beta1", 35, 37),
+    ("resource.k8s.io/v1alpha3", 35, 37),
+    ("resource.k8s.io/v1alpha1", 26, 26),
+    ("scheduling.k8s.io/v1alpha1", 26, 35),
+    ("scheduling.k8s.io/v1alpha2", 36, 36),
+    ("scheduling.k8s.io/v1alpha3", 37, 37),
+    ("scheduling.k8s.io/v1beta1", 26, 37),
+    ("scheduling.k8s.io/v1", 26, 37),
+    ("storage.k8s.io/v1beta1", 26, 37),
+    ("storage.k8s.io/v1", 26, 37),
+    ("storage.k8s.io/v1alpha1", 26, 37),
+    ("storagemigration.k8s.io/v1", 37, 37),
+    ("storagemigration.k8s.io/v1beta1", 35, 37),
+    ("apiextensions.k8s.io/v1beta1", 26, 37),
+    ("apiextensions.k8s.io/v1", 26, 37),
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Each profile's default API versions come from the one shared table: no version twice,
+    /// every table entry used by some profile, and 4.3's list is 3.21's with client-go
+    /// v0.37's changes (lifecycle, scheduling v1alpha3, storagemigration v1).
+    #[test]
+    fn api_versions_from_one_table() {
+        for p in Profile::ALL {
+            let v: Vec<&str> = p.api_versions().collect();
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), v.len(), "{}: a version twice", p.name);
+        }
+        for (v, first, last) in API_VERSIONS {
+            assert!(first <= last, "{v}");
+            assert!(
+                Profile::ALL
+                    .iter()
+                    .any(|p| p.api_versions().any(|x| x == *v)),
+                "{v} is in no profile"
+            );
+        }
+        let v4_3: Vec<&str> = V4_3.api_versions().collect();
+        let v3_21: Vec<&str> = V3_21.api_versions().collect();
+        let added: Vec<&str> = v4_3
+            .iter()
+            .copied()
+            .filter(|v| !v3_21.contains(v))
+            .collect();
+        let removed: Vec<&str> = v3_21
+            .iter()
+            .copied()
+            .filter(|v| !v4_3.contains(v))
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "lifecycle.k8s.io/v1alpha1",
+                "scheduling.k8s.io/v1alpha3",
+                "storagemigration.k8s.io/v1"
+            ]
+        );
+        assert_eq!(removed, ["scheduling.k8s.io/v1alpha2"]);
+    }
+
+    /// A profile is found by its short or full name; an unknown one lists the supported ones.
     #[test]
     fn find_accepts_short_and_full_names() {
         assert_eq!(Profile::find("4.3").map(|p| p.version), Ok("v4.3.2"));

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset};
 use regex::Regex;
 
-use crate::chart::objects::{Capabilities, ChartV3, Files, HelmVersion, KubeVersion};
+use crate::chart::objects::{Capabilities, Files, HelmVersion, KubeVersion};
 use crate::chart::strvals::{self, ValueMode};
 use crate::chart::values::{self, Log};
 use crate::chart::{Chart, schema};
@@ -151,8 +151,15 @@ pub fn user_values(opts: &Options) -> Result<Value, RenderError> {
                 .map_err(|e| err(crate::chart::load_go_io_error("open", &name, &e)))?;
             String::from_utf8_lossy(&bytes).into_owned()
         };
-        let cur =
-            values::load_values(&raw).map_err(|e| err(format!("failed to parse {name}: {e}")))?;
+        let read = |raw: &str| {
+            if opts.profile.helm3() {
+                // Helm 3 reads the first document only.
+                values::first_document_values(raw)?.map_or_else(|| values::load_values(raw), Ok)
+            } else {
+                values::load_values(raw)
+            }
+        };
+        let cur = read(&raw).map_err(|e| err(format!("failed to parse {name}: {e}")))?;
         base = values::merge_maps(&base, &cur);
     }
     for v in &opts.set_json {
@@ -253,6 +260,9 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
     }
     let mut log = Log::new(opts.profile);
     let mut chart = chart.clone();
+    if opts.profile.helm3() {
+        first_documents_only(&mut chart);
+    }
     // In lint mode Helm gives up silently on these two (an empty message says so).
     let quiet = |e: String| if opts.lint { err("") } else { err(e) };
     values::process_dependencies(&mut log, &mut chart, &vals)
@@ -286,6 +296,16 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
         profile: opts.profile,
         log,
     })
+}
+
+/// Helm 3 reads only the first document of each chart's values.yaml.
+fn first_documents_only(chart: &mut Chart) {
+    if let Some(v) = chart.values_first_document.take() {
+        chart.values = v;
+    }
+    for d in &mut chart.dependencies {
+        first_documents_only(d);
+    }
 }
 
 /// The checks `helm template` makes before rendering that `helm lint` does not.
@@ -375,18 +395,7 @@ fn chart_value(chart: &Chart, is_root: bool, helm: HelmVersion) -> Value {
             }
             v
         }
-        HelmVersion::V3 => {
-            let Value::Map(fields) = chart.metadata.to_value() else {
-                unreachable!("metadata is a map")
-            };
-            let mut fields = fields.borrow().clone();
-            fields.insert("IsRoot".into(), Value::Bool(is_root));
-            let json = chart.metadata.to_json_value();
-            if let Value::Map(m) = &json {
-                m.borrow_mut().insert("IsRoot".into(), Value::Bool(is_root));
-            }
-            Value::Object(Rc::new(ChartV3 { fields, json }))
-        }
+        HelmVersion::V3 => Value::Object(Rc::new(chart.metadata.go_struct(is_root))),
     }
 }
 
@@ -503,7 +512,7 @@ fn render_engine_with(
         let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
-    let mut set = TemplateSet::new();
+    let mut set = TemplateSet::for_profile(opts.profile);
     if let Some(log) = lint_log {
         set.set_lint_log(log);
     }
@@ -932,17 +941,30 @@ fn sort_manifests(
     Ok((hooks, generic))
 }
 
-fn crd_objects(chart: &Chart, full_path: &str, out: &mut Vec<(String, Rc<[u8]>)>) {
+/// The `crds/` files of the chart and its subcharts, named by their path from the top chart
+/// (`t/charts/sub/crds/a.yaml`) or, as Helm v3.11 names them, in their own chart
+/// (`crds/a.yaml`).
+fn crd_objects(chart: &Chart, full_path: &str, own_path: bool, out: &mut Vec<(String, Rc<[u8]>)>) {
     for f in &chart.files {
         let lower = f.name.to_lowercase();
         if f.name.starts_with("crds/")
             && (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
         {
-            out.push((format!("{full_path}/{}", f.name), f.data.bytes().clone()));
+            let name = if own_path {
+                f.name.clone()
+            } else {
+                format!("{full_path}/{}", f.name)
+            };
+            out.push((name, f.data.bytes().clone()));
         }
     }
     for d in &chart.dependencies {
-        crd_objects(d, &format!("{full_path}/charts/{}", d.name()), out);
+        crd_objects(
+            d,
+            &format!("{full_path}/charts/{}", d.name()),
+            own_path,
+            out,
+        );
     }
 }
 
@@ -1038,7 +1060,7 @@ fn render_parts(chart: &Chart, opts: &Options) -> Result<(Parts, Vec<String>), R
     let mut crds = Vec::new();
     if opts.include_crds {
         let mut raw = Vec::new();
-        crd_objects(&p.chart, p.chart.name(), &mut raw);
+        crd_objects(&p.chart, p.chart.name(), p.profile.v3_11_quirks, &mut raw);
         crds = raw
             .into_iter()
             .map(|(name, data)| (name, String::from_utf8_lossy(&data).into_owned()))

@@ -190,6 +190,11 @@ pub trait Object {
     fn format_v(&self) -> String;
     /// The value `encoding/json` would marshal (for `toJson`/`toYaml`), as plain data.
     fn to_data(&self) -> Value;
+    /// A Go struct's `encoding/json` members in declaration order, where that order is not
+    /// the sorted keys of [`Object::to_data`] (`toJson` writes them in this order).
+    fn json_members(&self) -> Option<&[(&'static str, Value)]> {
+        None
+    }
     /// Range over it (only `.Files` ranges); `None` means "range can't iterate over".
     fn range_items(&self) -> Option<Vec<(Value, Value)>> {
         None

@@ -228,23 +228,39 @@ fn unknown_template_name() {
     );
 }
 
-/// `tpl` keeps `<no value>` under Helm 3 quirks and strips it under Helm 4.
+/// `tpl` strips `<no value>` under Helm 4 and Helm v3.11 alike, but v3.11 parses the text as
+/// the calling file without that file's defines, so a define next to the `tpl` call is not
+/// found there.
 #[test]
-fn tpl_no_value_stripping_by_version() {
-    let mut set = TemplateSet::new();
-    set.add("t", r#"[{{ tpl "{{ .nope }}" (dict) }}]"#)
-        .map(|_| ())
-        .or_else(|_| set.add("t", r#"[{{ tpl "{{ .nope }}" . }}]"#))
-        .expect("parses");
+fn tpl_sees_the_calling_files_defines_except_on_v3_11() {
+    let v3_11 = chartgen::profile::Profile::find("3.11").expect("a profile");
+    let text = r#"{{ define "d" }}D{{ end }}[{{ tpl "{{ .nope }}" . }}][{{ tpl "{{ include \"d\" . }}" . }}]"#;
     let data = Value::empty_map();
+    if let Value::Map(m) = &data {
+        let mut tmpl = std::collections::BTreeMap::new();
+        tmpl.insert("Name".to_string(), Value::from("t"));
+        m.borrow_mut().insert("Template".into(), Value::map(tmpl));
+    }
+    let mut set = TemplateSet::new();
+    set.add("t", text).expect("parses");
     let env4 = ExecEnv::offline();
-    assert_eq!(set.execute("t", &data, &env4).expect("runs"), "[]");
+    assert_eq!(set.execute("t", &data, &env4).expect("runs"), "[][D]");
+    let mut set = TemplateSet::for_profile(v3_11);
+    set.add("t", text).expect("parses");
     let env3 = ExecEnv {
-        profile: chartgen::profile::Profile::find("3.11").expect("a profile"),
+        profile: v3_11,
         ..ExecEnv::offline()
     };
-    assert_eq!(
-        set.execute("t", &data, &env3).expect("runs"),
-        "[<no value>]"
+    let err = set.execute("t", &data, &env3).expect_err("d is not seen");
+    assert!(
+        err.helm3_message().ends_with(
+            r#"error calling include: template: no template "d" associated with template "gotpl""#
+        ),
+        "{}",
+        err.helm3_message()
     );
+    let mut set = TemplateSet::for_profile(v3_11);
+    set.add("t", r#"[{{ tpl "{{ .nope }}" . }}]"#)
+        .expect("parses");
+    assert_eq!(set.execute("t", &data, &env3).expect("runs"), "[]");
 }

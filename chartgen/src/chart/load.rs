@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::ignore::Rules;
 use super::metadata::Metadata;
-use super::values::load_values;
+use super::values::{first_document_values, load_values};
 use super::{Blob, Chart, ChartError, File};
 use crate::value::Value;
 
@@ -392,6 +392,7 @@ fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
     let mut templates = Vec::new();
     let mut chart_files = Vec::new();
     let mut values = Value::empty_map();
+    let mut values_first_document = None;
     let mut schema = None;
     let mut subcharts: BTreeMap<String, Vec<(String, Blob)>> = BTreeMap::new();
     for (name, data) in files {
@@ -399,8 +400,9 @@ fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
             "Chart.yaml" | "Chart.lock" => continue,
             "values.yaml" => {
                 let text = super::text_of(&data);
-                values = load_values(&text)
-                    .map_err(|e| ChartError::msg(format!("cannot load values.yaml: {e}")))?;
+                let e = |e| ChartError::msg(format!("cannot load values.yaml: {e}"));
+                values = load_values(&text).map_err(e)?;
+                values_first_document = first_document_values(&text).map_err(e)?;
                 continue;
             }
             "values.schema.json" => {
@@ -462,6 +464,7 @@ fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
         metadata,
         templates,
         values,
+        values_first_document,
         schema,
         files: chart_files,
         dependencies: Vec::new(),

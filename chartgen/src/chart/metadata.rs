@@ -1,6 +1,9 @@
 //! Chart.yaml: the `Metadata` and `Dependency` records, their validation and `.Chart` shape.
 
-use crate::value::{Map, Value};
+use std::rc::Rc;
+
+use super::objects::GoStruct;
+use crate::value::{Map, Object as _, Value};
 
 /// One maintainer entry.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -248,36 +251,60 @@ impl Dependency {
         Value::map(m)
     }
 
-    /// Helm 3's json-tag shape of a dependency.
-    fn to_json_value(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("name".into(), Value::str(self.name.as_str()));
+    /// Helm 3's `*chart.Dependency`: Go field names for templates, json tags for `toJson`.
+    pub fn go_struct(&self) -> GoStruct {
+        let mut json = vec![("name", Value::str(self.name.as_str()))];
         if !self.version.is_empty() {
-            m.insert("version".into(), Value::str(self.version.as_str()));
+            json.push(("version", Value::str(self.version.as_str())));
         }
-        m.insert("repository".into(), Value::str(self.repository.as_str()));
+        json.push(("repository", Value::str(self.repository.as_str())));
         if !self.condition.is_empty() {
-            m.insert("condition".into(), Value::str(self.condition.as_str()));
+            json.push(("condition", Value::str(self.condition.as_str())));
         }
         if !self.tags.is_empty() {
-            m.insert(
-                "tags".into(),
+            json.push((
+                "tags",
                 Value::list(self.tags.iter().map(|t| Value::str(t.as_str())).collect()),
-            );
+            ));
         }
         if self.enabled {
-            m.insert("enabled".into(), Value::Bool(true));
+            json.push(("enabled", Value::Bool(true)));
         }
         if !self.import_values.is_empty() {
-            m.insert(
-                "import-values".into(),
-                Value::list(self.import_values.clone()),
-            );
+            json.push(("import-values", Value::list(self.import_values.clone())));
         }
         if !self.alias.is_empty() {
-            m.insert("alias".into(), Value::str(self.alias.as_str()));
+            json.push(("alias", Value::str(self.alias.as_str())));
         }
-        Value::map(m)
+        GoStruct::new("*chart.Dependency", "ptr", map_of(self.to_value()), json)
+    }
+}
+
+/// The map inside a map value (`to_value` builds only maps).
+fn map_of(v: Value) -> Map {
+    match v {
+        Value::Map(m) => m.borrow().clone(),
+        _ => Map::new(),
+    }
+}
+
+impl Maintainer {
+    /// Helm 3's `*chart.Maintainer`.
+    fn go_struct(&self) -> GoStruct {
+        let mut fields = Map::new();
+        fields.insert("Name".into(), Value::str(self.name.as_str()));
+        fields.insert("Email".into(), Value::str(self.email.as_str()));
+        fields.insert("URL".into(), Value::str(self.url.as_str()));
+        let json = [
+            ("name", &self.name),
+            ("email", &self.email),
+            ("url", &self.url),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, Value::str(v.as_str())))
+        .collect();
+        GoStruct::new("*chart.Maintainer", "ptr", fields, json)
     }
 }
 
@@ -578,67 +605,88 @@ impl Metadata {
         Value::map(m)
     }
 
-    /// The json-tag shape (`omitempty`) Helm 3 exposes through `toJson .Chart`.
-    pub fn to_json_value(&self) -> Value {
-        let mut m = Map::new();
-        let mut put = |k: &str, v: &str| {
+    /// Helm 3's `chart.Metadata` with `IsRoot`, as its `.Chart`: Go field names for templates
+    /// (maintainers and dependencies as structs too), json tags (`omitempty`, declaration
+    /// order) for `toJson`.
+    pub fn go_struct(&self, is_root: bool) -> GoStruct {
+        let mut fields = map_of(self.to_value());
+        let maintainers: Vec<Value> = self
+            .maintainers
+            .iter()
+            .flatten()
+            .map(|m| Value::Object(Rc::new(m.go_struct())))
+            .collect();
+        let deps: Vec<Value> = self
+            .deps()
+            .map(|d| Value::Object(Rc::new(d.go_struct())))
+            .collect();
+        fields.insert("Maintainers".into(), Value::list(maintainers.clone()));
+        fields.insert("Dependencies".into(), Value::list(deps.clone()));
+        fields.insert("IsRoot".into(), Value::Bool(is_root));
+        let mut json = Vec::new();
+        let strs = |v: &[String]| Value::list(v.iter().map(|s| Value::str(s.as_str())).collect());
+        let mut put = |k: &'static str, v: &str| {
             if !v.is_empty() {
-                m.insert(k.into(), Value::str(v));
+                json.push((k, Value::str(v)));
             }
         };
         put("name", &self.name);
         put("home", &self.home);
+        if !self.sources.is_empty() {
+            json.push(("sources", strs(&self.sources)));
+        }
+        let mut put = |k: &'static str, v: &str| {
+            if !v.is_empty() {
+                json.push((k, Value::str(v)));
+            }
+        };
         put("version", &self.version);
         put("description", &self.description);
+        if !self.keywords.is_empty() {
+            json.push(("keywords", strs(&self.keywords)));
+        }
+        if !maintainers.is_empty() {
+            json.push(("maintainers", Value::list(maintainers)));
+        }
+        let mut put = |k: &'static str, v: &str| {
+            if !v.is_empty() {
+                json.push((k, Value::str(v)));
+            }
+        };
         put("icon", &self.icon);
         put("apiVersion", &self.api_version);
         put("condition", &self.condition);
         put("tags", &self.tags);
         put("appVersion", &self.app_version);
-        put("kubeVersion", &self.kube_version);
-        put("type", &self.chart_type);
-        let strs = |v: &[String]| Value::list(v.iter().map(|s| Value::str(s.as_str())).collect());
-        if !self.sources.is_empty() {
-            m.insert("sources".into(), strs(&self.sources));
-        }
-        if !self.keywords.is_empty() {
-            m.insert("keywords".into(), strs(&self.keywords));
-        }
-        if !self.maintainers.is_empty() {
-            m.insert(
-                "maintainers".into(),
-                Value::list(
-                    self.maintainers
-                        .iter()
-                        .flatten()
-                        .map(|mt| {
-                            let mut mm = Map::new();
-                            for (k, v) in
-                                [("name", &mt.name), ("email", &mt.email), ("url", &mt.url)]
-                            {
-                                if !v.is_empty() {
-                                    mm.insert(k.into(), Value::str(v.as_str()));
-                                }
-                            }
-                            Value::map(mm)
-                        })
-                        .collect(),
-                ),
-            );
-        }
         if self.deprecated {
-            m.insert("deprecated".into(), Value::Bool(true));
+            json.push(("deprecated", Value::Bool(true)));
         }
         if let Some(a) = &self.annotations
             && !a.is_empty()
         {
-            m.insert("annotations".into(), self.annotations_value());
+            json.push(("annotations", self.annotations_value()));
         }
-        let deps: Vec<Value> = self.deps().map(Dependency::to_json_value).collect();
+        if !self.kube_version.is_empty() {
+            json.push(("kubeVersion", Value::str(self.kube_version.as_str())));
+        }
         if !deps.is_empty() {
-            m.insert("dependencies".into(), Value::list(deps));
+            json.push(("dependencies", Value::list(deps)));
         }
-        Value::map(m)
+        if !self.chart_type.is_empty() {
+            json.push(("type", Value::str(self.chart_type.as_str())));
+        }
+        json.push(("IsRoot", Value::Bool(is_root)));
+        GoStruct::new("chart.Metadata", "struct", fields, json)
+    }
+
+    /// The json-tag shape (`omitempty`) of Chart.yaml, as plain data (keys sorted): what
+    /// Chart.yaml, index entries and OCI configs are written from.
+    pub fn to_json_value(&self) -> Value {
+        let mut v = self.go_struct(true).to_data();
+        if let Value::Map(m) = &mut v {
+            m.borrow_mut().remove("IsRoot");
+        }
+        v
     }
 }
 

@@ -108,6 +108,8 @@ pub struct Chart {
     pub templates: Vec<File>,
     /// `values.yaml` (a map; empty if absent).
     pub values: Value,
+    /// `values.yaml`'s first document when it holds more than one: all Helm 3 reads.
+    pub values_first_document: Option<Value>,
     /// `values.schema.json`, if present.
     pub schema: Option<Rc<[u8]>>,
     /// Every other file (`.Files`), including `crds/`.

@@ -64,7 +64,7 @@ impl KubeVersion {
             normalized: v.clone(),
             version: v,
             major: "1".into(),
-            minor: profile.kube_minor.into(),
+            minor: profile.kube_minor.to_string(),
             helm: profile.family,
         }
     }
@@ -336,8 +336,7 @@ impl Capabilities {
         extra: &[String],
     ) -> Capabilities {
         let helm = profile.family;
-        let mut versions: Vec<String> =
-            profile.api_versions.iter().map(|s| s.to_string()).collect();
+        let mut versions: Vec<String> = profile.api_versions().map(str::to_string).collect();
         versions.extend(extra.iter().cloned());
         Capabilities {
             kube_version: Rc::new(kube.unwrap_or_else(|| KubeVersion::default_for(profile))),
@@ -616,19 +615,50 @@ impl Object for Files {
     }
 }
 
-/// Helm 3's `.Chart`: a struct (Go field names; unknown fields are errors) with `IsRoot`.
+/// A Go struct (or pointer to one) as Helm 3 hands it to templates: fields by Go name (an
+/// unknown field is an error), and what `encoding/json` makes of it: its json-tag members in
+/// declaration order (`.Chart` and its maintainers and dependencies).
 #[derive(Debug, Clone)]
-pub struct ChartV3 {
-    pub fields: Map,
-    pub json: Value,
+pub struct GoStruct {
+    /// `%T`: `chart.Metadata`, `*chart.Dependency`.
+    type_name: &'static str,
+    /// `kindOf`: `struct` or `ptr`.
+    kind: &'static str,
+    fields: Map,
+    json: Vec<(&'static str, Value)>,
 }
 
-impl Object for ChartV3 {
+impl GoStruct {
+    pub fn new(
+        type_name: &'static str,
+        kind: &'static str,
+        fields: Map,
+        json: Vec<(&'static str, Value)>,
+    ) -> GoStruct {
+        GoStruct {
+            type_name,
+            kind,
+            fields,
+            json,
+        }
+    }
+}
+
+/// `v` with every object replaced by its plain data.
+fn plain(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => o.to_data(),
+        Value::List(l) => Value::list(l.items.iter().map(plain).collect()),
+        other => other.clone(),
+    }
+}
+
+impl Object for GoStruct {
     fn type_name(&self) -> &str {
-        "chart.Metadata"
+        self.type_name
     }
     fn kind_name(&self) -> &str {
-        "struct"
+        self.kind
     }
     fn field(&self, name: &str) -> Option<Value> {
         self.fields.get(name).cloned()
@@ -637,7 +667,15 @@ impl Object for ChartV3 {
         crate::template::fmt::format_v(&Value::map(self.fields.clone()))
     }
     fn to_data(&self) -> Value {
-        self.json.clone()
+        Value::map(
+            self.json
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), plain(v)))
+                .collect(),
+        )
+    }
+    fn json_members(&self) -> Option<&[(&'static str, Value)]> {
+        Some(&self.json)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

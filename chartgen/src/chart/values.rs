@@ -96,8 +96,35 @@ fn split_documents(text: &str) -> Result<Vec<&str>, String> {
 /// Read a values file (`values.yaml`, `-f`): every document is a map, deep-merged in order.
 /// Errors are Helm's text after the file-specific prefix.
 pub fn load_values(text: &str) -> Result<Value, String> {
-    let mut values: Option<Value> = None;
     let docs = split_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
+    load_documents(docs)
+}
+
+/// Helm 3's reading of a values file with more than one document: only the first (leading
+/// documents holding nothing but comments do not count). `None` when there is at most one
+/// document, which reads as [`load_values`] reads it.
+pub fn first_document_values(text: &str) -> Result<Option<Value>, String> {
+    if !text.contains("---") {
+        return Ok(None);
+    }
+    let docs = split_documents(text).map_err(|e| format!("error reading yaml document: {e}"))?;
+    let blank = |d: &str| {
+        d.lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    };
+    let mut docs = docs.into_iter().skip_while(|d| blank(d));
+    let Some(first) = docs.next() else {
+        return Ok(None);
+    };
+    if docs.next().is_none() {
+        return Ok(None);
+    }
+    load_documents(vec![first]).map(Some)
+}
+
+/// Each document read as a map and deep-merged in order.
+fn load_documents(docs: Vec<&str>) -> Result<Value, String> {
+    let mut values: Option<Value> = None;
     for doc in docs {
         let v = crate::yaml::parse_any(doc).map_err(|e| {
             format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}")

@@ -63,8 +63,23 @@ fn reflect_kind(v: &Value) -> &str {
     }
 }
 
-/// Go's `eq arg1 arg2...`: true if `arg1` equals any of the others.
-pub(crate) fn eq(a: &Value, rest: &[Ev]) -> Result<bool, String> {
+/// Go 1.18's error for a value whose type cannot be compared (slices, maps).
+fn uncomparable(v: &Value) -> Option<String> {
+    matches!(v, Value::List(_) | Value::Bytes(_) | Value::Map(_)).then(|| {
+        format!(
+            "uncomparable type {}: {}",
+            v.type_name(),
+            sprintf("%v", std::slice::from_ref(v))
+        )
+    })
+}
+
+/// Go's `eq arg1 arg2...`: true if `arg1` equals any of the others. `go118`: Go 1.18's checks
+/// and texts (Helm v3.11).
+pub(crate) fn eq(a: &Value, rest: &[Ev], go118: bool) -> Result<bool, String> {
+    if go118 && let Some(e) = uncomparable(a) {
+        return Err(e);
+    }
     if rest.is_empty() {
         return Err("missing argument for comparison".into());
     }
@@ -78,11 +93,7 @@ pub(crate) fn eq(a: &Value, rest: &[Ev]) -> Result<bool, String> {
                 (Kind::Uint, Kind::Int) => int_of(b) >= 0 && uint_of(a) == int_of(b) as u64,
                 _ => {
                     if !a.is_nil() && !b.is_nil() {
-                        return Err(format!(
-                            "incompatible types for comparison: {} and {}",
-                            a.type_name(),
-                            b.type_name()
-                        ));
+                        return Err(incompatible(a, b, go118));
                     }
                     false
                 }
@@ -94,6 +105,18 @@ pub(crate) fn eq(a: &Value, rest: &[Ev]) -> Result<bool, String> {
                 Kind::Int => int_of(a) == int_of(b),
                 Kind::Uint => uint_of(a) == uint_of(b),
                 Kind::String => a.as_str() == b.as_str(),
+                Kind::Invalid if go118 => {
+                    if a.is_nil() || b.is_nil() {
+                        a.is_nil() == b.is_nil()
+                    } else if let Some(e) = uncomparable(b) {
+                        return Err(e);
+                    } else {
+                        match (a, b) {
+                            (Value::Object(x), Value::Object(y)) => std::rc::Rc::ptr_eq(x, y),
+                            _ => false,
+                        }
+                    }
+                }
                 Kind::Invalid => {
                     let (ka, kb) = (reflect_kind(a), reflect_kind(b));
                     if ka != kb && ka != "invalid" && kb != "invalid" {
@@ -131,8 +154,21 @@ pub(crate) fn eq(a: &Value, rest: &[Ev]) -> Result<bool, String> {
     Ok(false)
 }
 
+/// `incompatible types for comparison`, naming the types since Go 1.19.
+fn incompatible(a: &Value, b: &Value, go118: bool) -> String {
+    if go118 {
+        "incompatible types for comparison".to_string()
+    } else {
+        format!(
+            "incompatible types for comparison: {} and {}",
+            a.type_name(),
+            b.type_name()
+        )
+    }
+}
+
 /// Go's `lt`.
-pub(crate) fn lt(a: &Value, b: &Value) -> Result<bool, String> {
+pub(crate) fn lt(a: &Value, b: &Value, go118: bool) -> Result<bool, String> {
     let bad = || "invalid type for comparison".to_string();
     let k1 = basic_kind(a);
     if k1 == Kind::Invalid {
@@ -146,11 +182,7 @@ pub(crate) fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         return match (k1, k2) {
             (Kind::Int, Kind::Uint) => Ok(int_of(a) < 0 || (int_of(a) as u64) < uint_of(b)),
             (Kind::Uint, Kind::Int) => Ok(int_of(b) >= 0 && uint_of(a) < int_of(b) as u64),
-            _ => Err(format!(
-                "incompatible types for comparison: {} and {}",
-                a.type_name(),
-                b.type_name()
-            )),
+            _ => Err(incompatible(a, b, go118)),
         };
     }
     match k1 {
@@ -163,8 +195,8 @@ pub(crate) fn lt(a: &Value, b: &Value) -> Result<bool, String> {
 }
 
 /// Go's `le` (`lt` or `eq`).
-pub(crate) fn le(a: &Value, b: &Value) -> Result<bool, String> {
-    if lt(a, b)? {
+pub(crate) fn le(a: &Value, b: &Value, go118: bool) -> Result<bool, String> {
+    if lt(a, b, go118)? {
         return Ok(true);
     }
     eq(
@@ -173,6 +205,7 @@ pub(crate) fn le(a: &Value, b: &Value) -> Result<bool, String> {
             v: b.clone(),
             iface: false,
         }],
+        go118,
     )
 }
 

@@ -115,7 +115,7 @@ pub(crate) const WARN_START: &str = "HELM_ERR_START";
 pub(crate) const WARN_END: &str = "HELM_ERR_END";
 
 /// Helm's `warnRegex` match: the text between the first start marker and the last end marker.
-fn warn_message(s: &str) -> Option<&str> {
+pub(crate) fn warn_message(s: &str) -> Option<&str> {
     let start = s.find(WARN_START)? + WARN_START.len();
     let end = s.rfind(WARN_END)?;
     (end >= start).then(|| &s[start..end])

@@ -395,7 +395,10 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 }
                 !entries.is_empty()
             }
-            Value::Int(_) | Value::Int64(_) | Value::Uint64(_) => {
+            // Range over an integer came with Go 1.22.
+            Value::Int(_) | Value::Int64(_) | Value::Uint64(_)
+                if !self.sh.env.profile.go118_template =>
+            {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.errorf(format!(
                         "can't use {} to iterate over more than one variable",
@@ -1019,17 +1022,18 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             }
             Builtin::Eq => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY1_VAR, args, fin)?;
-                let r = builtins::eq(&a[0].v, &a[1..]);
+                let r = builtins::eq(&a[0].v, &a[1..], self.sh.env.profile.go118_template);
                 self.bool_result(node, name, r)
             }
             Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
                 let a = self.eval_call_args(dot, name, &SIG_ANY2, args, fin)?;
+                let go118 = self.sh.env.profile.go118_template;
                 let r = match b {
-                    Builtin::Ne => builtins::eq(&a[0].v, &a[1..]).map(|b| !b),
-                    Builtin::Lt => builtins::lt(&a[0].v, &a[1].v),
-                    Builtin::Le => builtins::le(&a[0].v, &a[1].v),
-                    Builtin::Gt => builtins::le(&a[0].v, &a[1].v).map(|b| !b),
-                    _ => builtins::lt(&a[0].v, &a[1].v).map(|b| !b),
+                    Builtin::Ne => builtins::eq(&a[0].v, &a[1..], go118).map(|b| !b),
+                    Builtin::Lt => builtins::lt(&a[0].v, &a[1].v, go118),
+                    Builtin::Le => builtins::le(&a[0].v, &a[1].v, go118),
+                    Builtin::Gt => builtins::le(&a[0].v, &a[1].v, go118).map(|b| !b),
+                    _ => builtins::lt(&a[0].v, &a[1].v, go118).map(|b| !b),
                 };
                 self.bool_result(node, name, r)
             }
@@ -1082,6 +1086,8 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                     .unwrap_or_default();
                 let msg = if a[0].v.is_nil() {
                     "call of nil".to_string()
+                } else if self.sh.env.profile.go118_template {
+                    format!("non-function of type {}", a[0].v.type_name())
                 } else {
                     format!("non-function {callee} of type {}", a[0].v.type_name())
                 };
@@ -1189,12 +1195,75 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
         nested(self.sh, |sh| run_tree(set, sh, tree, dot))
     }
 
+    /// Helm v3.11's `tpl`: `text` is parsed as a template named after the calling file (the
+    /// data's `.Template.Name`) in a copy of the set without that file (whose defines it
+    /// therefore does not see), and the error is cut down as that release's
+    /// `renderWithReferences` does: `parse error at (FILE:LINE): MSG`, and
+    /// `execution error at (FILE:LINE:COL): MSG` for `fail` and `required`.
+    fn tpl_v3_11(&mut self, text: &str, data: &Value) -> Result<String, Vec<String>> {
+        let name = match data {
+            Value::Map(m) => match m.borrow().get("Template") {
+                Some(Value::Map(t)) => t
+                    .borrow()
+                    .get("Name")
+                    .and_then(|n| n.as_str().map(str::to_string)),
+                _ => None,
+            },
+            _ => None,
+        }
+        .unwrap_or_else(|| "gotpl".to_string());
+        let wrap = |chain: Vec<String>| {
+            let mut c = Vec::with_capacity(chain.len() + 1);
+            c.push(format!(
+                "error during tpl function execution for {}: {}",
+                go_quote(text),
+                chain[0]
+            ));
+            c.extend(chain);
+            c
+        };
+        let trees = match parser::parse(&name, text, self.sh.env.profile) {
+            Ok(trees) => trees,
+            Err(e) => return Err(wrap(vec![e.helm_message()])),
+        };
+        let mut local = self.set.clone();
+        local.retain(|t| t.source.parse_name != name);
+        let mut trees = trees.into_iter().map(Rc::new);
+        let main = trees.next().expect("parse returns the file's tree first");
+        local.associate_rc(main.clone());
+        for t in trees {
+            local.associate_rc(t);
+        }
+        let dot = Ev::dynamic(match data {
+            Value::Map(m) if m.kind() == MapKind::Interface => {
+                Value::Map(m.with_kind(MapKind::ValuesV3))
+            }
+            other => other.clone(),
+        });
+        match nested(self.sh, |sh| run_tree(&local, sh, &main, dot)) {
+            Ok(out) => Ok(out.replace("<no value>", "")),
+            Err(chain) => {
+                let tokens: Vec<&str> = chain[0].splitn(3, ": ").collect();
+                match tokens.get(2).and_then(|m| super::error::warn_message(m)) {
+                    Some(msg) => Err(wrap(vec![format!(
+                        "execution error at ({}): {msg}",
+                        tokens[1]
+                    )])),
+                    None => Err(wrap(chain)),
+                }
+            }
+        }
+    }
+
     /// Helm's `tpl`: parse `text` as template "gotpl" in a clone of the set and execute it.
     fn tpl(&mut self, text: &str, data: &Value) -> Result<String, Vec<String>> {
+        if self.sh.env.profile.v3_11_quirks {
+            return self.tpl_v3_11(text, data);
+        }
         let parsed = match self.sh.tpl_cache.get(text) {
             Some(p) => p.clone(),
             None => {
-                let p = parser::parse("gotpl", text)
+                let p = parser::parse("gotpl", text, self.sh.env.profile)
                     .map(|trees| Rc::new(trees.into_iter().map(Rc::new).collect::<Vec<_>>()))
                     .map_err(|e| e.go_message().to_string());
                 self.sh.tpl_cache.insert(text.to_string(), p.clone());
@@ -1228,13 +1297,7 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             nested(self.sh, |sh| run_tree(&local, sh, &main, dot))
         };
         match r {
-            Ok(out) => {
-                if self.sh.env.profile.v3_11_quirks {
-                    Ok(out)
-                } else {
-                    Ok(out.replace("<no value>", ""))
-                }
-            }
+            Ok(out) => Ok(out.replace("<no value>", "")),
             Err(chain) => {
                 let mut c = Vec::with_capacity(chain.len() + 1);
                 c.push(format!(

@@ -127,9 +127,11 @@ impl ExecEnv<'static> {
 
 /// A set of parsed templates sharing one namespace of `define`s (Go's `*template.Template`
 /// family as Helm builds it). Cloning is cheap: parsed trees are shared.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TemplateSet {
     templates: FxHashMap<Rc<str>, Rc<parser::Tree>>,
+    /// The Helm release whose template language [`TemplateSet::add`] parses.
+    profile: &'static crate::profile::Profile,
     /// Lint mode (`helm lint`): `fail` and `required` log here instead of failing.
     lint_log: Option<Rc<RefCell<Vec<LintNote>>>>,
 }
@@ -163,15 +165,31 @@ fn lint_mode_call(log: &RefCell<Vec<LintNote>>, name: &str, args: &[Value]) -> O
     Some(Value::from(""))
 }
 
+impl Default for TemplateSet {
+    fn default() -> Self {
+        TemplateSet::for_profile(crate::profile::Profile::DEFAULT)
+    }
+}
+
 impl TemplateSet {
+    /// An empty set parsing as the default Helm release.
     pub fn new() -> Self {
         TemplateSet::default()
+    }
+
+    /// An empty set parsing as `profile`'s Helm (its functions, its Go `text/template`).
+    pub fn for_profile(profile: &'static crate::profile::Profile) -> Self {
+        TemplateSet {
+            templates: FxHashMap::default(),
+            profile,
+            lint_log: None,
+        }
     }
 
     /// Parse one file; its defines join the shared namespace (a later add replaces an existing
     /// define unless the new body is empty/whitespace).
     pub fn add(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
-        let trees = parser::parse(name, text)?;
+        let trees = parser::parse(name, text, self.profile)?;
         for tree in trees {
             self.associate_rc(Rc::new(tree));
         }
@@ -185,6 +203,11 @@ impl TemplateSet {
             return;
         }
         self.templates.insert(Rc::from(tree.name.as_str()), tree);
+    }
+
+    /// Keep only the templates (files and defines) for which `keep` holds.
+    fn retain(&mut self, mut keep: impl FnMut(&parser::Tree) -> bool) {
+        self.templates.retain(|_, t| keep(t));
     }
 
     /// True if a template (file or define) of this name exists.

@@ -9,6 +9,7 @@ use super::FxHashMap;
 use super::error::{ErrorKind, TemplateError};
 use super::lexer::{self, Item, Tok};
 use crate::funcs::{self, FuncDef};
+use crate::profile::Profile;
 
 /// Source text and nodes of one parse, shared by every tree it produced. Nodes are stored
 /// flat: a list of nodes, a pipeline's commands and a command's arguments are ranges of these
@@ -514,6 +515,8 @@ struct Parser<'a> {
     /// Highest token index handed out (Go's `token[0]`, for error line numbers).
     high: usize,
     parse_name: &'a str,
+    /// The Helm release whose functions and Go `text/template` are parsed for.
+    profile: &'static Profile,
     vars: Vec<&'a str>,
     range_depth: usize,
     /// Where the action being parsed started (for "in action started at" errors).
@@ -532,8 +535,13 @@ struct Parser<'a> {
 
 type PResult<T> = Result<T, String>;
 
-/// Parse `text` as template `name`; returns the file's tree followed by its defines.
-pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Tree>, TemplateError> {
+/// Parse `text` as template `name` as `profile`'s Helm does; returns the file's tree followed
+/// by its defines.
+pub(crate) fn parse(
+    name: &str,
+    text: &str,
+    profile: &'static Profile,
+) -> Result<Vec<Tree>, TemplateError> {
     if u32::try_from(text.len()).is_err() {
         return Err(TemplateError::new(
             ErrorKind::Parse,
@@ -551,6 +559,7 @@ pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Tree>, TemplateError> 
         idx: 0,
         high: 0,
         parse_name: name,
+        profile,
         vars: vec!["$"],
         range_depth: 0,
         action_pos: None,
@@ -812,7 +821,8 @@ impl<'a> Parser<'a> {
 
     fn else_control(&mut self) -> PResult<Parsed> {
         let peek = self.peek_non_space();
-        if peek.typ == Tok::If || peek.typ == Tok::With {
+        // `{{else with}}` came with Go 1.23.
+        if peek.typ == Tok::If || (peek.typ == Tok::With && !self.profile.go118_template) {
             return Ok(Parsed::Else);
         }
         self.expect(Tok::RightDelim, "else")?;
@@ -1084,7 +1094,11 @@ impl<'a> Parser<'a> {
         let val = self.val(tok);
         Ok(Some(match tok.typ {
             Tok::Identifier => {
-                let Some(func) = Func::lookup(val) else {
+                let func = Func::lookup(val).filter(|f| match f {
+                    Func::Def(d) => !self.profile.missing_functions.contains(&d.name),
+                    Func::Builtin(_) => true,
+                });
+                let Some(func) = func else {
                     return self.err(format!("function {} not defined", lexer::go_quote(val)));
                 };
                 Arg::Identifier { pos, func }

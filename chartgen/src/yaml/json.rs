@@ -119,21 +119,34 @@ impl Writer {
                 self.out.push(']');
             }
             Value::Map(m) => self.map(&m.borrow(), depth)?,
-            Value::Object(o) => {
-                let data = o.to_data();
-                self.value(&data, depth)?;
-            }
+            Value::Object(o) => match o.json_members() {
+                // A Go struct: its members in declaration order.
+                Some(members) => self.object(members.iter().map(|(k, v)| (*k, v)), depth)?,
+                None => {
+                    let data = o.to_data();
+                    self.value(&data, depth)?;
+                }
+            },
         }
         Ok(())
     }
 
     fn map(&mut self, m: &Map, depth: usize) -> Result<(), String> {
-        if m.is_empty() {
+        self.object(m.iter().map(|(k, v)| (k.as_str(), v)), depth)
+    }
+
+    /// A JSON object of these members, in this order.
+    fn object<'v>(
+        &mut self,
+        members: impl ExactSizeIterator<Item = (&'v str, &'v Value)>,
+        depth: usize,
+    ) -> Result<(), String> {
+        if members.len() == 0 {
             self.out.push_str("{}");
             return Ok(());
         }
         self.out.push('{');
-        for (i, (k, v)) in m.iter().enumerate() {
+        for (i, (k, v)) in members.enumerate() {
             if i > 0 {
                 self.out.push(',');
             }
