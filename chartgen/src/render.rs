@@ -261,7 +261,7 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
     let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(quiet)?;
     if !opts.skip_schema_validation {
         let mut sb = String::new();
-        validate_schemas(&chart, &coalesced, &mut sb);
+        validate_schemas(&chart, &coalesced, !opts.skip_free, &mut sb);
         if !sb.is_empty() {
             return Err(err(format!(
                 "values don't meet the specifications of the schema(s) in the following chart(s):\n{sb}"
@@ -326,9 +326,9 @@ fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
     Ok(())
 }
 
-fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
+fn validate_schemas(chart: &Chart, values: &Value, free: bool, sb: &mut String) {
     if let Some(s) = &chart.schema
-        && let Err(e) = schema::validate(values, s)
+        && let Err(e) = schema::validate_then(values, s, free)
     {
         sb.push_str(&format!("{}:\n{e}", chart.name()));
     }
@@ -339,7 +339,7 @@ fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
         };
         match raw {
             None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => validate_schemas(sub, &v, sb),
+            Some(v @ Value::Map(_)) => validate_schemas(sub, &v, free, sb),
             Some(other) => sb.push_str(&format!(
                 "{}:\ninvalid type for values: expected object (map), got {}\n",
                 sub.name(),

@@ -849,7 +849,7 @@ impl Emitter {
                 if breaks {
                     self.write_indent();
                 }
-                self.write_run(value, &mut i, b"");
+                self.write_run(value, &mut i, b" ");
                 self.indention = false;
                 spaces = false;
                 breaks = false;
@@ -859,19 +859,16 @@ impl Emitter {
         self.indention = false;
     }
 
-    /// Copy the characters of `s` from `*i` up to the next space, line break or byte of
-    /// `stop` at once (what [`Self::write`] does one character at a time). The first
-    /// character is copied whatever it is.
+    /// Copy the characters of `s` from `*i` up to the next line break or byte of `stop` at
+    /// once (what [`Self::write`] does one character at a time). The first character is
+    /// copied whatever it is.
     #[inline]
     fn write_run(&mut self, s: &str, i: &mut usize, stop: &[u8]) {
         let b = s.as_bytes();
         let start = *i;
         let mut j = start + width(b[start]);
         // Lead bytes 0xC2 and 0xE2 may start a break (NEL, LS, PS): the run stops there.
-        while j < b.len()
-            && !matches!(b[j], b' ' | b'\r' | b'\n' | 0xC2 | 0xE2)
-            && !stop.contains(&b[j])
-        {
+        while j < b.len() && !matches!(b[j], b'\r' | b'\n' | 0xC2 | 0xE2) && !stop.contains(&b[j]) {
             j += 1;
         }
         let run = &b[start..j];
@@ -915,7 +912,7 @@ impl Emitter {
                 if b[i] == b'\'' {
                     self.put('\'');
                 }
-                self.write_run(value, &mut i, b"'");
+                self.write_run(value, &mut i, b" '");
                 self.indention = false;
                 spaces = false;
                 breaks = false;
@@ -1035,7 +1032,7 @@ impl Emitter {
                 if breaks {
                     self.write_indent();
                 }
-                self.write(value, &mut i);
+                self.write_run(value, &mut i, b"");
                 self.indention = false;
                 breaks = false;
             }

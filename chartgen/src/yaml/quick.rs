@@ -46,6 +46,8 @@ struct Reader<'a> {
     s: &'a [u8],
     /// Start of the current line.
     pos: usize,
+    /// The last line read (lines are often looked at twice).
+    last: Option<Line>,
     top: Map,
     metadata: Option<Map>,
     annotations: Option<Map>,
@@ -61,6 +63,7 @@ pub(crate) fn head(doc: &str) -> Option<Value> {
         text: doc,
         s: doc.as_bytes(),
         pos: 0,
+        last: None,
         top: Map::new(),
         metadata: None,
         annotations: None,
@@ -73,14 +76,14 @@ pub(crate) fn head(doc: &str) -> Option<Value> {
 /// starting like a directive or a document marker.
 fn plain_text(doc: &str) -> bool {
     let s = doc.as_bytes();
-    let mut ascii = true;
-    for &b in s {
-        if (b < 0x20 && b != b'\n') || b == 0x7f {
-            return false;
-        }
-        ascii &= b < 0x80;
+    // Whole chunks without early exits, so that the compiler can vectorize the test.
+    let bad = |b: u8| (b < 0x20 && b != b'\n') | (b == 0x7f);
+    if s.chunks(64)
+        .any(|c| c.iter().fold(false, |acc, &b| acc | bad(b)))
+    {
+        return false;
     }
-    if !ascii
+    if !s.is_ascii()
         && (crate::value::yaml_utf8_problem(doc).is_some()
             || !doc.chars().all(|c| {
                 c.is_ascii()
@@ -96,14 +99,7 @@ fn plain_text(doc: &str) -> bool {
     if marker(s) {
         return false;
     }
-    let mut i = 0;
-    while let Some(n) = s[i..].iter().position(|&b| b == b'\n') {
-        i += n + 1;
-        if marker(&s[i..]) {
-            return false;
-        }
-    }
-    true
+    !memchr::memchr_iter(b'\n', s).any(|n| marker(&s[n + 1..]))
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -112,23 +108,30 @@ fn is_key_byte(b: u8) -> bool {
 
 impl<'a> Reader<'a> {
     /// The line at `pos`, or `None` at the end of the text.
-    fn line(&self) -> Option<Line> {
+    fn line(&mut self) -> Option<Line> {
         if self.pos >= self.s.len() {
             return None;
         }
+        if let Some(l) = self.last
+            && l.at == self.pos
+        {
+            return Some(l);
+        }
         let at = self.pos;
         let rest = &self.s[at..];
-        let end = at + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let end = at + memchr::memchr(b'\n', rest).unwrap_or(rest.len());
         let indent = rest[..end - at]
             .iter()
             .position(|&b| b != b' ')
             .unwrap_or(end - at);
-        Some(Line {
+        let l = Line {
             at,
             indent,
             start: at + indent,
             end,
-        })
+        };
+        self.last = Some(l);
+        Some(l)
     }
 
     fn next_line(&mut self, l: &Line) {
@@ -404,6 +407,9 @@ impl<'a> Reader<'a> {
                     if j >= s.len() || (keep && j >= l.end) {
                         return Err(GaveUp);
                     }
+                    if !keep {
+                        j += memchr::memchr(b'\'', &s[j..]).ok_or(GaveUp)?;
+                    }
                     if s[j] == b'\'' {
                         if j + 1 < s.len() && s[j + 1] == b'\'' {
                             if keep {
@@ -520,7 +526,7 @@ impl<'a> Reader<'a> {
     /// The line holding byte `at` (only its `end` is meaningful).
     fn line_of(&self, at: usize) -> Line {
         let rest = &self.s[at..];
-        let end = at + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let end = at + memchr::memchr(b'\n', rest).unwrap_or(rest.len());
         Line {
             at,
             indent: 0,
@@ -539,6 +545,9 @@ impl<'a> Reader<'a> {
         loop {
             if j >= s.len() || (keep && j >= l.end) {
                 return Err(GaveUp);
+            }
+            if !keep {
+                j += memchr::memchr2(b'"', b'\\', &s[j..]).ok_or(GaveUp)?;
             }
             match s[j] {
                 b'"' => break,
@@ -666,17 +675,10 @@ impl<'a> Reader<'a> {
 
 /// Whether a plain scalar's line holds `: ` (a value indicator) or ` #` (a comment).
 fn has_value_or_comment(body: &[u8]) -> bool {
-    let mut i = 0;
-    while let Some(k) = body[i..].iter().position(|&b| b == b':' || b == b'#') {
-        let at = i + k;
-        match body[at] {
-            b':' if body.get(at + 1) == Some(&b' ') => return true,
-            b'#' if at > 0 && body[at - 1] == b' ' => return true,
-            _ => {}
-        }
-        i = at + 1;
-    }
-    false
+    memchr::memchr2_iter(b':', b'#', body).any(|at| match body[at] {
+        b':' => body.get(at + 1) == Some(&b' '),
+        _ => at > 0 && body[at - 1] == b' ',
+    })
 }
 
 /// The length of the UTF-8 sequence a lead byte starts.
