@@ -128,13 +128,12 @@ fn plainly_readable(meta: &std::fs::Metadata) -> bool {
     mode & 0o400 != 0 && std::fs::metadata("/proc/self").is_ok_and(|me| me.uid() == meta.uid())
 }
 
+/// A chart directory's files (path, contents) and its Chart.yaml decoded, if read already.
+type ChartFiles = (Vec<(String, Blob)>, Option<Value>);
+
 /// The chart's files and, with `check`, its Chart.yaml decoded: read and decoded once, for the
 /// version check and for the metadata.
-fn dir_files_checked(
-    dir: &Path,
-    check: bool,
-    lazy: bool,
-) -> Result<(Vec<(String, Blob)>, Option<Value>), ChartError> {
+fn dir_files_checked(dir: &Path, check: bool, lazy: bool) -> Result<ChartFiles, ChartError> {
     let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut chart_yaml = None;
     if check {

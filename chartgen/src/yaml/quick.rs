@@ -315,7 +315,7 @@ impl<'a> Reader<'a> {
             }
             return self.null_value(role, keep);
         }
-        if role != Role::Other && !(self.empty_flow(l, c) == Some(b'{')) {
+        if role != Role::Other && self.empty_flow(l, c) != Some(b'{') {
             // metadata or annotations given as a scalar or list: the full decoder's error.
             return Err(GaveUp);
         }
