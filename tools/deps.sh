@@ -28,6 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 "$root/tools/fetch-helm.sh" >/dev/null
 "$root/tools/fetch-act.sh" >/dev/null
+# The large charts of the conformance corpus `large` and bench/chartgen.py (Go modules).
+"$root/tests/conformance/fetch-large.sh" >/dev/null
 # Server reflection for the route guide gRPC test server (tests/grpc/route_guide_server.py):
 # grpcio-reflection is not packaged by Debian; pinned to Debian 12's python3-grpcio (1.51.1),
 # pure Python, installed beside the repository (no system site-packages touched).

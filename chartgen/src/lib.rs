@@ -10,6 +10,7 @@
 
 pub mod chart;
 pub mod funcs;
+pub mod helmlog;
 pub mod lint;
 pub mod profile;
 pub mod render;

@@ -271,7 +271,7 @@ fn prepare(chart: &Chart, opts: &Options) -> Result<Prepared, RenderError> {
     let coalesced = values::coalesce_values(&mut log, &chart, &vals).map_err(quiet)?;
     if !opts.skip_schema_validation {
         let mut sb = String::new();
-        validate_schemas(&chart, &coalesced, &mut sb);
+        validate_schemas(&chart, &coalesced, !opts.skip_free, &mut sb);
         if !sb.is_empty() {
             return Err(err(format!(
                 "values don't meet the specifications of the schema(s) in the following chart(s):\n{sb}"
@@ -346,9 +346,9 @@ fn install_checks(chart: &Chart, opts: &Options) -> Result<(), RenderError> {
     Ok(())
 }
 
-fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
+fn validate_schemas(chart: &Chart, values: &Value, free: bool, sb: &mut String) {
     if let Some(s) = &chart.schema
-        && let Err(e) = schema::validate(values, s)
+        && let Err(e) = schema::validate_then(values, s, free)
     {
         sb.push_str(&format!("{}:\n{e}", chart.name()));
     }
@@ -359,7 +359,7 @@ fn validate_schemas(chart: &Chart, values: &Value, sb: &mut String) {
         };
         match raw {
             None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => validate_schemas(sub, &v, sb),
+            Some(v @ Value::Map(_)) => validate_schemas(sub, &v, free, sb),
             Some(other) => sb.push_str(&format!(
                 "{}:\ninvalid type for values: expected object (map), got {}\n",
                 sub.name(),
@@ -700,22 +700,21 @@ pub fn split_manifests_v42(big: &str) -> Vec<String> {
     let s = big.trim_start();
     let bytes = s.as_bytes();
     let mut pieces: Vec<&str> = Vec::new();
-    let (mut beg, mut line) = (0, 0);
-    while line < bytes.len() {
-        let next_line = bytes[line..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |i| line + i + 1);
-        if bytes[line..].starts_with(b"---") {
-            let mut end = line + 3;
-            while end < bytes.len() && matches!(bytes[end], b' ' | b'\t') {
-                end += 1;
-            }
-            pieces.push(&s[beg..line]);
-            beg = end;
+    let mut beg = 0;
+    // Each `---` at a line start ends a piece; the separator runs to the end of its
+    // spaces and tabs (never past the line).
+    let starts = bytes
+        .starts_with(b"---")
+        .then_some(0)
+        .into_iter()
+        .chain(memchr::memmem::find_iter(bytes, b"\n---").map(|nl| nl + 1));
+    for line in starts {
+        let mut end = line + 3;
+        while end < bytes.len() && matches!(bytes[end], b' ' | b'\t') {
+            end += 1;
         }
-        // A match never spans a newline: the next line start is past it.
-        line = next_line;
+        pieces.push(&s[beg..line]);
+        beg = end;
     }
     pieces.push(&s[beg..]);
     pieces
@@ -1216,6 +1215,43 @@ mod tests {
         let re = Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("valid regex");
         for c in &cases {
             assert_eq!(split_manifests(c), split_with_regex(&re, c), "input {c:?}");
+        }
+    }
+
+    /// Helm 4.2's splitter (separators `(?m)^---[ \t]*`) cuts where its regular expression
+    /// does, on every string built from separator-relevant pieces.
+    #[test]
+    fn split_manifests_v42_matches_helm_regex() {
+        let parts = ["---", "-", "\n", " ", "\t", "a", "b: 1", "\r", "--- x"];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for p in parts {
+                    next.push(format!("{c}{p}"));
+                }
+            }
+            cases.extend(next);
+            cases.sort();
+            cases.dedup();
+        }
+        assert!(cases.len() > 5_000);
+        let re = Regex::new(r"(?m)^---[ \t]*").expect("valid regex");
+        for c in &cases {
+            let s = c.trim_start();
+            let mut pieces = Vec::new();
+            let mut beg = 0;
+            for m in re.find_iter(s) {
+                pieces.push(&s[beg..m.start()]);
+                beg = m.end();
+            }
+            pieces.push(&s[beg..]);
+            let want: Vec<String> = pieces
+                .into_iter()
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| d.trim_start().to_string())
+                .collect();
+            assert_eq!(split_manifests_v42(c), want, "input {c:?}");
         }
     }
 

@@ -201,6 +201,11 @@ pub trait Object {
     }
     /// Allows downcasting for functions that accept one concrete object type.
     fn as_any(&self) -> &dyn std::any::Any;
+    /// Go's `==` between two values of a comparable struct type (`time.Time`), for the
+    /// template's `eq`/`ne`; `None` when the type is not comparable.
+    fn go_eq(&self, _other: &dyn Object) -> Option<bool> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {

@@ -311,9 +311,30 @@ fn profile_dir(profile: &str) -> PathBuf {
     dir
 }
 
+/// The large corpus's charts come from Go modules (tests/conformance/fetch-large.sh, cached in
+/// Go's module cache and linked from .tools/large-charts); fetched once per test process.
+fn fetch_large_charts() {
+    static FETCHED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    FETCHED.get_or_init(|| {
+        let script = conformance_dir().join("fetch-large.sh");
+        let out = Command::new(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} failed (it needs Go and the module proxy on first use): {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
 /// Runs every case of a profile's corpus, prints the summary, and panics if a case outside
 /// the known-failures list fails.
 fn run_corpus(profile: &str, corpus: &str) {
+    if corpus == "large" {
+        fetch_large_charts();
+    }
     let base = profile_dir(profile);
     let dir = if corpus == "micro" {
         base.join("micro")
@@ -370,7 +391,8 @@ fn run_corpus(profile: &str, corpus: &str) {
 
 /// One test per profile and corpus: `iter8-v0.13` (the 20+ Iter8-era cases on the Iter8 v0.13
 /// charts), `iter8` (our charts/iter8 with several value sets and failures), `charts`
-/// (third-party charts), `micro` (one template-language, function, values or YAML rule each).
+/// (third-party charts), `micro` (one template-language, function, values or YAML rule each),
+/// `large` (large real-world charts with subcharts and CRDs; Helm 4 profiles).
 macro_rules! corpus_tests {
     ($($name:ident: $profile:literal, $corpus:literal;)*) => {$(
         /// The profile's corpus renders, or fails, exactly as that profile's Helm release does.
@@ -386,10 +408,12 @@ corpus_tests! {
     v4_3_iter8_chart: "4.3", "iter8";
     v4_3_real_world_charts: "4.3", "charts";
     v4_3_micro: "4.3", "micro";
+    v4_3_large_charts: "4.3", "large";
     v4_1_iter8_v013: "4.1", "iter8-v0.13";
     v4_1_iter8_chart: "4.1", "iter8";
     v4_1_real_world_charts: "4.1", "charts";
     v4_1_micro: "4.1", "micro";
+    v4_1_large_charts: "4.1", "large";
     v3_21_iter8_v013: "3.21", "iter8-v0.13";
     v3_21_iter8_chart: "3.21", "iter8";
     v3_21_real_world_charts: "3.21", "charts";

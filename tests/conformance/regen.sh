@@ -5,4 +5,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/tools/fetch-helm.sh" >/dev/null
+"$root/tests/conformance/fetch-large.sh" >/dev/null
 exec python3 "$root/tests/conformance/regen.py" "$@"

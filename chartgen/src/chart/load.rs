@@ -52,19 +52,23 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
     }
 }
 
-fn api_version_of(data: &[u8]) -> Result<String, ChartError> {
+/// Chart.yaml decoded (the loader's first step, and its metadata later).
+fn parse_chart_yaml(data: &[u8]) -> Result<Value, ChartError> {
     let text = super::text_of(data);
-    let v = crate::yaml::parse_values(&text).map_err(|e| {
+    crate::yaml::parse_values(&text).map_err(|e| {
         ChartError::msg(format!(
             "cannot load Chart.yaml: error converting YAML to JSON: {e}"
         ))
-    })?;
-    if let Value::Map(m) = &v
+    })
+}
+
+fn api_version_of(v: &Value) -> String {
+    if let Value::Map(m) = v
         && let Some(a) = m.borrow().get("apiVersion")
     {
-        return Ok(super::metadata::scalar_to_string(a).unwrap_or_default());
+        return super::metadata::scalar_to_string(a).unwrap_or_default();
     }
-    Ok(String::new())
+    String::new()
 }
 
 fn check_api_version(api: &str) -> Result<(), ChartError> {
@@ -75,13 +79,15 @@ fn check_api_version(api: &str) -> Result<(), ChartError> {
 }
 
 fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
-    load_files(dir_files_checked(dir, true, true)?)
+    let (files, chart_yaml) = dir_files_checked(dir, true, true)?;
+    load_files_with(files, chart_yaml)
 }
 
 /// The files of a chart directory as Helm's loader sees them: `.helmignore` applied,
 /// symlinks followed, chart-relative `/` paths in walk order, UTF-8 BOMs stripped.
 pub fn dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
     Ok(dir_files_checked(dir, true, false)?
+        .0
         .into_iter()
         .map(|(n, b)| (n, b.bytes().to_vec()))
         .collect())
@@ -90,7 +96,7 @@ pub fn dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, ChartError> {
 /// Load a chart directory with Helm's v2 loader, which (unlike the version-dispatching
 /// loader `helm template` uses) does not refuse unknown Chart.yaml apiVersions (`helm lint`).
 pub fn load_dir_v2(dir: &Path) -> Result<Chart, ChartError> {
-    load_files(dir_files_checked(dir, false, true)?)
+    load_files(dir_files_checked(dir, false, true)?.0)
 }
 
 /// True for the files the loader itself reads (metadata, values, templates, subcharts); any
@@ -122,22 +128,27 @@ fn plainly_readable(meta: &std::fs::Metadata) -> bool {
     mode & 0o400 != 0 && std::fs::metadata("/proc/self").is_ok_and(|me| me.uid() == meta.uid())
 }
 
-fn dir_files_checked(
-    dir: &Path,
-    check: bool,
-    lazy: bool,
-) -> Result<Vec<(String, Blob)>, ChartError> {
+/// A chart directory's files (path, contents) and its Chart.yaml decoded, if read already.
+type ChartFiles = (Vec<(String, Blob)>, Option<Value>);
+
+/// The chart's files and, with `check`, its Chart.yaml decoded: read and decoded once, for the
+/// version check and for the metadata.
+fn dir_files_checked(dir: &Path, check: bool, lazy: bool) -> Result<ChartFiles, ChartError> {
     let top = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut chart_yaml = None;
     if check {
-        let chart_yaml = top.join("Chart.yaml");
-        let data = std::fs::read(&chart_yaml).map_err(|e| {
-            let p = chart_yaml.display().to_string();
+        let path = top.join("Chart.yaml");
+        let data = std::fs::read(&path).map_err(|e| {
+            let p = path.display().to_string();
             ChartError::msg(format!(
                 "unable to detect chart at {p}: {}",
                 go_io_error("open", &p, &e)
             ))
         })?;
-        check_api_version(&api_version_of(&data)?)?;
+        let data = strip_bom(data);
+        let v = parse_chart_yaml(&data)?;
+        check_api_version(&api_version_of(&v))?;
+        chart_yaml = Some((data, v));
     }
 
     let mut rules = Rules::default();
@@ -150,99 +161,128 @@ fn dir_files_checked(
     rules.add_defaults();
 
     let mut files = Vec::new();
-    walk(&top, "", &rules, lazy, &mut files)?;
-    Ok(files)
+    let (read, parsed) = match chart_yaml {
+        Some((data, v)) => (Some(data), Some(v)),
+        None => (None, None),
+    };
+    let mut walk_state = Walk {
+        rules: &rules,
+        lazy,
+        chart_yaml: read,
+    };
+    walk_state.walk(&top, "", &mut files)?;
+    Ok((files, parsed))
 }
 
-fn walk(
-    dir: &Path,
-    rel: &str,
-    rules: &Rules,
+/// A walk of a chart directory: the ignore rules, whether `.Files`-only files are read on
+/// first use, and the top Chart.yaml's bytes when the version check has read them already.
+struct Walk<'r> {
+    rules: &'r Rules,
     lazy: bool,
-    out: &mut Vec<(String, Blob)>,
-) -> Result<(), ChartError> {
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
-    let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(|e| ChartError::msg(e.to_string()))?;
-        entries.push((entry.file_name().to_string_lossy().into_owned(), entry));
-    }
-    entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path().cmp(&b.1.path())));
-    for (name, entry) in entries {
-        let path = entry.path();
-        let n = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        // The directory listing knows each entry's type; only symlinks need a stat (Helm's
-        // sympath.Walk follows them).
-        let ft = entry
-            .file_type()
-            .map_err(|e| ChartError::msg(go_io_error("stat", &path.display().to_string(), &e)))?;
-        let (is_dir, is_file) = if ft.is_symlink() {
-            let meta = std::fs::metadata(&path).map_err(|e| {
+    chart_yaml: Option<Vec<u8>>,
+}
+
+impl Walk<'_> {
+    fn walk(
+        &mut self,
+        dir: &Path,
+        rel: &str,
+        out: &mut Vec<(String, Blob)>,
+    ) -> Result<(), ChartError> {
+        let (rules, lazy) = (self.rules, self.lazy);
+        let rd = std::fs::read_dir(dir)
+            .map_err(|e| ChartError::msg(go_io_error("open", &dir.display().to_string(), &e)))?;
+        let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| ChartError::msg(e.to_string()))?;
+            entries.push((entry.file_name().to_string_lossy().into_owned(), entry));
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path().cmp(&b.1.path())));
+        for (name, entry) in entries {
+            let path = entry.path();
+            let n = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            // The directory listing knows each entry's type; only symlinks need a stat (Helm's
+            // sympath.Walk follows them).
+            let ft = entry.file_type().map_err(|e| {
                 ChartError::msg(go_io_error("stat", &path.display().to_string(), &e))
             })?;
-            (meta.is_dir(), meta.is_file())
-        } else {
-            (ft.is_dir(), ft.is_file())
-        };
-        if is_dir {
-            if rules.ignore(&n, true) {
+            let (is_dir, is_file) = if ft.is_symlink() {
+                let meta = std::fs::metadata(&path).map_err(|e| {
+                    ChartError::msg(go_io_error("stat", &path.display().to_string(), &e))
+                })?;
+                (meta.is_dir(), meta.is_file())
+            } else {
+                (ft.is_dir(), ft.is_file())
+            };
+            if is_dir {
+                if rules.ignore(&n, true) {
+                    continue;
+                }
+                self.walk(&path, &n, out)?;
                 continue;
             }
-            walk(&path, &n, rules, lazy, out)?;
-            continue;
-        }
-        if rules.ignore(&n, false) {
-            continue;
-        }
-        if !is_file {
-            return Err(ChartError::msg(format!(
-                "cannot load irregular file {} as it has file mode type bits set",
-                path.display()
-            )));
-        }
-        // Go's os.ReadFile wording: `error reading x: open /abs/x: permission denied`.
-        let io_err = |op: &str, e: std::io::Error| {
-            let shown = path.display().to_string();
-            ChartError::msg(format!(
-                "error reading {n}: {}",
-                go_io_error(op, &shown, &e)
-            ))
-        };
-        let too_big = || {
-            ChartError::msg(format!(
-                "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
-            ))
-        };
-        if lazy && !loader_reads(&n) {
-            let meta = std::fs::metadata(&path).map_err(|e| io_err("stat", e))?;
-            if meta.len() > MAX_FILE_SIZE {
+            if rules.ignore(&n, false) {
+                continue;
+            }
+            if !is_file {
+                return Err(ChartError::msg(format!(
+                    "cannot load irregular file {} as it has file mode type bits set",
+                    path.display()
+                )));
+            }
+            // Go's os.ReadFile wording: `error reading x: open /abs/x: permission denied`.
+            let io_err = |op: &str, e: std::io::Error| {
+                let shown = path.display().to_string();
+                ChartError::msg(format!(
+                    "error reading {n}: {}",
+                    go_io_error(op, &shown, &e)
+                ))
+            };
+            let too_big = || {
+                ChartError::msg(format!(
+                    "chart file \"{name}\" is larger than the maximum file size {MAX_FILE_SIZE}"
+                ))
+            };
+            if rel.is_empty()
+                && n == "Chart.yaml"
+                && let Some(data) = self.chart_yaml.take()
+            {
+                if data.len() as u64 > MAX_FILE_SIZE {
+                    return Err(too_big());
+                }
+                out.push((n, Blob::new(data)));
+                continue;
+            }
+            if lazy && !loader_reads(&n) {
+                let meta = std::fs::metadata(&path).map_err(|e| io_err("stat", e))?;
+                if meta.len() > MAX_FILE_SIZE {
+                    return Err(too_big());
+                }
+                if plainly_readable(&meta) {
+                    out.push((n, Blob::lazy(path)));
+                    continue;
+                }
+            }
+            let mut file = std::fs::File::open(&path).map_err(|e| io_err("open", e))?;
+            let len = file.metadata().map_err(|e| io_err("stat", e))?.len();
+            if len > MAX_FILE_SIZE {
                 return Err(too_big());
             }
-            if plainly_readable(&meta) {
-                out.push((n, Blob::lazy(path)));
-                continue;
-            }
+            let mut data = Vec::with_capacity(len as usize);
+            // Through `take` (which is not specialised for files): std's `File::read_to_end`
+            // would stat the file and seek again to size its buffer, which is sized already.
+            (&mut file)
+                .take(MAX_FILE_SIZE + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| io_err("read", e))?;
+            out.push((n, Blob::new(strip_bom(data))));
         }
-        let mut file = std::fs::File::open(&path).map_err(|e| io_err("open", e))?;
-        let len = file.metadata().map_err(|e| io_err("stat", e))?.len();
-        if len > MAX_FILE_SIZE {
-            return Err(too_big());
-        }
-        let mut data = Vec::with_capacity(len as usize);
-        // Through `take` (which is not specialised for files): std's `File::read_to_end`
-        // would stat the file and seek again to size its buffer, which is sized already.
-        (&mut file)
-            .take(MAX_FILE_SIZE + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| io_err("read", e))?;
-        out.push((n, Blob::new(strip_bom(data))));
+        Ok(())
     }
-    Ok(())
 }
 
 fn load_file(path: &Path) -> Result<Chart, ChartError> {
@@ -356,7 +396,8 @@ pub fn load_archive(raw: &[u8]) -> Result<Chart, ChartError> {
             "unable to detect chart version, no Chart.yaml found",
         )),
         Some((_, data)) => {
-            check_api_version(&api_version_of(data)?)?;
+            let v = parse_chart_yaml(data)?;
+            check_api_version(&api_version_of(&v))?;
             load_files(in_memory(files))
         }
     }
@@ -372,15 +413,21 @@ fn in_memory(files: Vec<(String, Vec<u8>)>) -> Vec<(String, Blob)> {
 }
 
 fn load_files(files: Vec<(String, Blob)>) -> Result<Chart, ChartError> {
+    load_files_with(files, None)
+}
+
+/// [`load_files`] with the top Chart.yaml decoded already (`chart_yaml`).
+fn load_files_with(
+    files: Vec<(String, Blob)>,
+    mut chart_yaml: Option<Value>,
+) -> Result<Chart, ChartError> {
     let mut metadata: Option<Metadata> = None;
     for (name, data) in &files {
         if name == "Chart.yaml" {
-            let text = super::text_of(data);
-            let v = crate::yaml::parse_values(&text).map_err(|e| {
-                ChartError::msg(format!(
-                    "cannot load Chart.yaml: error converting YAML to JSON: {e}"
-                ))
-            })?;
+            let v = match chart_yaml.take() {
+                Some(v) => v,
+                None => parse_chart_yaml(data.bytes())?,
+            };
             let mut md = Metadata::from_value(&v)
                 .map_err(|e| ChartError::msg(format!("cannot load Chart.yaml: {e}")))?;
             if md.api_version.is_empty() {

@@ -919,6 +919,12 @@ fn display_err(e: &VErr, indent: usize, out: &mut String) {
 /// Validate `values` against one chart's schema; the error lists one `- at '<ptr>': <msg>`
 /// line per failure (Helm's text), ending in a newline.
 pub fn validate(values: &Value, schema: &[u8]) -> Result<(), String> {
+    validate_then(values, schema, true)
+}
+
+/// [`validate`]; with `free` false the decoded schema is left allocated (a process that exits
+/// after rendering saves freeing a large schema's tree).
+pub fn validate_then(values: &Value, schema: &[u8], free: bool) -> Result<(), String> {
     let root: J = serde_json::from_slice(schema).map_err(|e| {
         if e.is_eof() {
             "unexpected EOF".to_string()
@@ -938,7 +944,11 @@ pub fn validate(values: &Value, schema: &[u8]) -> Result<(), String> {
         draft,
         depth: 0,
     };
-    let Some(e) = ctx.validate(&root, values, &[]) else {
+    let found = ctx.validate(&root, values, &[]);
+    if !free {
+        std::mem::forget(root);
+    }
+    let Some(e) = found else {
         return Ok(());
     };
     let causes = if e.msg == "validation failed" && !e.is_ref && !e.causes.is_empty() {

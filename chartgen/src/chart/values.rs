@@ -12,14 +12,18 @@ use crate::value::{Map, MapRef, Value};
 /// Coalescing context: which Helm's rules apply, and the warnings Helm logs on stderr.
 #[derive(Debug, Clone, Default)]
 pub struct Log {
+    /// The lines Helm logs, as the profile's Helm prints them ([`crate::helmlog`]).
     pub warnings: Vec<String>,
     /// Helm 3 rules: a user null always deletes, import-values keep their v3 quirks.
     pub helm3: bool,
     /// Helm 4.3: nulls in a chart's own values.yaml are dropped ([`Profile::drop_chart_nulls`]).
     pub drop_chart_nulls: bool,
-    /// Helm v3.11's import-values ([`Profile::v3_11_quirks`]).
+    /// Helm v3.11's import-values ([`Profile::v3_11_quirks`]), and its log lines.
     pub import_values_v311: bool,
 }
+
+/// Where Helm 3 logs a warning: its source file and line in v3.21.4 and in v3.11.1.
+struct Site(&'static str, u32, u32);
 
 impl Log {
     pub fn new(profile: &Profile) -> Log {
@@ -31,8 +35,35 @@ impl Log {
         }
     }
 
-    fn push(&mut self, w: String) {
-        self.warnings.push(w);
+    /// A coalescing warning (Go `log.Printf` in coalesce.go): Helm 4 logs it through slog at
+    /// INFO, Helm 3 with its file and line.
+    fn coalesce(&mut self, site: Site, text: String) {
+        let line = if self.helm3 {
+            self.go_line(&site, &text)
+        } else {
+            crate::helmlog::slog_line("INFO", &text, &[])
+        };
+        self.warnings.push(line);
+    }
+
+    /// A dependency-processing warning: Helm 4's `slog.Warn` message and attributes, Helm 3's
+    /// `log.Printf` text.
+    fn dependency(&mut self, msg: &str, attrs: &[(&str, &str)], site: Site, v3_text: String) {
+        let line = if self.helm3 {
+            self.go_line(&site, &v3_text)
+        } else {
+            crate::helmlog::slog_line("WARN", msg, attrs)
+        };
+        self.warnings.push(line);
+    }
+
+    fn go_line(&self, site: &Site, text: &str) -> String {
+        let n = if self.import_values_v311 {
+            site.2
+        } else {
+            site.1
+        };
+        crate::helmlog::go_log_line(site.0, n, text)
     }
 }
 
@@ -252,7 +283,10 @@ fn coalesce_globals(log: &mut Log, dest: &MapRef, src: &MapRef, prefix: &str) {
         None => new_map(),
         Some(Value::Map(m)) => m.clone(),
         Some(_) => {
-            log.push("warning: skipping globals because destination global is not a table.".into());
+            log.coalesce(
+                Site("coalesce.go", 138, 105),
+                "warning: skipping globals because destination global is not a table.".into(),
+            );
             return;
         }
     };
@@ -260,7 +294,10 @@ fn coalesce_globals(log: &mut Log, dest: &MapRef, src: &MapRef, prefix: &str) {
         None => new_map(),
         Some(Value::Map(m)) => m.clone(),
         Some(_) => {
-            log.push("warning: skipping globals because source global is not a table.".into());
+            log.coalesce(
+                Site("coalesce.go", 145, 112),
+                "warning: skipping globals because source global is not a table.".into(),
+            );
             return;
         }
     };
@@ -287,16 +324,22 @@ fn coalesce_globals(log: &mut Log, dest: &MapRef, src: &MapRef, prefix: &str) {
                     dg.borrow_mut().insert(key, Value::Map(vv));
                 }
                 Some(_) => {
-                    log.push(format!(
-                        "Conflict: cannot merge map onto non-map for {}. Skipping.",
-                        super::strvals::go_quote(&key)
-                    ));
+                    log.coalesce(
+                        Site("coalesce.go", 161, 128),
+                        format!(
+                            "Conflict: cannot merge map onto non-map for {}. Skipping.",
+                            super::strvals::go_quote(&key)
+                        ),
+                    );
                 }
             }
         } else {
             let is_table = matches!(dg.borrow().get(&key), Some(Value::Map(_)));
             if is_table {
-                log.push(format!("key {key} is table. Skipping"));
+                log.coalesce(
+                    Site("coalesce.go", 175, 139),
+                    format!("key {key} is table. Skipping"),
+                );
             } else {
                 dg.borrow_mut().insert(key, val);
             }
@@ -329,9 +372,10 @@ fn coalesce_chart_values(log: &mut Log, ch: &Chart, v: &MapRef, prefix: &str, me
                     coalesce_tables(log, &dest, src, &concat_prefix(&sub_prefix, &key), merge);
                 }
                 Value::Nil => {}
-                _ => log.push(format!(
-                    "warning: skipped value for {sub_prefix}.{key}: Not a table."
-                )),
+                _ => log.coalesce(
+                    Site("coalesce.go", 237, 175),
+                    format!("warning: skipped value for {sub_prefix}.{key}: Not a table."),
+                ),
             },
             Some(_) => {}
             None => {
@@ -403,13 +447,16 @@ fn coalesce_tables(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str, merg
                     if let Value::Map(dm) = &dv {
                         coalesce_tables(log, dm, vm, &full, merge);
                     } else {
-                        log.push(format!(
-                            "warning: cannot overwrite table with non table for {full} ({})",
-                            fmt_v(&val)
-                        ));
+                        log.coalesce(
+                            Site("coalesce.go", 316, 220),
+                            format!(
+                                "warning: cannot overwrite table with non table for {full} ({})",
+                                fmt_v(&val)
+                            ),
+                        );
                     }
                 } else if matches!(dv, Value::Map(_)) && !val.is_nil() {
-                    log.push(format!(
+                    log.coalesce(Site("coalesce.go", 319, 223), format!(
                         "warning: destination for {full} is a table. Ignoring non-table value ({})",
                         fmt_v(&val)
                     ));
@@ -441,13 +488,16 @@ fn coalesce_tables_v3(log: &mut Log, dst: &MapRef, src: &MapRef, prefix: &str) {
                     if let Value::Map(dm) = &dv {
                         coalesce_tables_v3(log, dm, vm, &full);
                     } else {
-                        log.push(format!(
-                            "warning: cannot overwrite table with non table for {full} ({})",
-                            fmt_v(&val)
-                        ));
+                        log.coalesce(
+                            Site("coalesce.go", 316, 220),
+                            format!(
+                                "warning: cannot overwrite table with non table for {full} ({})",
+                                fmt_v(&val)
+                            ),
+                        );
                     }
                 } else if matches!(dv, Value::Map(_)) && !val.is_nil() {
-                    log.push(format!(
+                    log.coalesce(Site("coalesce.go", 319, 223), format!(
                         "warning: destination for {full} is a table. Ignoring non-table value ({})",
                         fmt_v(&val)
                     ));
@@ -475,33 +525,64 @@ fn tables(log: &mut Log, dst: &Value, src: &Value, merge: bool) -> Value {
     }
 }
 
-/// `Values.Table("a.b")`: the nested map, or None.
-pub fn table(v: &Value, path: &str) -> Option<Value> {
+/// Why a `Values.Table` or `Values.PathValue` lookup failed; Display is Helm's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// A path element is missing or not a map (`ErrNoTable`).
+    #[error("{} is not a table", super::strvals::go_quote(.0))]
+    NoTable(String),
+    /// The last element is missing or a map (`ErrNoValue`).
+    #[error("{} is not a value", super::strvals::go_quote(.0))]
+    NoValue(String),
+    #[error("YAML path cannot be empty")]
+    EmptyPath,
+}
+
+/// `Values.Table("a.b")`: the nested map at a dotted path (`v` itself for no element).
+pub fn table_at(v: &Value, path: &str) -> Result<Value, PathError> {
     let mut cur = v.clone();
     for part in path.split('.') {
         let next = match &cur {
             Value::Map(m) => match m.borrow().get(part) {
                 Some(x @ Value::Map(_)) => x.clone(),
-                _ => return None,
+                _ => return Err(PathError::NoTable(part.to_string())),
             },
-            _ => return None,
+            _ => return Err(PathError::NoTable(part.to_string())),
         };
         cur = next;
     }
-    Some(cur)
+    Ok(cur)
 }
 
-/// `Values.PathValue`: a non-table value at a dotted path.
-fn path_value(v: &Value, path: &str) -> Option<Value> {
+/// [`table_at`] without the reason.
+pub fn table(v: &Value, path: &str) -> Option<Value> {
+    table_at(v, path).ok()
+}
+
+/// `Values.PathValue`: the non-table value at a dotted path.
+pub fn path_value_at(v: &Value, path: &str) -> Result<Value, PathError> {
+    if path.is_empty() {
+        return Err(PathError::EmptyPath);
+    }
     let (parent, key) = match path.rsplit_once('.') {
-        Some((p, k)) => (table(v, p)?, k),
+        Some((p, k)) => (
+            table_at(v, p).map_err(|_| PathError::NoValue(k.to_string()))?,
+            k,
+        ),
         None => (v.clone(), path),
     };
-    let Value::Map(m) = &parent else { return None };
-    match m.borrow().get(key) {
-        Some(Value::Map(_)) | None => None,
-        Some(x) => Some(x.clone()),
+    let found = match &parent {
+        Value::Map(m) => m.borrow().get(key).cloned(),
+        _ => None,
+    };
+    match found {
+        Some(Value::Map(_)) | None => Err(PathError::NoValue(key.to_string())),
+        Some(x) => Ok(x),
     }
+}
+
+fn path_value(v: &Value, path: &str) -> Option<Value> {
+    path_value_at(v, path).ok()
 }
 
 /// Helm's `ProcessDependencies`: drop disabled subcharts (conditions, tags), apply aliases,
@@ -560,9 +641,15 @@ fn process_dependency_enabled(
                 match vt.get(k) {
                     Some(Value::Bool(true)) => has_true = true,
                     Some(Value::Bool(false)) => has_false = true,
-                    Some(_) => {
-                        log.push(format!("returned non-bool value tag={k} chart={}", r.name))
-                    }
+                    Some(_) => log.dependency(
+                        "returned non-bool value",
+                        &[("tag", k), ("chart", &r.name)],
+                        Site("dependencies.go", 95, 81),
+                        format!(
+                            "Warning: Tag '{k}' for chart {} returned non-bool value",
+                            r.name
+                        ),
+                    ),
                     None => {}
                 }
             }
@@ -580,10 +667,15 @@ fn process_dependency_enabled(
                     r.enabled = b;
                     break;
                 }
-                log.push(format!(
-                    "returned non-bool value path={cond} chart={}",
-                    r.name
-                ));
+                log.dependency(
+                    "returned non-bool value",
+                    &[("path", cond), ("chart", &r.name)],
+                    Site("dependencies.go", 64, 49),
+                    format!(
+                        "Warning: Condition path '{cond}' for chart {} returned non-bool value",
+                        r.name
+                    ),
+                );
             }
         }
     }
@@ -659,11 +751,20 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
                     m.insert("child".into(), Value::str(child.as_str()));
                     m.insert("parent".into(), Value::str(parent.as_str()));
                     out.push(Value::map(m));
-                    match table(&cvals, &format!("{}.{child}", r.name)) {
-                        None => {
-                            log.push(format!("ImportValues missing table from chart {}", r.name))
+                    match table_at(&cvals, &format!("{}.{child}", r.name)) {
+                        Err(e) => {
+                            let e = e.to_string();
+                            log.dependency(
+                                "ImportValues missing table from chart",
+                                &[("chart", &r.name), ("error", &e)],
+                                Site("dependencies.go", 270, 247),
+                                format!(
+                                    "Warning: ImportValues missing table from chart {}: {e}",
+                                    r.name
+                                ),
+                            );
                         }
-                        Some(vv) => {
+                        Ok(vv) => {
                             let pm = path_to_map(&parent, vv);
                             // Helm 3.11 merged into the chart's values here, dropping
                             // earlier imports.
@@ -682,9 +783,17 @@ fn process_import_values(log: &mut Log, c: &mut Chart) -> Result<(), String> {
                     m.insert("child".into(), Value::str(child.as_str()));
                     m.insert("parent".into(), Value::str("."));
                     out.push(Value::map(m));
-                    match table(&cvals, &format!("{}.{child}", r.name)) {
-                        None => log.push("ImportValues missing table".to_string()),
-                        Some(vm) => b = tables(log, &b, &vm, true),
+                    match table_at(&cvals, &format!("{}.{child}", r.name)) {
+                        Err(e) => {
+                            let e = e.to_string();
+                            log.dependency(
+                                "ImportValues missing table",
+                                &[("error", &e)],
+                                Site("dependencies.go", 287, 260),
+                                format!("Warning: ImportValues missing table: {e}"),
+                            );
+                        }
+                        Ok(vm) => b = tables(log, &b, &vm, true),
                     }
                 }
                 _ => {}

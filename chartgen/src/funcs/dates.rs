@@ -298,6 +298,18 @@ impl Object for GoTime {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    /// The same instant in the same zone (Go compares the location pointer; the zone's
+    /// name and offset stand for it). The monotonic reading is not compared: Go's `Add`
+    /// keeps it, so `eq $t ($t | dateModify "0s")` is true there too.
+    fn go_eq(&self, other: &dyn Object) -> Option<bool> {
+        let o = other.as_any().downcast_ref::<GoTime>()?;
+        Some(
+            self.secs == o.secs
+                && self.nsec == o.nsec
+                && self.offset == o.offset
+                && self.zone == o.zone,
+        )
+    }
 }
 
 /// Seconds since this process first looked at the clock (Go's monotonic `m=` reading).

@@ -27,7 +27,7 @@ pub(super) const FUNCS: &[FuncDef] = &[
         ok_str(trim_nl(to_yaml_pretty(&a[0]).unwrap_or_default()))
     }),
     def("fromYaml", &[Param::String], |_, a| {
-        Ok(from_yaml(arg_str(&a[0])))
+        Ok(from_yaml_once(&a[0]))
     }),
     def("fromYamlArray", &[Param::String], |_, a| {
         Ok(from_yaml_array(arg_str(&a[0])))
@@ -110,6 +110,31 @@ fn from_yaml(text: &str) -> Value {
         )),
         Err(e) => error_map(e),
     }
+}
+
+thread_local! {
+    /// The last `fromYaml` text (kept alive, so its address names it) and what it decoded to.
+    static LAST_FROM_YAML: std::cell::RefCell<Option<(Value, Value)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `fromYaml` of a string value: charts often decode the same text twice (`$x | fromYaml`
+/// in two places, e.g. on every CRD of a large file), and a copy of the map costs far less
+/// than decoding again. Every call returns its own map, as in Helm.
+fn from_yaml_once(arg: &Value) -> Value {
+    let Value::String(text) = arg else {
+        return from_yaml(arg_str(arg));
+    };
+    let hit = LAST_FROM_YAML.with(|last| match &*last.borrow() {
+        Some((Value::String(k), v)) if std::rc::Rc::ptr_eq(k, text) => Some(v.deep_copy()),
+        _ => None,
+    });
+    if let Some(v) = hit {
+        return v;
+    }
+    let v = from_yaml(text);
+    LAST_FROM_YAML.with(|last| *last.borrow_mut() = Some((arg.clone(), v.deep_copy())));
+    v
 }
 
 /// Helm `fromYamlArray`: a list, or `[msg]`.

@@ -374,53 +374,7 @@ pub fn lint_paths(paths: &[String], values: &Value, opts: &LintOptions) -> Repor
 
 /// Go `log/slog`'s text handler line for a lint note (no time: Helm's handler drops it).
 pub fn slog_line(n: &LintNote) -> String {
-    format!(
-        "level={} msg={} message={}",
-        n.level,
-        slog_value(n.msg),
-        slog_value(&n.message)
-    )
-}
-
-/// A values-pipeline warning as Helm v4 prints it through slog: `returned non-bool value
-/// path=a.b chart=c` at WARN with its attributes, Go `log.Printf` texts at INFO.
-pub fn slog_warning(w: &str) -> String {
-    const SLOG: &[&str] = &["returned non-bool value"];
-    for msg in SLOG {
-        if let Some(rest) = w.strip_prefix(msg).and_then(|r| r.strip_prefix(' ')) {
-            let attrs: Vec<String> = rest
-                .split(' ')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, v)) => format!("{k}={}", slog_value(v)),
-                    None => kv.to_string(),
-                })
-                .collect();
-            return format!("level=WARN msg={} {}", slog_value(msg), attrs.join(" "));
-        }
-    }
-    let level = if w.starts_with("ImportValues missing table") {
-        "WARN"
-    } else {
-        "INFO"
-    };
-    format!("level={level} msg={}", slog_value(w))
-}
-
-/// slog's text quoting: bare unless empty or holding spaces, `=`, `"` or unprintables.
-fn slog_value(s: &str) -> String {
-    let needs = s.is_empty()
-        || s.chars().any(|c| {
-            if c.is_ascii() {
-                c != '\\' && (c == ' ' || c == '=' || c == '"' || c.is_ascii_control())
-            } else {
-                c.is_whitespace() || c == char::REPLACEMENT_CHARACTER || c.is_control()
-            }
-        });
-    if needs {
-        crate::chart::strvals::go_quote(s)
-    } else {
-        s.to_string()
-    }
+    crate::helmlog::slog_line(n.level, n.msg, &[("message", &n.message)])
 }
 
 #[cfg(test)]
@@ -434,14 +388,5 @@ mod tests {
         assert_eq!(go_join("./a/../b", "charts"), "b/charts");
         assert_eq!(go_join("/x/", "y"), "/x/y");
         assert_eq!(go_join("..", "c"), "../c");
-    }
-
-    /// slog quotes only values that need it.
-    #[test]
-    fn slog_quoting() {
-        assert_eq!(slog_value("boom"), "boom");
-        assert_eq!(slog_value("a b"), "\"a b\"");
-        assert_eq!(slog_value(""), "\"\"");
-        assert_eq!(slog_value("k=v"), "\"k=v\"");
     }
 }

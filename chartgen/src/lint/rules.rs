@@ -193,7 +193,7 @@ fn check_values_file(
     let merged =
         crate::chart::values::coalesce_tables_copy(&mut log, &Value::empty_map(), overrides);
     let merged = crate::chart::values::coalesce_tables_copy(&mut log, &merged, &vals);
-    warnings.extend(log.warnings.iter().map(|w| super::slog_warning(w)));
+    warnings.extend(log.warnings.iter().cloned());
     let schema = std::fs::read(dir.join("values.schema.json")).unwrap_or_default();
     if schema.is_empty() || opts.skip_schema_validation {
         return Ok(());
@@ -254,8 +254,7 @@ pub(super) fn templates(l: &mut Linted, dir: &Path, values: &Value, opts: &LintO
         ..Options::default()
     };
     let out = lint_render(&chart, &ropts);
-    l.log
-        .extend(out.warnings.iter().map(|w| super::slog_warning(w)));
+    l.log.extend(out.warnings.iter().cloned());
     l.log.extend(out.notes.iter().map(super::slog_line));
     l.notes.extend(out.notes);
     let rendered = match out.files {

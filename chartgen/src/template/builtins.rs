@@ -135,6 +135,9 @@ pub(crate) fn eq(a: &Value, rest: &[Ev], go118: bool) -> Result<bool, String> {
                             (Value::Object(x), Value::Object(y)) if x.kind_name() == "ptr" => {
                                 std::rc::Rc::ptr_eq(x, y)
                             }
+                            (Value::Object(x), Value::Object(y)) if x.go_eq(&**y).is_some() => {
+                                x.go_eq(&**y).unwrap_or(false)
+                            }
                             _ => {
                                 return Err(format!(
                                     "non-comparable type {}: {}",

@@ -185,6 +185,9 @@ struct Sig<'a> {
     variadic: Option<Param>,
 }
 
+/// The methods of Helm's `Values` (`common.Values`, `chartutil.Values`) templates can reach.
+const VALUES_METHODS: &[&str] = &["AsMap", "Encode", "PathValue", "Table", "YAML"];
+
 const SIG_ANY1: Sig<'static> = Sig {
     fixed: &[Param::Any],
     variadic: None,
@@ -740,6 +743,12 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
                 }
             }
             Value::Map(m) => {
+                if matches!(m.kind(), MapKind::Values | MapKind::ValuesV3)
+                    && VALUES_METHODS.contains(&name)
+                {
+                    let m = m.clone();
+                    return self.eval_values_method(dot, &m, name, node, args, fin);
+                }
                 if has_args {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
@@ -754,6 +763,70 @@ impl<'t, 's, 'e> State<'t, 's, 'e> {
             recv.v.type_name()
         };
         Err(self.errorf(format!("can't evaluate field {name} in type {typ}")))
+    }
+
+    /// A method of Helm's `Values` type (`.Values.Table "a"`, `.AsMap`, ...): Go's method
+    /// lookup comes before the map's keys, so a key named like one is out of reach.
+    fn eval_values_method(
+        &mut self,
+        dot: &Ev,
+        m: &MapRef,
+        name: &str,
+        node: At<'t>,
+        args: &'t [Arg],
+        fin: Option<Ev>,
+    ) -> R<Ev> {
+        let params: &[Param] = match name {
+            "Table" | "PathValue" | "Encode" => &[Param::String],
+            _ => &[],
+        };
+        let sig = Sig {
+            fixed: params,
+            variadic: None,
+        };
+        let rest = args.get(1..).unwrap_or(&[]);
+        if name == "Encode" {
+            // Encode(io.Writer) error: no template value is an io.Writer.
+            let given = rest.len() + usize::from(fin.is_some());
+            if given != 1 {
+                return Err(self.errorf(format!(
+                    "wrong number of args for {name}: want 1 got {given}"
+                )));
+            }
+            let v = match (rest.first(), fin) {
+                (Some(a), _) => self.eval_arg_untyped(dot, a)?,
+                (None, Some(f)) => f,
+                (None, None) => unreachable!("one argument counted above"),
+            };
+            return Err(self.errorf(format!(
+                "wrong type for value; expected io.Writer; got {}",
+                v.v.type_name()
+            )));
+        }
+        let argv = self.eval_call_values(dot, name, &sig, rest, fin)?;
+        let recv = Value::Map(m.clone());
+        let arg = || match argv.first() {
+            Some(Value::String(s)) => s.to_string(),
+            _ => String::new(),
+        };
+        let result = match name {
+            "AsMap" => Ok(Value::Map(m.with_kind(MapKind::Interface))),
+            "YAML" => crate::yaml::to_yaml(&recv)
+                .map(Value::str)
+                .map_err(FuncError::Call),
+            "Table" => crate::chart::values::table_at(&recv, &arg())
+                .map(|t| match t {
+                    Value::Map(t) => Value::Map(t.with_kind(m.kind())),
+                    other => other,
+                })
+                .map_err(|e| FuncError::Call(e.to_string())),
+            _ => crate::chart::values::path_value_at(&recv, &arg())
+                .map_err(|e| FuncError::Call(e.to_string())),
+        };
+        match result {
+            Ok(v) => Ok(Ev::dynamic(v)),
+            Err(e) => Err(self.call_error(node, name, e)),
+        }
     }
 
     fn eval_method(

@@ -849,7 +849,7 @@ impl Emitter {
                 if breaks {
                     self.write_indent();
                 }
-                self.write(value, &mut i);
+                self.write_run(value, &mut i, b" ");
                 self.indention = false;
                 spaces = false;
                 breaks = false;
@@ -857,6 +857,24 @@ impl Emitter {
         }
         self.whitespace = false;
         self.indention = false;
+    }
+
+    /// Copy the characters of `s` from `*i` up to the next line break or byte of `stop` at
+    /// once (what [`Self::write`] does one character at a time). The first character is
+    /// copied whatever it is.
+    #[inline]
+    fn write_run(&mut self, s: &str, i: &mut usize, stop: &[u8]) {
+        let b = s.as_bytes();
+        let start = *i;
+        let mut j = start + width(b[start]);
+        // Lead bytes 0xC2 and 0xE2 may start a break (NEL, LS, PS): the run stops there.
+        while j < b.len() && !matches!(b[j], b'\r' | b'\n' | 0xC2 | 0xE2) && !stop.contains(&b[j]) {
+            j += 1;
+        }
+        let run = &b[start..j];
+        self.out.push_str(&s[start..j]);
+        self.column += run.iter().filter(|&&c| (c as i8) >= -0x40).count();
+        *i = j;
     }
 
     fn write_single(&mut self, value: &str, allow_breaks: bool) {
@@ -894,7 +912,7 @@ impl Emitter {
                 if b[i] == b'\'' {
                     self.put('\'');
                 }
-                self.write(value, &mut i);
+                self.write_run(value, &mut i, b" '");
                 self.indention = false;
                 spaces = false;
                 breaks = false;
@@ -1014,7 +1032,7 @@ impl Emitter {
                 if breaks {
                     self.write_indent();
                 }
-                self.write(value, &mut i);
+                self.write_run(value, &mut i, b"");
                 self.indention = false;
                 breaks = false;
             }

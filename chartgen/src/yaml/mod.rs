@@ -20,6 +20,7 @@ mod gofloat;
 mod json;
 mod load;
 mod parser;
+mod quick;
 mod resolve;
 mod toml;
 
@@ -111,9 +112,13 @@ pub fn parse_any(text: &str) -> Result<Value, YamlError> {
 }
 
 /// Like [`parse_any`] for reading a manifest's head (Helm's `SimpleHead`): of a top-level
-/// map, `apiVersion`, `kind` and `metadata` are as [`parse_any`] gives them, other keys may
-/// be left out; errors are exactly [`parse_any`]'s.
+/// map, `apiVersion`, `kind` and `metadata` are as [`parse_any`] gives them (of `metadata`,
+/// at least `name` and `annotations`), other keys may be left out; errors are exactly
+/// [`parse_any`]'s. Documents in plain block style take the quick reader (quick.rs).
 pub fn parse_head(text: &str) -> Result<Value, YamlError> {
+    if let Some(v) = quick::head(text) {
+        return Ok(v);
+    }
     decode(text, false, load::Keep::Head)
 }
 
