@@ -209,8 +209,16 @@ fn reflection_without_proto() {
         );
         for ep in ["getFeature", "listFeatures"] {
             let p = format!("grpc-{ep}");
-            assert_eq!(metric(&exp, &format!("{p}/status/OK")), Some(200.0), "{version}");
-            assert_eq!(metric(&exp, &format!("{p}/error-count")), Some(0.0), "{version}");
+            assert_eq!(
+                metric(&exp, &format!("{p}/status/OK")),
+                Some(200.0),
+                "{version}"
+            );
+            assert_eq!(
+                metric(&exp, &format!("{p}/error-count")),
+                Some(0.0),
+                "{version}"
+            );
         }
         // The rectangle holds three features: the stream's response messages were timed.
         assert!(

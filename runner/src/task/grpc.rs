@@ -383,8 +383,9 @@ pub fn parse(with: Option<&serde_json::Value>) -> Result<GrpcInputs, InputError>
                 } else {
                     format!("set {field}, or endpoints.<id>.{field} for each endpoint")
                 };
-                return Err(InputError::new(&format!("{}{field}", scope.prefix), "missing")
-                    .hint(hint));
+                return Err(
+                    InputError::new(&format!("{}{field}", scope.prefix), "missing").hint(hint),
+                );
             }
         }
     }
@@ -948,7 +949,8 @@ fn duration(path: &str, d: Option<&String>, default: Duration) -> Result<Duratio
 
 /// An optional duration [`parse`] has already accepted.
 fn optional_duration(path: &str, d: Option<&String>) -> Result<Option<Duration>, InputError> {
-    d.map(|d| duration(path, Some(d), Duration::ZERO)).transpose()
+    d.map(|d| duration(path, Some(d), Duration::ZERO))
+        .transpose()
 }
 
 fn read_pem(field: &str, path: &str) -> Result<Vec<u8>, InputError> {
@@ -1369,6 +1371,18 @@ mod tests {
             (
                 serde_json::json!({"host": "x:1", "call": "a.B.C", "load-schedule": "step"}),
                 "invalid input load-schedule: this ghz option is not supported",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "call": "a.B.C", "endpoints": {"e": {"ASYNC": true}}}),
+                "invalid input endpoints.e.async: this ghz option is not supported",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "call": "a.B.C", "keepalive": "0s"}),
+                "invalid input keepalive:",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "endpoints": {"e": {"call": "a.B.C"}, "f": {}}}),
+                "invalid input endpoints.f.call: missing (hint: set it, or a call for all endpoints)",
             ),
             (
                 serde_json::json!({"host": "x:1", "call": "a.B.C", "error-codes": ["Unavailable", 4, "Fine"]}),
