@@ -35,7 +35,10 @@ iter8` unless `--no-build`), run as `iter8 run` on an experiment with one grpc t
     bench/grpc.py [--only unary,stream,omission,stall] [--servers go,tonic] [--smoke]
                   [--calls 1000000] [--rounds 3] [--concurrency 50] [--co-calls 2000]
                   [--co-concurrency 10] [--stall-calls 2000] [--stall-rate 200]
-                  [--no-build] [--no-install]
+                  [--no-build] [--no-install] [--iter8 PATH]
+
+`--iter8 PATH` runs that binary instead (no build): a debug build is fine for the latency
+sections (omission, stall: a few hundred calls per second), never for the CPU ones.
 """
 import argparse
 import collections
@@ -300,6 +303,7 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="20,000 calls, 1 round")
     ap.add_argument("--no-build", action="store_true", help="use the existing target/release/iter8")
     ap.add_argument("--no-install", action="store_true", help="do not install ghz or build the server")
+    ap.add_argument("--iter8", help="this iter8 binary instead of target/release/iter8 (no build)")
     args = ap.parse_args()
     if args.smoke:
         args.calls, args.rounds = 20_000, 1
@@ -313,14 +317,14 @@ def main():
         ap.error(f"--servers: unknown server {bad[0]!r} (known: {', '.join(SERVERS)})")
     if not args.no_install:
         install()
-    if not args.no_build:
+    if not args.no_build and not args.iter8:
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "iter8"], cwd=ROOT, check=True)
-    iter8 = os.path.join(ROOT, "target", "release", "iter8")
+    iter8 = os.path.abspath(args.iter8) if args.iter8 else os.path.join(ROOT, "target", "release", "iter8")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             stdout=subprocess.PIPE, text=True).stdout.strip()
     print(f"bench/grpc.py at {commit}, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} "
           f"UTC, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; ghz {GHZ_VERSION}; clients on CPU "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; ghz {GHZ_VERSION}; iter8 {iter8}; clients on CPU "
           f"{CLIENT_CPU}, server on CPU {SERVER_CPU}")
     for kind in servers:
         if "unary" in only:
