@@ -1,31 +1,44 @@
 #!/usr/bin/env python3
-"""Benchmark: our gRPC load generator beside ghz against the same route guide server on loopback.
+"""Benchmark: our gRPC load generator beside ghz against the same route guide servers on loopback.
 
-Not a test (not in CI). The server is bench/grpc-server (Go's grpc-go; requests passed through
-undecoded, so the server is never the bottleneck), pinned to CPU 1; every client pinned to
-CPU 0 (taskset). All tools run in the same invocation, interleaved round by round (the order
-rotates), and the median per tool is reported.
+Not a test (not in CI). Two servers, each answering GetFeature and ListFeatures with requests
+passed through undecoded (so the server is never the bottleneck): bench/grpc-server (Go's
+grpc-go) and bench/tonic-server (Rust's tonic), pinned to CPU 1; every client pinned to CPU 0
+(taskset). All tools run in the same invocation, interleaved round by round (the order
+rotates), and the median per tool is reported. k6's gRPC client is not run: the k6 Go module is
+AGPL-licensed, which this project does not use.
 
 Sections (`--only`, comma-separated; all by default):
   unary       GetFeature, closed loop at full speed, `--calls` calls, `--concurrency` workers on
-              one connection: client CPU per call (user + system, GNU time) and peak RSS
-              (GNU time %M). Targets: ours <= 0.5 x ghz's CPU per call; ours <= 64 MiB.
+              one connection, against each server of `--servers`: client CPU per call (user +
+              system, GNU time) and peak RSS (GNU time %M). Targets: ours <= 0.5 x ghz's CPU
+              per call; ours <= 64 MiB.
   stream      ListFeatures (server streaming, 3 messages per call), same measures.
   omission    Coordinated omission: a server that answers in 50 ms (`-delay 50ms`),
               `--co-concurrency` workers (capacity = workers / 50 ms), asked for twice that
               rate for `--co-calls` calls. Prints ghz's latencies, ours, and the queueing
               model's (call i intended at i/rate, served at i/capacity: latency i x
               (1/capacity - 1/rate) + 50 ms).
+  stall       A 1 s server stall: `--stall-rate` calls/s for `--stall-calls` calls,
+              `--co-concurrency` workers; each server of `--servers` holds every call it handles
+              from 3 s after its first call until 4 s (`-stall-after=3s -stall=1s`). Prints
+              ghz's latencies, ours, and the queueing model's (a call due at t inside the stall
+              ends at its end: latency 4 s - t; the others are answered at once), and p99 / model.
 
 Peers are installed outside the repository (never committed) at pinned versions: ghz 0.121.0
 (`go install`), the server built from bench/grpc-server with `go build` (its go.mod pins
-grpc-go), GNU time from Debian; all into ~/.cache/iter8-bench/bin. Ours is
-target/release/iter8 (`cargo build --release --bin iter8` unless `--no-build`), run as
-`iter8 run` on an experiment with one grpc task.
+grpc-go), the tonic server built from bench/tonic-server with `cargo build --release` (its
+Cargo.toml pins tonic; its own Cargo.lock; into target/), GNU time from Debian; the Go binaries
+into ~/.cache/iter8-bench/bin. Ours is target/release/iter8 (`cargo build --release --bin
+iter8` unless `--no-build`), run as `iter8 run` on an experiment with one grpc task.
 
-    bench/grpc.py [--only unary,stream,omission] [--smoke] [--calls 1000000] [--rounds 3]
-                  [--concurrency 50] [--co-calls 2000] [--co-concurrency 10]
-                  [--no-build] [--no-install]
+    bench/grpc.py [--only unary,stream,omission,stall] [--servers go,tonic] [--smoke]
+                  [--calls 1000000] [--rounds 3] [--concurrency 50] [--co-calls 2000]
+                  [--co-concurrency 10] [--stall-calls 2000] [--stall-rate 200]
+                  [--no-build] [--no-install] [--iter8 PATH]
+
+`--iter8 PATH` runs that binary instead (no build): a debug build is fine for the latency
+sections (omission, stall: a few hundred calls per second), never for the CPU ones.
 """
 import argparse
 import collections
@@ -45,13 +58,15 @@ from measure import parent_peak_kib, run_measured  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.expanduser("~/.cache/iter8-bench/bin")
 GHZ_VERSION = "0.121.0"
-SERVER = os.path.join(CACHE, "routeguide-bench")
+SERVERS = {"go": os.path.join(CACHE, "routeguide-bench"),
+           "tonic": os.path.join(ROOT, "target", "release", "routeguide-tonic")}
 GHZ = os.path.join(CACHE, "ghz")
 PROTO = os.path.join(ROOT, "tests", "grpc", "route_guide.proto")
 POINT = {"latitude": 407838351, "longitude": -746143763}
 RECT = {"lo": {"latitude": 400000000, "longitude": -750000000},
         "hi": {"latitude": 420000000, "longitude": -730000000}}
-SECTIONS = ("unary", "stream", "omission")
+SECTIONS = ("unary", "stream", "omission", "stall")
+STALL_AFTER_S, STALL_S = 3.0, 1.0
 CLIENT_CPU, SERVER_CPU = "0", "1"
 
 
@@ -67,20 +82,24 @@ def install():
                        env=dict(os.environ, GOBIN=CACHE), cwd=tempfile.gettempdir())
         with open(stamp, "w") as f:
             f.write(GHZ_VERSION + "\n")
-    subprocess.run(["go", "build", "-o", SERVER, "."], check=True,
+    subprocess.run(["go", "build", "-o", SERVERS["go"], "."], check=True,
                    cwd=os.path.join(ROOT, "bench", "grpc-server"))
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--locked"], check=True,
+                   cwd=os.path.join(ROOT, "bench", "tonic-server"),
+                   env=dict(os.environ, CARGO_TARGET_DIR=os.path.join(ROOT, "target")))
 
 
 class Server:
-    """bench/grpc-server on 127.0.0.1 port 0, pinned to the server CPU."""
+    """A bench server (`kind`: go or tonic) on 127.0.0.1 port 0, pinned to the server CPU;
+    `flags` as both take them (-delay=, -list=, -stall-after=, -stall=)."""
 
-    def __init__(self, delay=None):
-        cmd = ["taskset", "-c", SERVER_CPU, SERVER] + ([f"-delay={delay}"] if delay else [])
+    def __init__(self, kind="go", flags=()):
+        cmd = ["taskset", "-c", SERVER_CPU, SERVERS[kind]] + list(flags)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().split()
         if len(line) != 2 or line[0] != "PORT":
             self.stop()
-            raise SystemExit(f"bench server did not start: {line}")
+            raise SystemExit(f"bench server {kind} did not start: {line}")
         self.host = f"127.0.0.1:{line[1]}"
 
     def stop(self):
@@ -166,9 +185,10 @@ def run_tool(tool, iter8, host, call, data, n, c, rps=0):
     return r
 
 
-def closed_loop(title, iter8, call, data, args):
-    server = Server()
+def closed_loop(title, iter8, call, data, args, kind):
+    server = Server(kind)
     n, c = args.calls, args.concurrency
+    title = f"{title} ({kind} server)"
     print(f"\n== {title}: {call}, closed loop, {n} calls, {c} workers, 1 connection, "
           f"{args.rounds} round(s), load average {os.getloadavg()[0]:.1f}", flush=True)
     runs = collections.defaultdict(list)
@@ -207,7 +227,7 @@ def omission(iter8, args):
     delay_ms, c, n = 50.0, args.co_concurrency, args.co_calls
     capacity = c / (delay_ms / 1000)
     rate = 2 * capacity
-    server = Server(delay=f"{delay_ms:g}ms")
+    server = Server("go", [f"-delay={delay_ms:g}ms"])
     print(f"\n== coordinated omission: server answers in {delay_ms:g} ms, {c} workers (capacity "
           f"{capacity:g} calls/s), asked for {rate:g} calls/s, {n} calls", flush=True)
     # The queueing model: call i is due at i/rate and starts at i/capacity (the workers are
@@ -225,14 +245,48 @@ def omission(iter8, args):
                 rows[tool]["wall"] = r["wall"]
     finally:
         server.stop()
+    print_latencies(rows)
+    for tool in ("iter8", "ghz"):
+        if tool in rows and rows[tool].get("p99"):
+            print(f"omission: p99 {tool} / model = {rows[tool]['p99'] / model['p99']:.2f}")
+
+
+def print_latencies(rows):
     print(f"{'':8} {'mean ms':>9} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
     for name, l in rows.items():
         cells = " ".join(f"{l[k]:9.1f}" if l.get(k) is not None else f"{'n/a':>9}"
                          for k in ("mean", "p50", "p99", "max"))
         print(f"{name:8} {cells}")
+
+
+def stall(iter8, args, kind):
+    n, rate, c = args.stall_calls, args.stall_rate, args.co_concurrency
+    print(f"\n== 1 s stall ({kind} server): {rate:g} calls/s, {n} calls, {c} workers; the server "
+          f"holds every call from {STALL_AFTER_S:g} s after its first until "
+          f"{STALL_AFTER_S + STALL_S:g} s", flush=True)
+    # The queueing model: call i is due at i/rate; one due inside the stall ends when the stall
+    # does (the workers are free again at once: the server answers in microseconds), the others
+    # are answered at once.
+    end = STALL_AFTER_S + STALL_S
+    lat = sorted(max(0.0, end - i / rate) * 1000 if STALL_AFTER_S <= i / rate < end else 0.0
+                 for i in range(n))
+    model = {"mean": statistics.fmean(lat), "p50": lat[n // 2], "p99": lat[int(n * 0.99)],
+             "max": lat[-1]}
+    rows = {"model": model}
+    for tool in ("iter8", "ghz"):
+        # A fresh server per tool: the stall is timed from the server's first call.
+        server = Server(kind, [f"-stall-after={STALL_AFTER_S:g}s", f"-stall={STALL_S:g}s"])
+        try:
+            r = run_tool(tool, iter8, server.host, "routeguide.RouteGuide.GetFeature", POINT, n, c,
+                         rps=rate)
+        finally:
+            server.stop()
+        if r:
+            rows[tool] = r["lat"]
+    print_latencies(rows)
     for tool in ("iter8", "ghz"):
         if tool in rows and rows[tool].get("p99"):
-            print(f"omission: p99 {tool} / model = {rows[tool]['p99'] / model['p99']:.2f}")
+            print(f"stall ({kind}): p99 {tool} / model = {rows[tool]['p99'] / model['p99']:.2f}")
 
 
 def main():
@@ -243,9 +297,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--co-calls", type=int, default=2000)
     ap.add_argument("--co-concurrency", type=int, default=10)
+    ap.add_argument("--stall-calls", type=int, default=2000)
+    ap.add_argument("--stall-rate", type=float, default=200.0)
+    ap.add_argument("--servers", default="go,tonic", help="servers of unary, stream and stall")
     ap.add_argument("--smoke", action="store_true", help="20,000 calls, 1 round")
     ap.add_argument("--no-build", action="store_true", help="use the existing target/release/iter8")
     ap.add_argument("--no-install", action="store_true", help="do not install ghz or build the server")
+    ap.add_argument("--iter8", help="this iter8 binary instead of target/release/iter8 (no build)")
     args = ap.parse_args()
     if args.smoke:
         args.calls, args.rounds = 20_000, 1
@@ -253,23 +311,32 @@ def main():
     bad = [s for s in only if s not in SECTIONS]
     if bad:
         ap.error(f"--only: unknown section {bad[0]!r} (known: {', '.join(SECTIONS)})")
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    bad = [s for s in servers if s not in SERVERS]
+    if bad:
+        ap.error(f"--servers: unknown server {bad[0]!r} (known: {', '.join(SERVERS)})")
     if not args.no_install:
         install()
-    if not args.no_build:
+    if not args.no_build and not args.iter8:
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "iter8"], cwd=ROOT, check=True)
-    iter8 = os.path.join(ROOT, "target", "release", "iter8")
+    iter8 = os.path.abspath(args.iter8) if args.iter8 else os.path.join(ROOT, "target", "release", "iter8")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             stdout=subprocess.PIPE, text=True).stdout.strip()
     print(f"bench/grpc.py at {commit}, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} "
           f"UTC, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; ghz {GHZ_VERSION}; clients on CPU "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; ghz {GHZ_VERSION}; iter8 {iter8}; clients on CPU "
           f"{CLIENT_CPU}, server on CPU {SERVER_CPU}")
-    if "unary" in only:
-        closed_loop("unary", iter8, "routeguide.RouteGuide.GetFeature", POINT, args)
-    if "stream" in only:
-        closed_loop("server streaming", iter8, "routeguide.RouteGuide.ListFeatures", RECT, args)
+    for kind in servers:
+        if "unary" in only:
+            closed_loop("unary", iter8, "routeguide.RouteGuide.GetFeature", POINT, args, kind)
+        if "stream" in only:
+            closed_loop("server streaming", iter8, "routeguide.RouteGuide.ListFeatures", RECT,
+                        args, kind)
     if "omission" in only:
         omission(iter8, args)
+    if "stall" in only:
+        for kind in servers:
+            stall(iter8, args, kind)
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

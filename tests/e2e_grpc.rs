@@ -1,7 +1,8 @@
 //! End-to-end tests of the `iter8` binary's gRPC experiments against a real gRPC server we did
 //! not write in Rust (the route guide service on Python grpcio): the Iter8 gRPC tutorial via
 //! `iter8 launch --set tasks={grpc,assess} ...` with the proto and data fetched by URL from a
-//! loopback HTTP server, a server that is down, and bad input (one `Error:` line naming the
+//! loopback HTTP server, the same experiment with no proto against a server with reflection
+//! (v1, and v1alpha only), a server that is down, and bad input (one `Error:` line naming the
 //! field, exit 1, nothing written).
 
 mod support;
@@ -151,6 +152,84 @@ fn tutorial_launch_assert_report() {
     assert!(texts(&out).0.contains("grpc-listFeatures/latency"));
 }
 
+/// The tutorial's two endpoints with no proto anywhere: `iter8 launch` of the embedded chart
+/// against a server with reflection (grpcio-reflection, v1 and then v1alpha only) gets the
+/// schema from the server: no download task is rendered, every call of both endpoints (unary and
+/// server streaming, data given inline) succeeds, and the SLOs pass under `iter8 assert`.
+#[test]
+fn reflection_without_proto() {
+    for version in ["v1", "v1alpha"] {
+        let g = RouteGuide::start_with(&Options {
+            reflection: vec![version.to_string()],
+            ..Options::default()
+        })
+        .expect("route guide with reflection (tools/deps.sh installs grpcio-reflection)");
+        let dir = run_dir();
+        let d = dir.path().display().to_string();
+        let mut args = vec!["launch".to_string(), "--runDir".into(), d.clone()];
+        for s in [
+            "tasks={grpc,assess}".to_string(),
+            format!("grpc.host={}", g.host()),
+            "grpc.rps=100".to_string(),
+            "grpc.endpoints.getFeature.call=routeguide.RouteGuide.GetFeature".to_string(),
+            "grpc.endpoints.getFeature.data.latitude=407838351".to_string(),
+            "grpc.endpoints.getFeature.data.longitude=-746143763".to_string(),
+            "grpc.endpoints.listFeatures.call=routeguide.RouteGuide.ListFeatures".to_string(),
+            "grpc.endpoints.listFeatures.data.lo.latitude=400000000".to_string(),
+            "grpc.endpoints.listFeatures.data.lo.longitude=-750000000".to_string(),
+            "grpc.endpoints.listFeatures.data.hi.latitude=420000000".to_string(),
+            "grpc.endpoints.listFeatures.data.hi.longitude=-730000000".to_string(),
+            "assess.SLOs.upper.grpc-getFeature/error-count=0".to_string(),
+            "assess.SLOs.upper.grpc-listFeatures/error-count=0".to_string(),
+        ] {
+            args.push("--set".into());
+            args.push(s);
+        }
+        let out = iter8()
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run iter8 launch");
+        let (_, err) = texts(&out);
+        assert!(out.status.success(), "{version}: launch failed:\n{err}");
+        for line in [
+            "msg=task 1: grpc: completed",
+            "msg=task 2: assess: completed",
+        ] {
+            assert!(err.contains(line), "{version}: missing {line:?} in:\n{err}");
+        }
+        let exp = read_experiment(dir.path());
+        assert_eq!(exp.spec.len(), 2, "{version}: no download task");
+        let with = serde_json::to_string(&exp.spec[0].with).expect("task inputs as JSON");
+        assert!(!with.contains("proto"), "{version}: {with}");
+        assert!(
+            exp.completed() && exp.no_failure() && exp.slos(),
+            "{version}: {}",
+            runner::report::text(&exp)
+        );
+        for ep in ["getFeature", "listFeatures"] {
+            let p = format!("grpc-{ep}");
+            assert_eq!(
+                metric(&exp, &format!("{p}/status/OK")),
+                Some(200.0),
+                "{version}"
+            );
+            assert_eq!(
+                metric(&exp, &format!("{p}/error-count")),
+                Some(0.0),
+                "{version}"
+            );
+        }
+        // The rectangle holds three features: the stream's response messages were timed.
+        assert!(
+            metric(&exp, "grpc-listFeatures/message-latency/max").is_some(),
+            "{version}"
+        );
+        let out = run_iter8(&["assert", "-c", "completed", "-c", "slos", "--runDir", &d]);
+        assert!(out.status.success(), "{version}: {}", texts(&out).1);
+    }
+}
+
 /// A server that is down: every call counts as Unavailable; the experiment completes.
 #[test]
 fn server_down_counts_unavailable() {
@@ -228,6 +307,13 @@ fn bad_input_writes_nothing() {
                 format!("grpc.dataURL={}", g.file_url("wrong.json")),
             ],
             "grpc: invalid input data-file: is not a valid routeguide.Point",
+        ),
+        (
+            vec![
+                format!("grpc.host={host}"),
+                "grpc.call=routeguide.RouteGuide.GetFeature".into(),
+            ],
+            "grpc: invalid input proto: missing, and server reflection at",
         ),
         (
             vec![

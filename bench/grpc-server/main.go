@@ -1,6 +1,8 @@
 // Command routeguide-bench is a fast route guide server for bench/grpc.py (not a test): Go's
 // grpc-go, answering GetFeature with one Feature and ListFeatures with -list Features, after
-// -delay. Requests are not decoded (a pass-through codec): the benchmark measures clients.
+// -delay; with -stall, every call handled from -stall-after past the server's first call until
+// the stall ends waits for that end. Requests are not decoded (a pass-through codec): the
+// benchmark measures clients.
 // It listens on 127.0.0.1, port 0, and prints "PORT <n>".
 package main
 
@@ -9,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -53,13 +56,26 @@ func appendVarint(b []byte, v uint64) []byte {
 func main() {
 	delay := flag.Duration("delay", 0, "wait before answering each call")
 	list := flag.Int("list", 3, "features per ListFeatures call")
+	stallAfter := flag.Duration("stall-after", 0, "when the stall starts, after the first call")
+	stall := flag.Duration("stall", 0, "how long the server stalls")
 	flag.Parse()
 	f := feature()
+	var first time.Time
+	var once sync.Once
 	handler := func(_ any, stream grpc.ServerStream) error {
 		method, _ := grpc.MethodFromServerStream(stream)
 		var req []byte
 		if err := stream.RecvMsg(&req); err != nil {
 			return err
+		}
+		now := time.Now()
+		once.Do(func() { first = now })
+		if *stall > 0 {
+			from := first.Add(*stallAfter)
+			until := from.Add(*stall)
+			if !now.Before(from) && now.Before(until) {
+				time.Sleep(until.Sub(now))
+			}
 		}
 		if *delay > 0 {
 			time.Sleep(*delay)

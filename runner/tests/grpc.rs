@@ -50,6 +50,7 @@ fn load(host: &str, method: &str, data: &str, total: u64) -> GrpcSpec {
         threads: 1,
         timeout: Duration::from_secs(20),
         connect_timeout: Duration::from_secs(10),
+        keepalive: None,
         tls: None,
         authority: None,
         error_codes: grpc::DEFAULT_ERROR_CODES,
@@ -681,5 +682,141 @@ fn template_data() {
         let set: std::collections::BTreeSet<&str> = lines.lines().collect();
         assert_eq!(set.len(), distinct, "dynamic {dynamic}");
         assert!(set.iter().all(|u| u.len() == 36), "{set:?}");
+    }
+}
+
+/// A TCP relay between the generator and a server that counts the HTTP/2 PING frames the
+/// client sends (ACKs aside) and, in `silent` mode, drops everything the server sends once the
+/// client has started a call (a peer that stopped answering). It relays one connection.
+struct Tap {
+    addr: std::net::SocketAddr,
+    pings: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Tap {
+    fn start(server_port: u16, silent: bool) -> Tap {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind tap");
+        let addr = listener.local_addr().expect("tap address");
+        let pings = Arc::new(AtomicU64::new(0));
+        let counted = pings.clone();
+        std::thread::spawn(move || {
+            let Ok((mut client, _)) = listener.accept() else {
+                return;
+            };
+            let mut server = TcpStream::connect(("127.0.0.1", server_port)).expect("connect");
+            let (mut client_w, mut server_r) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            let muted = Arc::new(AtomicBool::new(false));
+            let mute = muted.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                while let Ok(n) = server_r.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if !muted.load(Ordering::SeqCst) && client_w.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = client_w.shutdown(Shutdown::Write);
+            });
+            // Client to server: the 24-byte preface, then frames (9-byte header: length,
+            // type, flags, stream).
+            let mut seen: Vec<u8> = Vec::new();
+            let mut at = 24;
+            let mut buf = [0u8; 16384];
+            while let Ok(n) = client.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                while seen.len() >= at + 9 {
+                    let len = u32::from_be_bytes([0, seen[at], seen[at + 1], seen[at + 2]]);
+                    let (kind, flags) = (seen[at + 3], seen[at + 4]);
+                    if kind == 0x6 && flags & 0x1 == 0 {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if kind == 0x1 && silent {
+                        mute.store(true, Ordering::SeqCst);
+                    }
+                    at += 9 + len as usize;
+                }
+                if server.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = server.shutdown(Shutdown::Write);
+        });
+        Tap { addr, pings }
+    }
+
+    fn pings(&self) -> u64 {
+        self.pings.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// `keepalive` (ghz's): while a call is in flight the generator PINGs the server (never without
+/// it); a server that stops answering has the connection closed and the call ends `Unavailable`
+/// instead of waiting out its 20 s timeout; and grpcio's own PING policy (at most two PINGs
+/// while it sends nothing) ends a call that PINGs too often, as it would ghz's.
+#[test]
+fn keepalive_pings_and_drops_a_silent_server() {
+    let strict = guide();
+    let lenient = RouteGuide::start_with(&testsupport::route_guide::Options {
+        min_ping_interval_ms: Some(50),
+        ..Default::default()
+    })
+    .expect("route guide server");
+    for (server, keepalive, silent, want) in [
+        (&lenient, None, false, "OK"),
+        (&lenient, Some("200ms"), false, "OK"),
+        (&lenient, Some("200ms"), true, "Unavailable"),
+        (&strict, Some("200ms"), false, "Unavailable"),
+    ] {
+        let tap = Tap::start(server.port, silent);
+        let extra = format!(
+            "    total: 1\n    concurrency: 1\n    metadata:\n      delay-ms: \"2000\"\n{}",
+            keepalive.map_or(String::new(), |k| format!("    keepalive: {k}\n"))
+        );
+        let (r, e) = run_spec(&task(
+            &tap.addr.to_string(),
+            "routeguide.RouteGuide.GetFeature",
+            &extra,
+        ));
+        r.expect("run succeeds");
+        let case = format!(
+            "keepalive {keepalive:?}, silent {silent}, strict {}",
+            std::ptr::eq(server, &strict)
+        );
+        let seen: Vec<String> = e
+            .result
+            .as_ref()
+            .and_then(|r| r.insights.as_ref())
+            .map(|i| {
+                i.metrics_info
+                    .keys()
+                    .filter(|k| k.starts_with("grpc/status/"))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            metric(&e, &format!("grpc/status/{want}")),
+            Some(1.0),
+            "{case}: {seen:?}"
+        );
+        // Answered PINGs repeat while the call waits; an unanswered one closes the connection.
+        let pings = tap.pings();
+        match (keepalive, silent) {
+            (None, _) => assert_eq!(pings, 0, "{case}"),
+            (Some(_), false) => assert!(pings >= 2, "{case}: {pings} PINGs"),
+            (Some(_), true) => assert!(pings >= 1, "{case}: {pings} PINGs"),
+        }
     }
 }

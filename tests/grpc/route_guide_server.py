@@ -14,6 +14,9 @@ given, and prints `PORT <n>` once it serves. Test controls, by request metadata:
 With --tls CERT KEY it serves TLS; with --client-ca CA it also requires client certificates.
 With --reflection v1 and/or --reflection v1alpha it also serves server reflection on those
 versions (grpcio-reflection).
+With --min-ping-interval-ms N it accepts a client's keepalive PINGs as often as every N ms
+(grpcio's own policy, without it: more than two PINGs while it sends nothing, within 5 minutes,
+and it closes the connection with GOAWAY too_many_pings).
 With --http-dir DIR it also serves the files of DIR over HTTP on another loopback port, and
 prints `HTTP <n>` (for the proto and data URLs of the experiments).
 """
@@ -242,8 +245,15 @@ def main():
     ap.add_argument("--workers", type=int, default=64)
     ap.add_argument("--http-dir")
     ap.add_argument("--reflection", action="append", choices=["v1", "v1alpha"], default=[])
+    ap.add_argument("--min-ping-interval-ms", type=int)
     args = ap.parse_args()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
+    options = []
+    if args.min_ping_interval_ms is not None:
+        options = [
+            ("grpc.http2.min_ping_interval_without_data_ms", args.min_ping_interval_ms),
+            ("grpc.http2.max_ping_strikes", 0),
+        ]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=options)
     server.add_generic_rpc_handlers((handler(),))
     if args.reflection:
         add_reflection(server, args.reflection)

@@ -20,6 +20,9 @@ pub struct Options {
     /// Serve server reflection on these versions (`"v1"`, `"v1alpha"`), by grpcio-reflection
     /// from `.tools/python` (tools/deps.sh).
     pub reflection: Vec<String>,
+    /// Accept client keepalive PINGs as often as every this many milliseconds (without it,
+    /// grpcio's policy closes a connection that PINGs more than twice while idle).
+    pub min_ping_interval_ms: Option<u64>,
 }
 
 /// A running route guide server.
@@ -73,6 +76,9 @@ impl RouteGuide {
         }
         for v in &opts.reflection {
             cmd.arg("--reflection").arg(v);
+        }
+        if let Some(ms) = opts.min_ping_interval_ms {
+            cmd.arg("--min-ping-interval-ms").arg(ms.to_string());
         }
         cmd.env("PYTHONPATH", crate::repo_root().join(".tools/python"));
         let mut child = cmd

@@ -20,6 +20,7 @@
 //! | `connections` | 1 | whole number ≥ 1 | HTTP/2 connections the workers share (at most `concurrency`). |
 //! | `timeout` | `20s` | Go duration > 0 | Per call; a late call is `DeadlineExceeded`. |
 //! | `connect-timeout` | `10s` | Go duration > 0 | Per connection attempt. |
+//! | `keepalive` | — | Go duration > 0 | HTTP/2 keepalive, as ghz sets gRPC's: while calls are in flight, a PING after this long without a frame from the server; no answer within as long again closes the connection (its calls end `Unavailable`). |
 //! | `insecure` | true | true/false | Plaintext (h2c); Iter8 v0.13 forced it. `false` = TLS. |
 //! | `skipTLS` | false | true/false | TLS without verifying the server certificate. |
 //! | `cacert` / `cert` + `key` | — | PEM paths | CA to trust; client certificate and key (mutual TLS). |
@@ -187,6 +188,9 @@ pub struct EndpointInputs {
         skip_serializing_if = "Option::is_none"
     )]
     pub connect_timeout: Option<String>,
+    /// HTTP/2 keepalive time (and timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive: Option<String>,
     /// Plaintext.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure: Option<bool>,
@@ -305,6 +309,7 @@ macro_rules! endpoint_fields {
             ("connections", COUNT),
             ("timeout", POSITIVE),
             ("connect-timeout", POSITIVE),
+            ("keepalive", POSITIVE),
             ("insecure", FLAG),
             ("skipTLS", FLAG),
             ("cacert", TEXT),
@@ -349,7 +354,6 @@ const GHZ_UNSUPPORTED: &[&str] = &[
     "duration-stop",
     "enable-compression",
     "format",
-    "keepalive",
     "lb-strategy",
     "load-schedule",
     "load-start",
@@ -368,65 +372,52 @@ const GHZ_UNSUPPORTED: &[&str] = &[
 ];
 
 /// Parse and check the task's `with`: keys case-insensitive, every field typed and in range,
-/// unknown keys refused, a host and a call for every endpoint, hosts of the form `host:port`,
-/// TLS files only with TLS. Does not read any file or URL (see [`check`]).
+/// unknown keys refused (ghz options this runner lacks by name), a host and a call for every
+/// endpoint, hosts of the form `host:port`, TLS files only with TLS. Does not read any file or
+/// URL (see [`check`]).
 pub fn parse(with: Option<&serde_json::Value>) -> Result<GrpcInputs, InputError> {
-    refuse_unsupported(with, "")?;
-    if let Some(eps) = with
-        .and_then(|w| w.as_object())
-        .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("endpoints")))
-        .and_then(|(_, v)| v.as_object())
-    {
-        for (id, ep) in eps {
-            refuse_unsupported(Some(ep), &format!("endpoints.{id}."))?;
-        }
+    let inputs: GrpcInputs = parse_inputs(with, &GRPC_SHAPE).map_err(name_ghz_option)?;
+    for (prefix, e) in inputs.own_scopes() {
+        check_endpoint(e, &prefix)?;
     }
-    let inputs: GrpcInputs = parse_inputs(with, &GRPC_SHAPE)?;
-    check_endpoint(&inputs.base, "")?;
-    match inputs.endpoints.as_ref().filter(|m| !m.is_empty()) {
-        None => {
-            for (field, v) in [("host", &inputs.base.host), ("call", &inputs.base.call)] {
-                if v.as_deref().is_none_or(str::is_empty) {
-                    return Err(InputError::new(field, "missing").hint(format!(
-                        "set {field}, or endpoints.<id>.{field} for each endpoint"
-                    )));
-                }
-            }
-        }
-        Some(eps) => {
-            for (id, ep) in eps {
-                let prefix = format!("endpoints.{id}.");
-                check_endpoint(ep, &prefix)?;
-                for (field, v, top) in [
-                    ("host", &ep.host, &inputs.base.host),
-                    ("call", &ep.call, &inputs.base.call),
-                ] {
-                    if v.as_deref().is_none_or(str::is_empty)
-                        && top.as_deref().is_none_or(str::is_empty)
-                    {
-                        return Err(InputError::new(&format!("{prefix}{field}"), "missing")
-                            .hint(format!("set it, or a {field} for all endpoints")));
-                    }
-                }
+    let multi = inputs.is_multi();
+    for scope in inputs.scopes(&inputs.base) {
+        for (field, v) in [("host", &scope.inputs.host), ("call", &scope.inputs.call)] {
+            if v.as_deref().is_none_or(str::is_empty) {
+                let hint = if multi {
+                    format!("set it, or a {field} for all endpoints")
+                } else {
+                    format!("set {field}, or endpoints.<id>.{field} for each endpoint")
+                };
+                return Err(
+                    InputError::new(&format!("{}{field}", scope.prefix), "missing").hint(hint),
+                );
             }
         }
     }
     Ok(inputs)
 }
 
-fn refuse_unsupported(with: Option<&serde_json::Value>, prefix: &str) -> Result<(), InputError> {
-    let Some(map) = with.and_then(|w| w.as_object()) else {
-        return Ok(());
-    };
-    for k in map.keys() {
-        if let Some(known) = GHZ_UNSUPPORTED.iter().find(|u| u.eq_ignore_ascii_case(k)) {
-            return Err(InputError::new(
-                &format!("{prefix}{known}"),
-                "this ghz option is not supported by this runner",
-            ));
-        }
+/// An unknown key that is a ghz option is named as one this runner does not support.
+fn name_ghz_option(e: InputError) -> InputError {
+    if e.problem != "unknown key" {
+        return e;
     }
-    Ok(())
+    let (prefix, key) = e
+        .path
+        .rsplit_once('.')
+        .map_or(("", e.path.as_str()), |(p, k)| (p, k));
+    match GHZ_UNSUPPORTED.iter().find(|u| u.eq_ignore_ascii_case(key)) {
+        Some(known) => {
+            let path = if prefix.is_empty() {
+                known.to_string()
+            } else {
+                format!("{prefix}.{known}")
+            };
+            InputError::new(&path, "this ghz option is not supported by this runner")
+        }
+        None => e,
+    }
 }
 
 /// Checks of one endpoint (or of the top level) that need gRPC's rules.
@@ -571,6 +562,7 @@ impl GrpcInputs {
             connections,
             timeout,
             connect_timeout,
+            keepalive,
             insecure,
             skip_tls,
             cacert,
@@ -592,16 +584,51 @@ impl GrpcInputs {
         e
     }
 
-    /// `(provider, effective inputs)` of every endpoint, or of the task when it has none.
-    fn providers(&self, raw_top: &EndpointInputs) -> Vec<(String, EndpointInputs)> {
+    /// Whether the task has endpoints.
+    fn is_multi(&self) -> bool {
+        self.endpoints.as_ref().is_some_and(|m| !m.is_empty())
+    }
+
+    /// The inputs as written, with the prefix of their field paths: the top level (`""`) and
+    /// each endpoint (`endpoints.<id>.`).
+    fn own_scopes(&self) -> impl Iterator<Item = (String, &EndpointInputs)> {
+        std::iter::once((String::new(), &self.base)).chain(
+            self.endpoints
+                .iter()
+                .flatten()
+                .map(|(id, ep)| (format!("endpoints.{id}."), ep)),
+        )
+    }
+
+    /// Where the task generates load: every endpoint with the top level merged in, or the task
+    /// itself when it has none. `raw_top` is the top level before [`Self::apply_defaults`].
+    fn scopes(&self, raw_top: &EndpointInputs) -> Vec<Scope> {
         match self.endpoints.as_ref().filter(|m| !m.is_empty()) {
             Some(eps) => eps
                 .iter()
-                .map(|(id, ep)| (format!("grpc-{id}"), self.merged(raw_top, ep)))
+                .map(|(id, ep)| Scope {
+                    provider: format!("grpc-{id}"),
+                    prefix: format!("endpoints.{id}."),
+                    inputs: self.merged(raw_top, ep),
+                })
                 .collect(),
-            None => vec![("grpc".to_string(), self.base.clone())],
+            None => vec![Scope {
+                provider: "grpc".to_string(),
+                prefix: String::new(),
+                inputs: self.base.clone(),
+            }],
         }
     }
+}
+
+/// One place the task generates load.
+struct Scope {
+    /// Metrics provider: `grpc` or `grpc-<id>`.
+    provider: String,
+    /// Prefix of its field paths in errors: `""` or `endpoints.<id>.`.
+    prefix: String,
+    /// Its effective inputs.
+    inputs: EndpointInputs,
 }
 
 /// Where a file input's bytes come from before the task runs.
@@ -911,19 +938,10 @@ pub fn check(with: Option<&serde_json::Value>, earlier: &[TaskSpec]) -> Result<(
     let raw_top = inputs.base.clone();
     inputs.apply_defaults();
     let reader = Reader::before_run(earlier);
-    let multi = inputs.endpoints.as_ref().is_some_and(|m| !m.is_empty());
-    for (provider, e) in inputs.providers(&raw_top) {
-        let prefix = endpoint_prefix(&provider, multi);
-        prepare(&e, &prefix, &reader)?;
+    for scope in inputs.scopes(&raw_top) {
+        prepare(&scope.inputs, &scope.prefix, &reader)?;
     }
     Ok(())
-}
-
-fn endpoint_prefix(provider: &str, multi: bool) -> String {
-    match provider.strip_prefix("grpc-") {
-        Some(id) if multi => format!("endpoints.{id}."),
-        _ => String::new(),
-    }
 }
 
 /// A duration [`parse`] has already accepted.
@@ -933,6 +951,12 @@ fn duration(path: &str, d: Option<&String>, default: Duration) -> Result<Duratio
         Some(d) => parse_go_duration(d)
             .map_err(|_| InputError::new(path, format!("{d:?} is not a duration"))),
     }
+}
+
+/// An optional duration [`parse`] has already accepted.
+fn optional_duration(path: &str, d: Option<&String>) -> Result<Option<Duration>, InputError> {
+    d.map(|d| duration(path, Some(d), Duration::ZERO))
+        .transpose()
 }
 
 fn read_pem(field: &str, path: &str) -> Result<Vec<u8>, InputError> {
@@ -1011,26 +1035,19 @@ fn load_spec(e: &EndpointInputs, prefix: &str, p: Prepared) -> Result<GrpcSpec, 
             e.connect_timeout.as_ref(),
             DEFAULT_CONNECT_TIMEOUT,
         )?,
+        keepalive: optional_duration(&format!("{prefix}keepalive"), e.keepalive.as_ref())?,
         tls,
         authority: e.authority.clone(),
         error_codes: error_mask(e, prefix)?,
         stream: StreamControls {
-            interval: match &e.stream_interval {
-                Some(d) => Some(duration(
-                    &format!("{prefix}stream-interval"),
-                    Some(d),
-                    Duration::ZERO,
-                )?),
-                None => None,
-            },
-            call_duration: match &e.stream_call_duration {
-                Some(d) => Some(duration(
-                    &format!("{prefix}stream-call-duration"),
-                    Some(d),
-                    Duration::ZERO,
-                )?),
-                None => None,
-            },
+            interval: optional_duration(
+                &format!("{prefix}stream-interval"),
+                e.stream_interval.as_ref(),
+            )?,
+            call_duration: optional_duration(
+                &format!("{prefix}stream-call-duration"),
+                e.stream_call_duration.as_ref(),
+            )?,
             call_count: e.stream_call_count.and_then(|c| u64::try_from(c).ok()),
             dynamic: e.stream_dynamic_messages.unwrap_or(false),
         },
@@ -1102,10 +1119,14 @@ pub fn run(exp: &mut Experiment, ctx: &TaskContext<'_>) -> Result<(), TaskError>
         t.with = Some(v);
     }
     let reader = Reader::at_run();
-    let multi = inputs.endpoints.as_ref().is_some_and(|m| !m.is_empty());
+    let multi = inputs.is_multi();
     let mut results: Vec<(String, EndpointInputs, Measured)> = Vec::new();
-    for (provider, e) in inputs.providers(&raw_top) {
-        let prefix = endpoint_prefix(&provider, multi);
+    for Scope {
+        provider,
+        prefix,
+        inputs: e,
+    } in inputs.scopes(&raw_top)
+    {
         let cap = capacity_settings(&inputs, &exp.spec, &provider)?;
         let percentiles = percentiles_of(&e, &slo_percentiles(exp, &provider));
         let outcome = prepare(&e, &prefix, &reader)
@@ -1446,6 +1467,18 @@ mod tests {
             (
                 serde_json::json!({"host": "x:1", "call": "a.B.C", "load-schedule": "step"}),
                 "invalid input load-schedule: this ghz option is not supported",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "call": "a.B.C", "endpoints": {"e": {"ASYNC": true}}}),
+                "invalid input endpoints.e.async: this ghz option is not supported",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "call": "a.B.C", "keepalive": "0s"}),
+                "invalid input keepalive:",
+            ),
+            (
+                serde_json::json!({"host": "x:1", "endpoints": {"e": {"call": "a.B.C"}, "f": {}}}),
+                "invalid input endpoints.f.call: missing (hint: set it, or a call for all endpoints)",
             ),
             (
                 serde_json::json!({"host": "x:1", "call": "a.B.C", "error-codes": ["Unavailable", 4, "Fine"]}),

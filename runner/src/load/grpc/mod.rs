@@ -29,7 +29,7 @@ use http_body_util::{BodyExt, Either, Full};
 use hyper::client::conn::http2;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Uri, Version};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
@@ -142,6 +142,10 @@ pub struct GrpcSpec {
     pub timeout: Duration,
     /// Timeout of establishing a connection (TCP, TLS, HTTP/2 handshake).
     pub connect_timeout: Duration,
+    /// HTTP/2 keepalive (ghz's `keepalive`): while calls are in flight, a PING after this long
+    /// without a frame from the server, and the connection closed when its answer takes as
+    /// long again (gRPC's keepalive time and timeout, both set to this).
+    pub keepalive: Option<Duration>,
     /// TLS, or plaintext (h2c with prior knowledge) when `None`.
     pub tls: Option<TlsSpec>,
     /// `:authority` of the requests (else `host`).
@@ -184,6 +188,7 @@ struct Shared {
     connections: usize,
     timeout: Duration,
     connect_timeout: Duration,
+    keepalive: Option<Duration>,
     tls: Option<TlsDial>,
     pace: Pace,
     stop: Stop,
@@ -216,17 +221,21 @@ impl Conn {
 }
 
 async fn connect(sh: &Shared) -> Option<http2::SendRequest<ReqBody>> {
-    dial(&sh.host, sh.port, sh.tls.as_ref()).await.ok()
+    dial(&sh.host, sh.port, sh.tls.as_ref(), sh.keepalive)
+        .await
+        .ok()
 }
 
 /// TLS connector and the name to verify, of a target.
 pub(crate) type TlsDial = (tokio_rustls::TlsConnector, ServerName<'static>);
 
-/// One HTTP/2 connection to `host:port` (TLS when `tls` is given), or why not.
+/// One HTTP/2 connection to `host:port` (TLS when `tls` is given, keepalive PINGs when
+/// `keepalive` is, see [`GrpcSpec::keepalive`]), or why not.
 pub(crate) async fn dial(
     host: &str,
     port: u16,
     tls: Option<&TlsDial>,
+    keepalive: Option<Duration>,
 ) -> Result<http2::SendRequest<ReqBody>, String> {
     let tcp = TcpStream::connect((host, port))
         .await
@@ -238,17 +247,27 @@ pub(crate) async fn dial(
                 .connect(name.clone(), tcp)
                 .await
                 .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
-            handshake(TokioIo::new(stream)).await
+            handshake(TokioIo::new(stream), keepalive).await
         }
-        None => handshake(TokioIo::new(tcp)).await,
+        None => handshake(TokioIo::new(tcp), keepalive).await,
     }
 }
 
-async fn handshake<IO>(io: TokioIo<IO>) -> Result<http2::SendRequest<ReqBody>, String>
+async fn handshake<IO>(
+    io: TokioIo<IO>,
+    keepalive: Option<Duration>,
+) -> Result<http2::SendRequest<ReqBody>, String>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (s, c) = http2::Builder::new(TokioExecutor::new())
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    if let Some(k) = keepalive {
+        builder
+            .timer(TokioTimer::new())
+            .keep_alive_interval(k)
+            .keep_alive_timeout(k);
+    }
+    let (s, c) = builder
         .handshake(io)
         .await
         .map_err(|e| format!("HTTP/2 handshake failed: {e}"))?;
@@ -735,6 +754,7 @@ pub fn run(
         connections,
         timeout: spec.timeout,
         connect_timeout: spec.connect_timeout,
+        keepalive: spec.keepalive,
         tls,
         pace: spec.pace,
         stop: spec.stop,

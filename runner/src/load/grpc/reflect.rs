@@ -105,7 +105,7 @@ pub fn fetch_schema(
         .map_err(|e| ReflectError::Connect(format!("cannot start a runtime: {e}")))?;
     rt.block_on(async {
         let session = async {
-            let sender = dial(&name, port, tls.as_ref())
+            let sender = dial(&name, port, tls.as_ref(), None)
                 .await
                 .map_err(ReflectError::Connect)?;
             let mut s = Session {
