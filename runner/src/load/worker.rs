@@ -7,7 +7,9 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::Poll;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -180,6 +182,54 @@ pub(crate) async fn measure_into<F: Fetch>(
         o.last_send = o.last_send.max(Some(prev_sent));
     }
     o.last_done = o.last_done.max(Some(chain.busy_until()));
+}
+
+/// A connection's per-request timeout timer, armed once and kept between requests (see
+/// [`within`]): implemented by the timers of tokio (epoll and TLS paths) and monoio (io_uring).
+pub(crate) trait Timer: Future<Output = ()> {
+    /// Move the timer to fire at `t`.
+    fn reset_to(self: Pin<&mut Self>, t: Instant);
+}
+
+impl Timer for tokio::time::Sleep {
+    fn reset_to(self: Pin<&mut Self>, t: Instant) {
+        self.reset(t.into());
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Timer for monoio::time::Sleep {
+    fn reset_to(self: Pin<&mut Self>, t: Instant) {
+        self.reset(monoio::time::Instant::from_std(t));
+    }
+}
+
+/// `work`, cut short at `deadline` (then `None`), timed by a connection's `timer`.
+///
+/// The timer stays in its runtime's timer wheel between requests at a deadline no later than
+/// the current one (send times only grow); when it fires early it is moved to the current
+/// deadline. So a request costs no timer insertion and removal (a fresh timeout per request
+/// did both), and the timeout is kept exactly. `work` stays where it is created (no copy of
+/// its state into a wrapper).
+pub(crate) async fn within<T: Timer + ?Sized, F: Future>(
+    work: F,
+    mut timer: Pin<&mut T>,
+    deadline: Instant,
+) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= deadline {
+                return Poll::Ready(None);
+            }
+            timer.as_mut().reset_to(deadline);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Wait until every worker of the run is ready, then return the run's start time (taken once,
