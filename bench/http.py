@@ -381,11 +381,12 @@ def counted_run(tool, url, n, c, secs, how, profile_out=None):
         cmd, env = tool.cmd(url, n, c, rundir), tool.env()
     else:
         cmd, env = peer_cmd(tool, url, n, c, secs), None
-    cmd = ["taskset", "-c", CLIENT_CPU] + cmd
+    pin = ["taskset", "-c", CLIENT_CPU]
     if how == "insn":
-        count, rc = callgrind_instructions(cmd, env=env, stdout=out, profile_out=profile_out)
+        count, rc = callgrind_instructions(cmd, env=env, stdout=out, profile_out=profile_out,
+                                           prefix=pin)
     else:
-        count, rc = syscall_count(cmd, env=env, stdout=out)
+        count, rc = syscall_count(pin + cmd, env=env, stdout=out)
     out.close()
     text = open(out.name, errors="replace").read()
     os.unlink(out.name)
@@ -670,6 +671,7 @@ def main():
                     help="counts: keep ours' callgrind profiles here (callgrind_annotate reads them)")
     ap.add_argument("--no-perf", action="store_true", help="skip perf (no kernel share)")
     ap.add_argument("--no-build", action="store_true", help="use the existing target/release/iter8")
+    ap.add_argument("--iter8", default="", help="this iter8 binary instead (implies --no-build)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing peers")
     args = ap.parse_args()
     if args.smoke:
@@ -692,9 +694,9 @@ def main():
                              f"{resource.getrlimit(resource.RLIMIT_NOFILE)[0]} (raise ulimit -Hn)")
     if not args.no_install:
         install_peers()
-    if not args.no_build:
+    if not args.no_build and not args.iter8:
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "iter8"], cwd=ROOT, check=True)
-    iter8 = os.path.join(ROOT, "target", "release", "iter8")
+    iter8 = os.path.abspath(args.iter8) if args.iter8 else os.path.join(ROOT, "target", "release", "iter8")
     commit = sh_ok(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
     print(f"bench/http.py at {commit}, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{os.cpu_count()} CPUs, kernel {os.uname().release}, load average "

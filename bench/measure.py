@@ -129,11 +129,12 @@ def run_measured(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, perf=
     return r
 
 
-def callgrind_instructions(cmd, env=None, stdout=subprocess.DEVNULL, profile_out=None):
+def callgrind_instructions(cmd, env=None, stdout=subprocess.DEVNULL, profile_out=None, prefix=()):
     """User-space instructions cmd executed (Valgrind's callgrind, all threads), and its exit
-    code; the callgrind profile is kept in `profile_out` when given."""
+    code; the callgrind profile is kept in `profile_out` when given. `prefix` (such as
+    taskset) runs Valgrind: a program Valgrind runs that execs another is not followed."""
     out = profile_out or tempfile.NamedTemporaryFile(suffix=".callgrind", delete=False).name
-    full = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + cmd
+    full = list(prefix) + ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + cmd
     proc = subprocess.run(full, stdout=stdout, stderr=subprocess.PIPE, text=True, env=env)
     if not profile_out:
         os.unlink(out)

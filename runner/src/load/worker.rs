@@ -107,6 +107,7 @@ pub(crate) async fn measure_into<F: Fetch>(
 ) {
     let mut chain = Chain::new(plan.start);
     let mut prev_sent = plan.start;
+    let mut last_end: Option<Instant> = None;
     let mut i: u64 = 0;
     let mut unreported: u64 = 0;
     loop {
@@ -142,7 +143,9 @@ pub(crate) async fn measure_into<F: Fetch>(
                 (t, now)
             }
             None => {
-                let now = Instant::now();
+                // Closed loop: the next request goes out right after the previous response, so
+                // that response's end is its send time (one clock read per request, not two).
+                let now = last_end.unwrap_or_else(Instant::now);
                 if plan.deadline.is_some_and(|d| now >= d) {
                     break;
                 }
@@ -151,12 +154,13 @@ pub(crate) async fn measure_into<F: Fetch>(
         };
         let code = f.fetch(sent).await;
         let end = Instant::now();
-        let timing = chain.record(intended, sent, end);
+        last_end = Some(end);
         let ok = f.succeeded(code);
         {
             let mut o = out.borrow_mut();
             o.uncorrected.record(end - sent);
             if plan.schedule.is_some() {
+                let timing = chain.record(intended, sent, end);
                 o.corrected.record(timing.corrected);
                 o.lag.record(timing.lag);
                 o.queue_wait_max = o.queue_wait_max.max(timing.queue_wait);
@@ -181,7 +185,7 @@ pub(crate) async fn measure_into<F: Fetch>(
     if i > 0 {
         o.last_send = o.last_send.max(Some(prev_sent));
     }
-    o.last_done = o.last_done.max(Some(chain.busy_until()));
+    o.last_done = o.last_done.max(Some(last_end.unwrap_or(plan.start)));
 }
 
 /// A connection's per-request timeout timer, armed once and kept between requests (see
