@@ -674,7 +674,7 @@ mod tests {
         let b = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
         let c = b"HTTP/1.1 503 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
         let mut wire = Vec::new();
-        for part in [&a[..], a, b, b, a, c] {
+        for part in [&a[..], &a[..], &b[..], &b[..], &a[..], &c[..]] {
             wire.extend_from_slice(part);
         }
         let ok = H1Response {
