@@ -13,10 +13,18 @@ Sections (`--only`, comma-separated; all by default):
   h2          HTTP/2 over TLS (ALPN h2): ours, `h2load -m1` (one request in flight per
               connection, as ours), oha, Fortio. Target: ours <= 0.95 x h2load's.
   h2c         HTTP/2 with prior knowledge: same tools and target.
+  counts      plain and HTTPS HTTP/1.1, ours beside wrk: user-space instructions per request
+              (Valgrind's callgrind) and system calls per request (perf's raw_syscalls
+              tracepoint), each from two runs of different lengths, differenced: counts that
+              the machine's load does not change (no hardware PMU on this VM, so no
+              `perf stat -e instructions:u`). Ratio ours / wrk of instructions per request.
   idle        ours holding `--idle-connections` (10,000) open connections at 10 req/s:
               RSS per idle connection ((RSS at N - RSS at 1) / (N - 1)), target <= 16 KiB.
   contention  ours at `--rate` (20,000 req/s) with a busy loop pinned to the generator's
-              core, beside Fortio at the same rate: achieved rate, target within 0.5 %.
+              core, beside Fortio at the same rate: achieved rate, target within 0.5 %. The
+              shares are fixed by cgroups (see CpuShares): generator and hog get half of CPU 0
+              each, whatever else runs on the machine, so the result does not depend on the
+              machine's load (a saturated core said nothing in earlier runs).
 
 Per run: client CPU per request (user + system of the client process tree, GNU time), the
 kernel's share of it (perf record, cpu-clock samples in kernel mode; see measure.py), and the
@@ -25,13 +33,13 @@ Python parent's). Before the rounds, every client makes a few requests to loggin
 nginx servers, and the protocol, TLS version and cipher nginx saw are printed for each.
 
 Peers are installed outside the repository (never committed) at pinned versions: nginx, wrk,
-nghttp2-client (h2load), time and linux-perf from Debian; Fortio 1.68.2 (`go install`; from
+nghttp2-client (h2load), time, linux-perf and valgrind from Debian; Fortio 1.68.2 (`go install`; from
 1.69.0 it needs grol.io/grol, which the module proxy refuses) and oha 1.16.0
 (`cargo install --locked`) into ~/.cache/iter8-bench/bin.
 
     bench/http.py [--only h1,https,h2,h2c,idle,contention] [--smoke] [--requests 2000000]
                   [--rounds 3] [--connections 16] [--rate 20000] [--idle-connections 10000]
-                  [--skip oha,...] [--no-perf] [--no-build] [--no-install]
+                  [--skip oha,...] [--profile-dir DIR] [--no-perf] [--no-build] [--no-install]
 """
 import argparse
 import collections
@@ -49,7 +57,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import parent_peak_kib, run_measured  # noqa: E402
+from measure import callgrind_instructions, parent_peak_kib, run_measured, syscall_count  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE_ROOT = os.path.expanduser("~/.cache/iter8-bench")
@@ -57,7 +65,7 @@ CACHE = os.path.join(CACHE_ROOT, "bin")
 FORTIO_VERSION = "1.68.2"
 OHA_VERSION = "1.16.0"
 CIPHER = "TLS_AES_128_GCM_SHA256"
-SECTIONS = ("h1", "https", "h2", "h2c", "idle", "contention")
+SECTIONS = ("h1", "https", "h2", "h2c", "counts", "idle", "contention")
 CLIENT_CPU, SERVER_CPU = "0", "1"
 
 
@@ -67,7 +75,7 @@ def sh_ok(cmd):
 
 def install_peers():
     debian = {"nginx": "/usr/sbin/nginx", "wrk": "/usr/bin/wrk", "nghttp2-client": "/usr/bin/h2load",
-              "time": "/usr/bin/time", "linux-perf": "/usr/bin/perf"}
+              "time": "/usr/bin/time", "linux-perf": "/usr/bin/perf", "valgrind": "/usr/bin/valgrind"}
     missing = [pkg for pkg, path in debian.items() if not os.path.exists(path)]
     if missing:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -193,7 +201,8 @@ class Ours:
             return 0, n, {}
         count = metric(exp, "http/request-count") or 0
         errors = metric(exp, "http/error-count") or 0
-        return int(count - errors), int(errors), {"achieved": metric(exp, "http/achieved-rate")}
+        return int(count - errors), int(errors), {"achieved": metric(exp, "http/achieved-rate"),
+                                                  "lag_p99": metric(exp, "http/generator-lag-p99")}
 
 
 def peer_cmd(name, url, n, c, secs, h2=False, qps=0, json_out=None):
@@ -240,7 +249,8 @@ def peer_counts(name, text):
     raise ValueError(name)
 
 
-def run_client(tool, url, n, c, secs, perf, h2=False, qps=0, on_start=None, extra_run=None):
+def run_client(tool, url, n, c, secs, perf, h2=False, qps=0, on_start=None, extra_run=None,
+               wrap=None):
     """Runs one client on CPU 0; returns a result dict or None when it failed."""
     out = tempfile.NamedTemporaryFile(delete=False)
     rundir = tempfile.mkdtemp()
@@ -249,8 +259,8 @@ def run_client(tool, url, n, c, secs, perf, h2=False, qps=0, on_start=None, extr
         cmd, env, name = tool.cmd(url, n, c, rundir, qps=qps, **(extra_run or {})), tool.env(), tool.name
     else:
         cmd, env, name = peer_cmd(tool, url, n, c, secs, h2=h2, qps=qps, json_out=json_out), None, tool
-    r = run_measured(["taskset", "-c", CLIENT_CPU] + cmd, stdout=out, perf=perf, env=env,
-                     on_start=on_start)
+    full = ["taskset", "-c", CLIENT_CPU] + cmd
+    r = run_measured(wrap(full) if wrap else full, stdout=out, perf=perf, env=env, on_start=on_start)
     out.close()
     text = open(out.name, errors="replace").read()
     os.unlink(out.name)
@@ -362,6 +372,91 @@ def memory_check(rows):
     print()
 
 
+def counted_run(tool, url, n, c, secs, how, profile_out=None):
+    """(requests, count) of one run of `tool` counted `how` ("insn": callgrind, "sys": syscalls);
+    n requests for ours, secs seconds for wrk."""
+    out = tempfile.NamedTemporaryFile(delete=False)
+    rundir = tempfile.mkdtemp()
+    # Under Valgrind a TLS handshake takes seconds and 16 start at once: long timeouts.
+    if isinstance(tool, Ours):
+        cmd, env = tool.cmd(url, n, c, rundir, timeout="60s"), tool.env()
+    else:
+        cmd, env = peer_cmd(tool, url, n, c, secs), None
+        cmd[1:1] = ["--timeout", "60s"]
+    pin = ["taskset", "-c", CLIENT_CPU]
+    if how == "insn":
+        count, rc = callgrind_instructions(cmd, env=env, stdout=out, profile_out=profile_out,
+                                           prefix=pin)
+    else:
+        count, rc = syscall_count(pin + cmd, env=env, stdout=out)
+    out.close()
+    text = open(out.name, errors="replace").read()
+    os.unlink(out.name)
+    if isinstance(tool, Ours):
+        ok, errors, _ = tool.run(url, n, c, rundir, text)
+    else:
+        ok, errors = peer_counts(tool, text)
+    shutil.rmtree(rundir, ignore_errors=True)
+    if rc != 0 or count is None or errors or not ok:
+        name = tool.name if isinstance(tool, Ours) else tool
+        print(f"  {name} ({how}): failed (exit code {rc}, {errors} errors); last output:\n"
+              f"{text[-1000:]}", flush=True)
+        return None
+    return ok, count
+
+
+def per_request(tool, url, c, how, small, large, profile_out=None):
+    """Marginal count per request between a small and a large run (start-up and exit cancel)."""
+    a = counted_run(tool, url, small[0], c, small[1], how)
+    b = counted_run(tool, url, large[0], c, large[1], how, profile_out=profile_out)
+    if not a or not b or b[0] <= a[0]:
+        return None
+    return (b[1] - a[1]) / (b[0] - a[0]), b[0] - a[0]
+
+
+def counts_section(nginx, args, iter8):
+    """User-space instructions and system calls per request, ours beside wrk."""
+    c = args.connections
+    scale = 0.2 if args.smoke else 1.0
+    # Under Valgrind every client runs some 30-50 times slower (wrk: about 3,000 requests/s).
+    insn_small, insn_large = (int(4000 * scale), 2), (int(24000 * scale), 8)
+    sys_small, sys_large = (int(40000 * scale), 1), (int(200000 * scale), 5)
+    print(f"\n== counts: user-space instructions (callgrind) and system calls per request, "
+          f"{c} connections, closed loop; marginal between two runs; load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    out = {}
+    for kind, title, tools in (("plain", "HTTP/1.1", [Ours(iter8, "uring"), Ours(iter8, "epoll"), "wrk"]),
+                               ("tls", "HTTPS HTTP/1.1", [Ours(iter8), "wrk"])):
+        url = nginx.url(kind)
+        rows = {}
+        for tool in tools:
+            name = tool.name if isinstance(tool, Ours) else tool
+            if name in args.skip:
+                continue
+            # wrk runs for a time; over TLS its first seconds under Valgrind are handshakes.
+            slow = 2 if kind == "tls" else 0
+            small = insn_small if isinstance(tool, Ours) else (0, insn_small[1] + slow)
+            large = insn_large if isinstance(tool, Ours) else (0, insn_large[1] + 2 * slow)
+            prof = None
+            if args.profile_dir and isinstance(tool, Ours):
+                os.makedirs(args.profile_dir, exist_ok=True)
+                prof = os.path.join(args.profile_dir, f"callgrind.{kind}.{name}")
+            insn = per_request(tool, url, c, "insn", small, large, profile_out=prof)
+            small = sys_small if isinstance(tool, Ours) else (0, sys_small[1])
+            large = sys_large if isinstance(tool, Ours) else (0, sys_large[1])
+            sysc = per_request(tool, url, c, "sys", small, large)
+            rows[name] = (insn, sysc)
+            print(f"{title:15} {name:14} user instructions/request "
+                  f"{f'{insn[0]:8.0f}' if insn else '     n/a'} (over {insn[1] if insn else 0} requests)"
+                  f"   system calls/request {f'{sysc[0]:.3f}' if sysc else 'n/a'}", flush=True)
+        w = rows.get("wrk", (None, None))[0]
+        for name, (insn, _) in rows.items():
+            if name != "wrk" and insn and w:
+                print(f"{title}: user instructions per request {name} / wrk = {insn[0] / w[0]:.2f}")
+                out[f"{title} {name}"] = insn[0] / w[0]
+    return out
+
+
 def client_pid(time_pid):
     """The program GNU time runs (its only child), or None."""
     try:
@@ -438,34 +533,126 @@ def idle_section(nginx, args, iter8):
     return results
 
 
+class CpuShares:
+    """Fixed CPU shares on a shared machine: a parent cgroup with the largest weight the kernel
+    allows (so the machine's other work, at the default weight, takes at most a few per cent of
+    a core from it), and children of equal weight for the generator, the hog and the server.
+    The generator and the hog, both pinned to CPU 0, then split that core evenly however busy
+    the rest of the machine is; nginx, alone on CPU 1, gets nearly all of that one. cgroup v2
+    (`cpu.weight`) where the cpu controller is there, else v1 (`cpu.shares`)."""
+
+    def __init__(self):
+        v2 = "/sys/fs/cgroup"
+        v1 = "/sys/fs/cgroup/cpu"
+        name = f"iter8-bench-{os.getpid()}"
+        if "cpu" in _read(f"{v2}/cgroup.controllers").split():
+            self.root, self.file, top, child = f"{v2}/{name}", "cpu.weight", 10000, 100
+            self.parent_ctl = f"{v2}/cgroup.subtree_control"
+        elif os.path.exists(f"{v1}/cpu.shares"):
+            self.root, self.file, top, child = f"{v1}/{name}", "cpu.shares", 262144, 1024
+            self.parent_ctl = None
+        else:
+            raise SystemExit("contention: no cgroup cpu controller (v2 cpu.weight or v1 cpu.shares)")
+        os.makedirs(self.root)
+        _write(f"{self.root}/{self.file}", top)
+        if self.parent_ctl:
+            _write(f"{self.root}/cgroup.subtree_control", "+cpu")
+        self.groups = {}
+        for g in ("gen", "hog", "server"):
+            os.makedirs(f"{self.root}/{g}")
+            _write(f"{self.root}/{g}/{self.file}", child)
+            self.groups[g] = f"{self.root}/{g}/cgroup.procs"
+
+    def wrap(self, group, cmd):
+        """cmd started inside `group` (the shell joins it, then execs cmd)."""
+        return ["sh", "-c", f'echo $$ > {self.groups[group]} && exec "$@"', "sh"] + cmd
+
+    def move_tree(self, group, pid):
+        """Move pid and its descendants into `group`."""
+        todo = [pid]
+        while todo:
+            p = todo.pop()
+            try:
+                _write(self.groups[group], p)
+                todo += [int(k) for k in _read(f"/proc/{p}/task/{p}/children").split()]
+            except OSError:
+                pass
+
+    def remove(self):
+        """Move what is left back to the root and delete the cgroups."""
+        top = os.path.dirname(self.root)
+        for g in self.groups.values():
+            for pid in _read(g).split():
+                try:
+                    _write(f"{top}/cgroup.procs", pid)
+                except OSError:
+                    pass
+        for g in self.groups:
+            try:
+                os.rmdir(f"{self.root}/{g}")
+            except OSError:
+                pass
+        try:
+            os.rmdir(self.root)
+        except OSError as e:
+            print(f"contention: could not remove {self.root}: {e}")
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _write(path, value):
+    with open(path, "w") as f:
+        f.write(str(value))
+
+
 def contention_section(nginx, args, iter8):
     rate, secs, c = args.rate, args.contention_seconds, args.connections
     n = rate * secs
     print(f"\n== contention: {rate} req/s for {n} requests, {c} connections, a busy loop pinned to "
-          f"CPU {CLIENT_CPU} (the generator's), {args.rounds} round(s), load average "
-          f"{os.getloadavg()[0]:.1f}", flush=True)
-    hog = subprocess.Popen(["taskset", "-c", CLIENT_CPU, "sh", "-c", "while :; do :; done"])
+          f"CPU {CLIENT_CPU} (the generator's); fixed CPU shares (cgroup: generator and hog equal "
+          f"halves of CPU {CLIENT_CPU}, the pair and nginx weighted far above the machine's other "
+          f"work); {args.rounds} round(s), load average {os.getloadavg()[0]:.1f}", flush=True)
+    shares = CpuShares()
+    shares.move_tree("server", nginx.proc.pid)
+    hog = subprocess.Popen(shares.wrap("hog", ["taskset", "-c", CLIENT_CPU, "sh", "-c",
+                                               "while :; do :; done"]))
     tools = [t for t in (Ours(iter8, "uring"), Ours(iter8, "epoll"), "fortio") if
              (t.name if isinstance(t, Ours) else t) not in args.skip]
     got = collections.defaultdict(list)
+    lag = collections.defaultdict(list)
+    cpu = collections.defaultdict(list)
     try:
         for rnd in range(args.rounds):
             order = tools[rnd % len(tools):] + tools[:rnd % len(tools)]
             for tool in order:
-                r = run_client(tool, nginx.url("plain"), n, c, secs, perf=False, qps=rate)
+                r = run_client(tool, nginx.url("plain"), n, c, secs, perf=False, qps=rate,
+                               wrap=lambda cmd: shares.wrap("gen", cmd))
                 if r and r.get("achieved"):
                     got[r["name"]].append(r["achieved"])
+                    cpu[r["name"]].append(r["cpu"] / r["wall"])
+                    if r.get("lag_p99") is not None:
+                        lag[r["name"]].append(r["lag_p99"])
     finally:
         hog.kill()
         hog.wait()
+        shares.move_tree("server", nginx.proc.pid)
+        shares.remove()
     out = {}
     for name, rates in got.items():
         med = statistics.median(rates)
         out[name] = med
         dev = (med / rate - 1) * 100
+        extra = f"   generator lag p99 {statistics.median(lag[name]):.2f} ms" if lag[name] else ""
         print(f"{name:14} achieved {med:9.1f} req/s of {rate} ({dev:+.3f} %)   rounds: "
-              f"{' '.join(f'{x:.1f}' for x in rates)}   target within 0.5 %: "
-              f"{'met' if abs(dev) <= 0.5 else 'NOT MET'}", flush=True)
+              f"{' '.join(f'{x:.1f}' for x in rates)}   its CPU {statistics.median(cpu[name]) * 100:.0f} %"
+              f" of a core{extra}   target within 0.5 %: {'met' if abs(dev) <= 0.5 else 'NOT MET'}",
+              flush=True)
     print("(ours: http/achieved-rate, the send schedule kept; Fortio: ActualQPS, requests / "
           "its run time)")
     return out
@@ -484,8 +671,11 @@ def main():
     ap.add_argument("--smoke", action="store_true",
                     help="tiny sizes (20,000 requests, 1 round, 1,000 idle connections, 2 s)")
     ap.add_argument("--skip", default="", help="comma-separated tools to leave out (e.g. oha)")
+    ap.add_argument("--profile-dir", default="",
+                    help="counts: keep ours' callgrind profiles here (callgrind_annotate reads them)")
     ap.add_argument("--no-perf", action="store_true", help="skip perf (no kernel share)")
     ap.add_argument("--no-build", action="store_true", help="use the existing target/release/iter8")
+    ap.add_argument("--iter8", default="", help="this iter8 binary instead (implies --no-build)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing peers")
     args = ap.parse_args()
     if args.smoke:
@@ -508,9 +698,9 @@ def main():
                              f"{resource.getrlimit(resource.RLIMIT_NOFILE)[0]} (raise ulimit -Hn)")
     if not args.no_install:
         install_peers()
-    if not args.no_build:
+    if not args.no_build and not args.iter8:
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "iter8"], cwd=ROOT, check=True)
-    iter8 = os.path.join(ROOT, "target", "release", "iter8")
+    iter8 = os.path.abspath(args.iter8) if args.iter8 else os.path.join(ROOT, "target", "release", "iter8")
     commit = sh_ok(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
     print(f"bench/http.py at {commit}, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{os.cpu_count()} CPUs, kernel {os.uname().release}, load average "
@@ -535,6 +725,8 @@ def main():
         if "h2c" in only:
             closed_loop(nginx, "h2c", [h2ours, "h2load", "oha", "fortio"], args, True, "h2load", 0.95,
                         "h2c")
+        if "counts" in only:
+            counts_section(nginx, args, iter8)
         if "idle" in only:
             idle_section(nginx, args, iter8)
         if "contention" in only:

@@ -10,8 +10,16 @@ The kernel's share comes from `perf record -e cpu-clock` (Debian `linux-perf`): 
 by a timer while the program runs, each in user or kernel mode. On a VM without hardware
 counters, `perf stat -e task-clock:u,task-clock:k` reports the same total twice (software
 events ignore the `:u`/`:k` modifiers), so sampling is the honest split here.
+
+Counts that do not depend on the machine's load (`instructions:u` needs a hardware PMU, which
+such a VM lacks, so): user-space instructions from Valgrind's callgrind (`Collected : N`, every
+instruction the program ran outside the kernel, the same on an idle or a saturated machine),
+and system calls from the `raw_syscalls:sys_enter` tracepoint (`perf stat`, a software event).
+Both are taken from two runs of different lengths and differenced, so start-up and exit costs
+cancel and what is left is the cost per request.
 """
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -119,3 +127,32 @@ def run_measured(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, perf=
         r["kernel_share"] = kernel_share(pfile.name)
     pfile.close()
     return r
+
+
+def callgrind_instructions(cmd, env=None, stdout=subprocess.DEVNULL, profile_out=None, prefix=()):
+    """User-space instructions cmd executed (Valgrind's callgrind, all threads), and its exit
+    code; the callgrind profile is kept in `profile_out` when given. `prefix` (such as
+    taskset) runs Valgrind: a program Valgrind runs that execs another is not followed."""
+    out = profile_out or tempfile.NamedTemporaryFile(suffix=".callgrind", delete=False).name
+    full = list(prefix) + ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + cmd
+    proc = subprocess.run(full, stdout=stdout, stderr=subprocess.PIPE, text=True, env=env)
+    if not profile_out:
+        os.unlink(out)
+    m = re.search(r"Collected : (\d+)", proc.stderr)
+    return (int(m.group(1)) if m else None), proc.returncode
+
+
+def syscall_count(cmd, env=None, stdout=subprocess.DEVNULL):
+    """System calls cmd made (all threads; the `raw_syscalls:sys_enter` tracepoint), and its
+    exit code."""
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".stat") as f:
+        full = ["perf", "stat", "-x", ",", "-o", f.name, "-e", "raw_syscalls:sys_enter", "--"] + cmd
+        rc = subprocess.run(full, stdout=stdout, stderr=subprocess.DEVNULL, env=env).returncode
+        for line in f.read().splitlines():
+            parts = line.split(",")
+            if len(parts) > 2 and "raw_syscalls:sys_enter" in line:
+                try:
+                    return int(parts[0]), rc
+                except ValueError:
+                    return None, rc
+    return None, rc

@@ -725,13 +725,22 @@ fn terminal_log_layout() {
 /// core would, at worst) reports its own lag and a warning, and does not blame the target:
 /// the requests it sent late are measured from when they could go, so the corrected p95 stays
 /// at httpbin's service time, and the late sends are made up, so the count is kept.
+///
+/// Robust on a loaded machine, still strict about the accounting: the rate (40 req/s on 4
+/// connections, one request per connection every 100 ms) leaves httpbin (gunicorn, 2 sync
+/// workers) room even with a small share of the CPU, and the bound on the corrected p95 is
+/// relative to the service times httpbin actually gave (uncorrected p95) rather than a fixed
+/// 100 ms. The margin is half the smallest error a wrong accounting makes: the stop delays
+/// about 24 of the 160 requests by 0-600 ms, so blaming that lag on the target puts the top
+/// 8 (the p95) at least 400 ms above the service time; a correct one leaves them within the
+/// service time's own spread.
 #[test]
 fn starved_generator_reports_its_lag_and_spares_the_target() {
     let bin = Httpbin::start();
     let dir = run_dir();
     let d = dir.path().display().to_string();
     let exp = format!(
-        "spec:\n- task: http\n  with:\n    url: {}\n    duration: 4s\n    qps: 100\n    connections: 4\n\
+        "spec:\n- task: http\n  with:\n    url: {}\n    duration: 4s\n    qps: 40\n    connections: 4\n\
          result: {{}}\n",
         bin.url("/get")
     );
@@ -785,8 +794,12 @@ fn starved_generator_reports_its_lag_and_spares_the_target() {
         "lag {}",
         m("generator-lag-max")
     );
-    assert!(m("latency-p95") < 100.0, "p95 {}", m("latency-p95"));
-    assert_eq!(m("request-count"), 400.0);
+    let (p95, service_p95) = (m("latency-p95"), m("latency-uncorrected-p95"));
+    assert!(
+        p95 < service_p95 + 200.0,
+        "corrected p95 {p95} ms against a service time p95 of {service_p95} ms"
+    );
+    assert_eq!(m("request-count"), 160.0);
     assert_eq!(m("queued-at-end"), 0.0);
     assert!(
         err.contains("the load generator fell behind its own schedule"),

@@ -76,9 +76,14 @@ fn latency_follows_the_queue_when_the_target_is_overloaded() {
     within(m("latency-max"), pct(&model, 100.0), 0.1, "max");
     within(m("request-count"), model.len() as f64, 0.1, "requests sent");
     within(m("queued-at-end"), queued as f64, 0.1, "queued at the end");
+    // The uncorrected figures leave the queue out. The bound is half the queue the model
+    // predicts at p99 (about 1 s), not a multiple of the service time: a loaded machine
+    // stretches single service times, a queue counted in would add hundreds of ms to all.
     assert!(
-        m("latency-uncorrected-p99") < 2.0 * service * 1000.0,
-        "service time p99"
+        m("latency-uncorrected-p99") < pct(&model, 99.0) / 2.0,
+        "service time p99 {} against the model's corrected p99 {}",
+        m("latency-uncorrected-p99"),
+        pct(&model, 99.0)
     );
     assert!(
         m("queue-wait-max") >= 900.0,
@@ -101,9 +106,10 @@ fn latency_follows_the_queue_when_the_target_is_overloaded() {
     assert!(html.contains("id=\"load-warnings\""));
 }
 
-/// Below capacity (100 req/s on 8 connections, 50 ms each) nothing queues: p50, p99 and max
-/// are the service time (about 50 ms, the same as the uncorrected figures), and the report
-/// carries no load warning.
+/// Below capacity (100 req/s on 8 connections, 50 ms each) nothing queues: p50 is the service
+/// time (about 50 ms, the same as the uncorrected figure), p99 and max add to the service
+/// time's no more than the server's overruns of the 80 ms interval allow (none on an idle
+/// machine), and the report carries no load warning.
 #[test]
 fn latency_is_the_service_time_below_capacity() {
     let _serial = MODEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -116,8 +122,21 @@ fn latency_is_the_service_time_below_capacity() {
     let m = |n: &str| metric(&e, &format!("http/{n}")).unwrap_or_else(|| panic!("metric {n}"));
     assert!(m("latency-uncorrected-p50") >= 50.0);
     within(m("latency-p50"), m("latency-uncorrected-p50"), 0.1, "p50");
-    within(m("latency-p99"), m("latency-uncorrected-p99"), 0.1, "p99");
-    within(m("latency-max"), m("latency-uncorrected-max"), 0.1, "max");
+    // A request waits for its connection only behind one that took longer than the interval
+    // between its connection's sends (80 ms), and by at most that overrun: on an idle machine
+    // none does, and p99 and max are the service time's; on a loaded one the server's slowest
+    // answers may overrun, and the wait they cause is the target's, counted from the intended
+    // time. That overrun, seen in the uncorrected max, bounds what the correction may add.
+    let overrun = (m("latency-uncorrected-max") - 80.0).max(0.0);
+    for (p, u) in [("p99", "uncorrected-p99"), ("max", "uncorrected-max")] {
+        let (corrected, service) = (m(&format!("latency-{p}")), m(&format!("latency-{u}")));
+        eprintln!("{p}: corrected {corrected:.1}, service {service:.1}, overrun {overrun:.1}");
+        assert!(
+            corrected >= service * 0.99 && corrected <= (service + overrun) * 1.1,
+            "{p}: corrected {corrected:.1} ms, service time {service:.1} ms, longest overrun \
+             of the 80 ms interval {overrun:.1} ms"
+        );
+    }
     assert_eq!(m("queued-at-end"), 0.0);
     assert_eq!(m("request-count"), 300.0);
     assert!(!runner::report::text(&e).contains("could not carry"));
@@ -125,7 +144,8 @@ fn latency_is_the_service_time_below_capacity() {
 
 /// A 1 s stall of a target that answers in 20 ms at 80 % of its capacity (4 connections,
 /// 160 req/s) shows in the corrected p99 (at least 500 ms): the backlog drains slowly, and the
-/// wait of every request behind the stall counts.
+/// wait of every request behind the stall counts; neither the median service time nor the
+/// generator's lag takes it.
 #[test]
 fn stall_near_capacity_shows_in_p99() {
     let _serial = MODEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -136,15 +156,20 @@ fn stall_near_capacity_shows_in_p99() {
     ));
     r.expect("run succeeds");
     let m = |n: &str| metric(&e, &format!("http/{n}")).unwrap_or_else(|| panic!("metric {n}"));
+    let p99 = m("latency-p99");
+    assert!(p99 >= 500.0, "corrected p99 {p99}");
+    // The stall is the target's: it stays out of the median service time and out of the
+    // generator's lag. Both bounds are a quarter of the corrected p99 (at least 125 ms), far
+    // above what a loaded machine adds to a 20 ms service time or to a timer's wake-up, and
+    // far below the hundreds of ms the stall would put there if it were misattributed.
     assert!(
-        m("latency-p99") >= 500.0,
-        "corrected p99 {}",
-        m("latency-p99")
+        m("latency-uncorrected-p50") < p99 / 4.0,
+        "service time p50 {} against the corrected p99 {p99}",
+        m("latency-uncorrected-p50")
     );
-    assert!(m("latency-uncorrected-p50") < 30.0);
     assert!(
-        m("generator-lag-p99") < 5.0,
-        "lag {}",
+        m("generator-lag-p99") < p99 / 4.0,
+        "generator lag p99 {} against the corrected p99 {p99}",
         m("generator-lag-p99")
     );
 }

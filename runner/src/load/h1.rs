@@ -77,7 +77,25 @@ pub struct ResponseParser {
     state: State,
     status: u16,
     close: bool,
+    /// The last final response head parsed in full, and what it gave (see [`HeadMemo`]).
+    memo: Option<Box<HeadMemo>>,
 }
+
+/// A response head and its parse. A server answering the same request repeats the same head
+/// (nginx's changes once a second, with its `Date`), and the same bytes parse the same way, so
+/// a head equal to the last one is framed from it: one comparison of ~150 bytes instead of
+/// parsing every header (two fifths of the client's user-space instructions per request).
+#[derive(Debug, Clone)]
+struct HeadMemo {
+    head: Vec<u8>,
+    status: u16,
+    close: bool,
+    /// The state for the body.
+    state: State,
+}
+
+/// Longest head remembered (longer ones are parsed every time).
+const MEMO_MAX: usize = 1024;
 
 impl ResponseParser {
     /// A parser for responses to a request with this method (`HEAD` responses have no body).
@@ -87,6 +105,7 @@ impl ResponseParser {
             state: State::Head,
             status: 0,
             close: false,
+            memo: None,
         }
     }
 
@@ -106,6 +125,17 @@ impl ResponseParser {
             let rest = &data[pos..];
             match self.state {
                 State::Head => {
+                    if let Some(m) = &self.memo
+                        && rest.starts_with(&m.head)
+                    {
+                        // The same head as the last one ends at the same place, with the same
+                        // status and framing.
+                        self.status = m.status;
+                        self.close = m.close;
+                        self.state = m.state;
+                        pos += m.head.len();
+                        continue;
+                    }
                     let Some(hlen) = self.parse_head(rest)? else {
                         return Ok((pos, Parsed::More));
                     };
@@ -243,6 +273,21 @@ impl ResponseParser {
         } else {
             State::UntilClose
         };
+        if hlen <= MEMO_MAX {
+            let m = self.memo.get_or_insert_with(|| {
+                Box::new(HeadMemo {
+                    head: Vec::new(),
+                    status,
+                    close,
+                    state: self.state,
+                })
+            });
+            m.head.clear();
+            m.head.extend_from_slice(&data[..hlen]);
+            m.status = status;
+            m.close = close;
+            m.state = self.state;
+        }
         Ok(Some(hlen))
     }
 }
@@ -619,6 +664,32 @@ mod tests {
                 close: false
             }]
         );
+    }
+
+    /// A head repeated byte for byte is framed as before (from the memo), and one that differs
+    /// in any byte is parsed again: the framing follows each response's own head.
+    #[test]
+    fn repeated_heads_frame_like_fresh_ones() {
+        let a = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+        let b = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        let c = b"HTTP/1.1 503 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        let mut wire = Vec::new();
+        for part in [&a[..], &a[..], &b[..], &b[..], &a[..], &c[..]] {
+            wire.extend_from_slice(part);
+        }
+        let ok = H1Response {
+            status: 200,
+            close: false,
+        };
+        let closed = H1Response {
+            status: 503,
+            close: true,
+        };
+        for step in [1, 5, wire.len()] {
+            let (got, left) = parse_all(&wire, step, false).expect("valid responses");
+            assert_eq!(got, vec![ok, ok, ok, ok, ok, closed], "step {step}");
+            assert_eq!(left, 0, "step {step}");
+        }
     }
 
     /// HEAD responses have no body even with a Content-Length.

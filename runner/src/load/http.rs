@@ -41,7 +41,7 @@ use crate::load::h2::{H2Conn, H2Request};
 use crate::load::pacing::{Pace, Schedule, split_requests};
 use crate::load::worker::{
     Fetch, Live, Plan, WorkerOut, measure_into, report, spawn_runtime_threads, spawn_threads,
-    start_together, watch,
+    start_together, watch, within,
 };
 use crate::metrics::{LatencyRecorder, StatusCounts};
 
@@ -627,12 +627,8 @@ impl Shared {
         req
     }
 
-    /// [`Shared::fetch`] within the timeout counted from `sent`, on the connection's `timer`.
-    ///
-    /// The timer is armed once and stays in tokio's timer wheel between requests at a
-    /// deadline no later than the current one (send times only grow): when it fires early,
-    /// it is moved to the current deadline. So a request costs no timer insertion and
-    /// removal (a `timeout_at` per request did both), and the timeout is kept exactly.
+    /// [`Shared::fetch`] within the timeout counted from `sent`, on the connection's `timer`
+    /// (armed once, see [`within`]).
     async fn fetch_with_timeout(
         &self,
         conn: &mut Option<Sender>,
@@ -642,26 +638,13 @@ impl Shared {
         let deadline = sent + self.timeout;
         let timer =
             timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
-        let code = {
-            let mut fut = std::pin::pin!(self.fetch(conn));
-            std::future::poll_fn(|cx| {
-                if let Poll::Ready(code) = fut.as_mut().poll(cx) {
-                    return Poll::Ready(Some(code));
-                }
-                while timer.as_mut().poll(cx).is_ready() {
-                    if Instant::now() >= deadline {
-                        return Poll::Ready(None);
-                    }
-                    timer.as_mut().reset(deadline.into());
-                }
-                Poll::Pending
-            })
-            .await
-        };
-        code.unwrap_or_else(|| {
-            *conn = None;
-            -1
-        })
+        match within(self.fetch(conn), timer.as_mut(), deadline).await {
+            Some(code) => code,
+            None => {
+                *conn = None;
+                -1
+            }
+        }
     }
 }
 

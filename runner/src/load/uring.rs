@@ -27,7 +27,7 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf
 use monoio::net::TcpStream;
 
 use crate::load::h1::{H1Response, Parsed, RecvBuf, ResponseParser};
-use crate::load::worker::{Fetch, Plan, WorkerOut, measure_into};
+use crate::load::worker::{Fetch, Plan, WorkerOut, measure_into, within};
 
 type Runtime = monoio::Runtime<monoio::time::TimeDriver<monoio::IoUringDriver>>;
 
@@ -227,6 +227,8 @@ struct Slot {
     setup: Arc<Setup>,
     request: Rc<Vec<u8>>,
     conn: Option<Conn>,
+    /// The per-request timeout's timer (see [`within`]).
+    timer: Option<Pin<Box<monoio::time::Sleep>>>,
 }
 
 impl Slot {
@@ -272,20 +274,16 @@ impl Slot {
 
 impl Fetch for Slot {
     async fn fetch(&mut self, sent: Instant) -> i32 {
-        let deadline = monoio::time::Instant::from_std(sent + self.setup.timeout);
-        let code = {
-            // Both futures stay where they are created (no copy of the exchange's state into
-            // a timeout wrapper), and the deadline needs no clock read.
-            let mut work = std::pin::pin!(self.fetch_once());
-            let mut timer = std::pin::pin!(monoio::time::sleep_until(deadline));
-            std::future::poll_fn(|cx| {
-                if let Poll::Ready(code) = work.as_mut().poll(cx) {
-                    return Poll::Ready(Some(code));
-                }
-                timer.as_mut().poll(cx).map(|()| None)
-            })
-            .await
-        };
+        let deadline = sent + self.setup.timeout;
+        // The connection's timer, armed once (see `within`); out of `self` while the exchange
+        // borrows it.
+        let mut timer = self.timer.take().unwrap_or_else(|| {
+            Box::pin(monoio::time::sleep_until(monoio::time::Instant::from_std(
+                deadline,
+            )))
+        });
+        let code = within(self.fetch_once(), timer.as_mut(), deadline).await;
+        self.timer = Some(timer);
         code.unwrap_or_else(|| {
             // Timed out: dropping the connection cancels its pending operation.
             self.conn = None;
@@ -327,6 +325,7 @@ pub(crate) fn thread_main(
             setup: setup.clone(),
             request: request.clone(),
             conn: None,
+            timer: None,
         })
         .collect();
     if let Some(rt) = rt.as_mut()

@@ -7,8 +7,10 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Instant;
 
 use std::time::Duration;
@@ -146,6 +148,7 @@ pub(crate) async fn measure_into<F: Fetch>(
 ) {
     let mut chain = Chain::new(plan.start);
     let mut prev_sent = plan.start;
+    let mut last_end: Option<Instant> = None;
     let mut i: u64 = 0;
     let mut unreported: u64 = 0;
     loop {
@@ -181,7 +184,9 @@ pub(crate) async fn measure_into<F: Fetch>(
                 (t, now)
             }
             None => {
-                let now = Instant::now();
+                // Closed loop: the next request goes out right after the previous response, so
+                // that response's end is its send time (one clock read per request, not two).
+                let now = last_end.unwrap_or_else(Instant::now);
                 if plan.deadline.is_some_and(|d| now >= d) {
                     break;
                 }
@@ -190,12 +195,13 @@ pub(crate) async fn measure_into<F: Fetch>(
         };
         let code = f.fetch(sent).await;
         let end = Instant::now();
-        let timing = chain.record(intended, sent, end);
+        last_end = Some(end);
         let ok = f.succeeded(code);
         {
             let mut o = out.borrow_mut();
             o.uncorrected.record(end - sent);
             if plan.schedule.is_some() {
+                let timing = chain.record(intended, sent, end);
                 o.corrected.record(timing.corrected);
                 o.lag.record(timing.lag);
                 o.queue_wait_max = o.queue_wait_max.max(timing.queue_wait);
@@ -237,7 +243,55 @@ pub(crate) async fn measure_into<F: Fetch>(
     if i > 0 {
         o.last_send = o.last_send.max(Some(prev_sent));
     }
-    o.last_done = o.last_done.max(Some(chain.busy_until()));
+    o.last_done = o.last_done.max(Some(last_end.unwrap_or(plan.start)));
+}
+
+/// A connection's per-request timeout timer, armed once and kept between requests (see
+/// [`within`]): implemented by the timers of tokio (epoll and TLS paths) and monoio (io_uring).
+pub(crate) trait Timer: Future<Output = ()> {
+    /// Move the timer to fire at `t`.
+    fn reset_to(self: Pin<&mut Self>, t: Instant);
+}
+
+impl Timer for tokio::time::Sleep {
+    fn reset_to(self: Pin<&mut Self>, t: Instant) {
+        self.reset(t.into());
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Timer for monoio::time::Sleep {
+    fn reset_to(self: Pin<&mut Self>, t: Instant) {
+        self.reset(monoio::time::Instant::from_std(t));
+    }
+}
+
+/// `work`, cut short at `deadline` (then `None`), timed by a connection's `timer`.
+///
+/// The timer stays in its runtime's timer wheel between requests at a deadline no later than
+/// the current one (send times only grow); when it fires early it is moved to the current
+/// deadline. So a request costs no timer insertion and removal (a fresh timeout per request
+/// did both), and the timeout is kept exactly. `work` stays where it is created (no copy of
+/// its state into a wrapper).
+pub(crate) async fn within<T: Timer + ?Sized, F: Future>(
+    work: F,
+    mut timer: Pin<&mut T>,
+    deadline: Instant,
+) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= deadline {
+                return Poll::Ready(None);
+            }
+            timer.as_mut().reset_to(deadline);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Wait until every worker of the run is ready, then return the run's start time (taken once,
