@@ -231,6 +231,8 @@ spec:
 		// reached through KUBECONFIG, as Argo CD's own local runs do.
 		"ARGOCD_FAKE_IN_CLUSTER=true",
 		"ARGOCD_GPG_ENABLED=false",
+		// Its git credential socket, by default a fixed path in /tmp, in the state directory.
+		"ARGOCD_ASK_PASS_SOCK=" + filepath.Join(adir, "ask-pass.sock"),
 		"ARGOCD_EXEC_TIMEOUT=180s",
 	}
 
@@ -247,7 +249,7 @@ spec:
 	if err := a.repoServer.start(filepath.Join(adir, "bin", "argocd-repo-server"), []string{
 		"--address=127.0.0.1", fmt.Sprintf("--port=%d", repoPort),
 		"--metrics-address=127.0.0.1", fmt.Sprintf("--metrics-port=%d", repoMetrics),
-		"--disable-tls", "--redis=" + redisAddr, "--logformat=text",
+		"--disable-tls", "--client-ca-path=", "--redis=" + redisAddr, "--logformat=text",
 	}, filepath.Join(dir, "argocd-repo-server.log"), st); err != nil {
 		return a, fmt.Errorf("starting argocd-repo-server: %w", err)
 	}
@@ -284,7 +286,7 @@ spec:
 		return a, err
 	}
 	info := fmt.Sprintf("namespace=%s\nrepo-server=%s\nredis=%s\n", argocdNamespace, repoAddr, redisAddr)
-	return a, os.WriteFile(filepath.Join(dir, "argocd"), []byte(info), 0o644)
+	return a, os.WriteFile(filepath.Join(dir, "argocd.addr"), []byte(info), 0o644)
 }
 
 // dialOK says whether a TCP connection to addr succeeds.
