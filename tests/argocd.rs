@@ -44,6 +44,69 @@ fn hub() -> &'static testsupport::chart_servers::Nginx {
     })
 }
 
+/// The iter8 chart in the hub over HTTP, as an Application's source.
+fn http_source() -> Value {
+    json!({"repoURL": hub().url, "chart": "iter8", "targetRevision": chart_version()})
+}
+
+/// The iter8 chart pushed from the hub to the node's registry (plain HTTP on loopback), as an
+/// Application's source, with the repository Secret Argo CD needs for it (OCI over HTTP).
+async fn oci_source() -> Value {
+    static PUSHED: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let repo = PUSHED
+        .get_or_init(|| async {
+            let registry = argo_env().registry().expect("the node's registry");
+            let archive = testsupport::repo_root()
+                .join("hub")
+                .join(format!("iter8-{}.tgz", chart_version()));
+            let push = tokio::process::Command::new(
+                testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)"),
+            )
+            .arg("push")
+            .arg(&archive)
+            .arg(format!("oci://{registry}/charts"))
+            .arg("--plain-http")
+            .output()
+            .await
+            .expect("run helm push");
+            assert!(
+                push.status.success(),
+                "helm push: {}",
+                String::from_utf8_lossy(&push.stderr)
+            );
+            let repo = format!("{registry}/charts");
+            let secrets: Api<Secret> =
+                Api::namespaced(argo_env().admin_client().expect("client"), ARGOCD_NS);
+            let secret: Secret = serde_json::from_value(json!({
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": "iter8-oci",
+                    "labels": {"argocd.argoproj.io/secret-type": "repository"},
+                },
+                "stringData": {
+                    "type": "helm",
+                    "name": "iter8-oci",
+                    "url": repo,
+                    "enableOCI": "true",
+                    "insecureOCIForceHttp": "true",
+                },
+            }))
+            .expect("secret");
+            secrets
+                .patch(
+                    "iter8-oci",
+                    &PatchParams::apply("argocd-test").force(),
+                    &Patch::Apply(&secret),
+                )
+                .await
+                .expect("repository Secret");
+            repo
+        })
+        .await;
+    json!({"repoURL": repo, "chart": "iter8", "targetRevision": chart_version()})
+}
+
 /// The version of `charts/iter8`, which the hub serves.
 fn chart_version() -> String {
     let text = std::fs::read_to_string(testsupport::repo_root().join("charts/iter8/Chart.yaml"))
@@ -115,7 +178,10 @@ fn values(experiment: Value) -> Value {
 /// An Application of the iter8 chart from the hub into namespace `ns`, as docs/gitops.md
 /// writes it: the experiment Secret ignored (Iter8 v0.13's ignoreDifferences and
 /// RespectIgnoreDifferences), automated sync with selfHeal.
-fn application(name: &str, ns: &str, values: &Value) -> Value {
+fn application(name: &str, ns: &str, source: &Value, values: &Value) -> Value {
+    let mut source = source.clone();
+    // JSON is YAML: the values as Argo CD takes them (`helm.values`, a string).
+    source["helm"] = json!({"values": serde_json::to_string(values).expect("json")});
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -123,12 +189,7 @@ fn application(name: &str, ns: &str, values: &Value) -> Value {
         "spec": {
             "project": "default",
             "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-            "source": {
-                "repoURL": hub().url,
-                "chart": "iter8",
-                "targetRevision": chart_version(),
-                "helm": {"values": serde_yaml_ng::to_string(values).expect("yaml")},
-            },
+            "source": source,
             "ignoreDifferences": [{
                 "kind": "Secret",
                 "name": name,
@@ -149,8 +210,8 @@ struct App {
 }
 
 impl App {
-    async fn create(name: &str, ns: &str, values: &Value) -> App {
-        let mut app = application(name, ns, values);
+    async fn create(name: &str, ns: &str, source: &Value, values: &Value) -> App {
+        let mut app = application(name, ns, source, values);
         app["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
         let obj: DynamicObject = serde_json::from_value(app).expect("application");
         apps()
@@ -312,6 +373,7 @@ async fn application_runs_the_experiment_and_turns_healthy() -> TestResult {
     let _app = App::create(
         &name,
         ns,
+        &http_source(),
         &values(http_experiment(&url, 40, ("http/error-count", 0.0))),
     )
     .await;
@@ -348,7 +410,7 @@ async fn application_runs_the_experiment_and_turns_healthy() -> TestResult {
             &name,
             &PatchParams::default(),
             &Patch::Merge(json!({"spec": {"source": {"helm": {
-                "values": serde_yaml_ng::to_string(&changed)?}}}})),
+                "values": serde_json::to_string(&changed)?}}}})),
         )
         .await?;
     let jobs: Api<Job> = Api::namespaced(env.admin_client()?, ns);
@@ -397,6 +459,7 @@ async fn violated_slo_turns_the_application_degraded() -> TestResult {
     let _app = App::create(
         &name,
         ns,
+        &http_source(),
         &values(http_experiment(&url, 20, ("http/latency-mean", 0.0))),
     )
     .await;
@@ -409,6 +472,36 @@ async fn violated_slo_turns_the_application_degraded() -> TestResult {
     assert_ne!(slos.code, 0, "k assert -c slos passed: {}", slos.stderr);
     wait_app(&name, ns, "health Degraded", Duration::from_secs(120), |s| {
         s["health"]["status"] == "Degraded"
+    })
+    .await;
+    Ok(())
+}
+
+/// The same chart from an OCI registry (the node's, on loopback, over plain HTTP): Argo CD
+/// pulls it through a repository Secret with enableOCI, the Job runs the experiment and the
+/// Application turns Healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_from_oci_turns_healthy() -> TestResult {
+    let env = argo_env();
+    install_health_check().await;
+    let ns = env.namespace("argo-oci").await?;
+    let ns = ns.name();
+    let target = runner::target::Target::start("127.0.0.1:0".parse()?).await?;
+    let url = format!("{}/echo", target.url());
+    let name = format!("exp-{ns}");
+    let source = oci_source().await;
+    let _app = App::create(
+        &name,
+        ns,
+        &source,
+        &values(http_experiment(&url, 10, ("http/error-count", 0.0))),
+    )
+    .await;
+    let (_, ok) = wait_job(ns, &format!("{name}-1-job"), Duration::from_secs(300)).await;
+    assert!(ok, "the Job failed: {}", pods_report(ns).await);
+    assert_eq!(target.requests("/echo"), 10);
+    wait_app(&name, ns, "health Healthy and Synced", Duration::from_secs(120), |s| {
+        s["health"]["status"] == "Healthy" && s["sync"]["status"] == "Synced"
     })
     .await;
     Ok(())
