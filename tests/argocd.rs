@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    ApiResource, DynamicObject, ListParams, LogParams, Patch, PatchParams, PostParams,
+};
 use serde_json::{Value, json};
 use testsupport::kube_env::TestEnv;
 
@@ -133,10 +135,9 @@ fn apps() -> Api<DynamicObject> {
 async fn install_health_check() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
-        let lua = std::fs::read_to_string(
-            testsupport::repo_root().join("docs/gitops/secret-health.lua"),
-        )
-        .expect("docs/gitops/secret-health.lua");
+        let lua =
+            std::fs::read_to_string(testsupport::repo_root().join("docs/gitops/secret-health.lua"))
+                .expect("docs/gitops/secret-health.lua");
         let cms: Api<ConfigMap> =
             Api::namespaced(argo_env().admin_client().expect("client"), ARGOCD_NS);
         cms.patch(
@@ -253,7 +254,13 @@ async fn app_status(name: &str, pointer: &str) -> String {
 
 /// Waits (at most `limit`) until `check` holds of the Application's status; panics with the
 /// status, the pods and the component logs' location otherwise.
-async fn wait_app(name: &str, ns: &str, what: &str, limit: Duration, check: impl Fn(&Value) -> bool) {
+async fn wait_app(
+    name: &str,
+    ns: &str,
+    what: &str,
+    limit: Duration,
+    check: impl Fn(&Value) -> bool,
+) {
     let start = Instant::now();
     loop {
         let status = apps()
@@ -287,7 +294,11 @@ async fn pods_report(ns: &str) -> String {
         .unwrap_or_default()
     {
         let name = p.metadata.name.clone().unwrap_or_default();
-        let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+        let phase = p
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_default();
         let log = pods
             .logs(&name, &LogParams::default())
             .await
@@ -382,24 +393,39 @@ async fn application_runs_the_experiment_and_turns_healthy() -> TestResult {
     let (uid, ok) = wait_job(ns, &job, Duration::from_secs(300)).await;
     assert!(ok, "the Job failed: {}", pods_report(ns).await);
     assert_eq!(target.requests("/echo"), 40);
-    let assert = k(ns, &["assert", "-g", &name, "-c", "completed,nofailure,slos"]).await;
+    let assert = k(
+        ns,
+        &["assert", "-g", &name, "-c", "completed,nofailure,slos"],
+    )
+    .await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
-    wait_app(&name, ns, "health Healthy and Synced", Duration::from_secs(120), |s| {
-        s["health"]["status"] == "Healthy" && s["sync"]["status"] == "Synced"
-    })
+    wait_app(
+        &name,
+        ns,
+        "health Healthy and Synced",
+        Duration::from_secs(120),
+        |s| s["health"]["status"] == "Healthy" && s["sync"]["status"] == "Synced",
+    )
     .await;
 
     // Three reconciliations (every 10 s here) with selfHeal: the results stay.
     let (before, _) = experiment(ns, &name).await;
     for round in 0..3 {
         let seen = app_status(&name, "/reconciledAt").await;
-        wait_app(&name, ns, &format!("reconciliation {}", round + 1), Duration::from_secs(90), |s| {
-            s["reconciledAt"].as_str().is_some_and(|t| t != seen)
-        })
+        wait_app(
+            &name,
+            ns,
+            &format!("reconciliation {}", round + 1),
+            Duration::from_secs(90),
+            |s| s["reconciledAt"].as_str().is_some_and(|t| t != seen),
+        )
         .await;
     }
     let (after, exp) = experiment(ns, &name).await;
-    assert_eq!(after, before, "the results Secret changed over three selfHeal cycles");
+    assert_eq!(
+        after, before,
+        "the results Secret changed over three selfHeal cycles"
+    );
     assert_eq!(exp.result.as_ref().map(|r| r.num_completed_tasks), Some(2));
     assert_eq!(app_status(&name, "/sync/status").await, "Synced");
 
@@ -437,9 +463,13 @@ async fn application_runs_the_experiment_and_turns_healthy() -> TestResult {
     let (text, exp) = experiment(ns, &name).await;
     assert!(text.contains("numRequests: 25"), "the new spec: {text}");
     assert_eq!(exp.result.as_ref().map(|r| r.num_completed_tasks), Some(2));
-    wait_app(&name, ns, "Healthy after the relaunch", Duration::from_secs(120), |s| {
-        s["health"]["status"] == "Healthy"
-    })
+    wait_app(
+        &name,
+        ns,
+        "Healthy after the relaunch",
+        Duration::from_secs(120),
+        |s| s["health"]["status"] == "Healthy",
+    )
     .await;
     Ok(())
 }
@@ -467,12 +497,20 @@ async fn violated_slo_turns_the_application_degraded() -> TestResult {
     assert!(ok, "the Job failed: {}", pods_report(ns).await);
     assert_eq!(target.requests("/echo"), 20);
     let assert = k(ns, &["assert", "-g", &name, "-c", "completed,nofailure"]).await;
-    assert_eq!(assert.code, 0, "k assert completed,nofailure: {}", assert.stderr);
+    assert_eq!(
+        assert.code, 0,
+        "k assert completed,nofailure: {}",
+        assert.stderr
+    );
     let slos = k(ns, &["assert", "-g", &name, "-c", "slos"]).await;
     assert_ne!(slos.code, 0, "k assert -c slos passed: {}", slos.stderr);
-    wait_app(&name, ns, "health Degraded", Duration::from_secs(120), |s| {
-        s["health"]["status"] == "Degraded"
-    })
+    wait_app(
+        &name,
+        ns,
+        "health Degraded",
+        Duration::from_secs(120),
+        |s| s["health"]["status"] == "Degraded",
+    )
     .await;
     Ok(())
 }
@@ -500,9 +538,13 @@ async fn application_from_oci_turns_healthy() -> TestResult {
     let (_, ok) = wait_job(ns, &format!("{name}-1-job"), Duration::from_secs(300)).await;
     assert!(ok, "the Job failed: {}", pods_report(ns).await);
     assert_eq!(target.requests("/echo"), 10);
-    wait_app(&name, ns, "health Healthy and Synced", Duration::from_secs(120), |s| {
-        s["health"]["status"] == "Healthy" && s["sync"]["status"] == "Synced"
-    })
+    wait_app(
+        &name,
+        ns,
+        "health Healthy and Synced",
+        Duration::from_secs(120),
+        |s| s["health"]["status"] == "Healthy" && s["sync"]["status"] == "Synced",
+    )
     .await;
     Ok(())
 }

@@ -273,7 +273,10 @@ impl Driver for SecretDriver {
                 ByteString(text.clone().into_bytes()),
             );
             secret.string_data = None;
-            let annotations = secret.metadata.annotations.get_or_insert_with(BTreeMap::new);
+            let annotations = secret
+                .metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new);
             annotations.insert(GROUP_ANNOTATION.to_string(), self.group.clone());
             annotations.insert(VERDICT_ANNOTATION.to_string(), verdict(exp).to_string());
             let action = format!(
