@@ -225,6 +225,11 @@ pub struct KRunArgs {
     /// reuse experiment result; useful for experiments with multiple loops
     #[arg(long = "reuseResult", num_args = 0..=1, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
     pub reuse_result: bool,
+    /// start from the experiment in this file instead of the one stored in Secret <group>,
+    /// writing it there first (the iter8 chart mounts its rendered experiment here when
+    /// argocd=true, so that a values change reaches a Secret Argo CD leaves alone)
+    #[arg(long = "spec", value_name = "FILE")]
+    pub spec: Option<std::path::PathBuf>,
     /// how long to keep retrying Kubernetes API calls that fail for a passing reason
     /// (connection refused or reset, 429, 5xx) before giving up (e.g., 2m; 0s: no retries)
     #[arg(long = "apiRetryTimeout", default_value = "2m")]

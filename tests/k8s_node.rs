@@ -45,28 +45,7 @@ fn node_env() -> &'static TestEnv {
 /// The runner image in the node's registry: (repository:tag, digest).
 fn pushed_image() -> &'static (String, String) {
     static IMAGE: OnceLock<(String, String)> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let registry = node_env().registry().expect("the node's registry address");
-        let root = testsupport::repo_root();
-        let out = root.join("target/image/node-test");
-        let reference = format!("{registry}/iter8:test");
-        let res = std::process::Command::new("bash")
-            .arg(root.join("tools/build-image.sh"))
-            .arg("--out")
-            .arg(&out)
-            .arg("--push")
-            .arg(&reference)
-            .output()
-            .expect("run tools/build-image.sh");
-        assert!(
-            res.status.success(),
-            "tools/build-image.sh --push: {}",
-            String::from_utf8_lossy(&res.stderr)
-        );
-        let digest = std::fs::read_to_string(root.join("target/image/node-test.digest"))
-            .expect("the digest file build-image.sh writes");
-        (reference, digest.trim().to_string())
-    })
+    IMAGE.get_or_init(|| support::kube::push_runner_image(node_env(), "node-test"))
 }
 
 /// `iter8 k <args> -n <ns>` with the node cluster's admin kubeconfig.

@@ -12,6 +12,8 @@ pkgs=(python3-httpbin gunicorn nginx python3-grpcio chromium openssl tzdata prom
 # Chart sources (chartgen/tests/source.rs): an OCI registry (above), htpasswd for its auth,
 # nginx (above) as an HTTP chart repository.
 pkgs+=(apache2-utils)
+# Argo CD in the test cluster (tools/k8s-testenv --argocd): its cache, and git for its repo server.
+pkgs+=(redis-server git)
 # The JSON report's documented jq one-liners (tests/report_json.rs).
 pkgs+=(jq)
 # The A/B/n test client (tests/abn/abn_client.py) generates its stubs from runner/proto/abn.proto.

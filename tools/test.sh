@@ -32,13 +32,15 @@ if [ -z "${ITER8_TESTENV_KUBECONFIG:-}" ] && [ -x tools/k8s-testenv/testenv.sh ]
 fi
 
 # A second control plane with a real node (kubelet + containerd, as root; tools/k8s-testenv
-# --node) for the tests that run experiments inside real Jobs (tests/k8s_node.rs); the same
-# cached binary, started in the background while the tests compile.
+# --node) for the tests that run experiments inside real Jobs (tests/k8s_node.rs), and Argo CD
+# on it (--argocd: tests/argocd.rs); the same cached binaries, started in the background while
+# the tests compile (Argo CD's build is cached too: testenv.sh argocd-build).
 if [ -z "${ITER8_TESTENV_NODE_DIR:-}" ] && [ -x tools/k8s-testenv/testenv.sh ]; then
   nodedir=$(mktemp -d)
-  tools/k8s-testenv/testenv.sh start --node --dir "$nodedir/state" >"$nodedir/testenv.out" 2>"$nodedir/testenv.err" &
+  tools/k8s-testenv/testenv.sh start --node --argocd --dir "$nodedir/state" >"$nodedir/testenv.out" 2>"$nodedir/testenv.err" &
   node_pid=$!
   export ITER8_TESTENV_NODE_DIR="$nodedir/state"
+  export ITER8_TESTENV_ARGOCD_DIR="$nodedir/state"
 fi
 
 echo "== cargo fmt --check"

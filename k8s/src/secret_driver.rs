@@ -27,6 +27,24 @@ use crate::retry::{Backoff, RetryHook, RetryNotice, RetryPolicy, transient};
 pub const EXPERIMENT_KEY: &str = "experiment.yaml";
 /// The annotation naming the experiment group.
 pub const GROUP_ANNOTATION: &str = "iter8.tools/group";
+/// The annotation each write sets to the experiment's [`verdict`], so that tools that cannot
+/// read the YAML (Argo CD's health checks, `kubectl get -o jsonpath`) see the outcome.
+pub const VERDICT_ANNOTATION: &str = "iter8.tools/verdict";
+
+/// The outcome of an experiment as one word: `running` until every task completed,
+/// `failed` once a task failed, then `passed` when every version satisfies every SLO and
+/// `slos-violated` when one does not (`iter8 k assert -c completed,nofailure,slos` in one word).
+pub fn verdict(exp: &Experiment) -> &'static str {
+    if exp.result.is_some() && !exp.no_failure() {
+        "failed"
+    } else if !exp.completed() {
+        "running"
+    } else if exp.slos() {
+        "passed"
+    } else {
+        "slos-violated"
+    }
+}
 
 /// Where to find the cluster (the `iter8 k` connection flags).
 #[derive(Debug, Clone, Default)]
@@ -255,11 +273,12 @@ impl Driver for SecretDriver {
                 ByteString(text.clone().into_bytes()),
             );
             secret.string_data = None;
-            secret
+            let annotations = secret
                 .metadata
                 .annotations
-                .get_or_insert_with(BTreeMap::new)
-                .insert(GROUP_ANNOTATION.to_string(), self.group.clone());
+                .get_or_insert_with(BTreeMap::new);
+            annotations.insert(GROUP_ANNOTATION.to_string(), self.group.clone());
+            annotations.insert(VERDICT_ANNOTATION.to_string(), verdict(exp).to_string());
             let action = format!(
                 "unable to update secret {} in namespace {}",
                 self.group, self.namespace
@@ -281,5 +300,37 @@ impl Driver for SecretDriver {
                 Err(e) => return Err(other(action, e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exp(result: &str) -> Experiment {
+        let text = format!("spec:\n- task: assess\n  with: {{}}\n{result}");
+        Experiment::from_yaml(&text).expect("test experiment")
+    }
+
+    /// The verdict word for each state of the result: none yet, a task still to run, a failed
+    /// task, SLOs satisfied, an SLO violated.
+    #[test]
+    fn verdict_words() {
+        assert_eq!(verdict(&exp("")), "running");
+        assert_eq!(
+            verdict(&exp("result:\n  numCompletedTasks: 0\n  failure: false\n")),
+            "running"
+        );
+        assert_eq!(
+            verdict(&exp("result:\n  numCompletedTasks: 0\n  failure: true\n")),
+            "failed"
+        );
+        let insights = |ok: bool| {
+            format!(
+                "result:\n  numCompletedTasks: 1\n  failure: false\n  insights:\n    numVersions: 1\n    SLOs: {{upper: [{{metric: m, limit: 1}}]}}\n    SLOsSatisfied: {{upper: [[{ok}]]}}\n"
+            )
+        };
+        assert_eq!(verdict(&exp(&insights(true))), "passed");
+        assert_eq!(verdict(&exp(&insights(false))), "slos-violated");
     }
 }

@@ -62,6 +62,17 @@ pub fn run(args: KRunArgs) -> anyhow::Result<()> {
     );
     // Read first so a missing or malformed Secret is reported before anything is written.
     read(&mut driver)?;
+    if let Some(path) = &args.spec {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("--spec {}: {e}", path.display()))?;
+        let fresh = runner::Experiment::from_yaml(&text)
+            .map_err(|e| anyhow::anyhow!("--spec {}: {e}", path.display()))?;
+        driver.write(&fresh).map_err(|e| {
+            let chain = runner::task::error_chain(&e);
+            crate::log::error_trace("unable to write experiment", &chain);
+            anyhow::anyhow!(chain)
+        })?;
+    }
     // `ready` tasks default to the configuration's namespace, not --namespace (Iter8 v0.13).
     let ready = KubeOptions {
         namespace: None,

@@ -103,3 +103,28 @@ pub async fn runner_kubeconfig(ns: &str, release: &str, dir: &Path) -> String {
     std::fs::write(&path, env().kubeconfig_yaml_for_token(&token, ns)).expect("write");
     path.to_str().expect("utf8").to_string()
 }
+
+/// Builds the runner image (`tools/build-image.sh`, into `target/image/<name>`) and pushes it
+/// to the registry of `env`'s node as `iter8:test`: (repository:tag, digest).
+pub fn push_runner_image(env: &TestEnv, name: &str) -> (String, String) {
+    let registry = env.registry().expect("the node's registry address");
+    let root = testsupport::repo_root();
+    let out = root.join("target/image").join(name);
+    let reference = format!("{registry}/iter8:test");
+    let res = std::process::Command::new("bash")
+        .arg(root.join("tools/build-image.sh"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--push")
+        .arg(&reference)
+        .output()
+        .expect("run tools/build-image.sh");
+    assert!(
+        res.status.success(),
+        "tools/build-image.sh --push: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let digest = std::fs::read_to_string(root.join(format!("target/image/{name}.digest")))
+        .expect("the digest file build-image.sh writes");
+    (reference, digest.trim().to_string())
+}

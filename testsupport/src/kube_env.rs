@@ -11,6 +11,9 @@
 //! --node`: kubelet + containerd, kube-scheduler, the Job/CronJob controllers and a registry on
 //! loopback), from `ITER8_TESTENV_NODE_DIR` or started the same way; it needs root. Its API
 //! server can be stopped and started again for fault tests ([`TestEnv::stop_apiserver`]).
+//!
+//! [`TestEnv::with_argocd`] is that cluster with Argo CD as well (`--node --argocd`), from
+//! `ITER8_TESTENV_ARGOCD_DIR` or started the same way.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -35,6 +38,9 @@ pub const KUBECONFIG_ENV: &str = "ITER8_TESTENV_KUBECONFIG";
 pub const DIR_ENV: &str = "ITER8_TESTENV_DIR";
 /// Environment variable naming the `--dir` of a `testenv.sh start --node` (see [`DIR_ENV`]).
 pub const NODE_DIR_ENV: &str = "ITER8_TESTENV_NODE_DIR";
+/// State directory of a running `testenv.sh start --node --argocd` (the node cluster with Argo
+/// CD) to wait for and use.
+pub const ARGOCD_DIR_ENV: &str = "ITER8_TESTENV_ARGOCD_DIR";
 /// Environment variable: seconds to wait for the script to build and start (default 1800).
 pub const START_TIMEOUT_ENV: &str = "ITER8_TESTENV_START_TIMEOUT";
 /// Environment variable: when `1`, test namespaces are left behind for debugging.
@@ -104,6 +110,19 @@ impl TestEnv {
             .map_err(|msg| TestEnvError::Earlier(msg.clone()))
     }
 
+    /// The control plane with a real node and Argo CD (`testenv.sh start --node --argocd`:
+    /// the application controller, the repo server and redis on loopback, Argo CD's CRDs and
+    /// settings in namespace `argocd`), from `ITER8_TESTENV_ARGOCD_DIR` or started on first use.
+    pub fn with_argocd() -> Result<&'static TestEnv, TestEnvError> {
+        static ENV: OnceLock<Result<TestEnv, String>> = OnceLock::new();
+        ENV.get_or_init(|| {
+            Self::connect_or_start_with(ARGOCD_DIR_ENV, &["--node", "--argocd"])
+                .map_err(|e| error_chain(&e))
+        })
+        .as_ref()
+        .map_err(|msg| TestEnvError::Earlier(msg.clone()))
+    }
+
     fn connect_or_start() -> Result<TestEnv, TestEnvError> {
         let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
         if let Some(path) = var(KUBECONFIG_ENV) {
@@ -119,7 +138,12 @@ impl TestEnv {
     }
 
     fn connect_or_start_node() -> Result<TestEnv, TestEnvError> {
-        let (dir, env) = match std::env::var_os(NODE_DIR_ENV).filter(|v| !v.is_empty()) {
+        Self::connect_or_start_with(NODE_DIR_ENV, &["--node"])
+    }
+
+    /// The control plane whose state directory `dir_env` names, or one started with `flags`.
+    fn connect_or_start_with(dir_env: &str, flags: &[&str]) -> Result<TestEnv, TestEnvError> {
+        let (dir, env) = match std::env::var_os(dir_env).filter(|v| !v.is_empty()) {
             Some(dir) => {
                 let dir = PathBuf::from(dir);
                 let env = Self::from_kubeconfig(wait_ready(&dir)?, None)?;
@@ -128,7 +152,7 @@ impl TestEnv {
             None => {
                 // Its own temporary state directory (removed when it stops), where the admin
                 // kubeconfig it prints lives.
-                let (path, child) = start_script(&["--node"])?;
+                let (path, child) = start_script(flags)?;
                 let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                 (dir, Self::from_kubeconfig(path, Some(child))?)
             }

@@ -79,6 +79,8 @@ type options struct {
 	pauseLayout  string
 	runtime      string
 	snapshotter  string
+	argocdBin    string
+	argocdCRDDir string
 }
 
 func main() {
@@ -117,6 +119,8 @@ func parseFlags() (*options, error) {
 	fs.StringVar(&o.pauseLayout, "pause-layout", "", "with --node: OCI image layout of the pod sandbox image (testenv.sh builds it)")
 	fs.StringVar(&o.runtime, "runtime", "runc", "with --node: the OCI runtime, runc or crun")
 	fs.StringVar(&o.snapshotter, "snapshotter", "overlayfs", "with --node: containerd's snapshotter, overlayfs or native")
+	fs.StringVar(&o.argocdBin, "argocd-bin", "", "also run Argo CD (application controller, repo server, redis) with this multi-binary (testenv.sh start --argocd builds it)")
+	fs.StringVar(&o.argocdCRDDir, "argocd-crds", "", "with --argocd-bin: the directory of Argo CD's CRDs (manifests/crds of the same module)")
 	fs.Var(&o.apiserverArg, "apiserver-arg", "extra kube-apiserver flag, e.g. --apiserver-arg=--v=2 (repeatable)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, err
@@ -129,6 +133,11 @@ func parseFlags() (*options, error) {
 	}
 	if o.snapshotter != "overlayfs" && o.snapshotter != "native" {
 		return nil, fmt.Errorf("--snapshotter must be overlayfs or native, not %q", o.snapshotter)
+	}
+	if o.argocdBin != "" {
+		if err := argocdCheck(o); err != nil {
+			return nil, err
+		}
 	}
 	if o.node {
 		if err := nodeCheck(o.runtime); err != nil {
@@ -366,7 +375,8 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2)
 	st := &stopper{}
 	kcm := &childProc{}
-	nd := &nodeRef{}
+	nd := &stopRef{}
+	ad := &stopRef{}
 	api := &apiserverProc{bin: self, args: append([]string{"apiserver"}, args...), logPath: logPath,
 		stateFile: filepath.Join(dir, "apiserver"), st: st, get: apiGetter(server, p.caPEM, adminToken)}
 	if err := api.start(); err != nil {
@@ -378,7 +388,7 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 		go watchParent(st)
 	}
 	go func() {
-		if err := bringUp(o, dir, server, p, users, nodeToken, kcm, nd, st, start); err != nil {
+		if err := bringUp(o, dir, server, p, users, nodeToken, kcm, nd, ad, st, start); err != nil {
 			st.stop(fmt.Errorf("error: %v (log: %s)", err, logPath))
 		}
 	}()
@@ -396,8 +406,9 @@ func serve(o *options, dir string, port int, extraUsers []user) int {
 		}
 		break
 	}
-	// The node and the controller manager first, so that their watches do not hold up the
-	// API server's shutdown.
+	// Argo CD, the node and the controller manager first, so that their watches do not hold
+	// up the API server's shutdown.
+	ad.stop()
 	nd.stop()
 	kcm.stop()
 	api.close()
@@ -494,7 +505,7 @@ func watchParent(st *stopper) {
 
 // bringUp waits for /readyz, writes kubeconfigs, starts the controller manager, waits for
 // its effects, then announces readiness.
-func bringUp(o *options, dir, server string, p *pki, users []user, nodeToken string, kcm *childProc, nd *nodeRef, st *stopper, start time.Time) error {
+func bringUp(o *options, dir, server string, p *pki, users []user, nodeToken string, kcm *childProc, nd, ad *stopRef, st *stopper, start time.Time) error {
 	deadline := start.Add(o.readyTimeout)
 	get := apiGetter(server, p.caPEM, users[0].token)
 	waitFor := func(what string, ok func() bool) error {
@@ -577,6 +588,14 @@ func bringUp(o *options, dir, server string, p *pki, users []user, nodeToken str
 		}
 	}
 
+	if o.argocdBin != "" {
+		a, err := startArgoCD(o, dir, server, p, users[0].token, st, get, waitFor)
+		ad.set(a)
+		if err != nil {
+			return fmt.Errorf("argocd: %w", err)
+		}
+	}
+
 	if err := os.WriteFile(filepath.Join(dir, "ready"), []byte(adminKubeconfig+"\n"), 0o644); err != nil {
 		return err
 	}
@@ -646,8 +665,9 @@ current-context: iter8-testenv
 // childProc is a child process (the controller manager, the node, the scheduler, the
 // registry) whose unexpected exit stops the run.
 type childProc struct {
-	name      string // for messages; "" means kube-controller-manager
-	sharedLog bool   // output to this process's fd 2 (the control-plane log), not its own file
+	name      string   // for messages; "" means kube-controller-manager
+	sharedLog bool     // output to this process's fd 2 (the control-plane log), not its own file
+	env       []string // added to this process's environment
 	mu        sync.Mutex
 	cmd       *exec.Cmd
 	stopping  bool
@@ -676,6 +696,9 @@ func (c *childProc) startWith(bin string, args []string, logPath string, st *sto
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
+	if c.env != nil {
+		cmd.Env = append(os.Environ(), c.env...)
+	}
 	// If this process dies without cleaning up (SIGKILL), the kernel kills the child.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true, Cloneflags: cloneflags}
 	c.mu.Lock()
@@ -742,30 +765,31 @@ func tail(path string, n int) string {
 	return "  " + strings.Join(lines, "\n  ")
 }
 
-// nodeRef holds the node once it starts, so that shutdown can stop it from any goroutine.
-type nodeRef struct {
+// stopRef holds something started in the background (the node, Argo CD) once it starts, so
+// that shutdown can stop it from any goroutine.
+type stopRef struct {
 	mu   sync.Mutex
-	n    *node
+	s    interface{ stop() }
 	done bool
 }
 
-func (r *nodeRef) set(n *node) {
+func (r *stopRef) set(s interface{ stop() }) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done {
-		go n.stop()
+		go s.stop()
 		return
 	}
-	r.n = n
+	r.s = s
 }
 
-func (r *nodeRef) stop() {
+func (r *stopRef) stop() {
 	r.mu.Lock()
-	n := r.n
+	s := r.s
 	r.done = true
-	r.n = nil
+	r.s = nil
 	r.mu.Unlock()
-	if n != nil {
-		n.stop()
+	if s != nil {
+		s.stop()
 	}
 }

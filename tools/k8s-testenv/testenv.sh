@@ -9,11 +9,13 @@
 #                               or when the calling process exits (FLAGS: see --help). With
 #                               --node also a real node (kubelet + containerd, as root), the
 #                               scheduler, Job/CronJob controllers and a registry on loopback
-#                               (its address in DIR/registry)
+#                               (its address in DIR/registry). With --argocd also Argo CD (see
+#                               README.md): redis-server, repo server, application controller
 #   testenv.sh wait DIR [PID]   wait until `start --dir DIR` (a fresh DIR) is ready; print the
 #                               admin kubeconfig's path; fail at once if PID (default: the
 #                               pid in DIR/pid) exits, or after ${ITER8_TESTENV_WAIT:-300} s
 #   testenv.sh key              print the cache key
+#   testenv.sh argocd-build     build Argo CD's multi-binary if needed; print its path
 #   testenv.sh apiserver stop|start DIR
 #                               stop the API server of `start --dir DIR` (the rest keeps
 #                               running; connections are refused), or start it again on the
@@ -21,6 +23,8 @@
 #
 # Cache: ${ITER8_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iter8-k8s-testenv}/<key>/,
 # key = Kubernetes version + hash of go.mod, go.sum, the Go sources and the Go version.
+# Argo CD: ${ITER8_ARGOCD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iter8-argocd}/<key>/ (argocd and
+# its CRDs), key = Argo CD version + hash of argocd/go.mod, go.sum and the Go version.
 # ITER8_TESTENV_NO_BUILD=1 makes a missing build an error instead of building.
 set -euo pipefail
 
@@ -77,11 +81,59 @@ build() {
   echo "$bin"
 }
 
+argocd_root=${ITER8_ARGOCD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iter8-argocd}
+
+argocd_version() {
+  awk '$1 == "github.com/argoproj/argo-cd/v3" && $2 ~ /^v3\./ { print $2; exit }' "$here/argocd/go.mod"
+}
+
+argocd_key() {
+  need_go
+  local ver sum
+  ver=$(argocd_version)
+  [ -n "$ver" ] || die "cannot read the github.com/argoproj/argo-cd/v3 version from $here/argocd/go.mod"
+  sum=$( (cd "$here/argocd" && cat go.mod go.sum && GOTOOLCHAIN=local go env GOVERSION GOOS GOARCH) | sha256sum | cut -c1-16)
+  echo "$ver-$sum"
+}
+
+# Argo CD's own `cmd` (one binary; the command is chosen by its name) from the wrapper module
+# argocd/, stamped with the version as Argo CD's Makefile does, and the CRDs of that module.
+argocd_build() {
+  local key dir ver pkg start
+  key=$(argocd_key)
+  dir="$argocd_root/$key"
+  if [ -x "$dir/argocd" ] && [ -f "$dir/crds/application-crd.yaml" ]; then echo "$dir"; return 0; fi
+  [ "${ITER8_TESTENV_NO_BUILD:-}" != 1 ] || die "Argo CD is not built ($dir/argocd missing) and ITER8_TESTENV_NO_BUILD=1; run: $0 argocd-build"
+  mkdir -p "$dir"
+  exec 8>"$dir/.lock"
+  flock 8
+  if [ -x "$dir/argocd" ] && [ -f "$dir/crds/application-crd.yaml" ]; then echo "$dir"; return 0; fi
+  ver=$(argocd_version)
+  echo "k8s-testenv: building Argo CD $ver (cold builds take many minutes; cached in $dir)" >&2
+  start=$(date +%s)
+  pkg=github.com/argoproj/argo-cd/v3/common
+  (cd "$here/argocd" && GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+    go build -trimpath -ldflags "-s -w -X $pkg.version=${ver#v} -X $pkg.gitTag=$ver -X $pkg.gitTreeState=clean" \
+    -o "$dir/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd) \
+    || { rm -f "$dir/argocd.tmp"; die "go build of Argo CD failed (see above)"; }
+  local src
+  src=$(cd "$here/argocd" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3) \
+    || die "cannot locate the Argo CD module"
+  mkdir -p "$dir/crds"
+  cp "$src"/manifests/crds/*-crd.yaml "$dir/crds/" && chmod u+w "$dir"/crds/*.yaml
+  mv "$dir/argocd.tmp" "$dir/argocd"
+  # Keep the two newest builds (about 200 MB each).
+  ls -1dt "$argocd_root"/v*/ 2>/dev/null | tail -n +3 | xargs -r rm -rf
+  echo "k8s-testenv: built Argo CD in $(( $(date +%s) - start ))s: $dir/argocd" >&2
+  echo "$dir"
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   build) build ;;
   key) cache_key ;;
+  argocd-build) echo "$(argocd_build)/argocd" ;;
   path)
     bin="$cache_root/$(cache_key)/k8s-testenv"
     [ -x "$bin" ] || die "not built: $bin (run: $0 build)"
@@ -127,6 +179,21 @@ case "$cmd" in
       prev=$a
     done
     bin=$(build)
+    # --argocd: build (or find) Argo CD and hand the binary, its CRDs and Helm to the binary.
+    args=()
+    for a in "$@"; do
+      case "$a" in
+        --argocd|-argocd)
+          adir=$(argocd_build)
+          root=$(cd "$here/../.." && pwd)
+          [ -x "$root/.tools/bin/helm" ] || "$root/tools/fetch-helm.sh" >/dev/null \
+            || die "--argocd needs Helm (tools/fetch-helm.sh failed)"
+          export PATH="$root/.tools/bin:$PATH"
+          args+=(--argocd-bin="$adir/argocd" --argocd-crds="$adir/crds") ;;
+        *) args+=("$a") ;;
+      esac
+    done
+    set -- "${args[@]}"
     for a in "$@"; do
       case "$a" in
         --node|-node|--node=true|-node=true)

@@ -6,6 +6,19 @@ Each task template receives a context {Values, Release, tasks} and appends its t
 `tasks`; the whole list is written once with toYaml, so every user value is quoted correctly.
 */ -}}
 {{- define "experiment" -}}
+{{ include "experiment.spec" . }}
+result:
+  startTime: {{ now | toJson }}
+  numCompletedTasks: 0
+  failure: false
+  iter8Version: {{ .Values.majorMinor }}
+{{- end }}
+
+{{- /*
+"experiment.spec": the `spec` part alone. It depends on the values only (no clock), so it is
+what Argo CD compares (argocd=true: Secret <group>-spec and the runner pod's checksum).
+*/ -}}
+{{- define "experiment.spec" -}}
 {{- if not .Values.tasks }}
 {{- fail ".Values.tasks is empty" }}
 {{- end }}
@@ -18,9 +31,4 @@ Each task template receives a context {Values, Release, tasks} and appends its t
 {{- $_ := include (print "task." .) $ctx }}
 {{- end }}
 {{- toYaml (dict "spec" $ctx.tasks) }}
-result:
-  startTime: {{ now | toJson }}
-  numCompletedTasks: 0
-  failure: false
-  iter8Version: {{ .Values.majorMinor }}
 {{- end }}

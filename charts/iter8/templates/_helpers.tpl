@@ -41,6 +41,9 @@ metadata:
     iter8.tools/group: {{ $c.Release.Name }}
   annotations:
     sidecar.istio.io/inject: "false"
+    {{- if and $c.Values.argocd (not .reuseResult) }}
+    iter8.tools/spec-sha256: {{ include "experiment.spec" $c | sha256sum }}
+    {{- end }}
 spec:
   serviceAccountName: {{ default (printf "%s-iter8-sa" $c.Release.Name) $c.Values.serviceAccountName }}
   restartPolicy: Never
@@ -68,6 +71,20 @@ spec:
     {{- if .reuseResult }}
     - --reuseResult
     {{- end }}
+    {{- if and $c.Values.argocd (not .reuseResult) }}
+    - --spec
+    - /etc/iter8/spec/experiment.yaml
+    volumeMounts:
+    - name: spec
+      mountPath: /etc/iter8/spec
+      readOnly: true
+    {{- end }}
     resources:
       {{- toYaml $c.Values.resources | nindent 6 }}
+  {{- if and $c.Values.argocd (not .reuseResult) }}
+  volumes:
+  - name: spec
+    secret:
+      secretName: {{ $c.Release.Name }}-spec
+  {{- end }}
 {{- end }}

@@ -7,6 +7,10 @@ metadata:
   annotations:
     iter8.tools/group: {{ .Release.Name }}
     iter8.tools/revision: {{ .Release.Revision | quote }}
+    {{- if .Values.argocd }}
+    {{- /* Argo CD renders every revision as 1: a changed experiment replaces the Job. */}}
+    argocd.argoproj.io/sync-options: Force=true,Replace=true
+    {{- end }}
 spec:
   backoffLimit: 0
   template:
