@@ -200,23 +200,20 @@ pub(crate) async fn measure_into<F: Fetch>(
         {
             let mut o = out.borrow_mut();
             o.uncorrected.record(end - sent);
-            if plan.schedule.is_some() {
+            // The latency the series and the success histogram see: corrected when paced.
+            let latency = if plan.schedule.is_some() {
                 let timing = chain.record(intended, sent, end);
                 o.corrected.record(timing.corrected);
                 o.lag.record(timing.lag);
                 o.queue_wait_max = o.queue_wait_max.max(timing.queue_wait);
-                if ok {
-                    o.succeeded.record(timing.corrected);
-                }
-            } else if ok {
-                o.succeeded.record(end - sent);
-            }
-            o.codes.add(code);
-            let latency = if plan.schedule.is_some() {
                 timing.corrected
             } else {
                 end - sent
             };
+            if ok {
+                o.succeeded.record(latency);
+            }
+            o.codes.add(code);
             let intervals = o.series.slots().len();
             o.series.record(intended - plan.start, latency, code);
             if o.series.slots().len() > intervals
