@@ -135,25 +135,11 @@ async fn wait_job(ns: &str, name: &str, limit: Duration) -> bool {
     }
 }
 
-/// Each pod's phase, container state and log, for failure messages.
+/// The namespace's pods (phase, conditions, containers, log), Jobs and Events, and where the
+/// node's component logs are, for failure messages.
 async fn pods_report(ns: &str) -> String {
     let client = node_env().admin_client().expect("client");
-    let pods: Api<Pod> = Api::namespaced(client, ns);
-    let mut out = String::new();
-    for p in pods
-        .list(&ListParams::default())
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default()
-    {
-        let name = p.metadata.name.clone().unwrap_or_default();
-        let status = serde_json::to_string(&p.status).unwrap_or_default();
-        let log = pods
-            .logs(&name, &LogParams::default())
-            .await
-            .unwrap_or_else(|e| format!("(no log: {e})"));
-        out.push_str(&format!("\n--- pod {name}: {status}\n{log}"));
-    }
+    let mut out = support::kube::cluster_report(client, ns).await;
     if let Some(dir) = node_env().dir() {
         out.push_str(&format!("\n(component logs in {})", dir.display()));
     }
@@ -290,16 +276,33 @@ async fn runner_pods(ns: &str, group: &str) -> Vec<Pod> {
         .unwrap_or_default()
 }
 
-/// Kills the running runner pod of `group` at once (delete with no grace period: SIGKILL).
-async fn kill_runner_pod(ns: &str, group: &str) -> TestResult {
-    let pods: Api<Pod> = Api::namespaced(node_env().admin_client()?, ns);
-    let running: Vec<String> = runner_pods(ns, group)
+/// The names of the runner pods of `group` whose phase is `Running`.
+async fn running_runner_pods(ns: &str, group: &str) -> Vec<String> {
+    runner_pods(ns, group)
         .await
         .into_iter()
         .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
         .filter_map(|p| p.metadata.name)
-        .collect();
-    assert_eq!(running.len(), 1, "running runner pods: {running:?}");
+        .collect()
+}
+
+/// Kills the running runner pod of `group` at once (delete with no grace period: SIGKILL).
+/// The container may have sent its first requests before the kubelet reported the pod
+/// `Running` (its status reaches the API server after the next pod lifecycle relist, a second
+/// or more on a loaded node), so this waits for that report first.
+async fn kill_runner_pod(ns: &str, group: &str) -> TestResult {
+    let pods: Api<Pod> = Api::namespaced(node_env().admin_client()?, ns);
+    wait_until(ns, "a Running runner pod", Duration::from_secs(60), || async {
+        !running_runner_pods(ns, group).await.is_empty()
+    })
+    .await;
+    let running = running_runner_pods(ns, group).await;
+    assert_eq!(
+        running.len(),
+        1,
+        "running runner pods: {running:?}{}",
+        pods_report(ns).await
+    );
     pods.delete(
         &running[0],
         &kube::api::DeleteParams::default().grace_period(0),
@@ -394,7 +397,6 @@ async fn apiserver_outage_mid_run_is_retried() -> TestResult {
 /// The runner pod of a Job is killed in the middle of the http task: the Secret still holds a
 /// whole experiment (the loop started, no task completed), `k report` reads it, `k assert -c
 /// completed` fails; relaunching the experiment runs it to completion.
-#[ignore = "fails on the node in CI (2026-12-07), not yet diagnosed: see the issue note"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_job_pod_keeps_the_result_readable_and_a_relaunch_completes() -> TestResult {
     let _cluster = shared().await;
@@ -826,7 +828,6 @@ async fn jobs(ns: &str) -> std::collections::BTreeMap<String, String> {
 /// `before-hook-creation` keeps a hook until it runs again; pre-delete and post-delete around
 /// the uninstall. The release record keeps each hook's last run, and real `helm get hooks`
 /// shows every hook.
-#[ignore = "fails on the node in CI (2026-12-07), not yet diagnosed: see the issue note"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
     let _cluster = shared().await;
@@ -839,7 +840,7 @@ async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
     let image_flag = format!("image={image}@{digest}");
     let launch = ["launch", "-g", "hk", "-c", chart, "--set", &image_flag];
     let out = k(ns, &launch).await;
-    assert_eq!(out.code, 0, "k launch: {}", out.stderr);
+    assert_eq!(out.code, 0, "k launch: {}{}", out.stderr, pods_report(ns).await);
 
     // hook-succeeded removed pre-a and post; pre-b (default policy) stays, complete.
     let after_install = jobs(ns).await;
@@ -921,7 +922,6 @@ async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
 /// A failing pre-install hook Job fails the launch (`failed pre-install: job bad failed`),
 /// the revision is recorded `failed`, the manifest is not applied, `hook-failed` deletes the
 /// failed Job and `hook-succeeded` the hook that ran before it.
-#[ignore = "fails on the node in CI (2026-12-07), not yet diagnosed: see the issue note"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_hook_fails_the_launch() -> TestResult {
     let _cluster = shared().await;
@@ -949,8 +949,9 @@ async fn failing_hook_fails_the_launch() -> TestResult {
     assert_ne!(out.code, 0, "a failing hook passed");
     assert!(
         out.stderr.contains("failed pre-install") && out.stderr.contains("job bad failed"),
-        "{}",
-        out.stderr
+        "{}{}",
+        out.stderr,
+        pods_report(ns).await
     );
     assert_eq!(jobs(ns).await.keys().collect::<Vec<_>>(), ["pre-b"]);
     let hooks = recorded_hooks(ns, "bad").await;
@@ -961,6 +962,130 @@ async fn failing_hook_fails_the_launch() -> TestResult {
     assert_eq!(history[0].info.status, iter8_k8s::Status::Failed);
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(env.admin_client()?, ns);
     assert!(cms.get_opt("main").await?.is_none());
+    Ok(())
+}
+
+/// `helm history <name> -o json` in `ns` as (revision, status, chart, description), in order.
+async fn helm_history(ns: &str, name: &str) -> Vec<(i64, String, String, String)> {
+    let admin = node_env().kubeconfig_path().to_str().expect("utf8");
+    let out = tokio::process::Command::new(testsupport::tools::helm().expect("helm"))
+        .args(["history", name, "-n", ns, "-o", "json", "--kubeconfig", admin])
+        .output()
+        .await
+        .expect("run helm history");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "helm history: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).expect("helm history JSON");
+    rows.iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (
+                r["revision"].as_i64().unwrap_or(-1),
+                s("status"),
+                s("chart"),
+                s("description"),
+            )
+        })
+        .collect()
+}
+
+/// Three launches of tests/charts/hooks by `k launch` and the same three by real Helm v4
+/// (`helm install`, `helm upgrade` twice), side by side in two namespaces: an install whose
+/// pre-install hook fails, an upgrade that succeeds, an upgrade whose pre-upgrade hook fails.
+/// Both fail and succeed alike and `helm history` of both releases agrees revision by revision
+/// (status, chart, description): the failed first revision is `superseded` by the upgrade that
+/// succeeds, and the failed upgrade leaves the revision before it `deployed`. The logs of
+/// hooks with `helm.sh/hook-output-log-policy` are printed by both alike: a failing hook's
+/// (`hook-failed`), and a succeeded hook's (`hook-succeeded`) only when its whole event
+/// succeeded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_launches_leave_the_history_helm_leaves() -> TestResult {
+    let _cluster = shared().await;
+    let env = node_env();
+    let ours_guard = env.namespace("node-hist-k").await?;
+    let theirs_guard = env.namespace("node-hist-h").await?;
+    let (ours, theirs) = (ours_guard.name(), theirs_guard.name());
+    let (image, digest) = pushed_image();
+    let chart = testsupport::repo_root().join("tests/charts/hooks");
+    let chart = chart.to_str().expect("utf8");
+    let image_flag = format!("image={image}@{digest}");
+    let admin = env.kubeconfig_path().to_str().expect("utf8");
+    let helm = testsupport::tools::helm()?;
+    let steps: [&[&str]; 3] = [&["failPreInstall=true"], &[], &["failPreUpgrade=true"]];
+    let with_sets = |head: Vec<&'static str>, step: &[&'static str]| {
+        let mut args: Vec<String> = head.into_iter().map(str::to_string).collect();
+        args.extend(["-c".to_string(), chart.to_string()]);
+        args.extend(["--set".to_string(), image_flag.clone()]);
+        for v in step {
+            args.extend(["--set".to_string(), v.to_string()]);
+        }
+        args
+    };
+    let k_steps = async {
+        let mut outs = Vec::new();
+        for step in steps {
+            let args = with_sets(vec!["launch", "-g", "hx"], step);
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            outs.push(k(ours, &refs).await);
+        }
+        outs
+    };
+    let helm_steps = async {
+        let mut outs = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let verb = if i == 0 { "install" } else { "upgrade" };
+            let mut args = with_sets(vec![verb, "hx"], step);
+            args.retain(|a| a != "-c");
+            args.extend(["-n", theirs, "--kubeconfig", admin].map(str::to_string));
+            let out: Out = tokio::process::Command::new(&helm)
+                .args(&args)
+                .output()
+                .await
+                .expect("run helm")
+                .into();
+            outs.push(out);
+        }
+        outs
+    };
+    let (k_outs, helm_outs) = tokio::join!(k_steps, helm_steps);
+    let report = || async {
+        format!(
+            "{}{}",
+            pods_report(ours).await,
+            pods_report(theirs).await
+        )
+    };
+    let failing = "unrecognized subcommand 'no-such-command'";
+    let version = "cmd.BuildInfo{";
+    for (n, (ko, ho)) in k_outs.iter().zip(&helm_outs).enumerate() {
+        let what = format!(
+            "step {n}:\n--- k launch ({}):\n{}\n--- helm ({}):\n{}",
+            ko.code,
+            ko.stderr,
+            ho.code,
+            ho.stderr
+        );
+        assert_eq!(
+            (ko.code == 0, ho.code == 0),
+            (n == 1, n == 1),
+            "{what}{}",
+            report().await
+        );
+        // Hook logs: the failing hook's in steps 0 and 2; pre-b's (`iter8 version`) only in
+        // step 1, where its event succeeded.
+        let counts = |text: &str| (text.matches(failing).count(), text.matches(version).count());
+        let want = if n == 1 { (0, 1) } else { (1, 0) };
+        assert_eq!(counts(&ko.stderr), want, "{what}");
+        assert_eq!(counts(&ho.stderr), want, "{what}");
+    }
+    let (k_history, helm_history) = (helm_history(ours, "hx").await, helm_history(theirs, "hx").await);
+    assert_eq!(k_history, helm_history);
+    let statuses: Vec<&str> = k_history.iter().map(|h| h.1.as_str()).collect();
+    assert_eq!(statuses, ["superseded", "deployed", "failed"]);
     Ok(())
 }
 
@@ -1003,7 +1128,9 @@ fn tutorial_values(port: u16) -> serde_json::Value {
 }
 
 /// The app: Deployment `httpbin` running the sample target (`iter8 target`) from our image on
-/// host port `port`, labelled with `version`, and its Service.
+/// host port `port`, labelled with `version`, and its Service. The readiness probe names
+/// 127.0.0.1: with the host network the kubelet would dial the node's address, where the
+/// target (on loopback only) does not listen, and the Deployment would never be available.
 async fn sample_app(ns: &str, port: u16, version: &str) -> TestResult {
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Service;
@@ -1024,7 +1151,7 @@ async fn sample_app(ns: &str, port: u16, version: &str) -> TestResult {
                         "name": "target",
                         "image": format!("{image}@{digest}"),
                         "command": ["iter8", "target", "-p", port.to_string(), "--host", "127.0.0.1"],
-                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": 1}
+                        "readinessProbe": {"httpGet": {"host": "127.0.0.1", "path": "/healthz", "port": port}, "periodSeconds": 1}
                     }]
                 }
             }
@@ -1063,11 +1190,11 @@ async fn result_start(ns: &str, group: &str) -> Option<String> {
 /// experiment runs in a Job and `k assert -c completed -c nofailure -c slos -g
 /// autox-httpbin-iter8` passes; relabelling to 2.0.0 runs a new Job with a new result;
 /// removing the label deletes the experiment.
-#[ignore = "fails on the node in CI (2026-12-07), not yet diagnosed: see the issue note"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
     use k8s_openapi::api::apps::v1::Deployment;
     use kube::api::{Patch, PatchParams};
+    let _cluster = shared().await;
     let env = node_env();
     let ns_guard = env.namespace("node-autox").await?;
     let ns = ns_guard.name();
