@@ -78,6 +78,25 @@ async fn k(ns: &str, args: &[&str]) -> Out {
     support::kube::iter8(&all).await
 }
 
+/// `k assert -c completed -c nofailure -c slos -g <group>` in `ns`.
+async fn assert_all(ns: &str, group: &str) -> Out {
+    k(
+        ns,
+        &[
+            "assert",
+            "-c",
+            "completed",
+            "-c",
+            "nofailure",
+            "-c",
+            "slos",
+            "-g",
+            group,
+        ],
+    )
+    .await
+}
+
 /// The values flags that run the chart's runner on the node: our image by digest, host
 /// network, and the API server's loopback address instead of the `kubernetes` Service.
 fn node_flags() -> Vec<String> {
@@ -193,21 +212,7 @@ async fn launch_runs_the_experiment_in_a_real_job() -> TestResult {
         Some("localhost")
     );
 
-    let assert = k(
-        ns,
-        &[
-            "assert",
-            "-g",
-            "exp",
-            "-c",
-            "completed",
-            "-c",
-            "nofailure",
-            "-c",
-            "slos",
-        ],
-    )
-    .await;
+    let assert = assert_all(ns, "exp").await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
 
     // `k log` prints what the pod wrote.
@@ -292,9 +297,12 @@ async fn running_runner_pods(ns: &str, group: &str) -> Vec<String> {
 /// or more on a loaded node), so this waits for that report first.
 async fn kill_runner_pod(ns: &str, group: &str) -> TestResult {
     let pods: Api<Pod> = Api::namespaced(node_env().admin_client()?, ns);
-    wait_until(ns, "a Running runner pod", Duration::from_secs(60), || async {
-        !running_runner_pods(ns, group).await.is_empty()
-    })
+    wait_until(
+        ns,
+        "a Running runner pod",
+        Duration::from_secs(60),
+        || async { !running_runner_pods(ns, group).await.is_empty() },
+    )
     .await;
     let running = running_runner_pods(ns, group).await;
     assert_eq!(
@@ -360,21 +368,7 @@ async fn apiserver_outage_mid_run_is_retried() -> TestResult {
     assert_eq!(result.num_loops, 1);
     assert_eq!(result.num_completed_tasks, 2);
     assert!(!result.failure);
-    let assert = k(
-        ns,
-        &[
-            "assert",
-            "-g",
-            "outage",
-            "-c",
-            "completed",
-            "-c",
-            "nofailure",
-            "-c",
-            "slos",
-        ],
-    )
-    .await;
+    let assert = assert_all(ns, "outage").await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
 
     // One warning per retry, naming the call that failed and the retry's number.
@@ -442,21 +436,7 @@ async fn killed_job_pod_keeps_the_result_readable_and_a_relaunch_completes() -> 
     let ok = wait_job(ns, "kill-2-job", Duration::from_secs(240)).await;
     assert!(ok, "the relaunched Job failed: {}", pods_report(ns).await);
     assert_eq!(target.requests("/relaunch"), 20);
-    let assert = k(
-        ns,
-        &[
-            "assert",
-            "-g",
-            "kill",
-            "-c",
-            "completed",
-            "-c",
-            "nofailure",
-            "-c",
-            "slos",
-        ],
-    )
-    .await;
+    let assert = assert_all(ns, "kill").await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
     Ok(())
 }
@@ -507,21 +487,7 @@ async fn killed_cronjob_pod_next_loop_continues() -> TestResult {
     let exp = stored(ns, "ck").await.expect("the experiment Secret");
     assert!(exp.no_failure());
     assert!(target.requests("/echo") >= killed_at + 30);
-    let assert = k(
-        ns,
-        &[
-            "assert",
-            "-g",
-            "ck",
-            "-c",
-            "completed",
-            "-c",
-            "nofailure",
-            "-c",
-            "slos",
-        ],
-    )
-    .await;
+    let assert = assert_all(ns, "ck").await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
     Ok(())
 }
@@ -578,21 +544,7 @@ async fn cronjob_experiment_completes_two_loops() -> TestResult {
         requests >= 20 && requests <= 10 * loops,
         "{requests} requests in {loops} loops"
     );
-    let assert = k(
-        ns,
-        &[
-            "assert",
-            "-g",
-            "cron",
-            "-c",
-            "completed",
-            "-c",
-            "nofailure",
-            "-c",
-            "slos",
-        ],
-    )
-    .await;
+    let assert = assert_all(ns, "cron").await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
     Ok(())
 }
@@ -724,21 +676,7 @@ async fn helm_install_runs_the_experiment_in_a_real_job() -> TestResult {
     );
     assert!(wait_job(ns, "exp-1-job", Duration::from_secs(240)).await);
     assert_eq!(target.requests("/echo"), 25);
-    let assert = k(
-        ns,
-        &[
-            "assert",
-            "-g",
-            "exp",
-            "-c",
-            "completed",
-            "-c",
-            "nofailure",
-            "-c",
-            "slos",
-        ],
-    )
-    .await;
+    let assert = assert_all(ns, "exp").await;
     assert_eq!(assert.code, 0, "k assert: {}", assert.stderr);
     Ok(())
 }
@@ -840,7 +778,13 @@ async fn launch_runs_chart_hooks_as_helm_does() -> TestResult {
     let image_flag = format!("image={image}@{digest}");
     let launch = ["launch", "-g", "hk", "-c", chart, "--set", &image_flag];
     let out = k(ns, &launch).await;
-    assert_eq!(out.code, 0, "k launch: {}{}", out.stderr, pods_report(ns).await);
+    assert_eq!(
+        out.code,
+        0,
+        "k launch: {}{}",
+        out.stderr,
+        pods_report(ns).await
+    );
 
     // hook-succeeded removed pre-a and post; pre-b (default policy) stays, complete.
     let after_install = jobs(ns).await;
@@ -969,7 +913,16 @@ async fn failing_hook_fails_the_launch() -> TestResult {
 async fn helm_history(ns: &str, name: &str) -> Vec<(i64, String, String, String)> {
     let admin = node_env().kubeconfig_path().to_str().expect("utf8");
     let out = tokio::process::Command::new(testsupport::tools::helm().expect("helm"))
-        .args(["history", name, "-n", ns, "-o", "json", "--kubeconfig", admin])
+        .args([
+            "history",
+            name,
+            "-n",
+            ns,
+            "-o",
+            "json",
+            "--kubeconfig",
+            admin,
+        ])
         .output()
         .await
         .expect("run helm history");
@@ -1052,22 +1005,13 @@ async fn failed_launches_leave_the_history_helm_leaves() -> TestResult {
         outs
     };
     let (k_outs, helm_outs) = tokio::join!(k_steps, helm_steps);
-    let report = || async {
-        format!(
-            "{}{}",
-            pods_report(ours).await,
-            pods_report(theirs).await
-        )
-    };
+    let report = || async { format!("{}{}", pods_report(ours).await, pods_report(theirs).await) };
     let failing = "unrecognized subcommand 'no-such-command'";
     let version = "cmd.BuildInfo{";
     for (n, (ko, ho)) in k_outs.iter().zip(&helm_outs).enumerate() {
         let what = format!(
             "step {n}:\n--- k launch ({}):\n{}\n--- helm ({}):\n{}",
-            ko.code,
-            ko.stderr,
-            ho.code,
-            ho.stderr
+            ko.code, ko.stderr, ho.code, ho.stderr
         );
         assert_eq!(
             (ko.code == 0, ho.code == 0),
@@ -1082,7 +1026,10 @@ async fn failed_launches_leave_the_history_helm_leaves() -> TestResult {
         assert_eq!(counts(&ko.stderr), want, "{what}");
         assert_eq!(counts(&ho.stderr), want, "{what}");
     }
-    let (k_history, helm_history) = (helm_history(ours, "hx").await, helm_history(theirs, "hx").await);
+    let (k_history, helm_history) = (
+        helm_history(ours, "hx").await,
+        helm_history(theirs, "hx").await,
+    );
     assert_eq!(k_history, helm_history);
     let statuses: Vec<&str> = k_history.iter().map(|h| h.1.as_str()).collect();
     assert_eq!(statuses, ["superseded", "deployed", "failed"]);
@@ -1184,15 +1131,65 @@ async fn result_start(ns: &str, group: &str) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
-/// The AutoX tutorial on the node: the app (the sample target from our image) labelled
-/// 1.0.0, real `helm install autox charts/autox` (direct mode, the controller running our
-/// image with the chart's RBAC, charts from our hub served on loopback); the tutorial's
-/// experiment runs in a Job and `k assert -c completed -c nofailure -c slos -g
-/// autox-httpbin-iter8` passes; relabelling to 2.0.0 runs a new Job with a new result;
-/// removing the label deletes the experiment.
+/// The second group's experiment: the gRPC tutorial (tasks grpc, assess; two endpoints; its
+/// SLOs) against the route guide server on `host`, a server we did not write in Rust (Python
+/// grpcio). The runner image has no shell or curl for the chart's download tasks, so the schema
+/// comes by server reflection and the call data inline; plus the node's runner settings.
+fn grpc_tutorial_values(host: &str) -> serde_json::Value {
+    let (image, digest) = pushed_image();
+    let api_port = node_env()
+        .server()
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .to_string();
+    serde_json::json!({
+        "tasks": ["grpc", "assess"],
+        "grpc": {
+            "host": host,
+            "rps": 100,
+            "total": 100,
+            "endpoints": {
+                "getFeature": {
+                    "call": "routeguide.RouteGuide.GetFeature",
+                    "data": {"latitude": 407838351, "longitude": -746143763}
+                },
+                "listFeatures": {
+                    "call": "routeguide.RouteGuide.ListFeatures",
+                    "data": {"lo": {"latitude": 400000000, "longitude": -750000000},
+                             "hi": {"latitude": 420000000, "longitude": -730000000}}
+                }
+            }
+        },
+        "assess": {"SLOs": {"upper": {
+            "grpc-getFeature/error-count": 0,
+            "grpc-getFeature/latency/mean": 50,
+            "grpc-listFeatures/error-count": 0,
+            "grpc-listFeatures/latency/mean": 100
+        }}},
+        "runner": "job",
+        "iter8Image": image,
+        "iter8ImageDigest": digest,
+        "runnerHostNetwork": true,
+        "runnerEnv": [
+            {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
+            {"name": "KUBERNETES_SERVICE_PORT", "value": api_port}
+        ]
+    })
+}
+
+/// The AutoX tutorial on the node, with its two groups side by side: the app (the sample
+/// target from our image) labelled 1.0.0 triggers the HTTP experiment; Service `routeguide`
+/// (the route guide server, on Python grpcio, runs on loopback) labelled 1.0.0 triggers the
+/// gRPC one. Real `helm install autox charts/autox` (direct mode, the controller running our
+/// image with the chart's RBAC, charts from our hub served on loopback); each experiment runs
+/// in a Job and `k assert -c completed -c nofailure -c slos -g autox-<group>-iter8` passes;
+/// relabelling both to 2.0.0 runs a new Job for each with a new result; removing the labels
+/// deletes both experiments.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
     use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Service;
     use kube::api::{Patch, PatchParams};
     let _cluster = shared().await;
     let env = node_env();
@@ -1200,6 +1197,19 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
     let ns = ns_guard.name();
     let port = free_port();
     sample_app(ns, port, "1.0.0").await?;
+    let guide =
+        testsupport::route_guide::RouteGuide::start_with(&testsupport::route_guide::Options {
+            reflection: vec!["v1".into()],
+            ..Default::default()
+        })?;
+    let routeguide: Service = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "routeguide", "labels": {
+            "app.kubernetes.io/name": "routeguide", "app.kubernetes.io/version": "1.0.0"}},
+        "spec": {"ports": [{"port": 50051, "targetPort": guide.port}]}
+    }))?;
+    let services: Api<Service> = Api::namespaced(env.admin_client()?, ns);
+    services.create(&Default::default(), &routeguide).await?;
     let hub =
         testsupport::chart_servers::Nginx::start(&testsupport::repo_root().join("hub"), false);
     let (image, digest) = pushed_image();
@@ -1215,12 +1225,20 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
             {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
             {"name": "KUBERNETES_SERVICE_PORT", "value": api_port}
         ],
-        "groups": {"httpbin": {
-            "trigger": {"name": "httpbin", "namespace": ns, "group": "apps",
-                        "version": "v1", "resource": "deployments"},
-            "specs": {"iter8": {"name": "iter8", "version": "0.1.0",
-                                "values": tutorial_values(port)}}
-        }}
+        "groups": {
+            "httpbin": {
+                "trigger": {"name": "httpbin", "namespace": ns, "group": "apps",
+                            "version": "v1", "resource": "deployments"},
+                "specs": {"iter8": {"name": "iter8", "version": "0.1.0",
+                                    "values": tutorial_values(port)}}
+            },
+            "routeguide": {
+                "trigger": {"name": "routeguide", "namespace": ns,
+                            "version": "v1", "resource": "services"},
+                "specs": {"iter8": {"name": "iter8", "version": "0.1.0",
+                                    "values": grpc_tutorial_values(&guide.host())}}
+            }
+        }
     });
     let dir = tempfile::tempdir()?;
     let vf = dir.path().join("values.yaml");
@@ -1240,73 +1258,67 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let group = "autox-httpbin-iter8";
-    let assert_all = || async {
-        k(
-            ns,
-            &[
-                "assert",
-                "-c",
-                "completed",
-                "-c",
-                "nofailure",
-                "-c",
-                "slos",
-                "-g",
-                group,
-            ],
-        )
-        .await
-    };
-    assert!(
-        wait_job(ns, &format!("{group}-1-job"), Duration::from_secs(300)).await,
-        "{}",
-        pods_report(ns).await
-    );
-    let a = assert_all().await;
-    assert_eq!(a.code, 0, "k assert: {}", a.stderr);
-    let first = result_start(ns, group).await.expect("a result");
-
-    let deployments: Api<Deployment> = Api::namespaced(env.admin_client()?, ns);
-    deployments
-        .patch(
-            "httpbin",
-            &PatchParams::default(),
-            &Patch::Merge(
-                serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": "2.0.0"}}}),
-            ),
-        )
-        .await?;
-    assert!(
-        wait_job(ns, &format!("{group}-2-job"), Duration::from_secs(300)).await,
-        "{}",
-        pods_report(ns).await
-    );
-    let a = assert_all().await;
-    assert_eq!(a.code, 0, "k assert after 2.0.0: {}", a.stderr);
-    let second = result_start(ns, group).await.expect("a result");
-    assert_ne!(first, second, "a new run, a new result");
-
-    deployments
-        .patch(
-            "httpbin",
-            &PatchParams::default(),
-            &Patch::Merge(
-                serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": null}}}),
-            ),
-        )
-        .await?;
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.admin_client()?, ns);
-    let start = Instant::now();
-    while secrets.get_opt(group).await?.is_some() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "experiment not deleted: {}",
-            pods_report(ns).await
+    let groups = ["autox-httpbin-iter8", "autox-routeguide-iter8"];
+    let limit = Duration::from_secs(300);
+    // Both runs of a revision: each Job succeeds, then `k assert` passes for each group.
+    let run = |revision: u32| async move {
+        let (a, b) = tokio::join!(
+            wait_job(ns, &format!("{}-{revision}-job", groups[0]), limit),
+            wait_job(ns, &format!("{}-{revision}-job", groups[1]), limit)
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(a && b, "revision {revision}: {}", pods_report(ns).await);
+        let mut starts = Vec::new();
+        for g in groups {
+            let out = assert_all(ns, g).await;
+            assert_eq!(
+                out.code, 0,
+                "k assert -g {g} (revision {revision}): {}",
+                out.stderr
+            );
+            starts.push(result_start(ns, g).await.expect("a result"));
+        }
+        starts
+    };
+    let first = run(1).await;
+
+    let relabel = |version: serde_json::Value| {
+        let labels =
+            serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": version}}});
+        async move {
+            let client = node_env().admin_client()?;
+            Api::<Deployment>::namespaced(client.clone(), ns)
+                .patch("httpbin", &PatchParams::default(), &Patch::Merge(&labels))
+                .await?;
+            Api::<Service>::namespaced(client, ns)
+                .patch(
+                    "routeguide",
+                    &PatchParams::default(),
+                    &Patch::Merge(&labels),
+                )
+                .await?;
+            Ok::<(), kube::Error>(())
+        }
+    };
+    relabel("2.0.0".into()).await?;
+    let second = run(2).await;
+    for (a, b) in first.iter().zip(&second) {
+        assert_ne!(a, b, "a new run, a new result");
     }
+
+    relabel(serde_json::Value::Null).await?;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.admin_client()?, ns);
     let jobs: Api<Job> = Api::namespaced(env.admin_client()?, ns);
-    assert!(jobs.get_opt(&format!("{group}-2-job")).await?.is_none());
+    for g in groups {
+        let start = Instant::now();
+        while secrets.get_opt(g).await?.is_some() {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "experiment {g} not deleted: {}",
+                pods_report(ns).await
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert!(jobs.get_opt(&format!("{g}-2-job")).await?.is_none());
+    }
     Ok(())
 }

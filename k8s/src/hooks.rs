@@ -559,7 +559,10 @@ mod tests {
             v["output_log_policies"],
             serde_json::json!(["hook-failed", "hook-succeeded", "other"])
         );
-        assert_eq!(from_record(to_record(std::slice::from_ref(&h)).as_ref()), vec![h]);
+        assert_eq!(
+            from_record(to_record(std::slice::from_ref(&h)).as_ref()),
+            vec![h]
+        );
         let plain = hook("h", &["pre-install"], "", "");
         assert!(plain.output_log_policies.is_empty());
     }
