@@ -1262,9 +1262,10 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
     let limit = Duration::from_secs(300);
     // Both runs of a revision: each Job succeeds, then `k assert` passes for each group.
     let run = |revision: u32| async move {
+        let jobs = groups.map(|g| format!("{g}-{revision}-job"));
         let (a, b) = tokio::join!(
-            wait_job(ns, &format!("{}-{revision}-job", groups[0]), limit),
-            wait_job(ns, &format!("{}-{revision}-job", groups[1]), limit)
+            wait_job(ns, &jobs[0], limit),
+            wait_job(ns, &jobs[1], limit)
         );
         assert!(a && b, "revision {revision}: {}", pods_report(ns).await);
         let mut starts = Vec::new();
@@ -1285,7 +1286,7 @@ async fn autox_tutorial_relaunches_on_new_versions() -> TestResult {
         let labels =
             serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/version": version}}});
         async move {
-            let client = node_env().admin_client()?;
+            let client = node_env().admin_client().expect("client");
             Api::<Deployment>::namespaced(client.clone(), ns)
                 .patch("httpbin", &PatchParams::default(), &Patch::Merge(&labels))
                 .await?;
