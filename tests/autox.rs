@@ -3,7 +3,8 @@
 //! ServiceAccount, reading the CONFIG the chart rendered. Direct mode installs the experiment
 //! chart from our hub (served by nginx) as a Helm-compatible release; Argo CD mode writes
 //! Applications validated by Argo CD's own CRD (from its Go module). Faults: trigger deleted
-//! and recreated, two replicas with one Lease, API connections cut mid-watch.
+//! and recreated, two replicas with one Lease, API connections cut mid-watch, the real API
+//! server stopped and restarted (on a control plane of that test's own).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -23,7 +24,8 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::kube::{Out, env, helm, iter8};
+use support::kube::{Out, env, iter8};
+use testsupport::kube_env::TestEnv;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -126,7 +128,7 @@ fn client() -> Client {
 }
 
 /// A Deployment `name` (its pods never run here: no node) with `labels`.
-async fn deployment(ns: &str, name: &str, labels: &[(&str, &str)]) -> TestResult {
+async fn deployment(e: &TestEnv, ns: &str, name: &str, labels: &[(&str, &str)]) -> TestResult {
     let labels: BTreeMap<&str, &str> = labels.iter().copied().collect();
     let d: Deployment = serde_json::from_value(json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -139,15 +141,15 @@ async fn deployment(ns: &str, name: &str, labels: &[(&str, &str)]) -> TestResult
             }
         }
     }))?;
-    Api::<Deployment>::namespaced(client(), ns)
+    Api::<Deployment>::namespaced(e.admin_client()?, ns)
         .create(&PostParams::default(), &d)
         .await?;
     Ok(())
 }
 
 /// Merge-patch the Deployment's labels (null removes one).
-async fn relabel(ns: &str, name: &str, labels: Value) -> TestResult {
-    Api::<Deployment>::namespaced(client(), ns)
+async fn relabel(e: &TestEnv, ns: &str, name: &str, labels: Value) -> TestResult {
+    Api::<Deployment>::namespaced(e.admin_client()?, ns)
         .patch(
             name,
             &PatchParams::default(),
@@ -173,8 +175,8 @@ async fn revisions(ns: &str, name: &str) -> Vec<String> {
 }
 
 /// The revision of Helm release `name` whose record says `deployed`, if any.
-async fn deployed(ns: &str, name: &str) -> Option<String> {
-    let secrets: Api<Secret> = Api::namespaced(client(), ns);
+async fn deployed(e: &TestEnv, ns: &str, name: &str) -> Option<String> {
+    let secrets: Api<Secret> = Api::namespaced(e.admin_client().ok()?, ns);
     secrets
         .list(&ListParams::default().labels(&format!("owner=helm,name={name},status=deployed")))
         .await
@@ -214,7 +216,13 @@ async fn event_reasons(ns: &str, name: &str) -> Vec<String> {
 
 /// Real `helm install <release> charts/autox -n <ns>` with `sets`, the controller scaled to
 /// zero (the test runs it as a child process with the chart's ServiceAccount instead).
-async fn install_chart(ns: &str, release: &str, values_file: &Path, sets: &[&str]) -> Out {
+async fn install_chart(
+    e: &TestEnv,
+    ns: &str,
+    release: &str,
+    values_file: &Path,
+    sets: &[&str],
+) -> Out {
     let chart = testsupport::repo_root().join("charts/autox");
     let mut args = vec![
         "install",
@@ -230,12 +238,20 @@ async fn install_chart(ns: &str, release: &str, values_file: &Path, sets: &[&str
     for s in sets {
         args.extend(["--set", s]);
     }
-    helm(&args).await
+    let helm = testsupport::tools::helm().expect("helm (tools/fetch-helm.sh)");
+    tokio::process::Command::new(helm)
+        .args(&args)
+        .arg("--kubeconfig")
+        .arg(e.kubeconfig_path())
+        .output()
+        .await
+        .expect("run helm")
+        .into()
 }
 
 /// The CONFIG the chart rendered (Secret `<release>`, key config.yaml).
-async fn chart_config(ns: &str, release: &str) -> String {
-    let s = Api::<Secret>::namespaced(client(), ns)
+async fn chart_config(e: &TestEnv, ns: &str, release: &str) -> String {
+    let s = Api::<Secret>::namespaced(e.admin_client().expect("client"), ns)
         .get(release)
         .await
         .expect("config Secret");
@@ -245,14 +261,17 @@ async fn chart_config(ns: &str, release: &str) -> String {
 
 /// A kubeconfig for the chart's ServiceAccount `<release>` (TokenRequest), so only the chart's
 /// RBAC applies; `server` replaces the API server address when given.
-async fn sa_kubeconfig(ns: &str, release: &str, dir: &Path, server: Option<&str>) -> PathBuf {
-    let token = env()
-        .service_account_token(ns, release)
-        .await
-        .expect("token");
-    let mut yaml = env().kubeconfig_yaml_for_token(&token, ns);
+async fn sa_kubeconfig(
+    e: &TestEnv,
+    ns: &str,
+    release: &str,
+    dir: &Path,
+    server: Option<&str>,
+) -> PathBuf {
+    let token = e.service_account_token(ns, release).await.expect("token");
+    let mut yaml = e.kubeconfig_yaml_for_token(&token, ns);
     if let Some(s) = server {
-        yaml = yaml.replace(env().server(), s);
+        yaml = yaml.replace(e.server(), s);
     }
     let path = dir.join(format!("{release}.kubeconfig"));
     std::fs::write(&path, yaml).expect("write");
@@ -338,6 +357,7 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     let hub = hub();
     let vf = write_values(dir.path(), &values(ns, true));
     let out = install_chart(
+        env(),
         ns,
         "autox",
         &vf,
@@ -369,6 +389,7 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     assert_eq!(own.code, 0, "k launch: {}", own.stderr);
 
     deployment(
+        env(),
         ns,
         "app",
         &[
@@ -377,8 +398,8 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
         ],
     )
     .await?;
-    let kc = sa_kubeconfig(ns, "autox", dir.path(), None).await;
-    let config = chart_config(ns, "autox").await;
+    let kc = sa_kubeconfig(env(), ns, "autox", dir.path(), None).await;
+    let config = chart_config(env(), ns, "autox").await;
     let autox = Autox::start(
         &kc,
         &config,
@@ -393,7 +414,7 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     );
 
     until("revision 1 deployed", LIMIT, || async {
-        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
+        (deployed(env(), ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
     assert!(
@@ -403,10 +424,16 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     );
 
     // Unrelated label: nothing; then a new version: exactly one more revision.
-    relabel(ns, "app", json!({"team": "a"})).await?;
-    relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
+    relabel(env(), ns, "app", json!({"team": "a"})).await?;
+    relabel(
+        env(),
+        ns,
+        "app",
+        json!({"app.kubernetes.io/version": "2.0.0"}),
+    )
+    .await?;
     until("revision 2 deployed", LIMIT, || async {
-        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("2")).then_some(())
+        (deployed(env(), ns, "autox-g-iter8").await.as_deref() == Some("2")).then_some(())
     })
     .await;
     assert_eq!(revisions(ns, "autox-g-iter8").await, ["1", "2"]);
@@ -421,7 +448,7 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     );
 
     // Label removed: deleted.
-    relabel(ns, "app", json!({"app.kubernetes.io/version": null})).await?;
+    relabel(env(), ns, "app", json!({"app.kubernetes.io/version": null})).await?;
     until("release deleted", LIMIT, || async {
         revisions(ns, "autox-g-iter8")
             .await
@@ -431,9 +458,15 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
     .await;
 
     // Trigger deleted and recreated with a version: launched anew.
-    relabel(ns, "app", json!({"app.kubernetes.io/version": "3.0.0"})).await?;
+    relabel(
+        env(),
+        ns,
+        "app",
+        json!({"app.kubernetes.io/version": "3.0.0"}),
+    )
+    .await?;
     until("relaunch for 3.0.0", LIMIT, || async {
-        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
+        (deployed(env(), ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
     Api::<Deployment>::namespaced(client(), ns)
@@ -446,9 +479,9 @@ async fn direct_mode_launch_relaunch_delete() -> TestResult {
             .then_some(())
     })
     .await;
-    deployment(ns, "app", &[("app.kubernetes.io/version", "4.0.0")]).await?;
+    deployment(env(), ns, "app", &[("app.kubernetes.io/version", "4.0.0")]).await?;
     until("launched for the recreated trigger", LIMIT, || async {
-        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
+        (deployed(env(), ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
 
@@ -574,6 +607,7 @@ async fn argocd_mode_applications() -> TestResult {
     let vf = write_values(dir.path(), &text);
     let repo = "oci://127.0.0.1:5000/hub";
     let out = install_chart(
+        env(),
         ns,
         "autox",
         &vf,
@@ -593,9 +627,9 @@ async fn argocd_mode_applications() -> TestResult {
     let owner_name = owner[0].metadata.name.clone().expect("name");
     let owner_uid = owner[0].metadata.uid.clone().expect("uid");
 
-    deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
-    let kc = sa_kubeconfig(ns, "autox", dir.path(), None).await;
-    let config = chart_config(ns, "autox").await;
+    deployment(env(), ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
+    let kc = sa_kubeconfig(env(), ns, "autox", dir.path(), None).await;
+    let config = chart_config(env(), ns, "autox").await;
     let autox = Autox::start(
         &kc,
         &config,
@@ -654,8 +688,14 @@ async fn argocd_mode_applications() -> TestResult {
     let uid1 = app.metadata.uid.clone().expect("uid");
 
     // An unrelated label: the same Application; then a new version: a new one.
-    relabel(ns, "app", json!({"team": "a"})).await?;
-    relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
+    relabel(env(), ns, "app", json!({"team": "a"})).await?;
+    relabel(
+        env(),
+        ns,
+        "app",
+        json!({"app.kubernetes.io/version": "2.0.0"}),
+    )
+    .await?;
     until("old Application marked for deletion", LIMIT, || async {
         let a = apps(ns).get_opt("autox-g-iter8").await.ok().flatten()?;
         (a.metadata.uid.as_deref() == Some(uid1.as_str())
@@ -683,7 +723,7 @@ async fn argocd_mode_applications() -> TestResult {
         autox.log()
     );
 
-    relabel(ns, "app", json!({"app.kubernetes.io/version": null})).await?;
+    relabel(env(), ns, "app", json!({"app.kubernetes.io/version": null})).await?;
     until("Application marked for deletion", LIMIT, || async {
         let a = apps(ns).get_opt("autox-g-iter8").await.ok().flatten()?;
         a.metadata.deletion_timestamp.is_some().then_some(())
@@ -722,6 +762,7 @@ async fn two_replicas_one_acts() -> TestResult {
     let hub = hub();
     let vf = write_values(dir.path(), &values(ns, false));
     let out = install_chart(
+        env(),
         ns,
         "autox",
         &vf,
@@ -729,9 +770,9 @@ async fn two_replicas_one_acts() -> TestResult {
     )
     .await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
-    deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
-    let kc = sa_kubeconfig(ns, "autox", dir.path(), None).await;
-    let config = chart_config(ns, "autox").await;
+    deployment(env(), ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
+    let kc = sa_kubeconfig(env(), ns, "autox", dir.path(), None).await;
+    let config = chart_config(env(), ns, "autox").await;
     let flags = |id: &'static str| {
         vec![
             "--mode".to_string(),
@@ -761,7 +802,7 @@ async fn two_replicas_one_acts() -> TestResult {
         &fb.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     until("launch", LIMIT, || async {
-        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
+        (deployed(env(), ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
     // Both have listed the trigger; exactly one holds the Lease and acted; the other follows.
@@ -791,9 +832,15 @@ async fn two_replicas_one_acts() -> TestResult {
     // The leader stops; the follower takes over once the Lease expires, and acts.
     leader.stop();
     follower.wait_log("acting as leader", LIMIT).await;
-    relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
+    relabel(
+        env(),
+        ns,
+        "app",
+        json!({"app.kubernetes.io/version": "2.0.0"}),
+    )
+    .await?;
     until("relaunch by the new leader", LIMIT, || async {
-        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("2")).then_some(())
+        (deployed(env(), ns, "autox-g-iter8").await.as_deref() == Some("2")).then_some(())
     })
     .await;
     assert_eq!(
@@ -882,6 +929,7 @@ async fn watch_resumes_after_api_outage() -> TestResult {
     let hub = hub();
     let vf = write_values(dir.path(), &values(ns, false));
     let out = install_chart(
+        env(),
         ns,
         "autox",
         &vf,
@@ -889,17 +937,18 @@ async fn watch_resumes_after_api_outage() -> TestResult {
     )
     .await;
     assert_eq!(out.code, 0, "helm install: {}", out.stderr);
-    deployment(ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
+    deployment(env(), ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
     let upstream = env().server().trim_start_matches("https://").to_string();
     let relay = Relay::start(upstream).await;
     let kc = sa_kubeconfig(
+        env(),
         ns,
         "autox",
         dir.path(),
         Some(&format!("https://{}", relay.addr)),
     )
     .await;
-    let config = chart_config(ns, "autox").await;
+    let config = chart_config(env(), ns, "autox").await;
     let autox = Autox::start(
         &kc,
         &config,
@@ -915,16 +964,22 @@ async fn watch_resumes_after_api_outage() -> TestResult {
         ],
     );
     until("launch", LIMIT, || async {
-        (deployed(ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
+        (deployed(env(), ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
     })
     .await;
     let lists_before = autox.count("listed deployments.apps");
     relay.cut();
-    relabel(ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
+    relabel(
+        env(),
+        ns,
+        "app",
+        json!({"app.kubernetes.io/version": "2.0.0"}),
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     relay.restore();
     let start = Instant::now();
-    while deployed(ns, "autox-g-iter8").await.as_deref() != Some("2") {
+    while deployed(env(), ns, "autox-g-iter8").await.as_deref() != Some("2") {
         assert!(
             start.elapsed() < LIMIT,
             "no relaunch after the outage:\n{}",
@@ -939,6 +994,78 @@ async fn watch_resumes_after_api_outage() -> TestResult {
         autox.count("listed deployments.apps"),
         lists_before,
         "relisted: {}",
+        autox.log()
+    );
+    Ok(())
+}
+
+/// The real kube-apiserver (not a relay) is stopped for 5 s while the controller runs, and
+/// started again on the same port: the controller's watch fails meanwhile (it says so and
+/// retries), resumes once the API server is back, and a version change after the restart
+/// relaunches (revision 2). On a control plane of its own, so that the other tests of this
+/// binary keep theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_resumes_after_the_apiserver_restarts() -> TestResult {
+    let own = tokio::task::spawn_blocking(TestEnv::private).await??;
+    let e = &own;
+    let ns_guard = e.namespace("autox-restart").await?;
+    let ns = ns_guard.name();
+    let dir = tempfile::tempdir()?;
+    let hub = hub();
+    let vf = write_values(dir.path(), &values(ns, false));
+    let out = install_chart(
+        e,
+        ns,
+        "autox",
+        &vf,
+        &["mode=direct", &format!("repoURL={}", hub.url)],
+    )
+    .await;
+    assert_eq!(out.code, 0, "helm install: {}", out.stderr);
+    deployment(e, ns, "app", &[("app.kubernetes.io/version", "1.0.0")]).await?;
+    let kc = sa_kubeconfig(e, ns, "autox", dir.path(), None).await;
+    let config = chart_config(e, ns, "autox").await;
+    let autox = Autox::start(
+        &kc,
+        &config,
+        &[
+            "--mode",
+            "direct",
+            "--repo",
+            &hub.url,
+            "--lease-namespace",
+            ns,
+            "--lease-duration",
+            "15",
+        ],
+    );
+    until("launch", LIMIT, || async {
+        (deployed(e, ns, "autox-g-iter8").await.as_deref() == Some("1")).then_some(())
+    })
+    .await;
+    let failed_before = autox.count("unable to watch deployments.apps");
+    tokio::task::block_in_place(|| e.stop_apiserver())?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::task::block_in_place(|| e.start_apiserver())?;
+    assert!(
+        autox.count("unable to watch deployments.apps") > failed_before,
+        "the controller did not notice the outage:\n{}",
+        autox.log()
+    );
+    relabel(e, ns, "app", json!({"app.kubernetes.io/version": "2.0.0"})).await?;
+    let start = Instant::now();
+    while deployed(e, ns, "autox-g-iter8").await.as_deref() != Some("2") {
+        assert!(
+            start.elapsed() < LIMIT,
+            "no relaunch after the API server restarted:\n{}",
+            autox.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        autox.count("relaunched experiment autox-g-iter8"),
+        1,
+        "{}",
         autox.log()
     );
     Ok(())

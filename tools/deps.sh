@@ -5,10 +5,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # The node of the test cluster (tools/k8s-testenv --node) and the runner image
-# (tools/build-image.sh): containerd, runc/crun, the CNI loopback plugin, a registry, skopeo,
-# catatonit (the pod sandbox), musl-tools (ring's C code for the static musl binary).
+# (tools/build-image.sh): containerd, runc/crun, the CNI loopback and host-local plugins,
+# iproute2 (pod networks: tools/k8s-testenv/cni.go), a registry, skopeo, catatonit (the pod
+# sandbox), musl-tools (ring's C code for the static musl binary).
 pkgs=(python3-httpbin gunicorn nginx python3-grpcio chromium openssl tzdata prometheus faketime
-      containerd runc crun containernetworking-plugins docker-registry skopeo catatonit musl-tools)
+      containerd runc crun containernetworking-plugins iproute2 docker-registry skopeo catatonit musl-tools)
 # Chart sources (chartgen/tests/source.rs): an OCI registry (above), htpasswd for its auth,
 # nginx (above) as an HTTP chart repository.
 pkgs+=(apache2-utils)

@@ -239,6 +239,16 @@ impl Applier {
         }
     }
 
+    /// The client in use.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The release's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
     async fn target(&mut self, r: &ObjectRef) -> Result<Target, ApplyError> {
         let key = (r.api_version.clone(), r.kind.clone());
         let (ar, namespaced) = match self.resolved.get(&key) {

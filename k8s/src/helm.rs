@@ -5,8 +5,11 @@
 //! as `pending-install` (with the chart's hooks), run the `pre-install` hooks, apply, run the
 //! `post-install` hooks, record `deployed`. Upgrade: the same with revision `last + 1` as
 //! `pending-upgrade` and the `pre-upgrade`/`post-upgrade` hooks, deleting the objects the new
-//! manifest no longer has before the post hooks, then mark the previous deployed revision
-//! `superseded`. A failed hook fails the revision (`failed pre-install: ...`). Uninstall: mark
+//! manifest no longer has before the post hooks, then mark the revision it started from (the
+//! last deployed one, else the last one, even a failed one) `superseded`, as Helm's
+//! `releasingUpgrade` does. A failed hook fails the new revision (Helm's texts: `failed
+//! pre-install: ...`, `pre-upgrade hooks failed: ...`) and leaves the one it started from as it
+//! was (a failed upgrade keeps the previous revision `deployed`). Uninstall: mark
 //! the last revision `uninstalling`, run its `pre-delete` hooks, delete its objects in reverse
 //! order, run its `post-delete` hooks, delete every record (no history kept). Hook resources
 //! are not part of the release: they stay unless a delete policy removes them (as in Helm).
@@ -51,7 +54,7 @@ pub enum HelmError {
         #[source]
         source: ApplyError,
     },
-    #[error("{verb} {name:?} failed: failed {event}")]
+    #[error("{verb} {name:?} failed: {}", hook_failure(event))]
     Hook {
         verb: &'static str,
         name: String,
@@ -59,6 +62,16 @@ pub enum HelmError {
         #[source]
         source: HookError,
     },
+}
+
+/// How Helm words the failure of an event's hooks: `pre-upgrade hooks failed` for upgrades,
+/// `failed pre-install` (and the like) otherwise.
+pub fn hook_failure(event: &str) -> String {
+    if event.ends_with("-upgrade") {
+        format!("{event} hooks failed")
+    } else {
+        format!("failed {event}")
+    }
 }
 
 /// What a chart rendered for one release: the parts of its record.
@@ -93,11 +106,15 @@ pub fn current(history: &[Release]) -> Option<&Release> {
         .or_else(|| history.last())
 }
 
+/// Where the logs of hooks with an output log policy go ([`hooks::OutputSink`]), shared.
+pub type HookOutput = std::sync::Arc<dyn Fn(hooks::HookLog) + Send + Sync>;
+
 /// Helm actions in one namespace.
 pub struct Helm {
     client: Client,
     namespace: String,
     store: ReleaseStore,
+    hook_output: Option<HookOutput>,
 }
 
 fn refs(objects: &[Value]) -> Result<Vec<ObjectRef>, ApplyError> {
@@ -115,7 +132,15 @@ impl Helm {
             store: ReleaseStore::new(client.clone(), namespace),
             client,
             namespace: namespace.to_string(),
+            hook_output: None,
         }
+    }
+
+    /// The same, handing the logs of hooks with an output log policy to `output` (without
+    /// it they are not read).
+    pub fn with_hook_output(mut self, output: HookOutput) -> Helm {
+        self.hook_output = Some(output);
+        self
     }
 
     /// The client in use.
@@ -252,9 +277,7 @@ impl Helm {
             return Err(self.fail(&mut rel, &hook_list, verb, post, source).await);
         }
         rel.hooks = hooks::to_record(&hook_list);
-        if let Some(mut p) = previous
-            && p.info.status == Status::Deployed
-        {
+        if let Some(mut p) = previous {
             p.info.status = Status::Superseded;
             self.store.update(&p).await?;
         }
@@ -278,7 +301,8 @@ impl Helm {
         timeout: Duration,
     ) -> Result<(), HookError> {
         let store = &self.store;
-        hooks::run_event(applier, hook_list, event, timeout, |state| {
+        let output = self.hook_output.as_deref();
+        hooks::run_event(applier, hook_list, event, timeout, output, |state| {
             let mut r = rel.clone();
             r.hooks = hooks::to_record(&state);
             async move { store.update(&r).await.map_err(HookError::Record) }
@@ -303,8 +327,9 @@ impl Helm {
             "Release"
         };
         rel.info.description = format!(
-            "{what} {:?} failed: failed {event}: {}",
+            "{what} {:?} failed: {}: {}",
             rel.name,
+            hook_failure(event),
             runner::task::error_chain(&source)
         );
         if let Err(e) = self.store.update(rel).await {
@@ -390,5 +415,16 @@ mod tests {
         assert_eq!(current(&h).map(|r| r.version), Some(2));
         let failed_only = vec![rel(1, "failed")];
         assert_eq!(current(&failed_only).map(|r| r.version), Some(1));
+    }
+
+    /// Helm's wording of a failed event: upgrades say `<event> hooks failed`, the rest
+    /// `failed <event>`.
+    #[test]
+    fn hook_failure_texts() {
+        assert_eq!(hook_failure("pre-install"), "failed pre-install");
+        assert_eq!(hook_failure("post-install"), "failed post-install");
+        assert_eq!(hook_failure("pre-upgrade"), "pre-upgrade hooks failed");
+        assert_eq!(hook_failure("post-upgrade"), "post-upgrade hooks failed");
+        assert_eq!(hook_failure("pre-delete"), "failed pre-delete");
     }
 }

@@ -5,7 +5,10 @@
 //! success every hook of the event with `hook-succeeded` is deleted (last first); on failure
 //! the failed hook goes if it has `hook-failed`, and the earlier ones if they have
 //! `hook-succeeded`. Each hook's `last_run` (start, end, phase) is kept in the release record,
-//! in Helm's JSON, which `helm get hooks` reads.
+//! in Helm's JSON, which `helm get hooks` reads. A hook with `helm.sh/hook-output-log-policy`
+//! (Helm v4) has its pods' logs handed to the caller's [`OutputSink`] when it failed
+//! (`hook-failed`, before the failed hook is deleted) or when the event succeeded
+//! (`hook-succeeded`, last hook first, each before its deletion), as Helm copies them to its log.
 //!
 //! The order and the policies are pure functions ([`order`], [`Hook::from_rendered`]); the API
 //! calls go through [`crate::apply::Applier`].
@@ -14,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use k8s_openapi::api::core::v1::Pod;
 
 use crate::apply::{Applier, ApplyError, ObjectRef, parse_manifest};
 use crate::release::go_time;
@@ -30,6 +35,22 @@ pub const BEFORE_HOOK_CREATION: &str = "before-hook-creation";
 pub const HOOK_SUCCEEDED: &str = "hook-succeeded";
 /// Delete the hook resource when it failed.
 pub const HOOK_FAILED: &str = "hook-failed";
+/// The output log policy annotation (comma-separated: `hook-succeeded`, `hook-failed`).
+pub const OUTPUT_LOG_POLICY_ANNOTATION: &str = "helm.sh/hook-output-log-policy";
+
+/// The log of one container of a hook's pod, for an output log policy; `log` holds why it could
+/// not be read instead (Helm logs that and goes on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookLog {
+    /// The hook (its object's name).
+    pub hook: String,
+    pub pod: String,
+    pub container: String,
+    pub log: Result<String, String>,
+}
+
+/// Where the logs of hooks with an output log policy go (the binary prints them).
+pub type OutputSink<'a> = &'a (dyn Fn(HookLog) + Send + Sync);
 
 /// How long one hook may take to be ready when no `--timeout` is given (Helm's 5m0s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -53,7 +74,11 @@ pub struct Hook {
     pub weight: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delete_policies: Vec<String>,
-    /// Fields this model does not know (e.g. `output_log_policies`), kept as read.
+    /// `helm.sh/hook-output-log-policy`, as Helm v4 reads it (each value trimmed and
+    /// lowercased, none dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_log_policies: Vec<String>,
+    /// Fields this model does not know, kept as read.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -131,6 +156,9 @@ impl Hook {
                     .collect()
             })
             .unwrap_or_default();
+        let output_log_policies = annotation(OUTPUT_LOG_POLICY_ANNOTATION)
+            .map(|p| p.split(',').map(|v| v.trim().to_lowercase()).collect())
+            .unwrap_or_default();
         Ok(Hook {
             name: r.name,
             kind: kind.to_string(),
@@ -140,12 +168,17 @@ impl Hook {
             last_run: LastRun::default(),
             weight,
             delete_policies,
+            output_log_policies,
             extra: Map::new(),
         })
     }
 
     fn has_policy(&self, policy: &str) -> bool {
         self.delete_policies.iter().any(|p| p == policy)
+    }
+
+    fn has_output_policy(&self, policy: &str) -> bool {
+        self.output_log_policies.iter().any(|p| p == policy)
     }
 }
 
@@ -185,12 +218,14 @@ fn now() -> String {
 }
 
 /// Runs the hooks of `event`. `record` is called with the hooks when each starts (Helm
-/// records the release then); `timeout` bounds each wait.
+/// records the release then); `timeout` bounds each wait; the logs of hooks with an output log
+/// policy go to `output`.
 pub async fn run_event<R, Fut>(
     applier: &mut Applier,
     hooks: &mut [Hook],
     event: &str,
     timeout: Duration,
+    output: Option<OutputSink<'_>>,
     mut record: R,
 ) -> Result<(), HookError>
 where
@@ -236,6 +271,7 @@ where
         hooks[i].last_run.completed_at = now();
         if let Err(e) = ready {
             hooks[i].last_run.phase = "Failed".into();
+            output_by_policy(applier, &hooks[i], HOOK_FAILED, output).await;
             delete_by_policy(applier, &hooks[i], HOOK_FAILED, timeout).await?;
             for &j in &run[..n] {
                 delete_by_policy(applier, &hooks[j], HOOK_SUCCEEDED, timeout).await?;
@@ -245,9 +281,74 @@ where
         hooks[i].last_run.phase = "Succeeded".into();
     }
     for &i in run.iter().rev() {
+        output_by_policy(applier, &hooks[i], HOOK_SUCCEEDED, output).await;
         delete_by_policy(applier, &hooks[i], HOOK_SUCCEEDED, timeout).await?;
     }
     Ok(())
+}
+
+/// Hands the logs of the hook's pods to `output` when the hook has output log `policy`: a
+/// Job's pods (label `job-name`), or the Pod itself, every container in spec order, in the
+/// hook object's namespace (else the release's). Failures to read go to `output` too.
+async fn output_by_policy(
+    applier: &Applier,
+    hook: &Hook,
+    policy: &str,
+    output: Option<OutputSink<'_>>,
+) {
+    let Some(output) = output else { return };
+    if !hook.has_output_policy(policy) || !matches!(hook.kind.as_str(), "Job" | "Pod") {
+        return;
+    }
+    let namespace = parse_manifest(&hook.manifest)
+        .ok()
+        .and_then(|o| o.first().cloned())
+        .and_then(|o| {
+            o.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| applier.namespace().to_string());
+    let pods: kube::Api<Pod> = kube::Api::namespaced(applier.client().clone(), &namespace);
+    let lp = if hook.kind == "Job" {
+        kube::api::ListParams::default().labels(&format!("job-name={}", hook.name))
+    } else {
+        kube::api::ListParams::default().fields(&format!("metadata.name={}", hook.name))
+    };
+    let list = match pods.list(&lp).await {
+        Ok(l) => l.items,
+        Err(e) => {
+            output(HookLog {
+                hook: hook.name.clone(),
+                pod: String::new(),
+                container: String::new(),
+                log: Err(format!("listing the pods of hook {}: {e}", hook.name)),
+            });
+            return;
+        }
+    };
+    for pod in list {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        for c in pod.spec.map(|s| s.containers).unwrap_or_default() {
+            let lp = kube::api::LogParams {
+                container: Some(c.name.clone()),
+                ..Default::default()
+            };
+            let log = pods.logs(&name, &lp).await.map_err(|_| {
+                format!(
+                    "failed to stream pod logs for pod: {name}, container: {}",
+                    c.name
+                )
+            });
+            output(HookLog {
+                hook: hook.name.clone(),
+                pod: name.clone(),
+                container: c.name,
+                log,
+            });
+        }
+    }
 }
 
 /// Deletes the hook's objects when it has `policy` (never a CustomResourceDefinition) and
@@ -436,6 +537,34 @@ mod tests {
         assert_eq!(w["delete_policies"], serde_json::json!(["hook-failed"]));
         let back = from_record(to_record(std::slice::from_ref(&h)).as_ref());
         assert_eq!(back, vec![h]);
+    }
+
+    /// `helm.sh/hook-output-log-policy` is read as Helm v4 reads it (each value trimmed and
+    /// lowercased, none dropped) and recorded as `output_log_policies`; absent, it is not
+    /// recorded.
+    #[test]
+    fn output_log_policies_from_annotations() {
+        let doc = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    \
+                   helm.sh/hook: pre-install\n    \
+                   helm.sh/hook-output-log-policy: \" Hook-Failed,hook-succeeded, other\"\n";
+        let h = Hook::from_rendered("c/templates/p.yaml", "Pod", &["pre-install".into()], doc)
+            .expect("a hook");
+        assert_eq!(
+            h.output_log_policies,
+            ["hook-failed", "hook-succeeded", "other"]
+        );
+        assert!(h.has_output_policy(HOOK_FAILED) && h.has_output_policy(HOOK_SUCCEEDED));
+        let v = serde_json::to_value(&h).expect("json");
+        assert_eq!(
+            v["output_log_policies"],
+            serde_json::json!(["hook-failed", "hook-succeeded", "other"])
+        );
+        assert_eq!(
+            from_record(to_record(std::slice::from_ref(&h)).as_ref()),
+            vec![h]
+        );
+        let plain = hook("h", &["pre-install"], "", "");
+        assert!(plain.output_log_policies.is_empty());
     }
 
     /// Jobs are ready when Complete and failed when Failed; Pods by phase; other kinds at once.

@@ -106,7 +106,19 @@ fn helm(rt: &tokio::runtime::Runtime, k: &KubeArgs) -> anyhow::Result<Helm> {
         .block_on(connect_client(&kube_options(k)))
         .map_err(|e| anyhow::anyhow!("{e} (hint: pass --kubeconfig or set KUBECONFIG)"))?;
     log::info("inited Helm config");
-    Ok(Helm::new(client, &namespace))
+    Ok(Helm::new(client, &namespace).with_hook_output(std::sync::Arc::new(print_hook_log)))
+}
+
+/// A hook's pod log, for its output log policy: copied to stderr as it is, as Helm v4 copies
+/// it to its log; a log that could not be read is a warning, and the action goes on.
+fn print_hook_log(l: iter8_k8s::hooks::HookLog) {
+    use std::io::Write;
+    match l.log {
+        Ok(text) => {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+        Err(why) => log::warn(&format!("error outputting logs for hook {}: {why}", l.hook)),
+    }
 }
 
 fn chain(e: &dyn std::error::Error) -> String {

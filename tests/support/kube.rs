@@ -128,3 +128,99 @@ pub fn push_runner_image(env: &TestEnv, name: &str) -> (String, String) {
         .expect("the digest file build-image.sh writes");
     (reference, digest.trim().to_string())
 }
+
+/// What a test prints when something in namespace `ns` did not happen in time: each pod's
+/// phase, conditions, container states and log tail, each Job's conditions, and the
+/// namespace's Events (scheduling, sandbox, image pull failures), oldest first. Errors of the
+/// calls themselves are printed in place, so the report never hides why it is empty.
+pub async fn cluster_report(client: kube::Client, ns: &str) -> String {
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::{Event, Pod};
+    use kube::Api;
+    use kube::api::{ListParams, LogParams};
+    let lp = ListParams::default();
+    let mut out = String::new();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    match pods.list(&lp).await {
+        Err(e) => out.push_str(&format!("\n(listing pods in {ns}: {e})")),
+        Ok(list) if list.items.is_empty() => out.push_str(&format!("\n(no pods in {ns})")),
+        Ok(list) => {
+            for p in list.items {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                let st = p.status.unwrap_or_default();
+                out.push_str(&format!(
+                    "\n--- pod {name}: phase {}",
+                    st.phase.as_deref().unwrap_or("(none)")
+                ));
+                for c in st.conditions.unwrap_or_default() {
+                    out.push_str(&format!(
+                        "\n  condition {}={} {} {}",
+                        c.type_,
+                        c.status,
+                        c.reason.unwrap_or_default(),
+                        c.message.unwrap_or_default()
+                    ));
+                }
+                for c in st.container_statuses.unwrap_or_default() {
+                    let state = serde_json::to_string(&c.state).unwrap_or_default();
+                    out.push_str(&format!(
+                        "\n  container {} ready={} restarts={} state={state}",
+                        c.name, c.ready, c.restart_count
+                    ));
+                }
+                let tail = LogParams {
+                    tail_lines: Some(30),
+                    ..LogParams::default()
+                };
+                match pods.logs(&name, &tail).await {
+                    Ok(log) => out.push_str(&format!("\n  log (last 30 lines):\n{log}")),
+                    Err(e) => out.push_str(&format!("\n  (no log: {e})")),
+                }
+            }
+        }
+    }
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    match jobs.list(&lp).await {
+        Err(e) => out.push_str(&format!("\n(listing jobs in {ns}: {e})")),
+        Ok(list) => {
+            for j in list.items {
+                let st = j.status.unwrap_or_default();
+                let conds: Vec<String> = st
+                    .conditions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| format!("{}={} {}", c.type_, c.status, c.reason.unwrap_or_default()))
+                    .collect();
+                out.push_str(&format!(
+                    "\n--- job {}: active {} succeeded {} failed {} [{}]",
+                    j.metadata.name.unwrap_or_default(),
+                    st.active.unwrap_or(0),
+                    st.succeeded.unwrap_or(0),
+                    st.failed.unwrap_or(0),
+                    conds.join(", ")
+                ));
+            }
+        }
+    }
+    let events: Api<Event> = Api::namespaced(client, ns);
+    match events.list(&lp).await {
+        Err(e) => out.push_str(&format!("\n(listing events in {ns}: {e})")),
+        Ok(list) => {
+            let mut items = list.items;
+            items.sort_by_key(|e| e.last_timestamp.clone().or(e.first_timestamp.clone()));
+            out.push_str("\n--- events:");
+            for e in items {
+                out.push_str(&format!(
+                    "\n  {} {} {}/{} x{}: {}",
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.involved_object.kind.unwrap_or_default(),
+                    e.involved_object.name.unwrap_or_default(),
+                    e.count.unwrap_or(1),
+                    e.message.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out
+}

@@ -14,6 +14,10 @@
 //!
 //! [`TestEnv::with_argocd`] is that cluster with Argo CD as well (`--node --argocd`), from
 //! `ITER8_TESTENV_ARGOCD_DIR` or started the same way.
+//!
+//! [`TestEnv::private`] is a control plane of one test's own (no node), for a fault test that
+//! stops its API server while other tests of the process use the shared one; it stops when
+//! the handle drops.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -123,6 +127,18 @@ impl TestEnv {
         .map_err(|msg| TestEnvError::Earlier(msg.clone()))
     }
 
+    /// A control plane of the caller's own (`testenv.sh start` in a temporary state
+    /// directory, no node), started now and stopped (SIGTERM) when the handle drops; its API
+    /// server can be stopped and started ([`TestEnv::stop_apiserver`]) without disturbing any
+    /// other test. Blocking: it waits until the control plane is ready.
+    pub fn private() -> Result<TestEnv, TestEnvError> {
+        let (path, child) = start_script(&[])?;
+        let dir = path.parent().map(Path::to_path_buf);
+        let mut env = Self::from_kubeconfig(path, Some(child))?;
+        env.dir = dir;
+        Ok(env)
+    }
+
     fn connect_or_start() -> Result<TestEnv, TestEnvError> {
         let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
         if let Some(path) = var(KUBECONFIG_ENV) {
@@ -157,10 +173,9 @@ impl TestEnv {
                 (dir, Self::from_kubeconfig(path, Some(child))?)
             }
         };
-        Ok(TestEnv {
-            dir: Some(dir),
-            ..env
-        })
+        let mut env = env;
+        env.dir = Some(dir);
+        Ok(env)
     }
 
     /// The node's image registry (`127.0.0.1:<port>`), for a control plane with a node.
@@ -356,6 +371,32 @@ impl TestEnv {
     }
 }
 
+impl Drop for TestEnv {
+    /// Stops a control plane this handle started (SIGTERM: it shuts down and removes its state;
+    /// SIGKILL after 20 s). The shared ones live in statics and never drop.
+    fn drop(&mut self) {
+        let Some(child) = self._child.take() else {
+            return;
+        };
+        let (mut child, _stdout) = match child.into_inner() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 /// A namespace owned by one test; dropping it deletes the namespace (the namespace
 /// controller then removes its contents in the background).
 #[derive(Debug)]
@@ -503,8 +544,9 @@ fn start_script(args: &[&str]) -> Result<(PathBuf, (Child, ChildStdout)), TestEn
     };
     let timeout = start_timeout();
     eprintln!(
-        "testsupport: {KUBECONFIG_ENV} is not set; starting {} (first run builds kube-apiserver)",
-        script.display()
+        "testsupport: starting {} start {} (first run builds kube-apiserver)",
+        script.display(),
+        args.join(" ")
     );
     let started = Instant::now();
     let mut child = Command::new("bash")

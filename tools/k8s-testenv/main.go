@@ -84,6 +84,9 @@ type options struct {
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == cniPluginName {
+		os.Exit(cniMain())
+	}
 	if len(os.Args) > 1 && os.Args[1] == "apiserver" {
 		cmd := apiserverapp.NewAPIServerCommand()
 		cmd.SetArgs(os.Args[2:])

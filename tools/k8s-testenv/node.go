@@ -1,7 +1,7 @@
 // A real node for the test cluster (--node): a kubelet from the same Kubernetes module as the
 // API server, Debian's containerd and runc (or crun), a docker-registry on loopback that the
-// node pulls from, and kube-scheduler. Pods use the host network; nothing listens on anything
-// but 127.0.0.1.
+// node pulls from, and kube-scheduler. Pods use the host network, or one of their own that
+// reaches nothing but the pod (cni.go); nothing listens on anything but 127.0.0.1.
 //
 // The kubelet and containerd share one private mount namespace (the "node" subcommand). That
 // namespace masks the six kernel sysctls the kubelet insists on (vm.overcommit_memory,
@@ -81,8 +81,15 @@ func nodeCheck(runtime string) error {
 			return fmt.Errorf("--node needs %s on PATH (Debian package %s): %v", n[0], n[1], err)
 		}
 	}
-	if _, err := os.Stat("/usr/lib/cni/loopback"); err != nil {
-		return fmt.Errorf("--node needs the CNI loopback plugin (Debian package containernetworking-plugins): %v", err)
+	for _, p := range []string{"loopback", "host-local"} {
+		if _, err := os.Stat("/usr/lib/cni/" + p); err != nil {
+			return fmt.Errorf("--node needs the CNI %s plugin (Debian package containernetworking-plugins): %v", p, err)
+		}
+	}
+	for _, n := range [][2]string{{"nsenter", "util-linux"}, {"ip", "iproute2"}} {
+		if _, err := exec.LookPath(n[0]); err != nil {
+			return fmt.Errorf("--node needs %s on PATH for pod networks (Debian package %s): %v", n[0], n[1], err)
+		}
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("--node needs root (the kubelet mounts volumes and creates cgroups)")
@@ -201,18 +208,20 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
         Root = %q
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+    bin_dir = %q
     conf_dir = %q
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors.%q]
     endpoint = [%q]
 `, filepath.Join(cd, "root"), filepath.Join(cd, "state"), sock, sock+".ttrpc", pause, o.snapshotter,
-		runtimeBin, filepath.Join(cd, "runtime"), filepath.Join(n.dir, "cni"), registry, "http://"+registry)), 0o644); err != nil {
+		runtimeBin, filepath.Join(cd, "runtime"), filepath.Join(n.dir, "cni-bin"), filepath.Join(n.dir, "cni"), registry, "http://"+registry)), 0o644); err != nil {
 		return n, err
 	}
-	// Pods use the host network; the CRI plugin still wants a network config to call itself
-	// ready, and the loopback plugin alone gives any other pod nothing but its own lo.
-	if err := os.WriteFile(filepath.Join(n.dir, "cni", "10-iter8-testenv.conflist"),
-		[]byte(`{"cniVersion": "0.4.0", "name": "iter8-testenv", "plugins": [{"type": "loopback"}]}`+"\n"), 0o644); err != nil {
+	// Pods without the host network get a namespace of their own that reaches nothing but
+	// itself (cni.go).
+	if err := cniBinDir(filepath.Join(n.dir, "cni-bin")); err != nil {
+		return n, err
+	}
+	if err := os.WriteFile(filepath.Join(n.dir, "cni", "10-iter8-testenv.conflist"), []byte(cniConfList()), 0o644); err != nil {
 		return n, err
 	}
 

@@ -106,6 +106,9 @@ pub(crate) fn client(opts: &Options) -> Result<reqwest::Client, SourceError> {
     let mut b = reqwest::Client::builder()
         .user_agent(concat!("chartgen/", env!("CARGO_PKG_VERSION")))
         .danger_accept_invalid_certs(opts.insecure_skip_tls_verify);
+    for der in super::fallback_roots() {
+        b = b.tls_certs_merge([reqwest::Certificate::from_der(der).map_err(tls)?]);
+    }
     if let Some(ca) = &opts.ca_file {
         for c in reqwest::Certificate::from_pem_bundle(&read(ca)?).map_err(tls)? {
             b = b.add_root_certificate(c);

@@ -217,6 +217,24 @@ pub(crate) fn crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Mozilla's root certificates (DER, compiled in by webpki-root-certs) when the system has no
+/// CA certificates at all, as in a scratch image like the runner's, where otherwise no client
+/// could even be built ("No CA certificates were loaded from the system"); empty where the
+/// system has a trust store, which then alone decides.
+pub(crate) fn fallback_roots() -> &'static [&'static [u8]] {
+    static ROOTS: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        if rustls_native_certs::load_native_certs().certs.is_empty() {
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|c| c.as_ref())
+                .collect()
+        } else {
+            Vec::new()
+        }
+    })
+}
+
 /// Run `fut` to completion on a fresh single-threaded runtime.
 pub(crate) fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, SourceError> {
     let rt = tokio::runtime::Builder::new_current_thread()

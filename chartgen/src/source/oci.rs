@@ -114,6 +114,13 @@ fn client(opts: &Options) -> Result<Client, SourceError> {
         accept_invalid_certificates: opts.insecure_skip_tls_verify,
         ..Default::default()
     };
+    for der in super::fallback_roots() {
+        cfg.extra_root_certificates
+            .push(oci_client::client::Certificate {
+                encoding: oci_client::client::CertificateEncoding::Der,
+                data: der.to_vec(),
+            });
+    }
     if let Some(ca) = &opts.ca_file {
         let data = std::fs::read(ca).map_err(|e| SourceError::io(ca, e))?;
         cfg.extra_root_certificates

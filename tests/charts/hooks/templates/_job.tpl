@@ -1,4 +1,4 @@
-{{- /* A hook Job running `iter8 <args>`: dict "ctx" . "name" n "hook" events "weight" w "policy" p "args" list */ -}}
+{{- /* A hook Job running `iter8 <args>`: dict "ctx" . "name" n "hook" events "weight" w "policy" p "output" o "args" list */ -}}
 {{- define "hooks.job" -}}
 apiVersion: batch/v1
 kind: Job
@@ -11,6 +11,9 @@ metadata:
     {{- end }}
     {{- if .policy }}
     helm.sh/hook-delete-policy: {{ .policy }}
+    {{- end }}
+    {{- if .output }}
+    helm.sh/hook-output-log-policy: {{ .output }}
     {{- end }}
 spec:
   backoffLimit: 0
