@@ -223,5 +223,11 @@ fn refuses_when_the_generator_falls_behind() {
     r.expect("the experiment runs");
     assert_eq!(metric(&e, "http/capacity-outcome"), Some(4.0));
     assert_eq!(metric(&e, "http/capacity"), None);
-    assert_eq!(sample(&e, "http/capacity-probe-offered-rate").len(), 1);
+    // The search ends at the first probe whose generator fell behind: which one that is
+    // depends on how much CPU the generator got before it (the first, or a later one).
+    let probes = sample(&e, "http/capacity-probe-offered-rate").len();
+    assert!(
+        (1..=4).contains(&probes),
+        "{probes} probes before the refusal"
+    );
 }
