@@ -137,14 +137,14 @@ fn run_task_env() {
 }
 
 /// Unknown task names are rejected before anything runs, naming index and name; tasks not
-/// implemented yet fail clearly.
+/// implemented in the runner fail clearly, and abnmetrics without its service names the input.
 #[test]
 fn unknown_and_unsupported_tasks() {
     let r = run_doc("spec:\n- run: 'true'\n- task: frobnicate\n", false);
     let err = r.result.expect_err("must fail");
     assert_eq!(err.to_string(), "unknown task: frobnicate (task 2)");
     assert!(r.stored.result.is_none(), "nothing was written");
-    for name in ["ready", "custommetrics", "notify", "abnmetrics", "slack"] {
+    for name in ["ready", "custommetrics", "notify", "slack"] {
         let r = run_doc(&format!("spec:\n- task: {name}\n  with: {{}}\n"), false);
         let chain = runner::task::error_chain(&r.result.expect_err("must fail"));
         assert!(
@@ -153,6 +153,13 @@ fn unknown_and_unsupported_tasks() {
         );
         assert!(!r.stored.no_failure());
     }
+    // abnmetrics runs in the runner itself: without its service it names the missing input.
+    let r = run_doc("spec:\n- task: abnmetrics\n  with: {}\n", false);
+    let chain = runner::task::error_chain(&r.result.expect_err("must fail"));
+    assert!(
+        chain.contains("invalid input endpoint: is required"),
+        "{chain}"
+    );
 }
 
 /// assess stores SLOs and per-SLO verdicts; assert reports failing clauses with values.
