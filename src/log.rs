@@ -182,6 +182,21 @@ pub fn error_trace(msg: &str, trace: &str) {
     log(Level::Error, msg, &[("stack-trace", trace)]);
 }
 
+/// The controllers' reporter (`iter8 autox`, `iter8 abn`): their messages as log lines.
+pub struct Logger;
+
+impl iter8_controllers::Reporter for Logger {
+    fn info(&self, msg: &str) {
+        info(msg);
+    }
+    fn warn(&self, msg: &str) {
+        warn(msg);
+    }
+    fn error(&self, msg: &str) {
+        error(msg);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,20 +15,6 @@ use crate::log;
 /// The environment variable naming the configuration file (Iter8 v0.13).
 const CONFIG_ENV: &str = "WATCHER_CONFIG";
 
-struct Logger;
-
-impl iter8_controllers::Reporter for Logger {
-    fn info(&self, msg: &str) {
-        log::info(msg);
-    }
-    fn warn(&self, msg: &str) {
-        log::warn(msg);
-    }
-    fn error(&self, msg: &str) {
-        log::error(msg);
-    }
-}
-
 /// `iter8 abn`.
 pub fn run(args: AbnArgs) -> anyhow::Result<()> {
     let flush_interval = super::parse_go_duration(&args.flush_interval)
@@ -80,8 +66,15 @@ pub fn run(args: AbnArgs) -> anyhow::Result<()> {
                 _ = term => log::info("terminated; stopping"),
             }
         };
-        abn::run(client, config, settings, Arc::new(Logger), |_| {}, shutdown)
-            .await
-            .map_err(|e| anyhow::anyhow!(runner::task::error_chain(&e)))
+        abn::run(
+            client,
+            config,
+            settings,
+            Arc::new(crate::log::Logger),
+            |_| {},
+            shutdown,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(runner::task::error_chain(&e)))
     })
 }

@@ -18,20 +18,6 @@ use crate::{AutoxArgs, RemoteChartArgs};
 /// The environment variable naming the configuration file (Iter8 v0.13).
 const CONFIG_ENV: &str = "CONFIG";
 
-struct Logger;
-
-impl iter8_controllers::Reporter for Logger {
-    fn info(&self, msg: &str) {
-        log::info(msg);
-    }
-    fn warn(&self, msg: &str) {
-        log::warn(msg);
-    }
-    fn error(&self, msg: &str) {
-        log::error(msg);
-    }
-}
-
 /// Renders experiment charts from the configured repository (direct mode).
 struct ChartRenderer {
     remote: RemoteChartArgs,
@@ -153,7 +139,13 @@ pub fn run(args: AutoxArgs) -> anyhow::Result<()> {
                 Err(_) => std::future::pending::<()>().await,
             }
         };
-        let controller = autox::run(client, config, settings, Arc::new(Logger), |_| {});
+        let controller = autox::run(
+            client,
+            config,
+            settings,
+            Arc::new(crate::log::Logger),
+            |_| {},
+        );
         tokio::select! {
             r = controller => r.map_err(|e| anyhow::anyhow!(runner::task::error_chain(&e))),
             _ = stop => { log::info("interrupted; stopping"); Ok(()) }
